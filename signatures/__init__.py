@@ -1,0 +1,1 @@
+"""Signing requests, signer identification, the evidence log and PDF sealing."""
