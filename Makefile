@@ -1,0 +1,29 @@
+# The two commands: `make run` serves the demo, `make test` runs the whole suite.
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+
+.PHONY: setup run test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	$(BIN)/forms-service init-db
+	$(BIN)/forms-service demo
+	$(BIN)/forms-service ensure-demo-admin
+	@echo "Serving on http://$(HOST):$(PORT)"
+	$(BIN)/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) "forms_service:create_app()"
+
+# The whole suite on SQLite and on a PostgreSQL server the run starts and stops itself.
+test: setup
+	FORMS_SERVICE_REQUIRE_PG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/documents.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

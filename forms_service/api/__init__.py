@@ -1,0 +1,62 @@
+"""JSON API v1: bearer-token authentication and one error shape for every failure.
+
+Errors are ``{"error": {"code", "message", "fields": {name: message}}}`` with 400
+(malformed request), 401 (no or bad token), 403, 404, 409 (conflicts with the current
+state) or 422 (a field breaks a rule). A failed request changes nothing: the request's
+session is only committed by a view that finished its work.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from forms_service import db
+from registry import accounts
+from registry.errors import DomainError, Forbidden
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Endpoints that need no token; modules add theirs (e.g. signature verification).
+PUBLIC_ENDPOINTS: set[str] = {"api.openapi"}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    """The one JSON error shape of the API."""
+    return jsonify({"error": {"code": code, "message": message, "fields": fields or {}}}), status
+
+
+@bp.before_request
+def authenticate():
+    """Require ``Authorization: Bearer <token>`` on every API call except public ones."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user = accounts.user_for_token(db.session(), token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        return error_response(401, "unauthorized", "Geef een geldig API-token mee (Authorization: Bearer <token>).")
+    g.api_user = user
+    return None
+
+
+def require_admin() -> None:
+    """403 unless the token belongs to an administrator."""
+    if not g.api_user.is_admin:
+        raise Forbidden("Alleen voor beheerders.")
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    """Map a registry error to its status, rolling back whatever the request did."""
+    db.session().rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    """404/405/413 etc. in the API's JSON shape instead of HTML."""
+    db.session().rollback()
+    return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+
+
+from forms_service.api import openapi, registry_api  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,175 @@
+"""The ``forms-service`` command: set-up, accounts, tokens and registry questions.
+
+It uses the same configuration as the web app (``DATABASE_URL`` or the instance SQLite
+file), so ``forms-service check`` answers exactly what the web page would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import sys
+
+import click
+
+from forms_service.config import load_config
+from registry import accounts, migrate, queries, rules
+from registry.db import make_engine, make_session_factory
+from registry.errors import DomainError
+
+
+def _session():
+    """A session on the configured database."""
+    return make_session_factory(make_engine(load_config()["DATABASE_URL"]))()
+
+
+def _date(value: str | None) -> dt.date:
+    """A ``YYYY-MM-DD`` option, or today in Europe/Amsterdam."""
+    if not value:
+        return rules.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is geen datum (JJJJ-MM-DD).") from None
+
+
+@click.group()
+def main() -> None:
+    """forms-service: casustafel covenant paperwork and registry."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema."""
+    url = load_config()["DATABASE_URL"]
+    migrate.upgrade(url)
+    click.echo(f"Database bijgewerkt: {_safe_url(url)}")
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+def demo() -> None:
+    """Load the Emmen demo data (once)."""
+    from forms_service.demo import load_demo
+
+    with _session() as session:
+        covenant = load_demo(session)
+        session.commit()
+    click.echo("Demodata geladen." if covenant else "Demodata was al geladen.")
+
+
+@main.command("create-admin")
+@click.option("--email", required=True)
+def create_admin(email: str) -> None:
+    """Create an administrator; the password comes from ADMIN_PASSWORD or a prompt."""
+    password = os.environ.get("ADMIN_PASSWORD") or click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        try:
+            accounts.create_user(session, email, password, is_admin=True)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.message} {' '.join(exc.fields.values())}") from None
+        session.commit()
+    click.echo(f"Beheerder aangemaakt: {accounts.normalise_email(email)}")
+
+
+@main.command("ensure-demo-admin")
+@click.option("--email", default="admin@example.org", show_default=True)
+def ensure_demo_admin(email: str) -> None:
+    """Create the demo administrator with a fresh random password (printed), if absent."""
+    with _session() as session:
+        try:
+            user = accounts.user_by_email(session, email)
+        except DomainError:
+            user = None
+        if user is not None:
+            click.echo(f"Beheerder {email} bestaat al (wachtwoord opnieuw instellen: forms-service reset-password).")
+            return
+        password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        accounts.create_user(session, email, password, is_admin=True)
+        session.commit()
+    click.echo(f"Inloggen: {email} / {password}")
+
+
+@main.command("reset-password")
+@click.option("--email", required=True)
+def reset_password(email: str) -> None:
+    """Set a new password (ADMIN_PASSWORD or a prompt) for an account."""
+    password = os.environ.get("ADMIN_PASSWORD") or click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        try:
+            accounts.set_password(session, accounts.user_by_email(session, email), password)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        session.commit()
+    click.echo("Wachtwoord ingesteld.")
+
+
+@main.command("create-token")
+@click.option("--email", required=True)
+def create_token(email: str) -> None:
+    """Print a new API token for an account (the token is the last line)."""
+    with _session() as session:
+        try:
+            token = accounts.create_token(session, accounts.user_by_email(session, email))
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        session.commit()
+    click.echo("Nieuw API-token (wordt maar één keer getoond):")
+    click.echo(token)
+
+
+@main.command()
+@click.option("--person", "person_id", type=int, required=True)
+@click.option("--table", "table_id", type=int, required=True)
+@click.option("--on", "on", default=None, help="JJJJ-MM-DD (standaard vandaag)")
+@click.option("--case", "case_ref", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Antwoord als JSON")
+def check(person_id: int, table_id: int, on: str | None, case_ref: str | None, as_json: bool) -> None:
+    """May a person join a table on a date? Exit code 0 = allowed, 1 = denied."""
+    day = _date(on)
+    with _session() as session:
+        try:
+            decision = queries.check(session, person_id, table_id, day, case_ref)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps({"allowed": decision.allowed, "basis": decision.basis,
+                               "reasons": [r.as_dict() for r in decision.reasons]}, ensure_ascii=False))
+    else:
+        click.echo(("TOEGESTAAN" if decision.allowed else "NIET TOEGESTAAN") + (f" ({decision.basis})" if decision.basis else ""))
+        for reason in (*decision.reasons, *decision.warnings):
+            click.echo(f"  - [{reason.code}] {reason.text}")
+    sys.exit(0 if decision.allowed else 1)
+
+
+@main.command()
+@click.option("--table", "table_id", type=int, required=True)
+@click.option("--on", "on", default=None, help="JJJJ-MM-DD (standaard vandaag)")
+@click.option("--case", "case_ref", default=None)
+def entitled(table_id: int, on: str | None, case_ref: str | None) -> None:
+    """List the organisations and people entitled to join a table on a date."""
+    day = _date(on)
+    with _session() as session:
+        try:
+            result = queries.entitled(session, table_id, day, case_ref)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"Casustafel {table_id} op {day.isoformat()}" + (f", casus {case_ref}" if case_ref else ""))
+    click.echo("Organisaties:")
+    for organisation in result.organisations:
+        click.echo(f"  {organisation.name}: {'; '.join(r.text for r in organisation.reasons)}")
+    click.echo("Personen:")
+    for person in result.people:
+        click.echo(f"  {person.name} ({person.organisation_name}, {person.basis}): {'; '.join(r.text for r in person.reasons)}")
+
+
+if __name__ == "__main__":
+    main()

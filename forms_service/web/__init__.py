@@ -1,0 +1,68 @@
+"""Staff pages: the tables, who may join a table on a date (and why), a person's tables.
+
+Plain server-rendered HTML that works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+
+from forms_service import db
+from forms_service.auth import login_required
+from registry import queries, rules
+from registry.errors import NotFound
+from registry.models import CaseTable, Covenant, Person
+
+bp = Blueprint("web", __name__)
+
+
+def requested_date() -> tuple[dt.date, str | None]:
+    """The ``on`` query parameter (default today) and a Dutch error when it is not a date."""
+    value = request.args.get("on", "").strip()
+    if not value:
+        return rules.today(), None
+    try:
+        return dt.date.fromisoformat(value), None
+    except ValueError:
+        return rules.today(), f"'{value}' is geen geldige datum; getoond wordt vandaag."
+
+
+@bp.get("/")
+@login_required
+def index():
+    """All covenants with their tables."""
+    covenants = db.session().scalars(select(Covenant).order_by(Covenant.title)).all()
+    return render_template("web/index.html", covenants=covenants)
+
+
+@bp.get("/tables/<int:table_id>")
+@login_required
+def table(table_id: int):
+    """Who may join this table on a date (default today), with basis and reasons."""
+    session = db.session()
+    case_table = session.get(CaseTable, table_id) or abort(404)
+    on, date_error = requested_date()
+    case_ref = request.args.get("case", "").strip()[:100] or None
+    result = queries.entitled(session, table_id, on, case_ref)
+    partners = queries.organisation_decisions(session, case_table.covenant, on)
+    return render_template(
+        "web/table.html", table=case_table, result=result, partners=partners,
+        on=on, case_ref=case_ref, date_error=date_error,
+    )
+
+
+@bp.get("/people/<int:person_id>")
+@login_required
+def person(person_id: int):
+    """The tables a person may join on a date."""
+    session = db.session()
+    someone = session.get(Person, person_id) or abort(404)
+    on, date_error = requested_date()
+    try:
+        tables = queries.tables_for(session, person_id, on)
+    except NotFound:
+        abort(404)
+    return render_template("web/person.html", person=someone, tables=tables, on=on, date_error=date_error)

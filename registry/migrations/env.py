@@ -1,0 +1,34 @@
+"""Alembic environment: runs migrations on the connection or URL it is given."""
+
+from alembic import context
+from sqlalchemy import pool
+
+from registry.db import make_engine
+from registry.models import Base
+
+import signatures.models  # noqa: F401  (every table of the service is on Base.metadata)
+
+target_metadata = Base.metadata
+config = context.config
+
+
+def run() -> None:
+    """Online migrations only: the service always migrates a real database."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
+        return
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        _migrate(conn)
+
+
+def _migrate(connection) -> None:
+    """Run the upgrade in one transaction, with batch mode so SQLite can alter tables."""
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
+
+
+run()

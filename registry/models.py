@@ -1,0 +1,255 @@
+"""The registry's tables: organisations, people, covenants, partnerships, case tables,
+declarations, cases and consents, plus the staff accounts that use the service.
+
+Validity is always a start and an end date on the row: nothing is deleted to end an
+entitlement, so the registry can answer for any past or future date. Only
+DAT-information is stored (*that* someone is discussed or helped, art. 4 and 11 of the
+covenant), never WAT-information (*what* the help is): there is deliberately no field
+for diagnoses, treatment or case notes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every table of the service (registry and signatures)."""
+
+
+def _utcnow() -> dt.datetime:
+    """Naive UTC 'now' (stored without zone so SQLite and PostgreSQL agree)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Organisation(Base):
+    """An organisation that is, was or may become a partner (*convenantpartner*)."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    people: Mapped[list[Person]] = relationship(back_populates="organisation")
+
+
+class Person(Base):
+    """A professional of an organisation (*deelnemer*, representative, chair, coordinator).
+
+    ``employed_until`` is the last working day: the person is entitled up to and including it.
+    """
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    initials: Mapped[str] = mapped_column(String(40), default="")
+    function: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    employed_from: Mapped[dt.date | None] = mapped_column(Date)
+    employed_until: Mapped[dt.date | None] = mapped_column(Date)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="people")
+
+
+class Covenant(Base):
+    """A *Convenant Samenwerking Casustafel*: one text (template pack) signed by partners.
+
+    ``in_force_on`` is set when the last founding partner signs, or when the coordinator
+    starts it early with the partners signed so far (``started_early``).
+    """
+
+    __tablename__ = "covenant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    region: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    in_force_on: Mapped[dt.date | None] = mapped_column(Date)
+    started_early: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    partnerships: Mapped[list[Partnership]] = relationship(
+        back_populates="covenant", order_by="Partnership.id"
+    )
+    tables: Mapped[list[CaseTable]] = relationship(
+        back_populates="covenant", order_by="CaseTable.id"
+    )
+
+    @property
+    def status(self) -> str:
+        """``draft`` until it comes into force, then ``in_force`` (or ``ended``)."""
+        if self.ended_on is not None:
+            return "ended"
+        return "in_force" if self.in_force_on is not None else "draft"
+
+
+class Partnership(Base):
+    """An organisation's membership of a covenant (*convenantpartnerschap*).
+
+    Founding partners are those listed when the covenant was drafted; an organisation
+    added after it came into force joins by accession (*toetreding*). The end of a
+    partnership is recorded, never deleted: notice (``notice_given_on`` → ``ends_on``),
+    immediate termination by majority decision, or exclusion.
+    """
+
+    __tablename__ = "partnership"
+    __table_args__ = (UniqueConstraint("covenant_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    representative_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    founding: Mapped[bool] = mapped_column(Boolean, default=True)
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_via: Mapped[str | None] = mapped_column(String(10))  # paper | online
+    notice_given_on: Mapped[dt.date | None] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    ended_immediately_on: Mapped[dt.date | None] = mapped_column(Date)
+    termination_decision: Mapped[str | None] = mapped_column(Text)
+    excluded_on: Mapped[dt.date | None] = mapped_column(Date)
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+
+    covenant: Mapped[Covenant] = relationship(back_populates="partnerships")
+    organisation: Mapped[Organisation] = relationship()
+    representative: Mapped[Person | None] = relationship()
+
+
+class CaseTable(Base):
+    """A *casustafel* of one area (*gebied*), with its chair and coordinator."""
+
+    __tablename__ = "case_table"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(200))
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+    covenant: Mapped[Covenant] = relationship(back_populates="tables")
+    chair: Mapped[Person | None] = relationship(foreign_keys=[chair_id])
+    coordinator: Mapped[Person | None] = relationship(foreign_keys=[coordinator_id])
+
+
+class Declaration(Base):
+    """A confidentiality declaration (*verklaring geheimhouding*) for one table.
+
+    ``structural`` is Bijlage 1 (a participant of a partner); ``incidental`` is Bijlage 2
+    (anyone, for one case: ``case_ref``). ``signed_on`` is empty while it waits for signing.
+    """
+
+    __tablename__ = "declaration"
+    __table_args__ = (Index("ix_declaration_person_table", "person_id", "table_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # structural | incidental
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    table_id: Mapped[int] = mapped_column(ForeignKey("case_table.id"), index=True)
+    case_ref: Mapped[str | None] = mapped_column(String(100))
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_via: Mapped[str | None] = mapped_column(String(10))  # paper | online
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    person: Mapped[Person] = relationship()
+    table: Mapped[CaseTable] = relationship()
+
+
+class Case(Base):
+    """A case (*casus*) discussed at a table, known only by a pseudonymous reference."""
+
+    __tablename__ = "case"
+    __table_args__ = (UniqueConstraint("table_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("case_table.id"))
+    reference: Mapped[str] = mapped_column(String(100))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    table: Mapped[CaseTable] = relationship()
+
+
+consent_recipient = Table(
+    "consent_recipient",
+    Base.metadata,
+    Column("consent_id", ForeignKey("consent.id"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id"), primary_key=True),
+)
+
+
+class Consent(Base):
+    """A resident's consent (*toestemmingsformulier*, Bijlage 4) to share named data
+    categories with named organisations for a stated purpose.
+
+    Holds from ``signed_on`` until ``withdrawn_on`` (exclusive) or the case closes.
+    """
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    signed_by: Mapped[str] = mapped_column(String(24))  # resident | parents | resident_and_parents
+    resident_name: Mapped[str] = mapped_column(String(200))
+    resident_birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    other_recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_via: Mapped[str | None] = mapped_column(String(10))
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    case: Mapped[Case] = relationship()
+    recipients: Mapped[list[Organisation]] = relationship(
+        secondary=consent_recipient, order_by="Organisation.name"
+    )
+
+
+class User(Base):
+    """A staff account (coordinator, chair, administrator) that logs in to the service."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API, stored only as its SHA-256 hash."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,469 @@
+"""The entitlement rules of the covenant, as pure functions over plain facts.
+
+This is the one place that decides who may join a casustafel on a date. Sources
+(``shared/design.md`` section 2, the Emmen covenant, consideration 9-12, art. 2, 3, 6, 13):
+
+- An organisation participates structurally only after its representative signed the
+  covenant; it is a partner from ``max(signed_on, in_force_on)``.
+- A person participates structurally only while their organisation is a partner, they
+  are employed there and they signed Bijlage 1 for *this* table.
+- Anyone else joins one case only, after signing Bijlage 2 for that table and case.
+- Notice on D ends the partnership on D + 3 calendar months (exclusive); immediate
+  termination and exclusion dated D end it on D. A signature dated D grants from D.
+
+Every decision carries its reasons: a stable machine ``code`` and a Dutch ``text`` with
+the dates that matter. A denial names every missing condition, not only the first.
+Nothing here touches the database or Flask; :mod:`registry.queries` loads the facts.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+
+STRUCTURAL = "structural"
+INCIDENTAL = "incidental"
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One explained condition: ``code`` is stable for machines, ``text`` is Dutch."""
+
+    code: str
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON shape used by the API: ``{"code", "text"}``."""
+        return {"code": self.code, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to 'may this organisation/person join, on this date?'.
+
+    ``reasons`` are the conditions that carry the answer: the met ones when allowed,
+    every unmet one when denied. ``warnings`` are facts a coordinator should act on
+    even when allowed (for example notice already given).
+    """
+
+    allowed: bool
+    basis: str | None = None
+    reasons: tuple[Reason, ...] = ()
+    warnings: tuple[Reason, ...] = ()
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class CovenantFacts:
+    """What the rules need to know about a covenant."""
+
+    id: int
+    title: str
+    in_force_on: dt.date | None
+    ended_on: dt.date | None = None
+    initial_years: int = 3
+    renewal_years: int = 1
+
+
+@dataclass(frozen=True)
+class PartnershipFacts:
+    """An organisation's membership of a covenant (*convenantpartnerschap*)."""
+
+    organisation_id: int
+    organisation_name: str
+    signed_on: dt.date | None
+    founding: bool = True
+    notice_given_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    ended_immediately_on: dt.date | None = None
+    excluded_on: dt.date | None = None
+    exclusion_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """A person and the employment that ties them to an organisation."""
+
+    id: int
+    name: str
+    organisation_id: int
+    organisation_name: str
+    employed_from: dt.date | None = None
+    employed_until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class DeclarationFacts:
+    """A signed or pending Bijlage 1 (structural) or Bijlage 2 (incidental)."""
+
+    id: int
+    kind: str
+    table_id: int
+    table_name: str
+    signed_on: dt.date | None
+    case_ref: str | None = None
+    revoked_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """A case on a table, by its pseudonymous reference."""
+
+    reference: str
+    opened_on: dt.date | None = None
+    closed_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    """A casustafel: its id and display name."""
+
+    id: int
+    name: str
+
+
+# ----------------------------------------------------------------------------- dates
+
+
+def today() -> dt.date:
+    """Today's calendar date in Europe/Amsterdam: every registry date is a Dutch date."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+
+
+def iso(day: dt.date | None) -> str:
+    """A date as ``YYYY-MM-DD`` (the form used in every reason text)."""
+    return day.isoformat() if day else "?"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus calendar months; a day that does not exist becomes the month's last.
+
+    Notice on 30 November plus three months ends on 28 (or 29) February.
+    """
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, min(day.day, last))
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """``day`` plus whole years (29 February becomes 28 February in a common year)."""
+    return add_months(day, 12 * years)
+
+
+def notice_end_date(given_on: dt.date, notice_months: int = 3) -> dt.date:
+    """First day on which a partner that gave notice on ``given_on`` is no longer one."""
+    return add_months(given_on, notice_months)
+
+
+def current_term_end(covenant: CovenantFacts, on: dt.date) -> dt.date | None:
+    """Last day of the term (initial or tacitly renewed) that contains ``on``.
+
+    The covenant runs ``initial_years`` from coming into force, then renews itself by
+    ``renewal_years`` at a time (*stilzwijgend verlengd*). For entitlement this is
+    informative only: renewal means no end unless the covenant or partnership is ended.
+    """
+    if covenant.in_force_on is None or on < covenant.in_force_on:
+        return None
+    end = add_years(covenant.in_force_on, covenant.initial_years)
+    while end <= on:
+        end = add_years(end, covenant.renewal_years)
+    return end - dt.timedelta(days=1)
+
+
+def partner_since(covenant: CovenantFacts, partnership: PartnershipFacts) -> dt.date | None:
+    """The first day the organisation is a partner: signing date, not before coming into force."""
+    if covenant.in_force_on is None or partnership.signed_on is None:
+        return None
+    return max(partnership.signed_on, covenant.in_force_on)
+
+
+def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None:
+    """The first day the organisation is no longer a partner, and why (a reason code)."""
+    ends = []
+    if partnership.ends_on is not None:
+        ends.append((partnership.ends_on, "notice_ended"))
+    if partnership.ended_immediately_on is not None:
+        ends.append((partnership.ended_immediately_on, "terminated"))
+    if partnership.excluded_on is not None:
+        ends.append((partnership.excluded_on, "excluded"))
+    return min(ends) if ends else None
+
+
+# ----------------------------------------------------------------------------- organisations
+
+
+def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]:
+    """Is the covenant itself in force on ``on``? With the reason either way."""
+    if covenant.in_force_on is None:
+        return False, Reason("covenant_not_in_force", f"Het convenant '{covenant.title}' is nog niet in werking getreden.")
+    if on < covenant.in_force_on:
+        return False, Reason(
+            "covenant_not_in_force",
+            f"Het convenant treedt pas in werking op {iso(covenant.in_force_on)}.",
+        )
+    if covenant.ended_on is not None and on >= covenant.ended_on:
+        return False, Reason("covenant_ended", f"Het convenant is beëindigd per {iso(covenant.ended_on)}.")
+    term_end = current_term_end(covenant, on)
+    renewed = term_end is not None and term_end >= add_years(covenant.in_force_on, covenant.initial_years)
+    suffix = f"stilzwijgend verlengd tot en met {iso(term_end)}" if renewed else f"looptijd tot en met {iso(term_end)}"
+    return True, Reason(
+        "covenant_in_force", f"Convenant in werking sinds {iso(covenant.in_force_on)} ({suffix})."
+    )
+
+
+def organisation_decision(
+    covenant: CovenantFacts, partnership: PartnershipFacts | None, on: dt.date, organisation_name: str = ""
+) -> Decision:
+    """May this organisation take part structurally on ``on``? (partner or not, and why)."""
+    name = partnership.organisation_name if partnership else organisation_name
+    failures: list[Reason] = []
+    warnings: list[Reason] = []
+    in_force, covenant_why = covenant_reason(covenant, on)
+    if not in_force:
+        failures.append(covenant_why)
+    if partnership is None:
+        failures.append(Reason("not_partner", f"{name} is geen convenantpartner."))
+        return Decision(False, None, tuple(failures))
+    if partnership.signed_on is None:
+        failures.append(Reason("covenant_not_signed", f"{name} heeft het convenant (nog) niet ondertekend."))
+    elif on < partnership.signed_on:
+        failures.append(
+            Reason("covenant_signed_later", f"{name} ondertekent het convenant pas op {iso(partnership.signed_on)}.")
+        )
+    end = partnership_end(partnership)
+    if end is not None and on >= end[0]:
+        failures.append(_end_reason(partnership, end))
+    elif partnership.notice_given_on is not None and partnership.ends_on is not None:
+        warnings.append(
+            Reason(
+                "notice_given",
+                f"{name} heeft op {iso(partnership.notice_given_on)} opgezegd; "
+                f"het partnerschap eindigt op {iso(partnership.ends_on)}.",
+            )
+        )
+    if failures:
+        return Decision(False, None, tuple(failures), tuple(warnings))
+    since = partner_since(covenant, partnership)
+    how = "toegetreden" if not partnership.founding else "ondertekend"
+    return Decision(
+        True,
+        STRUCTURAL,
+        (
+            Reason(
+                "partner",
+                f"{name} is convenantpartner sinds {iso(since)} (convenant {how} op {iso(partnership.signed_on)}).",
+            ),
+        ),
+        tuple(warnings),
+    )
+
+
+def _end_reason(partnership: PartnershipFacts, end: tuple[dt.date, str]) -> Reason:
+    """The Dutch reason for a partnership that has ended on ``end``."""
+    day, code = end
+    name = partnership.organisation_name
+    if code == "notice_ended":
+        return Reason(
+            code,
+            f"{name} heeft opgezegd op {iso(partnership.notice_given_on)}; het partnerschap is geëindigd op {iso(day)}.",
+        )
+    if code == "terminated":
+        return Reason(code, f"Het partnerschap van {name} is per {iso(day)} direct beëindigd bij meerderheidsbesluit.")
+    why = f" Reden: {partnership.exclusion_reason}." if partnership.exclusion_reason else ""
+    return Reason(code, f"{name} is per {iso(day)} uitgesloten van deelname.{why}")
+
+
+# ----------------------------------------------------------------------------- people
+
+
+def employment_reason(person: PersonFacts, on: dt.date) -> tuple[bool, Reason | None]:
+    """Is the person employed by their organisation on ``on``? (``employed_until`` inclusive)."""
+    if person.employed_from is not None and on < person.employed_from:
+        return False, Reason(
+            "not_employed_yet",
+            f"{person.name} is pas vanaf {iso(person.employed_from)} in dienst bij {person.organisation_name}.",
+        )
+    if person.employed_until is not None and on > person.employed_until:
+        return False, Reason(
+            "employment_ended",
+            f"{person.name} was tot en met {iso(person.employed_until)} in dienst bij {person.organisation_name}.",
+        )
+    if person.employed_until is not None:
+        return True, Reason(
+            "employed", f"In dienst bij {person.organisation_name} tot en met {iso(person.employed_until)}."
+        )
+    return True, None
+
+
+def _valid_on(declaration: DeclarationFacts, on: dt.date) -> bool:
+    """Signed on or before ``on`` and not revoked by then."""
+    return (
+        declaration.signed_on is not None
+        and declaration.signed_on <= on
+        and (declaration.revoked_on is None or on < declaration.revoked_on)
+    )
+
+
+def declaration_reason(
+    kind: str,
+    declarations: list[DeclarationFacts],
+    table: TableFacts,
+    on: dt.date,
+    case_ref: str | None = None,
+) -> tuple[bool, Reason]:
+    """Does a valid declaration of ``kind`` exist for this table (and case)? Explain either way."""
+    label = "Bijlage 1" if kind == STRUCTURAL else "Bijlage 2"
+    prefix = "bijlage1" if kind == STRUCTURAL else "bijlage2"
+    own_kind = [d for d in declarations if d.kind == kind]
+    here = [d for d in own_kind if d.table_id == table.id]
+    if kind == INCIDENTAL:
+        here = [d for d in here if case_ref is not None and d.case_ref == case_ref]
+    valid = sorted((d for d in here if _valid_on(d, on)), key=lambda d: d.signed_on)
+    if valid:
+        d = valid[0]
+        for_case = f", casus {d.case_ref}" if kind == INCIDENTAL else ""
+        return True, Reason(f"{prefix}_signed", f"{label} getekend op {iso(d.signed_on)} voor {table.name}{for_case}.")
+    return False, _missing_declaration(kind, label, prefix, own_kind, here, table, on, case_ref)
+
+
+def _missing_declaration(
+    kind: str,
+    label: str,
+    prefix: str,
+    own_kind: list[DeclarationFacts],
+    here: list[DeclarationFacts],
+    table: TableFacts,
+    on: dt.date,
+    case_ref: str | None,
+) -> Reason:
+    """The most telling reason why no valid declaration exists."""
+    revoked = [d for d in here if d.revoked_on is not None and d.revoked_on <= on]
+    if revoked:
+        return Reason(f"{prefix}_revoked", f"{label} voor {table.name} is ingetrokken per {iso(revoked[0].revoked_on)}.")
+    later = sorted((d for d in here if d.signed_on is not None and d.signed_on > on), key=lambda d: d.signed_on)
+    if later:
+        return Reason(f"{prefix}_signed_later", f"{label} voor {table.name} is pas getekend op {iso(later[0].signed_on)}.")
+    if any(d.signed_on is None for d in here):
+        return Reason(f"{prefix}_pending", f"{label} voor {table.name} wacht nog op ondertekening.")
+    if kind == INCIDENTAL:
+        other_case = [d for d in own_kind if d.table_id == table.id and d.case_ref != case_ref]
+        if other_case:
+            return Reason(
+                "bijlage2_other_case",
+                f"Bijlage 2 is alleen getekend voor casus {other_case[0].case_ref}, niet voor casus {case_ref}.",
+            )
+    elsewhere = [d for d in own_kind if d.table_id != table.id]
+    if elsewhere:
+        return Reason(
+            f"{prefix}_other_table",
+            f"{label} is getekend voor {elsewhere[0].table_name}, niet voor {table.name}.",
+        )
+    return Reason(f"{prefix}_missing", f"Geen getekende {label} voor {table.name}.")
+
+
+def case_reason(case: CaseFacts | None, case_ref: str, on: dt.date) -> tuple[bool, Reason | None]:
+    """A closed case is no longer discussed: nobody joins for it from its closing date."""
+    if case is not None and case.closed_on is not None and on >= case.closed_on:
+        return False, Reason("case_closed", f"Casus {case_ref} is gesloten per {iso(case.closed_on)}.")
+    return True, None
+
+
+def person_decision(
+    person: PersonFacts,
+    table: TableFacts,
+    covenant: CovenantFacts,
+    partnership: PartnershipFacts | None,
+    declarations: list[DeclarationFacts],
+    on: dt.date,
+    case_ref: str | None = None,
+    case: CaseFacts | None = None,
+) -> Decision:
+    """May ``person`` join ``table`` on ``on`` (for ``case_ref``)? Structural first, then incidental.
+
+    Structural (Bijlage 1): covenant in force, organisation a partner, person employed,
+    Bijlage 1 for this table. Incidental (Bijlage 2): covenant in force, person employed,
+    Bijlage 2 for this table and this case. With a case, a closed case blocks both.
+    """
+    in_force, covenant_why = covenant_reason(covenant, on)
+    employed, employment_why = employment_reason(person, on)
+    case_open, case_why = case_reason(case, case_ref, on) if case_ref else (True, None)
+    common_ok = [r for r in (employment_why,) if r is not None and employed]
+    common_fail = [r for ok, r in ((in_force, covenant_why), (employed, employment_why), (case_open, case_why)) if not ok]
+
+    organisation = organisation_decision(covenant, partnership, on, person.organisation_name)
+    org_failures = [r for r in organisation.reasons if r.code not in ("covenant_not_in_force", "covenant_ended")]
+    has_b1, b1_why = declaration_reason(STRUCTURAL, declarations, table, on)
+    structural_fail = ([] if organisation.allowed else org_failures) + ([] if has_b1 else [b1_why])
+
+    if not structural_fail:
+        if not common_fail:
+            return Decision(True, STRUCTURAL, (*organisation.reasons, b1_why, *common_ok), organisation.warnings)
+        # The structural route is complete; only a shared condition blocks (e.g. a closed case).
+        return Decision(False, None, _unique(tuple(common_fail)), organisation.warnings)
+
+    incidental_fail: list[Reason] = []
+    if case_ref:
+        has_b2, b2_why = declaration_reason(INCIDENTAL, declarations, table, on, case_ref)
+        if has_b2:
+            if not common_fail:
+                # An incidental participant's organisation need not be a partner: no partner warnings.
+                return Decision(True, INCIDENTAL, (b2_why, *common_ok))
+            # The incidental route is complete; only a shared condition blocks.
+            return Decision(False, None, _unique(tuple(common_fail)))
+        incidental_fail.append(b2_why)
+    elif any(d.kind == INCIDENTAL and d.table_id == table.id for d in declarations):
+        incidental_fail.append(
+            Reason("case_required", "Met een Bijlage 2 mag alleen worden deelgenomen voor één casus: noem de casus.")
+        )
+    return Decision(False, None, _unique((*common_fail, *structural_fail, *incidental_fail)), organisation.warnings)
+
+
+def _unique(reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
+    """Drop repeated reasons while keeping their order."""
+    seen: set[Reason] = set()
+    return tuple(r for r in reasons if not (r in seen or seen.add(r)))
+
+
+# ----------------------------------------------------------------------------- consent
+
+
+@dataclass(frozen=True)
+class ConsentFacts:
+    """A Bijlage 4 consent: who may receive which data categories, and its validity."""
+
+    id: int
+    signed_on: dt.date | None
+    withdrawn_on: dt.date | None
+    recipient_ids: frozenset[int] = field(default_factory=frozenset)
+    categories: tuple[str, ...] = ()
+
+
+def consent_valid(consent: ConsentFacts, on: dt.date, case: CaseFacts | None = None) -> bool:
+    """A consent holds from signing until withdrawal (exclusive) or the case's closing."""
+    if consent.signed_on is None or on < consent.signed_on:
+        return False
+    if consent.withdrawn_on is not None and on >= consent.withdrawn_on:
+        return False
+    return not (case is not None and case.closed_on is not None and on >= case.closed_on)
+
+
+def amendment_in_force(
+    partner_ids: set[int], approvals: dict[int, dt.date], on: dt.date
+) -> bool:
+    """An amendment (*wijziging*) holds only once every current partner approved it in writing.
+
+    ``partner_ids`` are the organisations that are partners on ``on``; ``approvals`` maps an
+    organisation to the date it signed the new version (art. 13: *alle Convenantpartners*).
+    """
+    return bool(partner_ids) and all(
+        org in approvals and approvals[org] <= on for org in partner_ids
+    )

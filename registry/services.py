@@ -1,0 +1,506 @@
+"""Write operations on the registry: each checks its rule, changes rows and flushes.
+
+They never commit: the caller (a web request, a CLI command, a test) commits once, so a
+request either changes everything it meant to or nothing. Errors are
+:class:`registry.errors.DomainError` subclasses with Dutch messages per field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry import rules
+from registry.errors import Conflict, NotFound, ValidationError
+from registry.models import (
+    Case,
+    CaseTable,
+    Consent,
+    Covenant,
+    Declaration,
+    Organisation,
+    Partnership,
+    Person,
+)
+
+SIGNED_VIA = ("paper", "online")
+CONSENT_SIGNERS = ("resident", "parents", "resident_and_parents")
+
+
+def get(session: Session, model: type, id_: int | None, field: str):
+    """Load a row by id or raise a 404-style error naming the field that referred to it."""
+    row = session.get(model, id_) if id_ is not None else None
+    if row is None:
+        raise NotFound(f"{model.__name__} {id_} bestaat niet.", {field: "Bestaat niet."})
+    return row
+
+
+def _flush(session: Session, message: str, field: str) -> None:
+    """Flush, turning a unique-constraint clash into a 409 that names the field."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(message, {field: message}) from exc
+
+
+# ----------------------------------------------------------------------------- organisations, people
+
+
+def create_organisation(session: Session, name: str) -> Organisation:
+    """Register an organisation (not yet a partner of anything)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Naam is verplicht.", {"name": "Vul de naam van de organisatie in."})
+    if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
+        raise Conflict("Deze organisatie bestaat al.", {"name": "Er is al een organisatie met deze naam."})
+    organisation = Organisation(name=name)
+    session.add(organisation)
+    _flush(session, "Er is al een organisatie met deze naam.", "name")
+    return organisation
+
+
+def create_person(
+    session: Session,
+    *,
+    name: str,
+    initials: str,
+    organisation_id: int,
+    function: str = "",
+    email: str | None = None,
+    employed_from: dt.date | None = None,
+    employed_until: dt.date | None = None,
+) -> Person:
+    """Register a professional of an organisation."""
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "Vul de naam in."
+    if email and ("@" not in email or len(email) > 254):
+        errors["email"] = "Vul een geldig e-mailadres in."
+    if employed_from and employed_until and employed_until < employed_from:
+        errors["employed_until"] = "De einddatum ligt vóór de begindatum."
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+    get(session, Organisation, organisation_id, "organisation_id")
+    person = Person(
+        name=name.strip(),
+        initials=(initials or "").strip(),
+        organisation_id=organisation_id,
+        function=(function or "").strip(),
+        email=(email or "").strip() or None,
+        employed_from=employed_from,
+        employed_until=employed_until,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def end_employment(session: Session, person: Person, until: dt.date) -> Person:
+    """Record a person's last working day (entitled up to and including it)."""
+    if person.employed_from and until < person.employed_from:
+        raise ValidationError("Einddatum vóór begindatum.", {"employed_until": "De einddatum ligt vóór de begindatum."})
+    person.employed_until = until
+    session.flush()
+    return person
+
+
+# ----------------------------------------------------------------------------- covenants and partnerships
+
+
+def create_covenant(session: Session, *, pack: str, title: str, region: str) -> Covenant:
+    """Draft a covenant from a template pack; it comes into force when its partners sign."""
+    errors = {k: "Dit veld is verplicht." for k, v in (("pack", pack), ("title", title), ("region", region)) if not (v or "").strip()}
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+    covenant = Covenant(pack=pack.strip(), title=title.strip(), region=region.strip())
+    session.add(covenant)
+    session.flush()
+    return covenant
+
+
+def add_partner(
+    session: Session,
+    covenant: Covenant,
+    *,
+    organisation_id: int,
+    representative_id: int | None,
+    signed_on: dt.date | None = None,
+    signed_via: str = "paper",
+) -> Partnership:
+    """List an organisation as a partner, represented by one of its people.
+
+    Before the covenant is in force the organisation is a founding partner; afterwards it
+    joins by accession (*toetreding*) from its own signing date. A ``signed_on`` date
+    records a signature made on paper.
+    """
+    organisation = get(session, Organisation, organisation_id, "organisation_id")
+    if representative_id is not None:
+        representative = get(session, Person, representative_id, "representative_id")
+        if representative.organisation_id != organisation.id:
+            raise ValidationError(
+                "De vertegenwoordiger hoort niet bij deze organisatie.",
+                {"representative_id": f"{representative.name} werkt niet bij {organisation.name}."},
+            )
+    existing = session.scalar(
+        select(Partnership).where(Partnership.covenant_id == covenant.id, Partnership.organisation_id == organisation.id)
+    )
+    if existing is not None:
+        raise Conflict(
+            f"{organisation.name} is al partner van dit convenant.",
+            {"organisation_id": "Deze organisatie staat al op het convenant."},
+        )
+    founding = (
+        not is_in_use(session, covenant)
+        or covenant.in_force_on is None
+        or (signed_on is not None and signed_on <= covenant.in_force_on)
+    )
+    partnership = Partnership(
+        covenant=covenant,
+        organisation=organisation,
+        representative_id=representative_id,
+        founding=founding,
+    )
+    session.add(partnership)
+    session.flush()
+    if signed_on is not None:
+        sign_partnership(session, partnership, signed_on, signed_via)
+    else:
+        refresh_in_force(session, covenant)
+        session.flush()
+    return partnership
+
+
+def is_in_use(session: Session, covenant: Covenant) -> bool:
+    """Is the founding list closed? True once the covenant was started early or has tables.
+
+    While a covenant is being composed every partner added is founding and the in-force
+    date follows the last founding signature (*the partners listed when it was sent for
+    signing*, design.md). Once it is in use, an organisation added later joins by
+    accession (*toetreding*) from its own signing date, unless its paper signature
+    predates the coming into force.
+    """
+    has_tables = session.scalar(select(CaseTable.id).where(CaseTable.covenant_id == covenant.id).limit(1))
+    return covenant.started_early or has_tables is not None
+
+
+def sign_partnership(session: Session, partnership: Partnership, signed_on: dt.date, signed_via: str = "paper") -> Partnership:
+    """Record the representative's signature; the covenant comes into force when the last
+    founding partner has signed (on the latest founding signing date)."""
+    if signed_via not in SIGNED_VIA:
+        raise ValidationError("Onbekende wijze van ondertekenen.", {"signed_via": "Kies papier of online."})
+    if partnership.signed_on is not None:
+        raise Conflict("Dit partnerschap is al ondertekend.", {"signed_on": f"Al ondertekend op {partnership.signed_on}."})
+    partnership.signed_on = signed_on
+    partnership.signed_via = signed_via
+    session.flush()
+    refresh_in_force(session, partnership.covenant)
+    session.flush()
+    return partnership
+
+
+def refresh_in_force(session: Session, covenant: Covenant) -> None:
+    """Set the coming-into-force date: the last founding partner's signing date.
+
+    A covenant started early keeps its start date; one with an unsigned founding partner
+    is not in force yet.
+    """
+    if covenant.started_early:
+        return
+    founders = session.scalars(
+        select(Partnership).where(Partnership.covenant_id == covenant.id, Partnership.founding.is_(True))
+    ).all()
+    complete = founders and all(p.signed_on for p in founders)
+    covenant.in_force_on = max(p.signed_on for p in founders) if complete else None
+
+
+def start_covenant(session: Session, covenant: Covenant, on: dt.date) -> Covenant:
+    """Bring the covenant into force now with the partners that signed so far.
+
+    Founding partners that have not signed stay listed and join from their own signing date.
+    """
+    if covenant.in_force_on is not None:
+        raise Conflict("Het convenant is al in werking.", {"on": f"In werking sinds {covenant.in_force_on}."})
+    signed = session.scalar(
+        select(Partnership.id).where(Partnership.covenant_id == covenant.id, Partnership.signed_on <= on).limit(1)
+    )
+    if signed is None:
+        raise ValidationError(
+            "Nog geen partner heeft getekend.", {"on": "Op deze datum heeft nog geen partner het convenant getekend."}
+        )
+    covenant.in_force_on = on
+    covenant.started_early = True
+    session.flush()
+    return covenant
+
+
+def partnership_of(session: Session, covenant: Covenant, organisation_id: int) -> Partnership:
+    """The partnership of an organisation in a covenant, or a 404."""
+    partnership = session.scalar(
+        select(Partnership).where(Partnership.covenant_id == covenant.id, Partnership.organisation_id == organisation_id)
+    )
+    if partnership is None:
+        raise NotFound("Deze organisatie is geen partner van dit convenant.", {"organisation_id": "Geen partner."})
+    return partnership
+
+
+def _require_active(partnership: Partnership, on: dt.date, field: str) -> None:
+    """Ending a partnership needs a signed partnership that has not already ended by ``on``."""
+    if partnership.signed_on is None:
+        raise ValidationError("Deze partner heeft nog niet getekend.", {field: "De partner heeft het convenant nog niet getekend."})
+    if on < partnership.signed_on:
+        raise ValidationError("Datum vóór de ondertekening.", {field: f"Ligt vóór de ondertekening ({partnership.signed_on})."})
+    end = rules.partnership_end(_facts(partnership))
+    if end is not None and end[0] <= on:
+        raise Conflict("Het partnerschap is al beëindigd.", {field: f"Al beëindigd per {end[0]}."})
+
+
+def give_notice(session: Session, partnership: Partnership, given_on: dt.date, notice_months: int = 3) -> Partnership:
+    """Record notice (*opzegging*): the partnership ends ``notice_months`` later."""
+    _require_active(partnership, given_on, "given_on")
+    if partnership.notice_given_on is not None:
+        raise Conflict("Er is al opgezegd.", {"given_on": f"Al opgezegd op {partnership.notice_given_on}."})
+    partnership.notice_given_on = given_on
+    partnership.ends_on = rules.notice_end_date(given_on, notice_months)
+    session.flush()
+    return partnership
+
+
+def terminate_immediately(session: Session, partnership: Partnership, on: dt.date, decision: str) -> Partnership:
+    """Record an immediate termination agreed by a majority of partners (*directe opzegging*)."""
+    if not (decision or "").strip():
+        raise ValidationError("Besluit ontbreekt.", {"decision": "Beschrijf het meerderheidsbesluit."})
+    _require_active(partnership, on, "on")
+    partnership.ended_immediately_on = on
+    partnership.termination_decision = decision.strip()
+    session.flush()
+    return partnership
+
+
+def exclude(session: Session, partnership: Partnership, on: dt.date, reason: str) -> Partnership:
+    """Exclude a partner that knowingly broke the rules (*uitsluiting*, consideration 12)."""
+    if not (reason or "").strip():
+        raise ValidationError("Reden ontbreekt.", {"reason": "Geef de reden van uitsluiting."})
+    _require_active(partnership, on, "on")
+    partnership.excluded_on = on
+    partnership.exclusion_reason = reason.strip()
+    session.flush()
+    return partnership
+
+
+def _facts(partnership: Partnership) -> rules.PartnershipFacts:
+    """The rules' view of a partnership row."""
+    return rules.PartnershipFacts(
+        organisation_id=partnership.organisation_id,
+        organisation_name=partnership.organisation.name if partnership.organisation else "",
+        signed_on=partnership.signed_on,
+        founding=partnership.founding,
+        notice_given_on=partnership.notice_given_on,
+        ends_on=partnership.ends_on,
+        ended_immediately_on=partnership.ended_immediately_on,
+        excluded_on=partnership.excluded_on,
+        exclusion_reason=partnership.exclusion_reason,
+    )
+
+
+# ----------------------------------------------------------------------------- tables, declarations, cases
+
+
+def create_table(
+    session: Session,
+    *,
+    covenant_id: int,
+    name: str,
+    area: str,
+    chair_id: int | None = None,
+    coordinator_id: int | None = None,
+) -> CaseTable:
+    """Open a casustafel for an area of the covenant, with its chair and coordinator."""
+    errors = {k: "Dit veld is verplicht." for k, v in (("name", name), ("area", area)) if not (v or "").strip()}
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+    get(session, Covenant, covenant_id, "covenant_id")
+    if chair_id is not None:
+        get(session, Person, chair_id, "chair_id")
+    if coordinator_id is not None:
+        get(session, Person, coordinator_id, "coordinator_id")
+    table = CaseTable(
+        covenant_id=covenant_id, name=name.strip(), area=area.strip(), chair_id=chair_id, coordinator_id=coordinator_id
+    )
+    session.add(table)
+    session.flush()
+    return table
+
+
+def create_declaration(
+    session: Session,
+    *,
+    kind: str,
+    person_id: int,
+    table_id: int,
+    case_ref: str | None = None,
+    signed_on: dt.date | None = None,
+    signed_via: str = "paper",
+) -> Declaration:
+    """Record a Bijlage 1 (structural) or Bijlage 2 (incidental, for one case) declaration.
+
+    Without ``signed_on`` it waits for signing. A Bijlage 2 opens the case on the table
+    when it is not known yet.
+    """
+    errors = {}
+    if kind not in (rules.STRUCTURAL, rules.INCIDENTAL):
+        errors["kind"] = "Kies 'structural' (Bijlage 1) of 'incidental' (Bijlage 2)."
+    case_ref = (case_ref or "").strip() or None
+    if kind == rules.INCIDENTAL and not case_ref:
+        errors["case_ref"] = "Een Bijlage 2 geldt voor één casus: vul de casusreferentie in."
+    if kind == rules.STRUCTURAL and case_ref:
+        errors["case_ref"] = "Een Bijlage 1 geldt voor de hele casustafel, niet voor één casus."
+    if case_ref and len(case_ref) > 100:
+        errors["case_ref"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+    if signed_via not in SIGNED_VIA:
+        errors["signed_via"] = "Kies papier of online."
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+    get(session, Person, person_id, "person_id")
+    table = get(session, CaseTable, table_id, "table_id")
+    if case_ref:
+        ensure_case(session, table, case_ref, signed_on or dt.date.today())
+    declaration = Declaration(
+        kind=kind,
+        person_id=person_id,
+        table_id=table_id,
+        case_ref=case_ref,
+        signed_on=signed_on,
+        signed_via=signed_via if signed_on else None,
+    )
+    session.add(declaration)
+    session.flush()
+    return declaration
+
+
+def sign_declaration(session: Session, declaration: Declaration, signed_on: dt.date, signed_via: str) -> Declaration:
+    """Record the signature of a declaration that waited for it."""
+    if declaration.signed_on is not None:
+        raise Conflict("Deze verklaring is al getekend.", {"signed_on": f"Al getekend op {declaration.signed_on}."})
+    declaration.signed_on = signed_on
+    declaration.signed_via = signed_via
+    session.flush()
+    return declaration
+
+
+def revoke_declaration(session: Session, declaration: Declaration, on: dt.date) -> Declaration:
+    """End a declaration from ``on`` (exclusive); the row stays for history."""
+    if declaration.revoked_on is not None:
+        raise Conflict("Al ingetrokken.", {"on": f"Al ingetrokken per {declaration.revoked_on}."})
+    declaration.revoked_on = on
+    session.flush()
+    return declaration
+
+
+def ensure_case(session: Session, table: CaseTable, reference: str, opened_on: dt.date) -> Case:
+    """The case with this reference on this table, opened on ``opened_on`` when new."""
+    case = find_case(session, table.id, reference)
+    if case is None:
+        case = Case(table_id=table.id, reference=reference, opened_on=opened_on)
+        session.add(case)
+        session.flush()
+    return case
+
+
+def find_case(session: Session, table_id: int, reference: str) -> Case | None:
+    """A case by table and reference, or None."""
+    return session.scalar(select(Case).where(Case.table_id == table_id, Case.reference == reference))
+
+
+def close_case(session: Session, case: Case, on: dt.date) -> Case:
+    """Close a case: from ``on`` nobody joins for it and its consents lapse."""
+    if case.closed_on is not None:
+        raise Conflict("De casus is al gesloten.", {"on": f"Gesloten per {case.closed_on}."})
+    if on < case.opened_on:
+        raise ValidationError("Datum vóór opening.", {"on": f"De casus is geopend op {case.opened_on}."})
+    case.closed_on = on
+    session.flush()
+    return case
+
+
+# ----------------------------------------------------------------------------- consent
+
+
+def create_consent(
+    session: Session,
+    *,
+    table_id: int,
+    case_ref: str,
+    signed_by: str,
+    resident_name: str,
+    resident_birth_date: dt.date | None,
+    purpose: str,
+    categories: list[str],
+    recipient_ids: list[int],
+    other_recipients: list[str] | None = None,
+    allowed_categories: tuple[str, ...] | None = None,
+    signed_on: dt.date | None = None,
+    signed_via: str = "paper",
+) -> Consent:
+    """Record a Bijlage 4 consent for a case; without ``signed_on`` it waits for signing."""
+    errors = {}
+    if signed_by not in CONSENT_SIGNERS:
+        errors["signed_by"] = "Kies inwoner, ouders/verzorgers of beide."
+    if not (resident_name or "").strip():
+        errors["resident_name"] = "Vul de naam van de inwoner in."
+    if not (case_ref or "").strip():
+        errors["case_ref"] = "Vul de casusreferentie in."
+    if not categories:
+        errors["categories"] = "Kies ten minste één soort gegevens."
+    elif allowed_categories is not None and (bad := [c for c in categories if c not in allowed_categories]):
+        errors["categories"] = f"Onbekende categorie: {', '.join(bad)}."
+    others = [o.strip() for o in (other_recipients or []) if o and o.strip()]
+    if not recipient_ids and not others:
+        errors["recipients"] = "Kies ten minste één organisatie die de gegevens mag ontvangen."
+    if resident_birth_date and resident_birth_date > (signed_on or dt.date.today()):
+        errors["resident_birth_date"] = "De geboortedatum ligt in de toekomst."
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+    table = get(session, CaseTable, table_id, "table_id")
+    recipients = [get(session, Organisation, org_id, "recipients") for org_id in dict.fromkeys(recipient_ids)]
+    case = ensure_case(session, table, case_ref.strip(), signed_on or dt.date.today())
+    consent = Consent(
+        case=case,
+        signed_by=signed_by,
+        resident_name=resident_name.strip(),
+        resident_birth_date=resident_birth_date,
+        purpose=(purpose or "").strip(),
+        categories=list(dict.fromkeys(categories)),
+        other_recipients=others,
+        recipients=recipients,
+        signed_on=signed_on,
+        signed_via=signed_via if signed_on else None,
+    )
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def sign_consent(session: Session, consent: Consent, signed_on: dt.date, signed_via: str) -> Consent:
+    """Record the signature that makes a waiting consent valid."""
+    if consent.signed_on is not None:
+        raise Conflict("Deze toestemming is al getekend.", {"signed_on": f"Al getekend op {consent.signed_on}."})
+    consent.signed_on = signed_on
+    consent.signed_via = signed_via
+    session.flush()
+    return consent
+
+
+def withdraw_consent(session: Session, consent: Consent, on: dt.date, by: str) -> Consent:
+    """Record the withdrawal (*intrekking*) of a consent from ``on`` (exclusive), by whom."""
+    if consent.withdrawn_on is not None:
+        raise Conflict("Al ingetrokken.", {"on": f"Ingetrokken per {consent.withdrawn_on}."})
+    if consent.signed_on is not None and on < consent.signed_on:
+        raise ValidationError("Datum vóór ondertekening.", {"on": f"Getekend op {consent.signed_on}."})
+    consent.withdrawn_on = on
+    consent.withdrawn_by = by
+    session.flush()
+    return consent

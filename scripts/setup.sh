@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Set up everything `make run` and `make test` need on a fresh Debian 12 machine:
+# system packages (installed with apt-get when root, otherwise the exact line is printed),
+# then .venv with the package and its test extras. Re-running is cheap: pip only runs
+# again when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# WeasyPrint needs Pango and harfbuzz-subset (fast font subsetting); poppler-utils gives
+# pdftotext/pdftoppm/pdfsig for tests; chromium for browser tests; postgresql for the
+# PostgreSQL test run and multi-server deployments.
+PACKAGES=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2
+          fonts-dejavu-core poppler-utils chromium postgresql)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  line="apt-get install -y --no-install-recommends ${missing[*]}"
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "Installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $line -qq
+  else
+    echo "Missing system packages. Run as root:" >&2
+    echo "  sudo apt-get update && sudo $line" >&2
+    exit 1
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [[ ! -f $stamp ]]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[test]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

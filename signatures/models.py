@@ -1,0 +1,1 @@
+"""Tables of the signing flow (filled in by the signing work)."""

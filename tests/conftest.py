@@ -1,0 +1,159 @@
+"""Shared fixtures: databases on SQLite and a real PostgreSQL server, the app, clients.
+
+Tests that take ``db_url`` (directly or through ``session``/``app``) run twice: on a
+SQLite file and on PostgreSQL. Each test gets a fresh, migrated database: a copy of a
+template migrated once per run (a file copy for SQLite, ``CREATE DATABASE ... TEMPLATE``
+for PostgreSQL), so tests stay isolated and fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from registry import migrate
+from registry.db import make_engine, make_session_factory
+from tests import pgserver
+
+BACKENDS = ["sqlite", "postgresql"]
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server for the whole run.
+
+    Without PostgreSQL binaries the PostgreSQL variants are skipped, unless
+    ``FORMS_SERVICE_REQUIRE_PG=1`` (set by ``make test``) makes that an error.
+    """
+    if pgserver.find_pg_bin() is None and os.environ.get("FORMS_SERVICE_REQUIRE_PG") != "1":
+        pytest.skip("PostgreSQL is not installed")
+    server = pgserver.start()
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE DATABASE template_forms")
+    admin.dispose()
+    migrate.upgrade(server.url_for("template_forms"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    """A fresh, migrated database for one test, on each backend in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    server = request.getfixturevalue("pg_server")
+    name = f"t{os.getpid()}_{next(_counter)}"
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template_forms")
+    admin.dispose()
+    return server.url_for(name)
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on the test database."""
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    """A session on the test database (tests commit or flush as they need)."""
+    with make_session_factory(engine)() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def instance_dir(tmp_path, monkeypatch):
+    """A private instance folder (secret key, seal key) for the app under test."""
+    path = tmp_path / "instance"
+    path.mkdir()
+    monkeypatch.setenv("FORMS_SERVICE_INSTANCE", str(path))
+    return path
+
+
+@pytest.fixture
+def app(db_url, instance_dir):
+    """The Flask app on the test database."""
+    from forms_service import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url})
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def app_session(app):
+    """A session on the app's database, for arranging data before requests."""
+    with make_session_factory(app.extensions["db_engine"])() as db_session:
+        yield db_session
+
+
+ADMIN_EMAIL = "admin@example.org"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def admin_token(app, app_session):
+    """An administrator account and an API token for it."""
+    from registry import accounts
+
+    user = accounts.create_user(app_session, ADMIN_EMAIL, ADMIN_PASSWORD, is_admin=True)
+    token = accounts.create_token(app_session, user)
+    app_session.commit()
+    return token
+
+
+class Api:
+    """A tiny JSON client with the bearer token set."""
+
+    def __init__(self, client, token: str):
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, json=None, **kwargs):
+        return self.client.post(path, json=json, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def api(client, admin_token):
+    """The API client authenticated as an administrator."""
+    return Api(client, admin_token)
+
+
+@pytest.fixture
+def logged_in(client, admin_token, app):
+    """The web client logged in as the administrator (CSRF checked for real)."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
