@@ -15,27 +15,24 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """Enforce foreign keys and let readers run while one writer writes (WAL)."""
-    # Take over transaction control from the sqlite3 module so BEGIN IMMEDIATE below works.
-    dbapi_connection.isolation_level = None
+    """Enforce foreign keys and let readers run while one writer writes (WAL).
+
+    The sqlite3 module's own transaction handling is kept on purpose: it begins a
+    transaction at the first write, which takes the write lock at once and waits for it
+    (busy timeout), so concurrent writers queue, and a session that only reads never
+    blocks a writer.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _sqlite_begin_immediate(connection) -> None:
-    """Start every transaction as a writer-to-be, so concurrent writers queue instead of
-    failing with 'database is locked' half-way (SQLite's deferred BEGIN cannot upgrade)."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -52,9 +52,14 @@ def domain_error(exc: DomainError):
     return error_response(exc.status, exc.code, exc.message, exc.fields)
 
 
-@bp.errorhandler(HTTPException)
+@bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    """404/405/413 etc. in the API's JSON shape instead of HTML."""
+    """404/405/413 etc. under /api/ in the API's JSON shape; elsewhere Flask's own page.
+
+    App-wide because an unknown /api/ path matches no route of this blueprint.
+    """
+    if not request.path.startswith("/api/"):
+        return exc
     db.session().rollback()
     return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
 
