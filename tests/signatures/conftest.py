@@ -1,7 +1,13 @@
-"""Fixtures for the signing core: a SQLite database with all signing tables."""
+"""Fixtures for the signing core: a database with all signing tables.
+
+SQLite file by default; set ``SIGNATURES_TEST_DATABASE_URL`` (e.g.
+``postgresql+psycopg://postgres@127.0.0.1:55432/postgres``) to run the same tests,
+including the concurrency ones, on PostgreSQL. The tables are dropped afterwards.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,9 +22,16 @@ from signatures.models import Base
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     """A file-backed SQLite engine (a file so several threads share one database)."""
-    eng = create_engine(f"sqlite:///{tmp_path / 'signing.db'}", connect_args={"timeout": 30})
+    url = os.environ.get("SIGNATURES_TEST_DATABASE_URL")
+    if url:
+        eng = create_engine(url, pool_size=30)
+        Base.metadata.drop_all(eng)
+    else:
+        eng = create_engine(f"sqlite:///{tmp_path / 'signing.db'}", connect_args={"timeout": 30})
     Base.metadata.create_all(eng)
     yield eng
+    if url:
+        Base.metadata.drop_all(eng)
     eng.dispose()
 
 
