@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import io
 import time
 from collections.abc import Awaitable, Callable
@@ -91,7 +92,7 @@ def seal_pdf(
         docmdp_permissions=MDPPerm.NO_CHANGES,
     )
     if timestamper is None and timestamp_url:
-        timestamper = HTTPTimeStamper(timestamp_url, timeout=timestamp_timeout)
+        timestamper = _http_timestamper(timestamp_url, timestamp_timeout)
 
     def attempt() -> bytes:
         return run_sync(lambda: _seal_once(pdf_bytes, pyhanko_signer, meta, timestamper,
@@ -100,6 +101,13 @@ def seal_pdf(
     if timestamper is None:
         return attempt()
     return _with_timestamp_retries(attempt, timestamp_attempts)
+
+
+@functools.lru_cache(maxsize=8)
+def _http_timestamper(url: str, timeout: float) -> HTTPTimeStamper:
+    """One client per TSA: pyHanko caches its size-estimate token per instance,
+    which saves a round trip to the TSA on every seal after the first."""
+    return HTTPTimeStamper(url, timeout=timeout)
 
 
 async def _seal_once(pdf_bytes, pyhanko_signer, meta, timestamper, title, subject, keywords) -> bytes:

@@ -184,6 +184,12 @@ def test_seal_works_inside_a_running_event_loop(identity):
     assert verify_pdf(asyncio.run(inside_loop()), [identity.certificate]).valid
 
 
+def test_verify_works_inside_a_running_event_loop(sealed, identity):
+    async def inside_loop():
+        return verify_pdf(sealed, [identity.certificate])
+    assert asyncio.run(inside_loop()).valid
+
+
 @needs_pdfsig
 def test_flipped_byte_is_rejected_by_both(sealed, identity, tmp_path):
     tampered = flip_byte_in_title(sealed)
