@@ -1,1 +1,194 @@
-"""Tables of the signing flow (filled in by the signing work)."""
+"""Database models of the signing core: requests, evidence, sealed documents, outbox.
+
+The models share the registry's declarative ``Base`` so that one ``metadata`` (and
+one Alembic history) covers the whole service. A request's subject (covenant,
+declaration, consent, meeting) is a kind plus an id, so it carries no foreign key;
+the people it names do.
+
+All timestamps are stored as naive UTC and come back as aware UTC (``UTCDateTime``),
+so comparisons behave the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    insert,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from registry.models import Base
+
+
+SUBJECT_KINDS = ("covenant", "declaration", "consent", "meeting")
+SIGNER_ROLES = ("representative", "participant", "resident", "parents")
+REQUEST_STATUSES = ("pending", "opened", "signed", "declined", "cancelled", "expired")
+OPEN_STATUSES = ("pending", "opened")
+SIGNING_METHODS = ("link", "in_person", "paper")
+DOCUMENT_STATUSES = ("pending_seal", "sealed")
+
+
+class UTCDateTime(TypeDecorator):
+    """Store naive UTC, return aware UTC; refuse nothing (naive input is UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Convert an aware value to naive UTC before it reaches the database."""
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Attach UTC to what the database returns."""
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SigningRequest(Base):
+    """One invitation to one signer to sign one document (*ondertekeningsverzoek*).
+
+    The subject is a covenant (signed by an organisation's representative), a
+    confidentiality declaration (Bijlage 1/2) or a consent form (Bijlage 4).
+    """
+
+    __tablename__ = "signing_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20), index=True)
+    subject_id: Mapped[int] = mapped_column(Integer, index=True)
+    signer_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    signer_role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    declined_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    full_name_typed: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disclosure_version: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    disclosure_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    witness_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
+    method: Mapped[str] = mapped_column(String(20), default="link")
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<SigningRequest {self.id} {self.subject_kind}:{self.subject_id} {self.status}>"
+
+
+class SignedDocument(Base):
+    """The final, sealed PDF of one subject (document + signature page + certificate).
+
+    ``pending_seal`` rows exist between "last signature counted" and "seal applied";
+    a job completes them after a crash, which is why the status is stored.
+    """
+
+    __tablename__ = "signed_documents"
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", name="uq_signed_document_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending_seal")
+
+
+class EvidenceEvent(Base):
+    """One entry of the append-only, hash-chained evidence log (see ``evidence``).
+
+    ``id`` equals ``seq``; both exist so the row looks like every other table while
+    the chain is defined by ``seq``. ``actor``, ``ip`` and ``user_agent`` are the
+    clear personal data that an erasure may blank; ``pii_salt``/``pii_hash`` bind
+    them into the chain.
+    """
+
+    __tablename__ = "evidence_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    subject_kind: Mapped[str] = mapped_column(String(20), index=True)
+    subject_id: Mapped[int] = mapped_column(Integer, index=True)
+    request_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    event: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pii_salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    pii_hash: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class EvidenceHead(Base):
+    """Single row (id 1): the last ``seq`` and ``chain_hash`` of the evidence log.
+
+    Appends update this row first, in their own transaction, which serialises
+    concurrent writers on every database (row lock on PostgreSQL, the write lock on
+    SQLite). It also lets ``verify_chain`` notice entries cut off the end.
+    """
+
+    __tablename__ = "evidence_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of the first entry."""
+
+
+@event.listens_for(EvidenceHead.__table__, "after_create")
+def _insert_head_row(target: Any, connection: Any, **kw: Any) -> None:
+    """Create the head row with the table (an Alembic migration must do the same)."""
+    connection.execute(insert(target).values(id=1, seq=0, chain_hash=GENESIS_HASH))
+
+
+class OutboxMessage(Base):
+    """A mail that could not be sent (no SMTP configured, or SMTP failed), or was.
+
+    When no MAIL_SERVER is configured the outbox page shows these to staff, who pass
+    the link on by hand. Bodies of delivered messages are not kept: they contain
+    live signing links, which are otherwise stored only as hashes.
+    """
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,113 @@
+"""Sending mail (invitations, reminders, copies), with a database outbox as fallback.
+
+Configuration keys (a Flask ``app.config`` or any mapping): ``MAIL_SERVER``,
+``MAIL_PORT`` (default 25, or 465 with SSL), ``MAIL_USE_TLS`` (STARTTLS),
+``MAIL_USE_SSL`` (implicit TLS), ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_FROM``,
+``MAIL_TIMEOUT`` (seconds, default 10).
+
+Without ``MAIL_SERVER`` nothing is sent: :func:`queue_or_send` stores the message in
+``outbox_messages`` and staff pass it on from the outbox page. When SMTP fails the
+message is also kept there, with the error. Invitation bodies contain live signing
+links, so the body of a *delivered* message is not kept.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Mapping
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import OutboxMessage
+from .tokens import utcnow
+
+DELIVERED_BODY = "[verzonden; inhoud niet bewaard omdat die een ondertekenlink kan bevatten]"
+
+
+class MailError(RuntimeError):
+    """Sending failed (connection, authentication or refusal by the server)."""
+
+
+def _flag(value: Any) -> bool:
+    """Accept booleans and the strings environment variables give ("1", "true")."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def build_message(config: Mapping[str, Any], to: str, subject: str, body: str) -> EmailMessage:
+    """A plain-text UTF-8 message with Date and Message-ID."""
+    sender = config.get("MAIL_FROM") or config.get("MAIL_USERNAME")
+    if not sender:
+        raise MailError("MAIL_FROM is not configured")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg.set_content(body)
+    return msg
+
+
+def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str) -> None:
+    """Send one message via SMTP; raises :class:`MailError` on any failure."""
+    server = config.get("MAIL_SERVER")
+    if not server:
+        raise MailError("MAIL_SERVER is not configured")
+    msg = build_message(config, to, subject, body)
+    use_ssl = _flag(config.get("MAIL_USE_SSL"))
+    port = int(config.get("MAIL_PORT") or (465 if use_ssl else 25))
+    timeout = float(config.get("MAIL_TIMEOUT") or 10)
+    context = ssl.create_default_context()
+    try:
+        smtp_cls = smtplib.SMTP_SSL if use_ssl else smtplib.SMTP
+        kwargs = {"context": context} if use_ssl else {}
+        with smtp_cls(server, port, timeout=timeout, **kwargs) as smtp:
+            if _flag(config.get("MAIL_USE_TLS")) and not use_ssl:
+                smtp.starttls(context=context)
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+            smtp.send_message(msg)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def queue_or_send(session: Session, config: Mapping[str, Any], to: str, subject: str, body: str,
+                  *, now: datetime | None = None) -> OutboxMessage:
+    """Send when SMTP is configured, else keep in the outbox; always return the row.
+
+    ``sent_at`` is set when delivered; ``error`` holds why it was not. Flushes, does
+    not commit.
+    """
+    message = OutboxMessage(to=to, subject=subject, body=body, created_at=now or utcnow())
+    if config.get("MAIL_SERVER"):
+        try:
+            send_mail(config, to, subject, body)
+        except MailError as exc:
+            message.error = str(exc)
+        else:
+            message.sent_at, message.body = now or utcnow(), DELIVERED_BODY
+    session.add(message)
+    session.flush()
+    return message
+
+
+def retry_outbox(session: Session, config: Mapping[str, Any], *, now: datetime | None = None) -> int:
+    """Try to send every undelivered outbox message again; return how many went out."""
+    if not config.get("MAIL_SERVER"):
+        return 0
+    sent = 0
+    for message in session.query(OutboxMessage).filter(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id):
+        try:
+            send_mail(config, message.to, message.subject, message.body)
+        except MailError as exc:
+            message.error = str(exc)
+            continue
+        message.sent_at, message.body, message.error = now or utcnow(), DELIVERED_BODY, None
+        sent += 1
+    session.flush()
+    return sent
