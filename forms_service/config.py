@@ -6,6 +6,17 @@
 | ``SECRET_KEY`` | signs session cookies and CSRF tokens | generated once into ``instance/secret_key`` |
 | ``FORMS_SERVICE_INSTANCE`` | the instance folder (database, keys, secret) | ``instance/`` beside the code |
 | ``TEMPLATE_PACKS_DIR`` | folder with the document template packs | ``templates/`` of the repository |
+| ``PUBLIC_BASE_URL`` | absolute base of links in mails, e.g. ``https://casustafel.emmen.nl`` | ``SERVER_NAME`` or the request's host |
+| ``SERVER_NAME`` | Flask's host name (also used for links when no ``PUBLIC_BASE_URL``) | unset |
+| ``SIGNING_LINK_DAYS`` | how long a signing link works | 14 |
+| ``SIGNING_REMINDER_DAYS`` | days without a signature before ``send-reminders`` reminds | 3 |
+| ``SEAL_PKCS12`` / ``SEAL_PKCS12_PASSWORD`` | the seal key + certificate as PKCS#12 | unset |
+| ``SEAL_KEY_PEM`` / ``SEAL_CERT_PEM`` / ``SEAL_KEY_PASSWORD`` | the seal key + certificate as PEM files | unset |
+| (neither) | an EC P-256 key and self-signed certificate generated into ``instance/seal/`` | |
+| ``TIMESTAMP_URL`` | RFC 3161 timestamp server: seals become PAdES-B-T | unset (PAdES-B-B) |
+| ``SEAL_LOCATION`` | the seal's location field | ``Nederland`` |
+| ``MAIL_SERVER`` / ``MAIL_PORT`` / ``MAIL_USE_TLS`` / ``MAIL_USE_SSL`` / ``MAIL_USERNAME`` / ``MAIL_PASSWORD`` / ``MAIL_FROM`` | SMTP; without ``MAIL_SERVER`` mail goes to the outbox in the database | unset |
+| ``SIGNING_COMPLETE_ON_START`` | seal documents left unsealed (crash) when the app starts | 1 |
 
 Several app servers behind a load balancer must share ``DATABASE_URL`` and ``SECRET_KEY``
 (and the seal key, see the README): nothing else lives in process memory.
@@ -44,6 +55,37 @@ def secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _env_int(name: str, default: int) -> int:
+    """An integer environment variable, or ``default``."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def signing_config() -> dict:
+    """Signing, sealing and mail settings (see the table above)."""
+    env = os.environ.get
+    return {
+        "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL") or None,
+        "SIGNING_LINK_DAYS": _env_int("SIGNING_LINK_DAYS", 14),
+        "SIGNING_REMINDER_DAYS": _env_int("SIGNING_REMINDER_DAYS", 3),
+        "SEAL_PKCS12": env("SEAL_PKCS12") or None,
+        "SEAL_PKCS12_PASSWORD": env("SEAL_PKCS12_PASSWORD") or None,
+        "SEAL_KEY_PEM": env("SEAL_KEY_PEM") or None,
+        "SEAL_CERT_PEM": env("SEAL_CERT_PEM") or None,
+        "SEAL_KEY_PASSWORD": env("SEAL_KEY_PASSWORD") or None,
+        "SEAL_LOCATION": env("SEAL_LOCATION") or "Nederland",
+        "TIMESTAMP_URL": env("TIMESTAMP_URL") or None,
+        "MAIL_SERVER": env("MAIL_SERVER") or None,
+        "MAIL_PORT": _env_int("MAIL_PORT", 0) or None,
+        "MAIL_USE_TLS": env("MAIL_USE_TLS", ""),
+        "MAIL_USE_SSL": env("MAIL_USE_SSL", ""),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_FROM": env("MAIL_FROM") or "casustafel@localhost",
+        "SIGNING_COMPLETE_ON_START": env("SIGNING_COMPLETE_ON_START", "1").strip().lower() not in {"0", "false", "no"},
+    }
+
+
 def load_config() -> dict:
     """All settings as a dict for ``app.config``."""
     instance = instance_dir()
@@ -55,4 +97,6 @@ def load_config() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        **({"SERVER_NAME": os.environ["SERVER_NAME"]} if os.environ.get("SERVER_NAME") else {}),
+        **signing_config(),
     }

@@ -11,13 +11,15 @@ so comparisons behave the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
+    Date,
     Integer,
     LargeBinary,
     String,
@@ -37,7 +39,7 @@ SIGNER_ROLES = ("representative", "participant", "resident", "parents")
 REQUEST_STATUSES = ("pending", "opened", "signed", "declined", "cancelled", "expired")
 OPEN_STATUSES = ("pending", "opened")
 SIGNING_METHODS = ("link", "in_person", "paper")
-DOCUMENT_STATUSES = ("pending_seal", "sealed")
+DOCUMENT_STATUSES = ("pending_seal", "sealed", "paper")
 
 
 class UTCDateTime(TypeDecorator):
@@ -96,6 +98,8 @@ class SigningRequest(Base):
     witness_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
     method: Mapped[str] = mapped_column(String(20), default="link")
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    """E-mail of the staff member who sent it: told when the signer declines."""
 
     def __repr__(self) -> str:
         return f"<SigningRequest {self.id} {self.subject_kind}:{self.subject_id} {self.status}>"
@@ -109,7 +113,8 @@ class SignedDocument(Base):
     """
 
     __tablename__ = "signed_documents"
-    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", name="uq_signed_document_subject"),)
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", name="uq_signed_document_subject"),
+                      Index("ix_signed_documents_status", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_kind: Mapped[str] = mapped_column(String(20))
@@ -118,6 +123,52 @@ class SignedDocument(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="pending_seal")
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=_now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """SHA-256 of the document (snapshot) the final PDF starts with."""
+
+
+class DocumentSnapshot(Base):
+    """The exact document a signer is shown: rendered once, stored, never re-rendered.
+
+    Signers see these bytes, their SHA-256 is recorded on the request, and the final
+    PDF is assembled from them, so a later change of a template cannot change what
+    someone signed. ``version`` counts the snapshots of one subject (1, 2, ...).
+    """
+
+    __tablename__ = "document_snapshots"
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id", "sha256", name="uq_snapshot_subject_sha"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20), index=True)
+    subject_id: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+
+
+class PaperScan(Base):
+    """A scanned paper signature (*papieren ondertekening*) kept with its document."""
+
+    __tablename__ = "paper_scans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("signing_requests.id"), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    signed_on: Mapped[date] = mapped_column(Date)
+    filename: Mapped[str] = mapped_column(String(200), default="scan.pdf")
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
 
 class EvidenceEvent(Base):

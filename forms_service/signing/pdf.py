@@ -1,0 +1,125 @@
+"""The final PDF: document + signature page + certificate of completion (+ scans), then the seal.
+
+The signature page and the certificate are one Jinja HTML template
+(``templates/signing_pdf/pages.html``) rendered to PDF by :func:`render_pages`;
+:func:`assemble` joins all parts with pypdf and sets the metadata. Sealing comes
+last (any pypdf rewrite after sealing would break the seal).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from forms_service.signing.documents import html_to_pdf
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "signing_pdf"
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                          undefined=jinja2.StrictUndefined)
+
+ROLES_NL = {"representative": "Vertegenwoordiger van de partner", "participant": "Deelnemer",
+            "resident": "Inwoner", "parents": "Ouder/verzorger"}
+EVENTS_NL = {"created": "Uitnodiging aangemaakt", "sent": "Uitnodiging verstuurd", "reminded": "Herinnering verstuurd",
+             "opened": "Document geopend", "agreed": "Akkoord met elektronisch ondertekenen",
+             "signed": "Ondertekend", "paper_recorded": "Papieren ondertekening vastgelegd",
+             "in_person_recorded": "Ondertekening in persoon vastgelegd"}
+
+
+@dataclass
+class SignerView:
+    """One signer on the signature page and the certificate (plain data)."""
+
+    name: str
+    role_nl: str
+    method: str
+    signed_on: str
+    identification: str
+    organisation: str = ""
+    function: str = ""
+    typed_name: str = ""
+    signature_png: bytes | None = None
+    document_sha256: str | None = None
+    disclosure_version: str | None = None
+    disclosure_sha256: str | None = None
+    scan_sha256: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def signature_data_url(self) -> str | None:
+        """The drawn signature as an inline image for WeasyPrint."""
+        if not self.signature_png:
+            return None
+        return "data:image/png;base64," + base64.b64encode(self.signature_png).decode()
+
+    @property
+    def signature_sha256(self) -> str | None:
+        """Hash of the drawn signature image."""
+        return hashlib.sha256(self.signature_png).hexdigest() if self.signature_png else None
+
+
+@dataclass
+class FinalView:
+    """Everything the signature page and the certificate show."""
+
+    kind: str
+    id: int
+    title: str
+    version: int
+    sha256: str
+    completed_at: str
+    signers: list[SignerView]
+    disclosures: str = "—"
+    paper_partners: list[dict] = field(default_factory=list)
+
+
+def render_pages(view: FinalView) -> bytes:
+    """Signature page and certificate of completion as one PDF."""
+    html = _env.get_template("pages.html").render(
+        doc=view, signers=view.signers, paper_partners=view.paper_partners,
+        completed_at=view.completed_at, disclosures=view.disclosures)
+    return html_to_pdf(html)
+
+
+def keywords(view: FinalView) -> list[str]:
+    """Machine-readable keywords (covered by the seal) that identify the document."""
+    return ["forms-service", f"subject:{view.kind}:{view.id}", f"version:{view.version}", f"document-sha256:{view.sha256}"]
+
+
+def assemble(document_pdf: bytes, pages_pdf: bytes, scans: list[bytes], view: FinalView) -> bytes:
+    """Document pages, then signature page + certificate, then paper scans: one PDF."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for part in (document_pdf, pages_pdf, *scans):
+        writer.append(PdfReader(io.BytesIO(part)))
+    writer.add_metadata({
+        "/Title": view.title, "/Subject": f"{view.kind}/{view.id} versie {view.version}",
+        "/Keywords": ", ".join(keywords(view)), "/Producer": "forms-service",
+        "/FormsServiceSigners": json.dumps([{"name": s.name, "signed_on": s.signed_on, "method": s.method}
+                                            for s in view.signers], ensure_ascii=False),
+    })
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def merge(pdfs: list[bytes]) -> bytes:
+    """Join PDFs (paper scans) into one; a single PDF is returned unchanged."""
+    if len(pdfs) == 1:
+        return pdfs[0]
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for part in pdfs:
+        writer.append(PdfReader(io.BytesIO(part)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,0 +1,580 @@
+"""Orchestration of online signing, without Flask: send, sign, decline, remind, paper, seal.
+
+Transactions: functions that take a ``session`` flush and never commit (the web
+request or CLI command commits once). The sealing job functions (:func:`finalize`,
+:func:`complete_pending`) take a *session factory* because they own their
+transactions: claim → build and seal (no transaction held open while a timestamp
+server answers) → store.
+
+Exactly-once sealing across processes
+-------------------------------------
+1. The transaction that counts the last required signature also inserts the
+   subject's ``SignedDocument`` row with status ``pending_seal`` (unique per
+   subject). Every signing transaction appends to the evidence log first, which
+   locks the log's head row, so concurrent last signatures are serialised and the
+   later one sees the earlier one: the row is always created.
+2. A worker claims the row with a conditional ``UPDATE`` (status ``pending_seal`` and
+   no live lease) and commits the claim; a crashed worker's lease runs out.
+3. The sealed PDF is stored with a conditional ``UPDATE ... WHERE claim_token = mine
+   AND status = 'pending_seal'``: only one store can win, and only the winner logs the
+   ``sealed`` event.
+4. :func:`complete_pending` (app start, ``forms-service complete-pending``) seals what
+   is left, and also creates missing rows for subjects that are complete.
+
+A timestamp server that fails is retried (``signatures.seal``) and then reported:
+the document stays ``pending_seal`` with ``last_error`` set, is logged at ERROR
+level and shown to staff — never sealed with the local clock instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import io
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from forms_service.signing import pdf as final_pdf
+from forms_service.signing.documents import ensure_snapshot, snapshot_by_sha
+from forms_service.signing.subjects import (
+    KINDS,
+    Signer,
+    amsterdam_date,
+    apply_signature,
+    is_complete,
+    live_requests,
+    load_subject,
+    partnership_for,
+    validate_signers,
+)
+from registry.errors import Conflict, NotFound, ValidationError
+from registry.models import Covenant, Person
+from signatures import lifecycle, mail, tokens
+from signatures.disclosure import get_disclosure
+from signatures.evidence import append_event, events_for
+from signatures.models import DocumentSnapshot, PaperScan, SignedDocument, SigningRequest
+
+log = logging.getLogger(__name__)
+
+SEAL_LEASE_SECONDS = 300
+"""How long a claim on a document lasts; a crashed worker's claim runs out after it."""
+
+SIGN_PATH = "/onderteken/"
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A created request with its link token (the token exists only here and in the mail)."""
+
+    request: SigningRequest
+    token: str
+    link: str
+
+
+# ----------------------------------------------------------------------------- sending
+
+
+def signing_link(base_url: str, token: str) -> str:
+    """The absolute link a signer receives."""
+    if not base_url.startswith(("http://", "https://")):
+        raise ValueError("signing links must be absolute: configure PUBLIC_BASE_URL")
+    return base_url.rstrip("/") + SIGN_PATH + token
+
+
+def send_for_signing(session: Session, config: Mapping[str, Any], kind: str, subject_id: int, *, actor: str,
+                     base_url: str, signers: list[Signer] | None = None, method: str = "link",
+                     witness_person_id: int | None = None) -> list[Invitation]:
+    """Invite every signer of a subject that has not signed (or the given ``signers``).
+
+    ``method="in_person"`` creates the request without mail, for signing on the
+    professional's tablet with the professional as witness.
+    """
+    subject = load_subject(session, kind, subject_id)
+    signers = signers if signers is not None else subject.signers
+    if not signers:
+        raise Conflict("Er hoeft niemand (meer) te tekenen.", {"signers": "Iedereen heeft al getekend."})
+    validate_signers(signers, need_email=(method == "link"))
+    _refuse_duplicates(session, kind, subject_id, signers)
+    snapshot = ensure_snapshot(session, kind, subject_id, subject.title)
+    return [_invite(session, config, subject.kind, subject.id, s, snapshot, actor=actor, base_url=base_url,
+                    method=method, witness_person_id=witness_person_id) for s in signers]
+
+
+def _refuse_duplicates(session: Session, kind: str, subject_id: int, signers: list[Signer]) -> None:
+    """One live request per signer: a second invitation must go through 'resend'."""
+    live = live_requests(session, kind, subject_id)
+    for signer in signers:
+        for request in live:
+            same = (signer.person_id is not None and request.signer_person_id == signer.person_id) or (
+                signer.person_id is None and lifecycle.normalise_name(request.signer_name) == lifecycle.normalise_name(signer.name))
+            if same:
+                word = "getekend" if request.status == "signed" else "uitgenodigd"
+                raise Conflict(f"{signer.name} is al {word}.", {"signers": f"{signer.name} is al {word} (verzoek {request.id})."})
+
+
+def _invite(session: Session, config: Mapping[str, Any], kind: str, subject_id: int, signer: Signer,
+            snapshot: DocumentSnapshot, *, actor: str, base_url: str, method: str,
+            witness_person_id: int | None) -> Invitation:
+    """Create one request and, for a link, mail it."""
+    request, token = lifecycle.create_request(
+        session, subject_kind=kind, subject_id=subject_id, signer_name=signer.name, signer_role=signer.role,
+        signer_email=signer.email, signer_person_id=signer.person_id, method=method,
+        valid_days=int(config.get("SIGNING_LINK_DAYS") or tokens.DEFAULT_VALID_DAYS),
+        document_sha256=snapshot.sha256, actor=actor)
+    request.requested_by = actor
+    request.witness_person_id = witness_person_id
+    session.flush()
+    link = signing_link(base_url, token)
+    if method == "link":
+        _mail_link(session, config, request, link, snapshot.title, reminder=False, actor=actor)
+    return Invitation(request, token, link)
+
+
+def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequest, link: str, title: str,
+               *, reminder: bool, actor: str) -> None:
+    """Mail an invitation or a reminder and log it."""
+    subject = ("Herinnering: " if reminder else "") + f"Verzoek om te ondertekenen: {title}"
+    days = (request.expires_at - tokens.utcnow()).days
+    body = (
+        f"Beste {request.signer_name},\n\n"
+        f"U wordt gevraagd het volgende document te ondertekenen: {title}.\n\n"
+        f"Open deze persoonlijke link om het document te lezen en te ondertekenen:\n{link}\n\n"
+        f"De link is alleen voor u, werkt één keer en verloopt over {max(days, 0)} dagen "
+        f"({request.expires_at:%d-%m-%Y %H:%M} UTC).\n"
+        + ("Eerdere links voor dit verzoek werken niet meer.\n" if reminder else "")
+        + "\nWilt u niet tekenen? Op dezelfde pagina kunt u weigeren en een reden geven.\n\n"
+        "Met vriendelijke groet,\nDe coördinator van de casustafel\n"
+    )
+    mail.queue_or_send(session, config, request.signer_email, subject, body)
+    lifecycle.mark_sent(session, request, reminder=reminder, actor=actor)
+
+
+def resend(session: Session, config: Mapping[str, Any], request_id: int, *, actor: str, base_url: str) -> Invitation:
+    """A fresh request (new link, new expiry) for the same signer; an open one is cancelled."""
+    old = _request(session, request_id)
+    if old.status == "signed":
+        raise Conflict("Dit verzoek is al ondertekend.", {"request_id": "Al ondertekend."})
+    if old.status in ("pending", "opened"):
+        lifecycle.cancel_request(session, old.id, actor=actor, reason="opnieuw verstuurd")
+    subject = load_subject(session, old.subject_kind, old.subject_id)
+    signer = Signer(old.signer_name, old.signer_email, old.signer_role, old.signer_person_id)
+    validate_signers([signer], need_email=old.method == "link")
+    snapshot = ensure_snapshot(session, old.subject_kind, old.subject_id, subject.title)
+    return _invite(session, config, old.subject_kind, old.subject_id, signer, snapshot, actor=actor,
+                   base_url=base_url, method=old.method, witness_person_id=old.witness_person_id)
+
+
+def cancel(session: Session, request_id: int, *, actor: str, reason: str | None = None) -> SigningRequest:
+    """Withdraw an open request; its link stops working at once."""
+    _request(session, request_id)
+    try:
+        return lifecycle.cancel_request(session, request_id, actor=actor, reason=reason)
+    except lifecycle.SigningError as exc:
+        raise Conflict(exc.message_nl, {"request_id": exc.message_nl}) from exc
+
+
+def send_reminders(session: Session, config: Mapping[str, Any], *, base_url: str,
+                   now: dt.datetime | None = None) -> int:
+    """Expire what is due, then remind open link requests quiet for SIGNING_REMINDER_DAYS.
+
+    The token is stored only as a hash, so a reminder carries a *new* link and the
+    old one stops working (the mail says so). Returns the number of reminders.
+    """
+    now = tokens.as_utc(now or tokens.utcnow())
+    lifecycle.expire_due(session, now)
+    quiet = dt.timedelta(days=int(config.get("SIGNING_REMINDER_DAYS") or 3))
+    due = session.scalars(select(SigningRequest).where(
+        SigningRequest.status.in_(("pending", "opened")), SigningRequest.method == "link",
+        SigningRequest.created_at <= now - quiet,
+        or_(SigningRequest.reminder_sent_at.is_(None), SigningRequest.reminder_sent_at <= now - quiet),
+    ).order_by(SigningRequest.id)).all()
+    return sum(_remind(session, config, r, base_url, now) for r in due)
+
+
+def _remind(session: Session, config: Mapping[str, Any], request: SigningRequest, base_url: str,
+            now: dt.datetime) -> int:
+    """Rotate the link token of one open request and mail it; 1 when sent."""
+    token, token_hash = tokens.new_token()
+    changed = session.execute(update(SigningRequest).where(
+        SigningRequest.id == request.id, SigningRequest.status.in_(("pending", "opened")))
+        .values(token_hash=token_hash, reminder_sent_at=now).execution_options(synchronize_session=False))
+    if changed.rowcount != 1:
+        return 0
+    session.refresh(request)
+    title = load_subject(session, request.subject_kind, request.subject_id).title
+    _mail_link(session, config, request, signing_link(base_url, token), title, reminder=True, actor="system")
+    return 1
+
+
+# ----------------------------------------------------------------------------- the signer
+
+
+def document_for(session: Session, request: SigningRequest) -> DocumentSnapshot:
+    """The stored document this request shows."""
+    snapshot = snapshot_by_sha(session, request.subject_kind, request.subject_id, request.document_sha256)
+    if snapshot is None:
+        raise NotFound("Het document bij dit verzoek is niet gevonden.")
+    return snapshot
+
+
+def sign(session: Session, token: str, *, full_name: str, agree: bool, signature: str | None,
+         ip: str | None, user_agent: str | None, document_sha256: str | None = None,
+         now: dt.datetime | None = None) -> SigningRequest:
+    """Count one online signature, update the registry and, when it was the last, queue the seal."""
+    request = lifecycle.sign_request(session, token, full_name, agree, signature, ip, user_agent, now,
+                                     document_sha256=document_sha256)
+    apply_signature(session, request, amsterdam_date(request.signed_at), "online")
+    mark_complete_if_done(session, request.subject_kind, request.subject_id)
+    return request
+
+
+def decline(session: Session, config: Mapping[str, Any], token: str, reason: str | None, *,
+            ip: str | None, user_agent: str | None) -> SigningRequest:
+    """The signer declines; the requester is told by mail, with the reason."""
+    request = lifecycle.decline_request(session, token, reason, ip=ip, user_agent=user_agent)
+    if request.requested_by and "@" in request.requested_by:
+        title = load_subject(session, request.subject_kind, request.subject_id).title
+        mail.queue_or_send(session, config, request.requested_by, f"Geweigerd: {title}",
+                           f"{request.signer_name} heeft geweigerd te ondertekenen: {title}.\n\n"
+                           f"Reden: {request.declined_reason or '(geen reden gegeven)'}\n\n"
+                           f"Verzoek {request.id}. U kunt het verzoek opnieuw versturen of op papier laten tekenen.\n")
+    return request
+
+
+# ----------------------------------------------------------------------------- paper and in person
+
+
+def record_paper(session: Session, kind: str, subject_id: int, *, signed_on: dt.date, scan: bytes,
+                 filename: str, actor: str, request_id: int | None = None,
+                 person_id: int | None = None) -> SigningRequest:
+    """Record a signature on paper: the date and the scanned PDF, kept with the document."""
+    _check_scan(scan)
+    if signed_on > amsterdam_date(tokens.utcnow()):
+        raise ValidationError("Datum in de toekomst.", {"signed_on": "De datum van ondertekening ligt in de toekomst."})
+    request = _request(session, request_id) if request_id else _paper_request(session, kind, subject_id, person_id, actor)
+    if (request.subject_kind, request.subject_id) != (kind, subject_id):
+        raise NotFound("Dit verzoek hoort niet bij dit document.", {"request_id": "Hoort bij een ander document."})
+    moment = dt.datetime.combine(signed_on, dt.time(12), tzinfo=dt.timezone.utc)
+    try:
+        lifecycle.record_offline_signature(session, request.id, method="paper", actor=actor, signed_at=moment)
+    except lifecycle.SigningError as exc:
+        raise Conflict(exc.message_nl, {"request_id": exc.message_nl}) from exc
+    session.add(PaperScan(request_id=request.id, subject_kind=kind, subject_id=subject_id, signed_on=signed_on,
+                          filename=(filename or "scan.pdf")[:200], pdf=scan,
+                          sha256=hashlib.sha256(scan).hexdigest(), uploaded_by=actor))
+    apply_signature(session, request, signed_on, "paper")
+    mark_complete_if_done(session, kind, subject_id)
+    return request
+
+
+def _check_scan(scan: bytes) -> None:
+    """A scan must be a readable PDF."""
+    from pypdf import PdfReader
+
+    try:
+        if not scan.startswith(b"%PDF-"):
+            raise ValueError("no PDF header")
+        PdfReader(io.BytesIO(scan)).pages[0]
+    except Exception as exc:  # noqa: BLE001 - any parse failure means: not a usable scan
+        raise ValidationError("De scan is geen leesbare PDF.", {"scan": "Upload de scan als PDF-bestand."}) from exc
+
+
+def _paper_request(session: Session, kind: str, subject_id: int, person_id: int | None, actor: str) -> SigningRequest:
+    """A request (method paper) for an unsigned signer that has no open request."""
+    subject = load_subject(session, kind, subject_id)
+    open_for = {r.signer_person_id for r in live_requests(session, kind, subject_id)}
+    candidates = [s for s in subject.signers if (person_id is None or s.person_id == person_id)]
+    candidates = [s for s in candidates if s.person_id is None or s.person_id not in open_for] or candidates
+    if not candidates:
+        raise Conflict("Er hoeft niemand (meer) te tekenen.", {"person_id": "Deze persoon hoeft niet (meer) te tekenen."})
+    signer = candidates[0]
+    for request in live_requests(session, kind, subject_id):
+        if request.status != "signed" and request.signer_person_id == signer.person_id:
+            return request
+    request, _token = lifecycle.create_request(
+        session, subject_kind=kind, subject_id=subject_id, signer_name=signer.name, signer_role=signer.role,
+        signer_email=signer.email, signer_person_id=signer.person_id, method="paper", actor=actor)
+    request.token_hash = None  # a paper request has no link
+    request.requested_by = actor
+    session.flush()
+    return request
+
+
+# ----------------------------------------------------------------------------- completion and sealing
+
+
+def mark_complete_if_done(session: Session, kind: str, subject_id: int) -> SignedDocument | None:
+    """When the subject is fully signed, make sure its ``pending_seal`` row exists."""
+    if not is_complete(session, kind, subject_id):
+        return None
+    existing = _document(session, kind, subject_id)
+    if existing is not None:
+        return existing
+    doc = SignedDocument(subject_kind=kind, subject_id=subject_id, status="pending_seal", attempts=0,
+                         created_at=tokens.utcnow())
+    try:
+        with session.begin_nested():
+            session.add(doc)
+    except IntegrityError:
+        return _document(session, kind, subject_id)
+    return doc
+
+
+def _document(session: Session, kind: str, subject_id: int) -> SignedDocument | None:
+    return session.scalar(select(SignedDocument).where(
+        SignedDocument.subject_kind == kind, SignedDocument.subject_id == subject_id))
+
+
+def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: int, *,
+             now: dt.datetime | None = None) -> str:
+    """Seal one ``pending_seal`` document; returns ``sealed``, ``paper``, ``busy`` or ``failed``."""
+    claim = _claim(session_factory, doc_id, now)
+    if claim is None:
+        return "busy"
+    try:
+        with session_factory() as session:
+            doc = session.get(SignedDocument, doc_id)
+            pdf_bytes, status, doc_sha = build_final(session, config, doc)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded, logged and retried later
+        _release(session_factory, doc_id, claim, exc)
+        return "failed"
+    return _store(session_factory, doc_id, claim, pdf_bytes, status, doc_sha)
+
+
+def _claim(session_factory: sessionmaker, doc_id: int, now: dt.datetime | None) -> str | None:
+    """Take the document for sealing (committed), or None when done or taken."""
+    now = tokens.as_utc(now or tokens.utcnow())
+    claim = secrets.token_hex(16)
+    table = SignedDocument.__table__
+    with session_factory() as session:
+        result = session.execute(update(table).where(
+            table.c.id == doc_id, table.c.status == "pending_seal",
+            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now.replace(tzinfo=None)),
+        ).values(claim_token=claim, claimed_until=(now + dt.timedelta(seconds=SEAL_LEASE_SECONDS)).replace(tzinfo=None),
+                 attempts=table.c.attempts + 1))
+        session.commit()
+    return claim if result.rowcount == 1 else None
+
+
+def _release(session_factory: sessionmaker, doc_id: int, claim: str, exc: Exception) -> None:
+    """Record why sealing failed and free the claim; loud in the log, visible to staff."""
+    message = getattr(exc, "message_nl", None) or f"{type(exc).__name__}: {exc}"
+    log.error("sealing signed document %s failed: %s", doc_id, exc, exc_info=exc)
+    table = SignedDocument.__table__
+    with session_factory() as session:
+        session.execute(update(table).where(table.c.id == doc_id, table.c.claim_token == claim)
+                        .values(last_error=message[:2000], claim_token=None, claimed_until=None))
+        session.commit()
+
+
+def _store(session_factory: sessionmaker, doc_id: int, claim: str, pdf_bytes: bytes, status: str,
+           doc_sha: str) -> str:
+    """Store the result if our claim still holds; only the winner logs ``sealed``."""
+    sha = hashlib.sha256(pdf_bytes).hexdigest()
+    table = SignedDocument.__table__
+    with session_factory() as session:
+        result = session.execute(update(table).where(
+            table.c.id == doc_id, table.c.status == "pending_seal", table.c.claim_token == claim,
+        ).values(status=status, pdf=pdf_bytes, sha256=sha, sealed_at=tokens.utcnow().replace(tzinfo=None),
+                 document_sha256=doc_sha, last_error=None, claim_token=None, claimed_until=None))
+        if result.rowcount != 1:
+            session.rollback()
+            return "busy"
+        doc = session.get(SignedDocument, doc_id)
+        append_event(session, subject_kind=doc.subject_kind, subject_id=doc.subject_id,
+                     event="sealed" if status == "sealed" else "paper_recorded", actor="system",
+                     details={"sha256": sha, "document_sha256": doc_sha, "status": status})
+        session.commit()
+    return status
+
+
+def complete_pending(session_factory: sessionmaker, config: Mapping[str, Any], *,
+                     now: dt.datetime | None = None) -> dict[str, int]:
+    """The job: expire due links, create missing rows, seal every ``pending_seal`` document."""
+    with session_factory() as session:
+        expired = lifecycle.expire_due(session, now)
+        _create_missing_rows(session)
+        session.commit()
+        pending = session.scalars(select(SignedDocument.id).where(SignedDocument.status == "pending_seal")
+                                  .order_by(SignedDocument.id)).all()
+    counts = {"expired": expired, "sealed": 0, "paper": 0, "busy": 0, "failed": 0}
+    for doc_id in pending:
+        counts[finalize(session_factory, config, doc_id, now=now)] += 1
+    return counts
+
+
+def _create_missing_rows(session: Session) -> None:
+    """Backstop: a fully signed subject without a SignedDocument row gets one."""
+    signed = session.execute(select(SigningRequest.subject_kind, SigningRequest.subject_id)
+                             .where(SigningRequest.status == "signed").distinct()).all()
+    for kind, subject_id in signed:
+        if kind in KINDS and _document(session, kind, subject_id) is None:
+            mark_complete_if_done(session, kind, subject_id)
+
+
+def finalize_quietly(session_factory: sessionmaker, config: Mapping[str, Any], kind: str, subject_id: int) -> str | None:
+    """After a request committed a last signature: seal now; failures are left to the job."""
+    with session_factory() as session:
+        doc = _document(session, kind, subject_id)
+    if doc is None or doc.status != "pending_seal":
+        return None
+    return finalize(session_factory, config, doc.id)
+
+
+# ----------------------------------------------------------------------------- building the final PDF
+
+
+def build_final(session: Session, config: Mapping[str, Any], doc: SignedDocument) -> tuple[bytes, str, str]:
+    """``(pdf, status, document_sha256)``: sealed PDF, or the merged scans when all on paper."""
+    requests = _signed_requests(session, doc.subject_kind, doc.subject_id)
+    scans = _scans(session, requests)
+    snapshot = _final_snapshot(session, doc, requests)
+    if all(r.method == "paper" for r in requests) and scans:
+        merged = final_pdf.merge(scans)
+        return merged, "paper", snapshot.sha256 if snapshot else hashlib.sha256(merged).hexdigest()
+    if snapshot is None:
+        raise RuntimeError("no stored document to seal")
+    view = final_view(session, doc, snapshot, requests)
+    assembled = final_pdf.assemble(snapshot.pdf, final_pdf.render_pages(view), scans, view)
+    return seal(config, assembled, view), "sealed", snapshot.sha256
+
+
+def _signed_requests(session: Session, kind: str, subject_id: int) -> list[SigningRequest]:
+    return list(session.scalars(select(SigningRequest).where(
+        SigningRequest.subject_kind == kind, SigningRequest.subject_id == subject_id,
+        SigningRequest.status == "signed").order_by(SigningRequest.signed_at, SigningRequest.id)))
+
+
+def _scans(session: Session, requests: list[SigningRequest]) -> list[bytes]:
+    ids = [r.id for r in requests]
+    return list(session.scalars(select(PaperScan.pdf).where(PaperScan.request_id.in_(ids)).order_by(PaperScan.id))) if ids else []
+
+
+def _final_snapshot(session: Session, doc: SignedDocument, requests: list[SigningRequest]) -> DocumentSnapshot | None:
+    """The newest snapshot a signer saw (all signers normally saw the same one)."""
+    seen = {r.document_sha256 for r in requests if r.document_sha256}
+    snapshots = session.scalars(select(DocumentSnapshot).where(
+        DocumentSnapshot.subject_kind == doc.subject_kind, DocumentSnapshot.subject_id == doc.subject_id)
+        .order_by(DocumentSnapshot.version.desc())).all()
+    return next((s for s in snapshots if s.sha256 in seen), snapshots[0] if snapshots else None)
+
+
+def final_view(session: Session, doc: SignedDocument, snapshot: DocumentSnapshot,
+               requests: list[SigningRequest]) -> final_pdf.FinalView:
+    """Plain data for the signature page and the certificate."""
+    signers = [_signer_view(session, r) for r in requests]
+    versions = sorted({r.disclosure_version for r in requests if r.disclosure_version})
+    disclosures = "; ".join(f"versie {v}, SHA-256 {get_disclosure(v).sha256}" for v in versions) or "—"
+    return final_pdf.FinalView(
+        kind=doc.subject_kind, id=doc.subject_id, title=snapshot.title, version=snapshot.version,
+        sha256=snapshot.sha256, completed_at=_utc(max(r.signed_at for r in requests)), signers=signers,
+        disclosures=disclosures, paper_partners=_outside_partners(session, doc, requests))
+
+
+def _signer_view(session: Session, request: SigningRequest) -> final_pdf.SignerView:
+    person = session.get(Person, request.signer_person_id) if request.signer_person_id else None
+    scan = session.scalar(select(PaperScan).where(PaperScan.request_id == request.id))
+    events = [{"label": final_pdf.EVENTS_NL[e.event], "at": _utc(e.occurred_at)}
+              for e in events_for(session, request.subject_kind, request.subject_id)
+              if e.request_id == request.id and e.event in final_pdf.EVENTS_NL]
+    return final_pdf.SignerView(
+        name=request.full_name_typed or request.signer_name, role_nl=final_pdf.ROLES_NL.get(request.signer_role, request.signer_role),
+        method=request.method, signed_on=(scan.signed_on if scan else amsterdam_date(request.signed_at)).isoformat(),
+        identification=identification(session, request), organisation=person.organisation.name if person else "",
+        function=person.function if person else "", typed_name=request.full_name_typed or "",
+        signature_png=request.signature_png, document_sha256=request.document_sha256,
+        disclosure_version=request.disclosure_version, disclosure_sha256=request.disclosure_sha256,
+        scan_sha256=scan.sha256 if scan else None, ip=request.ip, user_agent=request.user_agent, events=events)
+
+
+def identification(session: Session, request: SigningRequest) -> str:
+    """How the signer was identified, in Dutch, for the certificate and the API."""
+    if request.method == "paper":
+        return "Handtekening op papier; de scan is door de coördinator geüpload en aan dit document toegevoegd."
+    if request.method == "in_person":
+        witness = session.get(Person, request.witness_person_id) if request.witness_person_id else None
+        who = f"{witness.name} ({witness.organisation.name})" if witness else (request.requested_by or "onbekend")
+        return f"In persoon getekend op het apparaat van de professional, in aanwezigheid van getuige {who}; naam getypt."
+    return (f"Persoonlijke eenmalige link per e-mail naar {request.signer_email}; volledige naam getypt "
+            f"(„{request.full_name_typed}”) en akkoord gegeven met de verklaring elektronisch ondertekenen.")
+
+
+def _outside_partners(session: Session, doc: SignedDocument, requests: list[SigningRequest]) -> list[dict]:
+    """Covenant partners that signed without a request of this service (on paper, earlier)."""
+    if doc.subject_kind != "covenant":
+        return []
+    covered = {partnership_for(session, r).id for r in requests if r.signer_person_id}
+    covenant = session.get(Covenant, doc.subject_id)
+    return [{"organisation": p.organisation.name, "name": p.representative.name if p.representative else "",
+             "signed_on": p.signed_on.isoformat()}
+            for p in covenant.partnerships if p.signed_on and p.id not in covered]
+
+
+def _utc(moment: dt.datetime) -> str:
+    return tokens.as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# ----------------------------------------------------------------------------- seal and verify
+
+
+@functools.lru_cache(maxsize=4)
+def _identity(instance_dir: str, pkcs12: str | None, pkcs12_password: str | None, key_pem: str | None,
+              cert_pem: str | None, key_password: str | None):
+    from signatures.keys import load_or_create_signer
+
+    return load_or_create_signer(instance_dir, pkcs12, pkcs12_password, key_pem, cert_pem, pem_password=key_password)
+
+
+def seal_identity(config: Mapping[str, Any]):
+    """The configured sealing identity (PKCS#12, PEM, or generated into instance/seal/)."""
+    return _identity(str(config["INSTANCE_DIR"]), config.get("SEAL_PKCS12"), config.get("SEAL_PKCS12_PASSWORD"),
+                     config.get("SEAL_KEY_PEM"), config.get("SEAL_CERT_PEM"), config.get("SEAL_KEY_PASSWORD"))
+
+
+def seal(config: Mapping[str, Any], assembled: bytes, view: final_pdf.FinalView) -> bytes:
+    """Seal once with PAdES (B-T when TIMESTAMP_URL is set; a failing TSA raises)."""
+    from signatures.seal import seal_pdf
+
+    return seal_pdf(assembled, seal_identity(config), reason=f"Ondertekend en verzegeld: {view.title}",
+                    location=config.get("SEAL_LOCATION") or "Nederland", timestamp_url=config.get("TIMESTAMP_URL"),
+                    title=view.title, subject=f"{view.kind}/{view.id} versie {view.version}",
+                    keywords=final_pdf.keywords(view))
+
+
+def trusted_certificates(config: Mapping[str, Any]) -> list[bytes]:
+    """Our seal certificate, plus the timestamp server's root when configured."""
+    certs = [seal_identity(config).certificate_pem]
+    if config.get("TIMESTAMP_TRUST_PEM"):
+        with open(config["TIMESTAMP_TRUST_PEM"], "rb") as handle:
+            certs.append(handle.read())
+    return certs
+
+
+def _request(session: Session, request_id: int) -> SigningRequest:
+    request = session.get(SigningRequest, request_id)
+    if request is None:
+        raise NotFound(f"Ondertekeningsverzoek {request_id} bestaat niet.", {"request_id": "Bestaat niet."})
+    return request
+
+
+def signed_document(session: Session, kind: str, subject_id: int) -> SignedDocument:
+    """The finished PDF of a subject, or a 409 that says why it is not there yet."""
+    load_subject(session, kind, subject_id)
+    doc = _document(session, kind, subject_id)
+    if doc is not None and doc.status in ("sealed", "paper"):
+        return doc
+    if doc is not None:
+        detail = f" Laatste fout: {doc.last_error}" if doc.last_error else ""
+        raise Conflict("Alle handtekeningen zijn binnen; het document wordt nog verzegeld." + detail,
+                       {"status": "pending_seal"}, code="not_sealed")
+    waiting = [r.signer_name for r in live_requests(session, kind, subject_id) if r.status != "signed"]
+    text = f"Nog niet door iedereen getekend (wacht op: {', '.join(waiting)})." if waiting else "Nog niet ondertekend."
+    raise Conflict(text, {"status": "not_signed"}, code="not_signed")

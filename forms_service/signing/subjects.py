@@ -1,0 +1,168 @@
+"""What can be signed online, who signs it, and what a signature does in the registry.
+
+| subject | signers | effect of a signature |
+|---|---|---|
+| ``covenant`` | the representative of every partner that has not signed | the organisation is a partner from its signing date |
+| ``declaration`` | the participant (Bijlage 1 structural, Bijlage 2 incidental) | the declaration holds from its signing date |
+| ``consent`` | the resident and/or parents (Bijlage 4), named when sent | the consent holds once everyone signed |
+
+The registry is changed by :mod:`registry.services` in the same transaction as the
+signature, with the Europe/Amsterdam calendar date of the signature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry import services
+from registry.errors import NotFound, ValidationError
+from registry.models import Consent, Covenant, Declaration, Partnership, Person
+from signatures.models import SigningRequest
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+KINDS = ("covenant", "declaration", "consent")
+SIGNED_BY_ROLE = {"resident": "resident", "parents": "parents"}
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Someone who must sign a subject."""
+
+    name: str
+    email: str | None
+    role: str  # representative | participant | resident | parents
+    person_id: int | None = None
+    organisation: str = ""
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A signable document of the registry, as plain data."""
+
+    kind: str
+    id: int
+    title: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    signers: list[Signer] = field(default_factory=list)
+
+
+def amsterdam_date(moment: dt.datetime) -> dt.date:
+    """The Dutch calendar date of a moment (a signature at 00:30 CEST is that day)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(AMSTERDAM).date()
+
+
+def load_subject(session: Session, kind: str, subject_id: int) -> Subject:
+    """The subject with its open signers, or NotFound."""
+    loaders = {"covenant": _covenant, "declaration": _declaration, "consent": _consent}
+    if kind not in loaders:
+        raise NotFound(f"Onbekend soort document: {kind}.")
+    return loaders[kind](session, subject_id)
+
+
+def _covenant(session: Session, subject_id: int) -> Subject:
+    covenant = services.get(session, Covenant, subject_id, "covenant_id")
+    signers = [_person_signer(p.representative, "representative") for p in covenant.partnerships
+               if p.signed_on is None and p.representative is not None]
+    facts = [("Convenant", covenant.title), ("Regio", covenant.region), ("Versie", str(covenant.version)),
+             ("Partners", ", ".join(p.organisation.name for p in covenant.partnerships))]
+    return Subject("covenant", covenant.id, covenant.title, facts, signers)
+
+
+def _declaration(session: Session, subject_id: int) -> Subject:
+    declaration = services.get(session, Declaration, subject_id, "declaration_id")
+    title = declaration_title(declaration)
+    signers = [] if declaration.signed_on else [_person_signer(declaration.person, "participant")]
+    facts = [("Document", title), ("Naam", declaration.person.name),
+             ("Organisatie", declaration.person.organisation.name), ("Functie", declaration.person.function),
+             ("Casustafel", declaration.table.name)]
+    if declaration.case_ref:
+        facts.append(("Casus", declaration.case_ref))
+    return Subject("declaration", declaration.id, title, facts, signers)
+
+
+def declaration_title(declaration: Declaration) -> str:
+    """Bijlage 1 or Bijlage 2, by kind."""
+    if declaration.kind == "incidental":
+        return "Bijlage 2 — Verklaring geheimhouding incidentele deelnemer"
+    return "Bijlage 1 — Verklaring geheimhouding deelnemer"
+
+
+def _consent(session: Session, subject_id: int) -> Subject:
+    consent = services.get(session, Consent, subject_id, "consent_id")
+    title = "Bijlage 4 — Toestemmingsformulier informatie-uitwisseling"
+    role = "parents" if consent.signed_by == "parents" else "resident"
+    signers = [] if consent.signed_on else [Signer(consent.resident_name, None, role)]
+    facts = [("Document", title), ("Inwoner", consent.resident_name), ("Casus", consent.case.reference),
+             ("Doel", consent.purpose), ("Gegevens", ", ".join(consent.categories)),
+             ("Ontvangers", ", ".join([o.name for o in consent.recipients] + list(consent.other_recipients)))]
+    return Subject("consent", consent.id, title, facts, signers)
+
+
+def _person_signer(person: Person, role: str) -> Signer:
+    return Signer(person.name, person.email, role, person.id, person.organisation.name, person.function)
+
+
+def apply_signature(session: Session, request: SigningRequest, signed_on: dt.date, via: str) -> None:
+    """Make the registry see one signature at once (same transaction as the signature)."""
+    if request.subject_kind == "covenant":
+        services.sign_partnership(session, partnership_for(session, request), signed_on, via)
+    elif request.subject_kind == "declaration":
+        declaration = services.get(session, Declaration, request.subject_id, "declaration_id")
+        services.sign_declaration(session, declaration, signed_on, via)
+    elif request.subject_kind == "consent" and all_signed(session, request.subject_kind, request.subject_id):
+        consent = services.get(session, Consent, request.subject_id, "consent_id")
+        services.sign_consent(session, consent, signed_on, via)
+
+
+def partnership_for(session: Session, request: SigningRequest) -> Partnership:
+    """The partnership a representative's covenant request is for."""
+    person = services.get(session, Person, request.signer_person_id, "signer_person_id")
+    return services.partnership_of(session, session.get(Covenant, request.subject_id), person.organisation_id)
+
+
+def live_requests(session: Session, kind: str, subject_id: int) -> list[SigningRequest]:
+    """Requests of a subject that count: open or signed (not cancelled/declined/expired)."""
+    return list(session.scalars(select(SigningRequest).where(
+        SigningRequest.subject_kind == kind, SigningRequest.subject_id == subject_id,
+        SigningRequest.status.in_(("pending", "opened", "signed"))).order_by(SigningRequest.id)))
+
+
+def all_signed(session: Session, kind: str, subject_id: int) -> bool:
+    """Have all live requests been signed (and is there at least one)?"""
+    session.flush()
+    requests = live_requests(session, kind, subject_id)
+    return bool(requests) and all(r.status == "signed" for r in requests)
+
+
+def is_complete(session: Session, kind: str, subject_id: int) -> bool:
+    """Is the document fully signed, so it can be sealed?
+
+    Every live request is signed and, for a covenant, every partner has signed (online
+    or on paper): a partner that declined keeps the covenant document open.
+    """
+    if not all_signed(session, kind, subject_id):
+        return False
+    if kind == "covenant":
+        covenant = session.get(Covenant, subject_id)
+        return all(p.signed_on is not None for p in covenant.partnerships)
+    return True
+
+
+def validate_signers(signers: list[Signer], need_email: bool) -> None:
+    """Every signer needs a name, and an e-mail address when the link goes by mail."""
+    errors = {}
+    for i, signer in enumerate(signers):
+        if not signer.name.strip():
+            errors[f"signers[{i}].name"] = "Vul de naam in."
+        if need_email and not (signer.email and "@" in signer.email):
+            errors[f"signers[{i}].email"] = f"Geen e-mailadres bekend voor {signer.name}."
+    if errors:
+        raise ValidationError("Niet iedereen kan een uitnodiging ontvangen.", errors)
