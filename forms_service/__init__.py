@@ -6,6 +6,8 @@ service in :mod:`registry` or :mod:`signatures`, render).
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
@@ -24,16 +26,39 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     _register_blueprints(app)
+    if app.config.get("SIGNING_COMPLETE_ON_START", True):
+        _complete_pending_signatures(app)
     return app
+
+
+def _complete_pending_signatures(app: Flask) -> None:
+    """Seal documents whose last signature was counted but never sealed (a crash).
+
+    Safe with several workers starting at once: sealing is claimed per document.
+    A database without the schema yet (before ``init-db``) is left alone.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from forms_service.signing.service import complete_pending
+
+    try:
+        counts = complete_pending(app.extensions["db_sessions"], app.config)
+    except SQLAlchemyError as exc:
+        logging.getLogger(__name__).warning("signing job skipped at start: %s", exc.__class__.__name__)
+        return
+    if counts["sealed"] or counts["paper"] or counts["failed"]:
+        logging.getLogger(__name__).info("signing job at start: %s", counts)
 
 
 def _register_blueprints(app: Flask) -> None:
     """Every blueprint of the service, explicitly (no auto-discovery)."""
     from forms_service.api import bp as api_bp
     from forms_service.auth import bp as auth_bp
+    from forms_service.signing.views import bp as signing_bp
     from forms_service.web import bp as web_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(signing_bp)
     app.register_blueprint(api_bp)

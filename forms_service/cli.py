@@ -171,5 +171,72 @@ def entitled(table_id: int, on: str | None, case_ref: str | None) -> None:
         click.echo(f"  {person.name} ({person.organisation_name}, {person.basis}): {'; '.join(r.text for r in person.reasons)}")
 
 
+# ----------------------------------------------------------------------------- signing jobs
+
+
+def _session_factory():
+    """A session factory on the configured database (the sealing job owns its transactions)."""
+    return make_session_factory(make_engine(load_config()["DATABASE_URL"]))
+
+
+@main.command("complete-pending")
+def complete_pending() -> None:
+    """Seal every fully signed document that is not sealed yet (after a crash or a TSA outage).
+
+    Exit code 1 when a document could not be sealed (the reason is printed and logged).
+    """
+    from forms_service.signing import service
+
+    config = load_config()
+    counts = service.complete_pending(_session_factory(), config)
+    click.echo(f"Verzegeld: {counts['sealed']}, op papier: {counts['paper']}, bezet: {counts['busy']}, "
+               f"mislukt: {counts['failed']}, verlopen links: {counts['expired']}")
+    if counts["failed"]:
+        _report_failures()
+        sys.exit(1)
+
+
+def _report_failures() -> None:
+    """Print each document that is still waiting for its seal, with the last error."""
+    from sqlalchemy import select
+
+    from signatures.models import SignedDocument
+
+    with _session() as session:
+        for doc in session.scalars(select(SignedDocument).where(SignedDocument.status == "pending_seal")):
+            click.echo(f"  {doc.subject_kind}/{doc.subject_id}: {doc.last_error}", err=True)
+
+
+@main.command("send-reminders")
+def send_reminders() -> None:
+    """For cron: expire old links, remind quiet signers (with a new link), seal what is complete."""
+    from forms_service.signing import service
+
+    config = load_config()
+    base_url = config.get("PUBLIC_BASE_URL") or (f"https://{config['SERVER_NAME']}" if config.get("SERVER_NAME") else None)
+    if not base_url:
+        raise click.ClickException("Stel PUBLIC_BASE_URL in: herinneringen bevatten een volledige link.")
+    with _session() as session:
+        sent = service.send_reminders(session, config, base_url=base_url)
+        session.commit()
+    counts = service.complete_pending(_session_factory(), config)
+    click.echo(f"Herinneringen verstuurd: {sent}; verzegeld: {counts['sealed']}; mislukt: {counts['failed']}")
+
+
+@main.command("verify-log")
+def verify_log() -> None:
+    """Recompute the evidence log's hash chain; exit code 1 names the first broken entry."""
+    from signatures.evidence import verify_chain
+
+    with _session() as session:
+        result = verify_chain(session)
+    if result.ok:
+        click.echo(f"Bewijslog in orde: {result.checked} regels gecontroleerd.")
+        return
+    click.echo(f"Bewijslog GEBROKEN bij regel {result.first_broken_seq}: {result.problem} "
+               f"({result.checked} regels in orde daarvoor).", err=True)
+    sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

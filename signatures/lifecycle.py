@@ -124,6 +124,11 @@ def _usable_request(session: Session, token: str, now: datetime) -> SigningReque
     return request
 
 
+def check_usable(request: SigningRequest, now: datetime | None = None) -> None:
+    """Raise the matching :class:`SigningError` when the request can no longer be used."""
+    _raise_if_closed(request, tokens.as_utc(now or tokens.utcnow()))
+
+
 def _raise_if_closed(request: SigningRequest, now: datetime) -> None:
     if request.status == "cancelled":
         raise SigningError("cancelled")

@@ -218,14 +218,14 @@ def create_table():
 
 @bp.post("/v1/declarations")
 def create_declaration():
-    """Record a Bijlage 1 or Bijlage 2 declaration."""
+    """Record a Bijlage 1 or Bijlage 2 declaration; without ``signed_on`` it waits for signing."""
     body = Body.from_request()
     values = dict(
         kind=body.choice("kind", (rules.STRUCTURAL, rules.INCIDENTAL), required=True),
         person_id=body.int("person_id", required=True),
         table_id=body.int("table_id", required=True),
         case_ref=body.str("case_ref", max_length=100),
-        signed_on=body.date("signed_on", required=True),
+        signed_on=body.date("signed_on"),
     )
     body.check()
     return created(declaration_json(services.create_declaration(db.session(), **values)))

@@ -1,0 +1,309 @@
+"""Web pages of signing: the public signing page at the link, ``/verify``, and staff actions.
+
+Public pages need no login: the link token is the signer's key. Each public page
+loads the request by its token (Dutch error page when unknown, expired, used or
+cancelled), and a failed step changes nothing. Staff pages: send, resend, cancel,
+paper, in person, downloads, the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (
+    Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for,
+)
+from sqlalchemy import select
+
+from forms_service import db
+from forms_service.auth import current_user, login_required
+from forms_service.signing import service
+from forms_service.signing.subjects import KINDS, Signer, load_subject
+from forms_service.signing.verification import verify_upload
+from registry.errors import DomainError
+from signatures import lifecycle
+from signatures.disclosure import get_disclosure
+from signatures.evidence import append_event
+from signatures.models import OutboxMessage, SignedDocument, SigningRequest
+
+bp = Blueprint("signing", __name__)
+
+ERROR_STATUS = {"unknown_token": 404, "expired": 410, "already_used": 410, "cancelled": 410, "not_open": 410}
+FORM_ERRORS = ("name_mismatch", "not_agreed", "bad_signature", "document_changed")
+
+
+def base_url() -> str:
+    """Absolute base for links: PUBLIC_BASE_URL, else the host this request came in on."""
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+
+
+def client() -> tuple[str | None, str | None]:
+    """The signer's IP address and user agent (behind a proxy: configure ProxyFix)."""
+    return request.remote_addr, (request.user_agent.string or "")[:400] or None
+
+
+def error_page(exc: lifecycle.SigningError):
+    """A clear Dutch page for a link that cannot be used; nothing was changed."""
+    db.session().rollback()
+    return render_template("signing/error.html", code=exc.code, message=exc.message_nl), ERROR_STATUS.get(exc.code, 400)
+
+
+# ----------------------------------------------------------------------------- the signer
+
+
+@bp.route("/onderteken/<token>", methods=["GET", "POST"])
+def sign_page(token: str):
+    """The signing page: the document, its hash, the disclosure, the one signing form."""
+    session = db.session()
+    ip, agent = client()
+    try:
+        if request.method == "POST":
+            return _sign(token, ip, agent)
+        signing_request = lifecycle.open_request(session, token, ip=ip, user_agent=agent)
+    except lifecycle.SigningError as exc:
+        return error_page(exc)
+    session.commit()
+    return _render_form(token, signing_request)
+
+
+def _render_form(token: str, signing_request: SigningRequest, error: str | None = None, status: int = 200):
+    snapshot = service.document_for(db.session(), signing_request)
+    return render_template("signing/sign.html", token=token, req=signing_request, snapshot=snapshot,
+                           disclosure=get_disclosure(), error=error, form=request.form), status
+
+
+def _sign(token: str, ip: str | None, agent: str | None):
+    """Handle the posted form: full_name, agree=y, optional signature, csrf_token."""
+    session = db.session()
+    form = request.form
+    try:
+        signed = service.sign(session, token, full_name=form.get("full_name", ""), agree=form.get("agree") == "y",
+                              signature=form.get("signature") or None, ip=ip, user_agent=agent,
+                              document_sha256=form.get("document_sha256") or None)
+    except lifecycle.SigningError as exc:
+        if exc.code not in FORM_ERRORS:
+            return error_page(exc)
+        session.rollback()
+        signing_request = lifecycle.find_request(session, token)
+        return _render_form(token, signing_request, exc.message_nl, 422)
+    kind, subject_id = signed.subject_kind, signed.subject_id
+    session.commit()
+    service.finalize_quietly(current_app.extensions["db_sessions"], current_app.config, kind, subject_id)
+    return redirect(url_for("signing.done", token=token), code=303)
+
+
+def _signed_request(token: str) -> SigningRequest:
+    """A request that this link signed (for the thank-you page and the copy)."""
+    signing_request = lifecycle.find_request(db.session(), token)
+    if signing_request.status != "signed":
+        raise lifecycle.SigningError("not_open")
+    return signing_request
+
+
+@bp.get("/onderteken/<token>/klaar")
+def done(token: str):
+    """Thank you; the sealed copy once everyone has signed."""
+    try:
+        signing_request = _signed_request(token)
+    except lifecycle.SigningError as exc:
+        return error_page(exc)
+    doc = _sealed(signing_request)
+    return render_template("signing/done.html", token=token, req=signing_request, doc=doc)
+
+
+def _sealed(signing_request: SigningRequest) -> SignedDocument | None:
+    doc = db.session().scalar(select(SignedDocument).where(
+        SignedDocument.subject_kind == signing_request.subject_kind, SignedDocument.subject_id == signing_request.subject_id))
+    return doc if doc is not None and doc.status == "sealed" else None
+
+
+@bp.get("/onderteken/<token>/document.pdf")
+def document_pdf(token: str):
+    """The exact PDF the signer is asked to sign (while the link is open, or after signing)."""
+    session = db.session()
+    try:
+        signing_request = lifecycle.find_request(session, token)
+        if signing_request.status != "signed":
+            lifecycle.check_usable(signing_request)
+    except lifecycle.SigningError as exc:
+        return error_page(exc)
+    snapshot = service.document_for(session, signing_request)
+    return pdf_response(snapshot.pdf, f"document-{snapshot.subject_kind}-{snapshot.subject_id}-v{snapshot.version}.pdf")
+
+
+@bp.get("/onderteken/<token>/ondertekend.pdf")
+def signed_copy(token: str):
+    """The signer's copy of the sealed PDF (logged as downloaded)."""
+    session = db.session()
+    try:
+        signing_request = _signed_request(token)
+    except lifecycle.SigningError as exc:
+        return error_page(exc)
+    doc = _sealed(signing_request) or abort(409, "Het document is nog niet door iedereen ondertekend.")
+    ip, agent = client()
+    append_event(session, subject_kind=doc.subject_kind, subject_id=doc.subject_id, request_id=signing_request.id,
+                 event="downloaded", actor=f"{signing_request.signer_name} <{signing_request.signer_email or ''}>",
+                 ip=ip, user_agent=agent, details={"sha256": doc.sha256})
+    session.commit()
+    return pdf_response(doc.pdf, f"ondertekend-{doc.subject_kind}-{doc.subject_id}.pdf")
+
+
+@bp.post("/onderteken/<token>/weigeren")
+def decline(token: str):
+    """Decline with an optional reason; the requester is told."""
+    ip, agent = client()
+    try:
+        service.decline(db.session(), current_app.config, token, request.form.get("reason"), ip=ip, user_agent=agent)
+    except lifecycle.SigningError as exc:
+        return error_page(exc)
+    db.session().commit()
+    return render_template("signing/declined.html")
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    """A PDF download."""
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+# ----------------------------------------------------------------------------- verify (public)
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    """Anyone uploads a PDF and reads whether our seal is intact, and who signed when."""
+    result = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("Kies een PDF-bestand.")
+        else:
+            result = verify_upload(db.session(), current_app.config, upload.read())
+    return render_template("signing/verify.html", result=result)
+
+
+# ----------------------------------------------------------------------------- staff
+
+
+def actor() -> str:
+    """Who is acting, for the evidence log."""
+    return current_user().email
+
+
+@bp.get("/ondertekening")
+@login_required
+def overview():
+    """Every signing request and finished document, newest first."""
+    session = db.session()
+    requests_ = session.scalars(select(SigningRequest).order_by(SigningRequest.id.desc()).limit(500)).all()
+    docs = {(d.subject_kind, d.subject_id): d for d in session.scalars(select(SignedDocument))}
+    return render_template("signing/overview.html", requests=requests_, docs=docs, kinds=KINDS)
+
+
+@bp.post("/ondertekening/<kind>/<int:subject_id>/versturen")
+@login_required
+def send(kind: str, subject_id: int):
+    """Send a document for signing to everyone who still has to sign."""
+    signers = _consent_signers() if kind == "consent" else None
+    return _staff_action(lambda s: service.send_for_signing(
+        s, current_app.config, kind, subject_id, actor=actor(), base_url=base_url(), signers=signers),
+        "Uitnodigingen verstuurd.")
+
+
+def _consent_signers() -> list[Signer]:
+    """A Bijlage 4 signer named on the staff form."""
+    role = request.form.get("role") if request.form.get("role") in ("resident", "parents") else "resident"
+    return [Signer(request.form.get("name", "").strip(), request.form.get("email", "").strip() or None, role)]
+
+
+@bp.post("/ondertekening/<kind>/<int:subject_id>/in-persoon")
+@login_required
+def in_person(kind: str, subject_id: int):
+    """Sign now on this tablet: the professional is recorded as witness."""
+    session = db.session()
+    try:
+        subject = load_subject(session, kind, subject_id)
+        signers = _consent_signers() if kind == "consent" and request.form.get("name") else subject.signers[:1]
+        invitation = service.send_for_signing(session, current_app.config, kind, subject_id, actor=actor(),
+                                              base_url=base_url(), signers=signers, method="in_person",
+                                              witness_person_id=current_user().person_id)[0]
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message)
+        return redirect(url_for("signing.overview"))
+    session.commit()
+    return redirect(url_for("signing.sign_page", token=invitation.token))
+
+
+@bp.post("/ondertekening/verzoeken/<int:request_id>/intrekken")
+@login_required
+def cancel(request_id: int):
+    """Withdraw an open request."""
+    return _staff_action(lambda s: service.cancel(s, request_id, actor=actor(), reason=request.form.get("reason")),
+                         "Verzoek ingetrokken.")
+
+
+@bp.post("/ondertekening/verzoeken/<int:request_id>/opnieuw")
+@login_required
+def resend(request_id: int):
+    """A new link for the same signer."""
+    return _staff_action(lambda s: service.resend(s, current_app.config, request_id, actor=actor(), base_url=base_url()),
+                         "Opnieuw verstuurd.")
+
+
+@bp.post("/ondertekening/<kind>/<int:subject_id>/papier")
+@login_required
+def paper(kind: str, subject_id: int):
+    """Record a paper signature: the date and the scanned PDF."""
+    upload = request.files.get("scan")
+    try:
+        signed_on = dt.date.fromisoformat(request.form.get("signed_on", ""))
+    except ValueError:
+        flash("Vul de datum van ondertekening in (JJJJ-MM-DD).")
+        return redirect(url_for("signing.overview"))
+    request_id = request.form.get("request_id", type=int)
+    result = _staff_action(lambda s: service.record_paper(
+        s, kind, subject_id, signed_on=signed_on, scan=upload.read() if upload else b"",
+        filename=upload.filename if upload else "", actor=actor(), request_id=request_id,
+        person_id=request.form.get("person_id", type=int)), "Papieren ondertekening vastgelegd.")
+    service.complete_pending(current_app.extensions["db_sessions"], current_app.config)
+    return result
+
+
+def _staff_action(work, message: str):
+    """Run a service call, commit, and go back to the overview with a message."""
+    session = db.session()
+    try:
+        work(session)
+    except DomainError as exc:
+        session.rollback()
+        flash(f"{exc.message} {' '.join(exc.fields.values())}".strip())
+        return redirect(url_for("signing.overview"))
+    session.commit()
+    flash(message)
+    return redirect(url_for("signing.overview"))
+
+
+@bp.get("/ondertekening/<kind>/<int:subject_id>/ondertekend.pdf")
+@login_required
+def staff_download(kind: str, subject_id: int):
+    """The sealed PDF (or the paper scan) of a document."""
+    session = db.session()
+    try:
+        doc = service.signed_document(session, kind, subject_id)
+    except DomainError as exc:
+        return render_template("signing/error.html", code=exc.code, message=exc.message), exc.status
+    append_event(session, subject_kind=kind, subject_id=subject_id, event="downloaded", actor=actor(),
+                 ip=request.remote_addr, user_agent=request.user_agent.string[:400], details={"sha256": doc.sha256})
+    session.commit()
+    return pdf_response(doc.pdf, f"ondertekend-{kind}-{subject_id}.pdf")
+
+
+@bp.get("/outbox")
+@login_required
+def outbox():
+    """Mail waiting to be passed on by hand (no SMTP configured, or SMTP failed)."""
+    if not current_user().is_admin:
+        abort(403)
+    messages = db.session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
+    return render_template("signing/outbox.html", messages=messages)
