@@ -62,19 +62,15 @@ def _fallback_document(session: Session, subject_kind: str, subject_id: int) -> 
 
 
 def html_to_pdf(page: str) -> bytes:
-    """HTML to PDF with WeasyPrint (imported lazily: it costs about a second)."""
+    """HTML to PDF with WeasyPrint (imported lazily: it costs about a second).
+
+    Only inline ``data:`` URLs (drawn signatures) are fetched: nothing from disk or network.
+    """
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
-    return HTML(string=page, url_fetcher=data_url_fetcher).write_pdf()
-
-
-def data_url_fetcher(url: str, *args, **kwargs):
-    """Only inline ``data:`` URLs (drawn signatures); nothing from disk or network."""
-    if not url.startswith("data:"):
-        raise ValueError(f"resource refused: {url[:40]}")
-    from weasyprint.urls import default_url_fetcher
-
-    return default_url_fetcher(url, *args, **kwargs)
+    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    return HTML(string=page, url_fetcher=fetcher).write_pdf()
 
 # --- END TEMPORARY FALLBACK ---------------------------------------------------------
 

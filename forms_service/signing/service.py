@@ -486,7 +486,7 @@ def _signer_view(session: Session, request: SigningRequest) -> final_pdf.SignerV
               for e in events_for(session, request.subject_kind, request.subject_id)
               if e.request_id == request.id and e.event in final_pdf.EVENTS_NL]
     return final_pdf.SignerView(
-        name=request.full_name_typed or request.signer_name, role_nl=final_pdf.ROLES_NL.get(request.signer_role, request.signer_role),
+        name=request.signer_name, role_nl=final_pdf.ROLES_NL.get(request.signer_role, request.signer_role),
         method=request.method, signed_on=(scan.signed_on if scan else amsterdam_date(request.signed_at)).isoformat(),
         identification=identification(session, request), organisation=person.organisation.name if person else "",
         function=person.function if person else "", typed_name=request.full_name_typed or "",

@@ -76,7 +76,7 @@ def _signers(session: Session, subject: tuple[str, int]) -> list[dict]:
 def _signer(session: Session, request: SigningRequest) -> dict:
     person = session.get(Person, request.signer_person_id) if request.signer_person_id else None
     return {
-        "name": request.full_name_typed or request.signer_name, "role": request.signer_role,
+        "name": request.signer_name, "typed_name": request.full_name_typed, "role": request.signer_role,
         "organisation": person.organisation.name if person else None, "function": person.function if person else None,
         "method": request.method, "signed_at": request.signed_at.isoformat() if request.signed_at else None,
         "signed_on": amsterdam_date(request.signed_at).isoformat() if request.signed_at else None,
