@@ -139,10 +139,11 @@ def _invite(session: Session, config: Mapping[str, Any], kind: str, subject_id: 
 
 
 def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequest, link: str, title: str,
-               *, reminder: bool, actor: str) -> None:
+               *, reminder: bool, actor: str, now: dt.datetime | None = None) -> None:
     """Mail an invitation or a reminder and log it."""
+    now = tokens.as_utc(now or tokens.utcnow())
     subject = ("Herinnering: " if reminder else "") + f"Verzoek om te ondertekenen: {title}"
-    days = (request.expires_at - tokens.utcnow()).days
+    days = (request.expires_at - now).days
     body = (
         f"Beste {request.signer_name},\n\n"
         f"U wordt gevraagd het volgende document te ondertekenen: {title}.\n\n"
@@ -154,7 +155,7 @@ def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequ
         "Met vriendelijke groet,\nDe coördinator van de casustafel\n"
     )
     mail.queue_or_send(session, config, request.signer_email, subject, body)
-    lifecycle.mark_sent(session, request, reminder=reminder, actor=actor)
+    lifecycle.mark_sent(session, request, reminder=reminder, actor=actor, now=now)
 
 
 def resend(session: Session, config: Mapping[str, Any], request_id: int, *, actor: str, base_url: str) -> Invitation:
@@ -210,7 +211,7 @@ def _remind(session: Session, config: Mapping[str, Any], request: SigningRequest
         return 0
     session.refresh(request)
     title = load_subject(session, request.subject_kind, request.subject_id).title
-    _mail_link(session, config, request, signing_link(base_url, token), title, reminder=True, actor="system")
+    _mail_link(session, config, request, signing_link(base_url, token), title, reminder=True, actor="system", now=now)
     return 1
 
 
