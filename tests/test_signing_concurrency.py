@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from forms_service.signing import service
 from registry.models import Covenant, Partnership
@@ -24,17 +23,6 @@ from signatures.models import EvidenceEvent, SignedDocument, SigningRequest
 from tests import signing_support as support
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def served(app):
-    """The app on a real threaded HTTP server on loopback; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_twenty_signers_at_once(served, api, app_session):
