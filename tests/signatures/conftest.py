@@ -1,37 +1,27 @@
-"""Fixtures for the signing core: a database with all signing tables.
+"""Fixtures for the signing core, on the shared ``db_url`` databases.
 
-SQLite file by default; set ``SIGNATURES_TEST_DATABASE_URL`` (e.g.
-``postgresql+psycopg://postgres@127.0.0.1:55432/postgres``) to run the same tests,
-including the concurrency ones, on PostgreSQL. The tables are dropped afterwards.
+Every test here that touches the database runs twice, on SQLite and on a real
+PostgreSQL server (see ``tests/conftest.py``), on a freshly migrated schema, so the
+concurrency tests exercise both locking models.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from signatures.models import Base
+from registry.db import make_engine
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A file-backed SQLite engine (a file so several threads share one database)."""
-    url = os.environ.get("SIGNATURES_TEST_DATABASE_URL")
-    if url:
-        eng = create_engine(url, pool_size=30)
-        Base.metadata.drop_all(eng)
-    else:
-        eng = create_engine(f"sqlite:///{tmp_path / 'signing.db'}", connect_args={"timeout": 30})
-    Base.metadata.create_all(eng)
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the test database; PostgreSQL gets room for the concurrency tests' threads."""
+    eng = make_engine(db_url) if db_url.startswith("sqlite") else make_engine(db_url, pool_size=30)
     yield eng
-    if url:
-        Base.metadata.drop_all(eng)
     eng.dispose()
 
 

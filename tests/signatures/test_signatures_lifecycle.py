@@ -192,10 +192,13 @@ def test_expire_due(session, now):
 
 
 def test_paper_signature_with_witness(session, now):
+    from tests import factories
+
+    witness = factories.person(session, factories.organisation(session), name="Getuige")
     request_id, token = make_request(session, now)
     request = record_offline_signature(session, request_id, method="paper", actor="coordinator",
-                                       witness_person_id=4, now=now)
-    assert (request.status, request.method, request.witness_person_id) == ("signed", "paper", 4)
+                                       witness_person_id=witness.id, now=now)
+    assert (request.status, request.method, request.witness_person_id) == ("signed", "paper", witness.id)
     assert events_for(session, "consent", 1)[-1].event == "paper_recorded"
     with pytest.raises(SigningError, match="already_used"):
         sign(session, token, now)
