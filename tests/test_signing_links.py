@@ -180,3 +180,25 @@ def test_cli_verify_log_names_the_first_broken_entry(api, app, app_session, one_
     app_session.commit()
     broken = CliRunner().invoke(main, ["verify-log"])
     assert broken.exit_code == 1 and "regel 2" in broken.output
+
+
+@pytest.mark.parametrize(("path", "anonymous", "admin"), [
+    ("/ondertekening", 302, 200), ("/outbox", 302, 200), ("/verify", 200, 200),
+    ("/ondertekening/declaration/1/ondertekend.pdf", 302, 404),
+])
+def test_access_matrix(client, admin_token, path, anonymous, admin, app):
+    assert client.get(path).status_code == anonymous
+    from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token})
+    assert client.get(path).status_code == admin
+
+
+def test_staff_pages_show_requests_and_the_outbox(logged_in, api, one_link):
+    _cov, rep, link = one_link
+    overview = logged_in.get("/ondertekening").get_data(as_text=True)
+    assert rep["name"] in overview and "pending" in overview and "Intrekken" in overview
+    outbox = logged_in.get("/outbox").get_data(as_text=True)
+    assert link in outbox and rep["email"] in outbox
