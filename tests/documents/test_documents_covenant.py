@@ -164,7 +164,6 @@ def test_pdfa_3b_identification_and_a4(covenant_pdf, read_pdf):
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
     assert "/OutputIntents" in reader.trailer["/Root"]
-    assert "/StructTreeRoot" in reader.trailer["/Root"]      # tagged for screen readers
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
 
@@ -196,6 +195,7 @@ def test_plain_and_accessible_variants(pack, covenant_vm, read_pdf):
     ua = render_pdf(pack, "covenant", covenant_vm, variant="pdf/ua-1")
     xmp = read_pdf(ua.pdf).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert 'pdfuaid:part="1"' in xmp
+    assert "/StructTreeRoot" in read_pdf(ua.pdf).trailer["/Root"]   # tagged for screen readers
     plain = render_pdf(pack, "covenant", covenant_vm, variant=None)
     assert "/Metadata" not in read_pdf(plain.pdf).trailer["/Root"]
     with pytest.raises(ValueError):
