@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -195,4 +196,18 @@ def render_docx(pack: Pack, template: str, vm) -> bytes:
     tpl.render({"doc": vm, "pack": pack}, jinja_env=jinja_env)
     out = io.BytesIO()
     tpl.save(out)
+    return _without_zip_timestamps(out.getvalue())
+
+
+def _without_zip_timestamps(data: bytes) -> bytes:
+    """Rewrite a zip (a .docx) with fixed entry dates: the zip writer stamps the
+    clock, and the same view-model should give the same bytes."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        entries = [(info.filename, src.read(info.filename)) for info in src.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, payload in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, payload)
     return out.getvalue()

@@ -302,7 +302,21 @@ def build(out: Path = HERE / "covenant.docx") -> Path:
     document.core_properties.title = f"{pack.title} {pack.region}"
     document.core_properties.language = pack.language
     document.save(out)
+    _fix_zip_timestamps(out)
     return out
+
+
+def _fix_zip_timestamps(path: Path) -> None:
+    """Rewrite the .docx zip with fixed entry dates so a rebuild of unchanged HTML
+    gives identical bytes (and no spurious diff in git)."""
+    import zipfile
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, data)
 
 
 if __name__ == "__main__":

@@ -200,3 +200,15 @@ def test_plain_and_accessible_variants(pack, covenant_vm, read_pdf):
     assert "/Metadata" not in read_pdf(plain.pdf).trailer["/Root"]
     with pytest.raises(ValueError):
         render_pdf(pack, "covenant", covenant_vm, variant="pdf/x-4")
+
+
+def test_chairs_and_coordinators_per_area(pack, text_of_pdf):
+    from forms_service.documents import CaseTable
+    tables = tuple(CaseTable(a.name, a.short_name, chair=f"Voorzitter {a.short_name}",
+                             coordinator=f"Coördinator {a.short_name}") for a in pack.areas)
+    rendered = render_pdf(pack, "covenant", covenant_from_pack(pack, tables=tables))
+    layout = text_of_pdf(rendered.pdf, layout=True)
+    assert "Casustafels per gebied" in layout
+    assert re.search(r"Emmen-Zuid\s+Voorzitter Zuid\s+Coördinator Zuid", layout)
+    assert "Casustafels per gebied" not in text_of_pdf(
+        render_pdf(pack, "covenant", covenant_from_pack(pack)).pdf)

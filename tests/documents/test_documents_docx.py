@@ -76,3 +76,11 @@ def test_committed_template_matches_the_html(pack, tmp_path):
     assert paragraphs(fresh) == paragraphs(committed)
     assert ([[c.text for c in r.cells] for r in fresh.tables[0].rows]
             == [[c.text for c in r.cells] for r in committed.tables[0].rows])
+
+
+def test_docx_is_deterministic(pack, covenant_vm):
+    import time
+    first = render_docx(pack, "covenant_docx", covenant_vm)
+    time.sleep(2.1)                      # zip timestamps have two-second resolution
+    assert render_docx(pack, "covenant_docx", covenant_vm) == first
+    assert render_docx(pack, "covenant_docx", covenant_from_pack(pack)) != first
