@@ -48,7 +48,9 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
     )
     base = viewmodels.covenant_from_pack(pack, parties=parties, in_force_on=covenant.in_force_on, tables=table_vms or None)
     return viewmodels.CovenantDoc(
-        title=covenant.title or base.title, region=covenant.region or base.region, municipality=base.municipality,
+        # The legal title is the pack's; the template adds the region (the registry's
+        # covenant title is a label that often already names the region).
+        title=base.title, region=covenant.region or base.region, municipality=base.municipality,
         pack=pack.name, version=pack.version, parties=base.parties, tables=base.tables,
         table_role_organisations=base.table_role_organisations, in_force_on=covenant.in_force_on,
     )
