@@ -242,7 +242,7 @@ def organisation_decision(
     end = partnership_end(partnership)
     if end is not None and on >= end[0]:
         failures.append(_end_reason(partnership, end))
-    elif partnership.notice_given_on is not None and partnership.ends_on is not None:
+    elif partnership.notice_given_on is not None and partnership.ends_on is not None and on >= partnership.notice_given_on:
         warnings.append(
             Reason(
                 "notice_given",

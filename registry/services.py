@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry import rules
+from registry.queries import partnership_facts
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     Case,
@@ -253,7 +254,7 @@ def _require_active(partnership: Partnership, on: dt.date, field: str) -> None:
         raise ValidationError("Deze partner heeft nog niet getekend.", {field: "De partner heeft het convenant nog niet getekend."})
     if on < partnership.signed_on:
         raise ValidationError("Datum vóór de ondertekening.", {field: f"Ligt vóór de ondertekening ({partnership.signed_on})."})
-    end = rules.partnership_end(_facts(partnership))
+    end = rules.partnership_end(partnership_facts(partnership, partnership.organisation.name))
     if end is not None and end[0] <= on:
         raise Conflict("Het partnerschap is al beëindigd.", {field: f"Al beëindigd per {end[0]}."})
 
@@ -289,21 +290,6 @@ def exclude(session: Session, partnership: Partnership, on: dt.date, reason: str
     partnership.exclusion_reason = reason.strip()
     session.flush()
     return partnership
-
-
-def _facts(partnership: Partnership) -> rules.PartnershipFacts:
-    """The rules' view of a partnership row."""
-    return rules.PartnershipFacts(
-        organisation_id=partnership.organisation_id,
-        organisation_name=partnership.organisation.name if partnership.organisation else "",
-        signed_on=partnership.signed_on,
-        founding=partnership.founding,
-        notice_given_on=partnership.notice_given_on,
-        ends_on=partnership.ends_on,
-        ended_immediately_on=partnership.ended_immediately_on,
-        excluded_on=partnership.excluded_on,
-        exclusion_reason=partnership.exclusion_reason,
-    )
 
 
 # ----------------------------------------------------------------------------- tables, declarations, cases
@@ -381,14 +367,21 @@ def create_declaration(
     return declaration
 
 
-def sign_declaration(session: Session, declaration: Declaration, signed_on: dt.date, signed_via: str) -> Declaration:
-    """Record the signature of a declaration that waited for it."""
-    if declaration.signed_on is not None:
-        raise Conflict("Deze verklaring is al getekend.", {"signed_on": f"Al getekend op {declaration.signed_on}."})
-    declaration.signed_on = signed_on
-    declaration.signed_via = signed_via
+def record_signature(session: Session, row, signed_on: dt.date, signed_via: str, already: str):
+    """Record the signature of a declaration or consent that waited for it (once only)."""
+    if signed_via not in SIGNED_VIA:
+        raise ValidationError("Onbekende wijze van ondertekenen.", {"signed_via": "Kies papier of online."})
+    if row.signed_on is not None:
+        raise Conflict(already, {"signed_on": f"Al getekend op {row.signed_on}."})
+    row.signed_on = signed_on
+    row.signed_via = signed_via
     session.flush()
-    return declaration
+    return row
+
+
+def sign_declaration(session: Session, declaration: Declaration, signed_on: dt.date, signed_via: str) -> Declaration:
+    """Record the signature of a Bijlage 1/2 that waited for it."""
+    return record_signature(session, declaration, signed_on, signed_via, "Deze verklaring is al getekend.")
 
 
 def revoke_declaration(session: Session, declaration: Declaration, on: dt.date) -> Declaration:
@@ -485,13 +478,8 @@ def create_consent(
 
 
 def sign_consent(session: Session, consent: Consent, signed_on: dt.date, signed_via: str) -> Consent:
-    """Record the signature that makes a waiting consent valid."""
-    if consent.signed_on is not None:
-        raise Conflict("Deze toestemming is al getekend.", {"signed_on": f"Al getekend op {consent.signed_on}."})
-    consent.signed_on = signed_on
-    consent.signed_via = signed_via
-    session.flush()
-    return consent
+    """Record the signature that makes a waiting consent (Bijlage 4) valid."""
+    return record_signature(session, consent, signed_on, signed_via, "Deze toestemming is al getekend.")
 
 
 def withdraw_consent(session: Session, consent: Consent, on: dt.date, by: str) -> Consent:

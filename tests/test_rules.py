@@ -119,9 +119,12 @@ def test_notice_keeps_entitlement_until_the_day_before_the_end(given, ends):
     assert given.isoformat() in ended.reasons[0].text and ends.isoformat() in ended.reasons[0].text
 
 
-def test_notice_day_itself_is_still_entitled():
+def test_notice_day_itself_is_still_entitled_and_warned_from_then_on():
     leaving = PartnershipFacts(5, "GGD", D(2025, 5, 8), notice_given_on=D(2026, 1, 10), ends_on=D(2026, 4, 10))
-    assert rules.organisation_decision(COVENANT, leaving, D(2026, 1, 10)).allowed
+    on_notice_day = rules.organisation_decision(COVENANT, leaving, D(2026, 1, 10))
+    assert on_notice_day.allowed and [w.code for w in on_notice_day.warnings] == ["notice_given"]
+    # As of a date before the notice was given, nobody knew of it yet: no warning.
+    assert rules.organisation_decision(COVENANT, leaving, D(2026, 1, 9)).warnings == ()
 
 
 def test_immediate_termination_ends_on_its_date():

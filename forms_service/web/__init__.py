@@ -47,7 +47,7 @@ def table(table_id: int):
     on, date_error = requested_date()
     case_ref = request.args.get("case", "").strip()[:100] or None
     result = queries.entitled(session, table_id, on, case_ref)
-    partners = queries.organisation_decisions(session, case_table.covenant, on)
+    partners = sorted(queries.organisation_decisions(session, case_table.covenant, on), key=lambda row: row[1].casefold())
     return render_template(
         "web/table.html", table=case_table, result=result, partners=partners,
         on=on, case_ref=case_ref, date_error=date_error,

@@ -1,0 +1,198 @@
+"""Template packs: one folder per covenant with its texts, styles, fonts and manifest.
+
+A pack (*sjabloonpakket*) is data, not code: a folder under the packs directory holding
+``pack.toml`` (terms, areas, partners, consent lists), Jinja HTML documents, one CSS file,
+a DOCX template and the fonts the PDFs embed. The code never knows which municipality a
+pack belongs to; a new region brings a new folder.
+
+The packs directory is, in order of precedence: the ``packs_dir`` argument, the
+environment variable ``TEMPLATE_PACKS_DIR``, the repository's top-level ``templates/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = "pack.toml"
+ENV_PACKS_DIR = "TEMPLATE_PACKS_DIR"
+
+# A pack name is a single folder name: no separators, no "..", no hidden folders.
+_PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+class PackError(Exception):
+    """A template pack is missing, misnamed or has an invalid manifest."""
+
+
+class UnknownPackError(PackError, LookupError):
+    """No pack of that name exists in the packs directory."""
+
+
+@dataclass(frozen=True)
+class Term:
+    """Duration rules of the covenant (*looptijd*, art. 13): initial term, tacit
+    renewal (*stilzwijgende verlenging*) and notice period (*opzegtermijn*)."""
+
+    initial_years: int
+    renewal_years: int
+    notice_months: int
+
+
+@dataclass(frozen=True)
+class PackArea:
+    """An area (*gebied*) with its own case table; ``short_name`` as the text uses it."""
+
+    name: str
+    short_name: str
+
+
+@dataclass(frozen=True)
+class TableRoleOrganisation:
+    """An organisation that supplies the chair and coordinator (*voorzitter en
+    coördinator*) of the tables; ``text_name`` is how the covenant text names it."""
+
+    organisation: str
+    text_name: str
+
+
+@dataclass(frozen=True)
+class ConsentCategory:
+    """A data category on the consent form (Bijlage 4), e.g. *naam en adresgegevens*."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ConsentRecipient:
+    """An organisation (or a line of alternatives) consent can be given to (Bijlage 4)."""
+
+    label: str
+    choices: tuple[str, ...] = ()
+    note: str = ""
+
+    def names(self) -> tuple[str, ...]:
+        """The organisation names this line stands for, as stored in a consent."""
+        if not self.choices:
+            return (self.label,)
+        return tuple(f"{self.label} {choice}" for choice in self.choices)
+
+
+@dataclass(frozen=True)
+class FoundingPartner:
+    """A partner listed in the covenant as sent for signing, with its representative
+    (*vertegenwoordigd door*)."""
+
+    organisation: str
+    representative: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A loaded template pack: manifest values plus the folder it lives in."""
+
+    name: str
+    title: str
+    region: str
+    municipality: str
+    version: str
+    language: str
+    path: Path
+    documents: tuple[tuple[str, str], ...]
+    term: Term
+    areas: tuple[PackArea, ...]
+    table_roles: tuple[TableRoleOrganisation, ...]
+    consent_categories: tuple[ConsentCategory, ...]
+    consent_recipients: tuple[ConsentRecipient, ...]
+    founding_partners: tuple[FoundingPartner, ...]
+    meeting_themes: tuple[str, ...]
+    age_bands: tuple[str, ...]
+
+    def document(self, kind: str) -> str:
+        """File name of the document template registered under ``kind`` in the manifest."""
+        for key, filename in self.documents:
+            if key == kind:
+                return filename
+        raise PackError(f"pack {self.name!r} has no document {kind!r}")
+
+    def recipient_names(self) -> tuple[str, ...]:
+        """Every organisation name a consent (Bijlage 4) may list as recipient."""
+        return tuple(n for recipient in self.consent_recipients for n in recipient.names())
+
+    def category_keys(self) -> tuple[str, ...]:
+        """Keys of the data categories on the consent form, in form order."""
+        return tuple(category.key for category in self.consent_categories)
+
+
+def packs_dir(override: str | os.PathLike | None = None) -> Path:
+    """The folder that holds the packs: argument, else ``$TEMPLATE_PACKS_DIR``, else
+    the repository's ``templates/``."""
+    if override is not None:
+        return Path(override)
+    from_env = os.environ.get(ENV_PACKS_DIR)
+    if from_env:
+        return Path(from_env)
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def list_packs(packs_dir_override: str | os.PathLike | None = None) -> list[str]:
+    """Names of all packs (folders with a ``pack.toml``), sorted."""
+    root = packs_dir(packs_dir_override)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and _PACK_NAME.match(p.name) and (p / MANIFEST).is_file())
+
+
+def load_pack(name: str, packs_dir_override: str | os.PathLike | None = None) -> Pack:
+    """Load the pack called ``name``; raise :class:`UnknownPackError` if there is none.
+
+    Names are single folder names: anything with a path separator or ``..`` is refused
+    before the file system is touched, so a name from a web form cannot escape the
+    packs directory.
+    """
+    if not isinstance(name, str) or not _PACK_NAME.match(name):
+        raise UnknownPackError(f"invalid pack name {name!r}: use letters, digits, - and _")
+    folder = packs_dir(packs_dir_override) / name
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        raise UnknownPackError(f"unknown template pack {name!r} (no {manifest})")
+    with manifest.open("rb") as fh:
+        data = tomllib.load(fh)
+    return _pack_from_manifest(data, folder.resolve())
+
+
+def _pack_from_manifest(data: dict, folder: Path) -> Pack:
+    """Build a :class:`Pack` from parsed TOML, with a clear error for missing keys."""
+    try:
+        return Pack(
+            name=data["name"],
+            title=data["title"],
+            region=data["region"],
+            municipality=data["municipality"],
+            version=str(data.get("version", "")),
+            language=data.get("language", "nl"),
+            path=folder,
+            documents=tuple(sorted(data.get("documents", {}).items())),
+            term=Term(**data["term"]),
+            areas=tuple(PackArea(a["name"], a.get("short_name", a["name"]))
+                        for a in data.get("areas", [])),
+            table_roles=tuple(TableRoleOrganisation(r["organisation"],
+                                                    r.get("text_name", r["organisation"]))
+                              for r in data.get("table_roles", [])),
+            consent_categories=tuple(ConsentCategory(c["key"], c["label"])
+                                     for c in data.get("consent_categories", [])),
+            consent_recipients=tuple(ConsentRecipient(r["label"], tuple(r.get("choices", ())),
+                                                      r.get("note", ""))
+                                     for r in data.get("consent_recipients", [])),
+            founding_partners=tuple(FoundingPartner(p["organisation"], p["representative"])
+                                    for p in data.get("founding_partners", [])),
+            meeting_themes=tuple(data.get("meetings", {}).get("themes", ())),
+            age_bands=tuple(data.get("meetings", {}).get("age_bands", ())),
+        )
+    except (KeyError, TypeError) as exc:
+        raise PackError(f"invalid {MANIFEST} in {folder}: {exc!r}") from exc

@@ -1,0 +1,176 @@
+"""View-models: the plain data a document template reads.
+
+Documents are rendered from these frozen dataclasses, never from live ORM objects, so
+the same data always gives the same bytes and a test can build a document without a
+database. A field that is ``None`` or empty renders as a blank line to fill in by hand
+(paper signing). ``cache_key()`` is the SHA-256 of the canonical JSON of the data, for
+"render once, reuse" caches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from .packs import Pack
+
+DECLARATION_KINDS = ("structural", "incidental")
+CONSENT_SIGNERS = ("resident", "parents", "resident_and_parents")
+
+
+def _canonical_json(obj) -> str:
+    """Stable JSON of a dataclass: sorted keys, ISO dates, no whitespace, type name first."""
+    payload = {"type": type(obj).__name__, "data": dataclasses.asdict(obj)}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_json_default)
+
+
+def _json_default(value):
+    """Dates as ISO strings; anything else is a programming error."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON-serialisable in a view-model: {value!r}")
+
+
+def _require_date(name: str, value) -> None:
+    """Dates must be ``datetime.date`` (or None): strings would format inconsistently."""
+    if value is not None and not isinstance(value, date):
+        raise TypeError(f"{name} must be a datetime.date or None, not {type(value).__name__}")
+
+
+def _as_tuple(obj, *names: str) -> None:
+    """Freeze list fields into tuples so view-models stay hashable and immutable."""
+    for name in names:
+        value = getattr(obj, name)
+        if not isinstance(value, tuple):
+            object.__setattr__(obj, name, tuple(value))
+
+
+class _CacheKeyMixin:
+    """Adds ``cache_key()`` to a view-model dataclass."""
+
+    def cache_key(self) -> str:
+        """SHA-256 (hex) of the canonical JSON of this view-model."""
+        return hashlib.sha256(_canonical_json(self).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Party(_CacheKeyMixin):
+    """A covenant partner (*Convenantpartner*) and who signs for it (*vertegenwoordigd
+    door*); ``signed_on`` is None until signed."""
+
+    organisation: str
+    representative: str
+    signed_on: date | None = None
+
+    def __post_init__(self):
+        _require_date("signed_on", self.signed_on)
+
+
+@dataclass(frozen=True)
+class CaseTable(_CacheKeyMixin):
+    """A case table (*casustafel*) of one area (*gebied*) with its chair (*voorzitter*)
+    and coordinator (*coördinator*); empty names are left blank on the document."""
+
+    area: str
+    short_name: str = ""
+    chair: str = ""
+    coordinator: str = ""
+
+
+@dataclass(frozen=True)
+class CovenantDoc(_CacheKeyMixin):
+    """The covenant (*Convenant Samenwerking Casustafel*) with its parties and tables."""
+
+    title: str
+    region: str
+    municipality: str
+    pack: str
+    version: str
+    parties: tuple[Party, ...]
+    tables: tuple[CaseTable, ...]
+    table_role_organisations: tuple[str, ...] = ()
+    in_force_on: date | None = None
+
+    def __post_init__(self):
+        _as_tuple(self, "parties", "tables", "table_role_organisations")
+        _require_date("in_force_on", self.in_force_on)
+
+    def last_signed_on(self) -> date | None:
+        """The latest signing date among the parties, or None if nobody signed."""
+        dates = [p.signed_on for p in self.parties if p.signed_on]
+        return max(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class DeclarationDoc(_CacheKeyMixin):
+    """A confidentiality declaration (*Verklaring geheimhouding*): Bijlage 1 for a
+    structural participant (*deelnemer*), Bijlage 2 for an incidental participant
+    (*incidentele deelnemer*) for one case (``case_ref``). Empty fields print as
+    dotted lines for paper signing."""
+
+    kind: str
+    table_name: str = ""
+    person_name: str = ""
+    organisation: str = ""
+    function: str = ""
+    case_ref: str = ""
+    signed_on: date | None = None
+    place: str = ""
+
+    def __post_init__(self):
+        if self.kind not in DECLARATION_KINDS:
+            raise ValueError(f"kind must be one of {DECLARATION_KINDS}, not {self.kind!r}")
+        _require_date("signed_on", self.signed_on)
+
+
+@dataclass(frozen=True)
+class ConsentDoc(_CacheKeyMixin):
+    """The resident's consent to share data (*Toestemmingsformulier
+    informatie-uitwisseling*, Bijlage 4): which data ``categories`` (pack keys) may go to
+    which ``recipients`` (organisation names from the pack) for which ``purpose``."""
+
+    resident_name: str = ""
+    resident_birth_date: date | None = None
+    signed_by: str | None = None
+    purpose: str = ""
+    categories: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+    other_recipients: str = ""
+    case_ref: str = ""
+    table_name: str = ""
+    signed_on: date | None = None
+
+    def __post_init__(self):
+        _as_tuple(self, "categories", "recipients")
+        if self.signed_by is not None and self.signed_by not in CONSENT_SIGNERS:
+            raise ValueError(f"signed_by must be one of {CONSENT_SIGNERS} or None")
+        _require_date("resident_birth_date", self.resident_birth_date)
+        _require_date("signed_on", self.signed_on)
+
+    def check_against(self, pack: Pack) -> None:
+        """Raise ValueError if a category key or recipient is not on the pack's form,
+        so a typo cannot silently drop a tick from a legal document."""
+        unknown = set(self.categories) - set(pack.category_keys())
+        unknown |= set(self.recipients) - set(pack.recipient_names())
+        if unknown:
+            raise ValueError(f"not on the consent form of pack {pack.name!r}: {sorted(unknown)}")
+
+
+def covenant_from_pack(pack: Pack, parties: tuple[Party, ...] | None = None,
+                       in_force_on: date | None = None,
+                       tables: tuple[CaseTable, ...] | None = None) -> CovenantDoc:
+    """A covenant view-model with the pack's texts; by default its founding partners
+    (unsigned) and one table per area without named chair or coordinator."""
+    if parties is None:
+        parties = tuple(Party(p.organisation, p.representative) for p in pack.founding_partners)
+    if tables is None:
+        tables = tuple(CaseTable(a.name, a.short_name) for a in pack.areas)
+    return CovenantDoc(
+        title=pack.title, region=pack.region, municipality=pack.municipality,
+        pack=pack.name, version=pack.version, parties=tuple(parties), tables=tuple(tables),
+        table_role_organisations=tuple(r.text_name for r in pack.table_roles),
+        in_force_on=in_force_on)

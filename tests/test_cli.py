@@ -1,0 +1,52 @@
+"""The ``forms-service`` command against a real database file, as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def cli(tmp_path, db_url):
+    """Run the CLI in a subprocess with its own instance folder and the test database."""
+    env = {**os.environ, "FORMS_SERVICE_INSTANCE": str(tmp_path / "inst"), "DATABASE_URL": db_url}
+    env.pop("ADMIN_PASSWORD", None)
+
+    def run(*args, input_text=None, extra_env=None):
+        return subprocess.run(
+            [sys.executable, "-m", "forms_service.cli", *args], capture_output=True, text=True,
+            env={**env, **(extra_env or {})}, input=input_text, timeout=120,
+        )
+
+    return run
+
+
+def test_setup_demo_admin_token_and_questions(cli, tmp_path):
+    assert cli("init-db").returncode == 0
+    first, second = cli("demo"), cli("demo")
+    assert "Demodata geladen." in first.stdout and "al geladen" in second.stdout
+    admin = cli("create-admin", "--email", "Beheer@Example.org", extra_env={"ADMIN_PASSWORD": "een lang wachtwoord"})
+    assert admin.returncode == 0 and "beheer@example.org" in admin.stdout
+    token = cli("create-token", "--email", "beheer@example.org")
+    assert token.returncode == 0 and len(token.stdout.strip().splitlines()[-1]) >= 40
+    allowed = cli("check", "--person", "9", "--table", "1", "--on", "2026-01-05")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert allowed.stdout.startswith("TOEGESTAAN") and "bijlage1_signed" in allowed.stdout
+    denied = cli("check", "--person", "9", "--table", "1", "--on", "2025-05-01")
+    assert denied.returncode == 1 and "covenant_not_in_force" in denied.stdout
+    entitled = cli("entitled", "--table", "1", "--on", "2026-03-02", "--case", "EN-2026-014")
+    assert "Sanne Hofstra" in entitled.stdout and "GGD Drenthe" in entitled.stdout
+    assert (tmp_path / "inst" / "secret_key").exists()
+
+
+def test_cli_errors_are_clear(cli):
+    cli("init-db")
+    assert "bestaat niet" in cli("check", "--person", "1", "--table", "42").stderr
+    bad_date = cli("check", "--person", "1", "--table", "1", "--on", "1-1-2026")
+    assert bad_date.returncode == 2 and "geen datum" in bad_date.stderr
+    short = cli("create-admin", "--email", "a@example.org", extra_env={"ADMIN_PASSWORD": "kort"})
+    assert short.returncode == 1 and "10 tekens" in short.stderr
+    assert cli("create-token", "--email", "niemand@example.org").returncode == 1
