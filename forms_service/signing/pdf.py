@@ -17,8 +17,6 @@ from pathlib import Path
 
 import jinja2
 
-from forms_service.signing.documents import html_to_pdf
-
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "signing_pdf"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                           undefined=jinja2.StrictUndefined)
@@ -86,6 +84,18 @@ def render_pages(view: FinalView) -> bytes:
         doc=view, signers=view.signers, paper_partners=view.paper_partners,
         completed_at=view.completed_at, disclosures=view.disclosures)
     return html_to_pdf(html)
+
+
+def html_to_pdf(page: str) -> bytes:
+    """HTML to PDF with WeasyPrint (imported lazily: it costs about a second).
+
+    Only inline ``data:`` URLs (drawn signatures) are fetched: nothing from disk or network.
+    """
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    return HTML(string=page, url_fetcher=fetcher).write_pdf()
 
 
 def keywords(view: FinalView) -> list[str]:

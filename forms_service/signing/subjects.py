@@ -48,7 +48,6 @@ class Subject:
     kind: str
     id: int
     title: str
-    facts: list[tuple[str, str]] = field(default_factory=list)
     signers: list[Signer] = field(default_factory=list)
 
 
@@ -71,21 +70,14 @@ def _covenant(session: Session, subject_id: int) -> Subject:
     covenant = services.get(session, Covenant, subject_id, "covenant_id")
     signers = [_person_signer(p.representative, "representative") for p in covenant.partnerships
                if p.signed_on is None and p.representative is not None]
-    facts = [("Convenant", covenant.title), ("Regio", covenant.region), ("Versie", str(covenant.version)),
-             ("Partners", ", ".join(p.organisation.name for p in covenant.partnerships))]
-    return Subject("covenant", covenant.id, covenant.title, facts, signers)
+    return Subject("covenant", covenant.id, covenant.title, signers)
 
 
 def _declaration(session: Session, subject_id: int) -> Subject:
     declaration = services.get(session, Declaration, subject_id, "declaration_id")
     title = declaration_title(declaration)
     signers = [] if declaration.signed_on else [_person_signer(declaration.person, "participant")]
-    facts = [("Document", title), ("Naam", declaration.person.name),
-             ("Organisatie", declaration.person.organisation.name), ("Functie", declaration.person.function),
-             ("Casustafel", declaration.table.name)]
-    if declaration.case_ref:
-        facts.append(("Casus", declaration.case_ref))
-    return Subject("declaration", declaration.id, title, facts, signers)
+    return Subject("declaration", declaration.id, title, signers)
 
 
 def declaration_title(declaration: Declaration) -> str:
@@ -100,10 +92,7 @@ def _consent(session: Session, subject_id: int) -> Subject:
     title = "Bijlage 4 — Toestemmingsformulier informatie-uitwisseling"
     role = "parents" if consent.signed_by == "parents" else "resident"
     signers = [] if consent.signed_on else [Signer(consent.resident_name, None, role)]
-    facts = [("Document", title), ("Inwoner", consent.resident_name), ("Casus", consent.case.reference),
-             ("Doel", consent.purpose), ("Gegevens", ", ".join(consent.categories)),
-             ("Ontvangers", ", ".join([o.name for o in consent.recipients] + list(consent.other_recipients)))]
-    return Subject("consent", consent.id, title, facts, signers)
+    return Subject("consent", consent.id, title, signers)
 
 
 def _person_signer(person: Person, role: str) -> Signer:
