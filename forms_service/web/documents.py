@@ -262,12 +262,16 @@ def covenant(covenant_id: int):
     return render_template("documents_web/covenant.html", covenant=load(Covenant, covenant_id))
 
 
+SCREEN_CSS = "\n@media screen { body { margin: 1.5rem auto; padding: 0 1.25rem; max-width: 50rem; font-family: \"Liberation Sans\", Arial, sans-serif; } }\n"
+
+
 def preview_response(html: str, pack) -> Response:
     """Rendered document HTML for an iframe, with the pack's stylesheet inlined and a
     Content-Security-Policy that allows that one stylesheet and nothing else: no
     scripts, no fetches, no forms, so even markup that slipped into the HTML stays inert."""
     css_file = pack.path / "style.css"
     css = css_file.read_text(encoding="utf-8") if css_file.is_file() else ""
+    css += SCREEN_CSS  # the pack styles paper (@page margins); on screen the text needs a margin too
     css = css.replace("</", "<\\/")  # a stylesheet must not be able to end the <style> element
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
     html = html.replace("</head>", f"<style>{css}</style></head>", 1)
