@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -100,6 +100,42 @@ def create_person(
     return person
 
 
+def find_or_create_organisation(session: Session, name: str) -> Organisation:
+    """The organisation with this name (case-insensitive), registered when new.
+
+    Forms let people type an organisation instead of picking an id; typing an existing
+    name must not register it twice.
+    """
+    name = (name or "").strip()
+    existing = session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower())) if name else None
+    return existing or create_organisation(session, name)
+
+
+def find_or_create_person(
+    session: Session, *, organisation_id: int, name: str, initials: str = "", function: str = "", email: str | None = None
+) -> Person:
+    """The person of this organisation with this name and initials, registered when new.
+
+    A known person gets the function and e-mail typed now (their current ones), because
+    the declaration they sign prints the function they hold when signing.
+    """
+    person = session.scalar(
+        select(Person).where(
+            Person.organisation_id == organisation_id,
+            func.lower(Person.name) == (name or "").strip().lower(),
+            func.lower(Person.initials) == (initials or "").strip().lower(),
+        )
+    ) if (name or "").strip() else None
+    if person is None:
+        return create_person(session, name=name, initials=initials, organisation_id=organisation_id, function=function, email=email)
+    if email and ("@" not in email or len(email) > 254):
+        raise ValidationError("Controleer de velden.", {"email": "Vul een geldig e-mailadres in."})
+    person.function = (function or "").strip() or person.function
+    person.email = (email or "").strip() or person.email
+    session.flush()
+    return person
+
+
 def end_employment(session: Session, person: Person, until: dt.date) -> Person:
     """Record a person's last working day (entitled up to and including it)."""
     if person.employed_from and until < person.employed_from:
@@ -119,6 +155,18 @@ def create_covenant(session: Session, *, pack: str, title: str, region: str) -> 
         raise ValidationError("Controleer de velden.", errors)
     covenant = Covenant(pack=pack.strip(), title=title.strip(), region=region.strip())
     session.add(covenant)
+    session.flush()
+    return covenant
+
+
+def update_covenant_draft(session: Session, covenant: Covenant, *, pack: str, title: str, region: str) -> Covenant:
+    """Change the title, region or pack of a covenant that is still a draft (*concept*)."""
+    if covenant.status != "draft":
+        raise Conflict("Alleen een concept kan worden gewijzigd.", {"title": "Dit convenant is al in werking."})
+    errors = {k: "Dit veld is verplicht." for k, v in (("pack", pack), ("title", title), ("region", region)) if not (v or "").strip()}
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+    covenant.pack, covenant.title, covenant.region = pack.strip(), title.strip(), region.strip()
     session.flush()
     return covenant
 
@@ -317,6 +365,17 @@ def create_table(
         covenant_id=covenant_id, name=name.strip(), area=area.strip(), chair_id=chair_id, coordinator_id=coordinator_id
     )
     session.add(table)
+    session.flush()
+    return table
+
+
+def set_table_roles(session: Session, table: CaseTable, *, chair_id: int | None, coordinator_id: int | None) -> CaseTable:
+    """Name the chair (*voorzitter*) and coordinator (*coördinator*) of a table."""
+    if chair_id is not None:
+        get(session, Person, chair_id, "chair_id")
+    if coordinator_id is not None:
+        get(session, Person, coordinator_id, "coordinator_id")
+    table.chair_id, table.coordinator_id = chair_id, coordinator_id
     session.flush()
     return table
 

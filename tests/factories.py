@@ -36,3 +36,23 @@ def covenant(session, partners=(), in_force=True):
 def table(session, cov, area="Noord"):
     """A case table of the covenant."""
     return services.create_table(session, covenant_id=cov.id, name=f"Casustafel {area}", area=area)
+
+
+def emmen_world(session):
+    """A covenant of the Emmen pack with two signed partners (with representatives) and
+    a table for Emmen-Noord; plus a recipient organisation that is not on the form.
+
+    Returns a dict of the rows by role; the caller commits.
+    """
+    cov = services.create_covenant(session, pack="emmen-casustafel", title="Convenant Casustafel Testregio", region="Testregio")
+    ggd = organisation(session, "GGD Drenthe")
+    lefier = organisation(session, "Woningcorporatie Lefier")
+    buurtteam = organisation(session, "Buurtteam Angelslo")
+    rep_ggd = services.create_person(session, name="Rianne ter Laak", initials="R.", organisation_id=ggd.id, function="Directeur", email="r@ggd.example")
+    rep_lefier = services.create_person(session, name="Wim Woning", initials="W.", organisation_id=lefier.id, function="Bestuurder", email="w@lefier.example")
+    services.add_partner(session, cov, organisation_id=ggd.id, representative_id=rep_ggd.id, signed_on=D(2025, 5, 1))
+    services.add_partner(session, cov, organisation_id=lefier.id, representative_id=rep_lefier.id, signed_on=D(2025, 5, 2))
+    nurse = services.create_person(session, name="de Vries", initials="A.B.", organisation_id=ggd.id, function="Jeugdverpleegkundige", email="a@ggd.example")
+    table = services.create_table(session, covenant_id=cov.id, name="Emmen-Noord", area="Emmen-Noord", chair_id=rep_ggd.id, coordinator_id=nurse.id)
+    return {"covenant": cov, "ggd": ggd, "lefier": lefier, "buurtteam": buurtteam, "rep_ggd": rep_ggd,
+            "rep_lefier": rep_lefier, "nurse": nurse, "table": table}

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from forms_service import db
 from forms_service.api import bp
 from forms_service.api.inputs import Body
+from forms_service.documents import build
 from registry import queries, rules, services
 from registry.models import CaseTable, Covenant, Declaration, Organisation, Partnership, Person
 
@@ -130,6 +131,7 @@ def create_covenant():
         region=body.str("region", required=True, max_length=200),
     )
     body.check()
+    build.pack_named(values["pack"])  # 422 naming ``pack`` when no such template pack exists
     return created(covenant_json(services.create_covenant(db.session(), **values)))
 
 

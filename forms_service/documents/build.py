@@ -74,8 +74,8 @@ def declaration_doc(declaration: Declaration) -> viewmodels.DeclarationDoc:
 def match_recipient(pack: packs_module.Pack, organisation_name: str) -> str | None:
     """The consent form's label for a registry organisation, if the form lists it.
 
-    The form names organisations briefly ("Stichting de Toegang"), the registry fully
-    ("Stichting de Toegang Emmen"): a label matches when one contains the other.
+    The form names organisations briefly ("Stichting X"), the registry often fully
+    ("Stichting X Regio"): a label matches when one contains the other.
     """
     folded = organisation_name.casefold()
     for label in pack.recipient_names():

@@ -1,0 +1,145 @@
+"""WTForms for the covenant and its annexes (Bijlage 1, 2 and 4), with Dutch labels and
+messages.
+
+The forms only check what a form can know (required, length, e-mail shape, dates);
+the rules (does the representative work there, is the category on this pack's form)
+stay in :mod:`registry.services`, whose per-field errors the views put back on these
+fields.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, EmailField, FieldList, Form, FormField, HiddenField,
+                     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+REQUIRED = "Dit veld is verplicht."
+SIGNERS = [("resident", "De inwoner"), ("parents", "Ouders/verzorgers"),
+           ("resident_and_parents", "Inwoner én ouders/verzorgers")]
+
+
+class DutchMeta:
+    """WTForms' own messages (invalid choice, invalid date) in Dutch."""
+
+    locales = ("nl",)
+
+
+def optional_id(value) -> int | None:
+    """A select value as an id; the empty choice is None."""
+    return int(value) if value not in (None, "", "None") else None
+
+
+class DateInput(DateField):
+    """A ``<input type=date>`` with a Dutch message for a date it cannot read."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators or [Optional()], format="%Y-%m-%d", **kwargs)
+
+    def process_formdata(self, valuelist):
+        """Parse ``YYYY-MM-DD``; a Dutch error otherwise."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Geen geldige datum; gebruik JJJJ-MM-DD.") from exc
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes (the form reads like the paper form)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+# ----------------------------------------------------------------------------- covenant
+
+
+class PartnerRow(Form):
+    """One partner with its representative (*vertegenwoordigd door*); a blank row is skipped."""
+
+    Meta = DutchMeta
+    organisation = StringField("Organisatie", [Length(max=200, message="Maximaal 200 tekens.")])
+    name = StringField("Naam vertegenwoordiger", [Length(max=200, message="Maximaal 200 tekens.")])
+    initials = StringField("Voorletters", [Length(max=40, message="Maximaal 40 tekens.")])
+    function = StringField("Functie", [Length(max=200, message="Maximaal 200 tekens.")])
+    email = EmailField("E-mailadres", [Optional(), Email("Vul een geldig e-mailadres in.")])
+
+    def is_blank(self) -> bool:
+        """Nothing typed in this row."""
+        return not any((f.data or "").strip() for f in (self.organisation, self.name, self.initials, self.function, self.email))
+
+    def validate(self, extra_validators=None) -> bool:
+        """A row that is filled in needs an organisation and a representative."""
+        ok = super().validate(extra_validators)
+        if self.is_blank():
+            return ok
+        for field, message in ((self.organisation, "Vul de organisatie in."), (self.name, "Vul de naam van de vertegenwoordiger in.")):
+            if not (field.data or "").strip():
+                field.errors = [*field.errors, message]
+                ok = False
+        return ok
+
+
+class TableRow(Form):
+    """The case table of one area of the pack, with chair and coordinator."""
+
+    Meta = DutchMeta
+    area = HiddenField()
+    enabled = BooleanField("Casustafel openen")
+    chair_id = SelectField("Voorzitter", coerce=optional_id, validate_choice=True)
+    coordinator_id = SelectField("Coördinator", coerce=optional_id, validate_choice=True)
+
+
+class CovenantForm(FlaskForm):
+    """A draft covenant: texts from a template pack, partners and their tables."""
+
+    Meta = DutchMeta
+    title = StringField("Titel", [DataRequired(REQUIRED), Length(max=300, message="Maximaal 300 tekens.")])
+    region = StringField("Regio", [DataRequired(REQUIRED), Length(max=200, message="Maximaal 200 tekens.")])
+    pack = SelectField("Sjabloonpakket", [DataRequired("Kies een sjabloonpakket.")])
+    partners = FieldList(FormField(PartnerRow), min_entries=3)
+    tables = FieldList(FormField(TableRow))
+
+
+# ----------------------------------------------------------------------------- annexes
+
+
+class DeclarationForm(FlaskForm):
+    """Bijlage 1 (structural participant): who signs, for which table (*gebiedsnetwerk*)."""
+
+    Meta = DutchMeta
+    name = StringField("Naam", [DataRequired("Vul de naam in."), Length(max=200, message="Maximaal 200 tekens.")])
+    initials = StringField("Voorletters", [DataRequired("Vul de voorletters in."), Length(max=40, message="Maximaal 40 tekens.")])
+    organisation = StringField("Organisatie", [DataRequired("Vul de organisatie in."), Length(max=200, message="Maximaal 200 tekens.")])
+    function = StringField("Functie", [DataRequired("Vul de functie in."), Length(max=200, message="Maximaal 200 tekens.")])
+    email = EmailField("E-mailadres (voor ondertekenen)", [Optional(), Email("Vul een geldig e-mailadres in.")])
+    table_id = SelectField("Casustafel (gebiedsnetwerk)", [DataRequired("Kies een casustafel.")], coerce=optional_id)
+    signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
+
+
+class IncidentalDeclarationForm(DeclarationForm):
+    """Bijlage 2 (incidental participant): the same, for one case."""
+
+    case_ref = StringField("Casusreferentie", [DataRequired("Een Bijlage 2 geldt voor één casus: vul de casusreferentie in."),
+                                               Length(max=100, message="Maximaal 100 tekens.")])
+
+
+class ConsentForm(FlaskForm):
+    """Bijlage 4: the resident's consent to share named data with named organisations."""
+
+    Meta = DutchMeta
+    resident_name = StringField("Naam inwoner", [DataRequired("Vul de naam van de inwoner in."), Length(max=200, message="Maximaal 200 tekens.")])
+    resident_birth_date = DateInput("Geboortedatum")
+    signed_by = RadioField("Wie tekent?", choices=SIGNERS, validators=[DataRequired("Kies wie het formulier tekent.")])
+    purpose = TextAreaField("Wat is er nodig?", [DataRequired("Beschrijf wat er nodig is."), Length(max=2000, message="Maximaal 2000 tekens.")])
+    categories = CheckboxesField("Welke gegevens mogen worden gedeeld?", [DataRequired("Kies ten minste één soort gegevens.")])
+    recipients = CheckboxesField("Aan welke organisaties?", coerce=int)
+    other_recipients = StringField("Anders, namelijk", [Length(max=200, message="Maximaal 200 tekens.")])
+    case_ref = StringField("Casusreferentie", [DataRequired("Vul de casusreferentie in."), Length(max=100, message="Maximaal 100 tekens.")])
+    table_id = SelectField("Casustafel (gebiedsnetwerk)", [DataRequired("Kies een casustafel.")], coerce=optional_id)
+    signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
+
+    def validate_recipients(self, field) -> None:
+        """At least one organisation, ticked or typed under 'Anders, namelijk'."""
+        if not field.data and not (self.other_recipients.data or "").strip():
+            raise ValidationError("Kies ten minste één organisatie of vul 'Anders, namelijk' in.")

@@ -1,0 +1,458 @@
+"""Staff pages for the paperwork: covenants (draft, edit, preview, PDF/DOCX) and the
+annex forms Bijlage 1, 2 and 4 (filled in online or printed blank for paper).
+
+Every form is saved in one transaction: the registry services flush, the view commits
+once; when a service refuses, its per-field Dutch messages go onto the form fields,
+the transaction is rolled back and the form is shown again with what was typed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from contextlib import contextmanager
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from forms_service import db
+from forms_service.auth import login_required
+from forms_service.documents import build, list_packs, render
+from forms_service.web import document_forms as forms
+from registry import services
+from registry.errors import DomainError, ValidationError
+from registry.models import CaseTable, Consent, Covenant, Declaration, Organisation, Person
+
+bp = Blueprint("documents", __name__)
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+BLANK_TITLES = {"bijlage1": "Bijlage 1 — Verklaring geheimhouding deelnemer",
+                "bijlage2": "Bijlage 2 — Verklaring geheimhouding incidentele deelnemer",
+                "bijlage4": "Bijlage 4 — Toestemmingsformulier informatie-uitwisseling"}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def download(data: bytes, mimetype: str, filename: str) -> Response:
+    """Bytes as a download; ``filename`` is built from ids and fixed words only."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def load(model: type, id_: int):
+    """A row by id, or the 404 page."""
+    return db.session().get(model, id_) or abort(404)
+
+
+@contextmanager
+def fields_as(mapping: dict[str, str]):
+    """Rename the fields of a registry error raised inside to the form's field names."""
+    try:
+        yield
+    except DomainError as exc:
+        exc.fields = {mapping.get(key, key): message for key, message in exc.fields.items()}
+        raise
+
+
+def form_fields(form) -> dict:
+    """Every leaf field of a form by its HTML name (rows of a FieldList included)."""
+    found = {}
+    for field in form:
+        if hasattr(field, "entries"):
+            for entry in field.entries:
+                found.update(form_fields(entry.form) if hasattr(entry, "form") else {entry.name: entry})
+        elif hasattr(field, "form"):
+            found.update(form_fields(field.form))
+        else:
+            found[field.name] = field
+    return found
+
+
+def show_errors(form, exc: DomainError) -> None:
+    """Put a refused save's messages on the fields they name; the rest above the form."""
+    db.session().rollback()
+    fields = form_fields(form)
+    for name, message in exc.fields.items():
+        if name in fields:
+            fields[name].errors = [*fields[name].errors, message]
+        else:
+            form.form_errors.append(message)
+    if not exc.fields:
+        form.form_errors.append(exc.message)
+
+
+def save(form, work):
+    """Run ``work()`` (service calls that flush) and commit once; None on a refusal."""
+    try:
+        record = work()
+    except DomainError as exc:
+        show_errors(form, exc)
+        return None
+    db.session().commit()
+    return record
+
+
+def people_choices() -> list[tuple]:
+    """Everyone registered, for chair and coordinator, as 'name (organisation)'."""
+    people = db.session().scalars(select(Person).order_by(Person.name)).all()
+    return [(None, "— nog niet gekozen —")] + [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
+
+
+def table_choices() -> list[tuple]:
+    """Every case table, for the annex forms."""
+    tables = db.session().scalars(select(CaseTable).order_by(CaseTable.name)).all()
+    return [(None, "— kies een casustafel —")] + [(t.id, f"{t.name} ({t.covenant.title})") for t in tables]
+
+
+def organisation_names() -> list[str]:
+    """Known organisations, offered as suggestions while typing."""
+    return list(db.session().scalars(select(Organisation.name).order_by(Organisation.name)))
+
+
+# ----------------------------------------------------------------------------- covenant: save
+
+
+def save_partner_rows(covenant: Covenant, rows) -> None:
+    """Register the organisations and representatives typed and list them as partners."""
+    session = db.session()
+    for row in rows:
+        if row.form.is_blank():
+            continue
+        prefix = row.name + "-"
+        with fields_as({"name": prefix + "organisation"}):
+            organisation = services.find_or_create_organisation(session, row.form.organisation.data)
+        with fields_as({key: prefix + key for key in ("name", "initials", "function", "email")}):
+            person = services.find_or_create_person(
+                session, organisation_id=organisation.id, name=row.form.name.data, initials=row.form.initials.data,
+                function=row.form.function.data, email=row.form.email.data or None)
+        with fields_as({"organisation_id": prefix + "organisation", "representative_id": prefix + "name"}):
+            services.add_partner(session, covenant, organisation_id=organisation.id, representative_id=person.id)
+
+
+def save_table_rows(covenant: Covenant, rows, pack) -> None:
+    """Open the tables ticked, or update chair and coordinator of tables already open."""
+    session = db.session()
+    areas = {a.name for a in pack.areas}
+    existing = {t.area: t for t in covenant.tables}
+    for row in rows:
+        data, prefix = row.form, row.name + "-"
+        if data.area.data not in areas:
+            raise ValidationError("Onbekend gebied.", {prefix + "enabled": "Dit gebied hoort niet bij het gekozen sjabloonpakket."})
+        roles = {"chair_id": prefix + "chair_id", "coordinator_id": prefix + "coordinator_id"}
+        with fields_as(roles):
+            if data.area.data in existing:
+                services.set_table_roles(session, existing[data.area.data], chair_id=data.chair_id.data, coordinator_id=data.coordinator_id.data)
+            elif data.enabled.data:
+                services.create_table(session, covenant_id=covenant.id, name=f"Casustafel {data.area.data}", area=data.area.data,
+                                      chair_id=data.chair_id.data, coordinator_id=data.coordinator_id.data)
+
+
+def save_covenant(form: forms.CovenantForm, covenant: Covenant | None) -> Covenant:
+    """Create or update the draft with its partners, then its tables (one transaction).
+
+    Partners first: once a covenant has tables, later partners join by accession.
+    """
+    values = dict(pack=form.pack.data, title=form.title.data, region=form.region.data)
+    pack = build.pack_named(form.pack.data)
+    if covenant is None:
+        covenant = services.create_covenant(db.session(), **values)
+    else:
+        services.update_covenant_draft(db.session(), covenant, **values)
+    save_partner_rows(covenant, form.partners)
+    save_table_rows(covenant, form.tables, pack)
+    return covenant
+
+
+# ----------------------------------------------------------------------------- covenant: form set-up
+
+
+def chosen_pack(covenant: Covenant | None) -> str:
+    """The pack the form shows areas for: as submitted, else the covenant's, else the first."""
+    packs = list_packs()
+    submitted = request.form.get("pack")
+    if submitted in packs:
+        return submitted
+    if covenant is not None and covenant.pack in packs:
+        return covenant.pack
+    return packs[0] if packs else ""
+
+
+def table_rows_data(covenant: Covenant | None, pack_name: str) -> list[dict]:
+    """One row per area of the pack, prefilled from the covenant's tables."""
+    pack = build.pack_named(pack_name)
+    existing = {t.area: t for t in covenant.tables} if covenant else {}
+    return [
+        {"area": a.name, "enabled": a.name in existing,
+         "chair_id": existing[a.name].chair_id if a.name in existing else None,
+         "coordinator_id": existing[a.name].coordinator_id if a.name in existing else None}
+        for a in pack.areas
+    ]
+
+
+def covenant_form(covenant: Covenant | None) -> forms.CovenantForm:
+    """The covenant form: submitted data, or the covenant's values, with choices filled in."""
+    pack_name = chosen_pack(covenant)
+    data = {"pack": pack_name, "tables": table_rows_data(covenant, pack_name)}
+    if covenant is not None:
+        data.update(title=covenant.title, region=covenant.region)
+    if request.method == "GET" and covenant is None:
+        pack = build.pack_named(pack_name)
+        data.update(title=pack.title, region=pack.region)
+    formdata = request.form if request.method == "POST" else None
+    form = forms.CovenantForm(formdata=formdata, data=data)
+    form.pack.choices = [(p, p) for p in list_packs()]
+    people = people_choices()
+    for row in form.tables:
+        row.form.chair_id.choices = people
+        row.form.coordinator_id.choices = people
+    return form
+
+
+def render_covenant_form(form, covenant):
+    """The covenant form page."""
+    return render_template("documents_web/covenant_form.html", form=form, covenant=covenant,
+                           organisations=organisation_names())
+
+
+# ----------------------------------------------------------------------------- covenant: views
+
+
+@bp.get("/covenants")
+@login_required
+def covenants():
+    """Every covenant, drafts first."""
+    rows = db.session().scalars(select(Covenant).order_by(Covenant.in_force_on.is_not(None), Covenant.title)).all()
+    return render_template("documents_web/covenants.html", covenants=rows)
+
+
+@bp.route("/covenants/new", methods=["GET", "POST"])
+@login_required
+def covenant_new():
+    """Draft a new covenant."""
+    form = covenant_form(None)
+    if form.validate_on_submit() and (covenant := save(form, lambda: save_covenant(form, None))):
+        flash("Het concept-convenant is opgeslagen.")
+        return redirect(url_for("documents.covenant", covenant_id=covenant.id))
+    return render_covenant_form(form, None)
+
+
+@bp.route("/covenants/<int:covenant_id>/edit", methods=["GET", "POST"])
+@login_required
+def covenant_edit(covenant_id: int):
+    """Edit a draft: title, region, pack; add partners; open tables, name chair and coordinator."""
+    covenant = load(Covenant, covenant_id)
+    if covenant.status != "draft":
+        flash("Dit convenant is al in werking; alleen een concept kan worden bewerkt.")
+        return redirect(url_for("documents.covenant", covenant_id=covenant.id))
+    form = covenant_form(covenant)
+    if form.validate_on_submit() and save(form, lambda: save_covenant(form, covenant)):
+        flash("Het concept-convenant is bijgewerkt.")
+        return redirect(url_for("documents.covenant", covenant_id=covenant.id))
+    return render_covenant_form(form, covenant)
+
+
+@bp.get("/covenants/<int:covenant_id>")
+@login_required
+def covenant(covenant_id: int):
+    """A covenant: partners, tables, preview and downloads."""
+    return render_template("documents_web/covenant.html", covenant=load(Covenant, covenant_id))
+
+
+SCREEN_CSS = "\n@media screen { body { margin: 1.5rem auto; padding: 0 1.25rem; max-width: 50rem; font-family: \"Liberation Sans\", Arial, sans-serif; } }\n"
+
+
+def preview_response(html: str, pack) -> Response:
+    """Rendered document HTML for an iframe, with the pack's stylesheet inlined and a
+    Content-Security-Policy that allows that one stylesheet and nothing else: no
+    scripts, no fetches, no forms, so even markup that slipped into the HTML stays inert."""
+    css_file = pack.path / "style.css"
+    css = css_file.read_text(encoding="utf-8") if css_file.is_file() else ""
+    css += SCREEN_CSS  # the pack styles paper (@page margins); on screen the text needs a margin too
+    css = css.replace("</", "<\\/")  # a stylesheet must not be able to end the <style> element
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    html = html.replace("</head>", f"<style>{css}</style></head>", 1)
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/covenants/<int:covenant_id>/preview")
+@login_required
+def covenant_preview(covenant_id: int):
+    """The covenant as the renderer's HTML (shown in an iframe on the covenant page)."""
+    covenant = load(Covenant, covenant_id)
+    pack = build.pack_named(covenant.pack)
+    return preview_response(render.render_html(pack, "covenant", build.covenant_doc(db.session(), covenant)), pack)
+
+
+@bp.get("/covenants/<int:covenant_id>/convenant.pdf")
+@login_required
+def covenant_pdf(covenant_id: int):
+    """The covenant as PDF."""
+    load(Covenant, covenant_id)
+    return download(build.subject_document(db.session(), "covenant", covenant_id).pdf, PDF, f"convenant-{covenant_id}.pdf")
+
+
+@bp.get("/covenants/<int:covenant_id>/convenant.docx")
+@login_required
+def covenant_docx(covenant_id: int):
+    """The covenant as editable DOCX."""
+    covenant = load(Covenant, covenant_id)
+    return download(build.covenant_docx(db.session(), covenant), DOCX, f"convenant-{covenant_id}.docx")
+
+
+# ----------------------------------------------------------------------------- forms overview and blank forms
+
+
+@bp.get("/forms")
+@login_required
+def forms_overview():
+    """The annex forms: fill in online, or print blank for signing on paper."""
+    session = db.session()
+    declarations = session.scalars(select(Declaration).order_by(Declaration.id.desc()).limit(20)).all()
+    consents = session.scalars(select(Consent).order_by(Consent.id.desc()).limit(20)).all()
+    return render_template("documents_web/forms.html", packs=list_packs(), blank_titles=BLANK_TITLES,
+                           declarations=declarations, consents=consents)
+
+
+@bp.get("/forms/<pack>/<form>.pdf")
+@login_required
+def blank_form(pack: str, form: str):
+    """A blank Bijlage 1, 2 or 4 of a pack, as PDF to print."""
+    if pack not in list_packs() or form not in build.BLANK_FORMS:
+        abort(404)
+    return download(build.blank_form(pack, form).pdf, PDF, f"{pack}-{form}-blanco.pdf")
+
+
+# ----------------------------------------------------------------------------- Bijlage 1 and 2
+
+
+def save_declaration(form: forms.DeclarationForm, kind: str) -> Declaration:
+    """Register (or find) the organisation and person, then record the declaration."""
+    session = db.session()
+    with fields_as({"name": "organisation"}):
+        organisation = services.find_or_create_organisation(session, form.organisation.data)
+    person = services.find_or_create_person(
+        session, organisation_id=organisation.id, name=form.name.data, initials=form.initials.data,
+        function=form.function.data, email=form.email.data or None)
+    with fields_as({"person_id": "name"}):
+        return services.create_declaration(
+            session, kind=kind, person_id=person.id, table_id=form.table_id.data,
+            case_ref=getattr(form, "case_ref", None) and form.case_ref.data, signed_on=form.signed_on.data)
+
+
+def declaration_form_view(form_class, kind: str, template_title: str):
+    """GET shows the form; POST saves it in one transaction and opens the new record."""
+    form = form_class()
+    form.table_id.choices = table_choices()
+    if form.validate_on_submit() and (declaration := save(form, lambda: save_declaration(form, kind))):
+        flash("De verklaring is opgeslagen.")
+        return redirect(url_for("documents.declaration", declaration_id=declaration.id))
+    return render_template("documents_web/declaration_form.html", form=form, title=template_title,
+                           incidental=kind == "incidental", organisations=organisation_names())
+
+
+@bp.route("/forms/bijlage1", methods=["GET", "POST"])
+@login_required
+def bijlage1():
+    """Bijlage 1: confidentiality declaration of a participant of a partner."""
+    return declaration_form_view(forms.DeclarationForm, "structural", "Bijlage 1 — Verklaring geheimhouding deelnemer")
+
+
+@bp.route("/forms/bijlage2", methods=["GET", "POST"])
+@login_required
+def bijlage2():
+    """Bijlage 2: confidentiality declaration for one case."""
+    return declaration_form_view(forms.IncidentalDeclarationForm, "incidental", "Bijlage 2 — Verklaring geheimhouding incidentele deelnemer")
+
+
+@bp.get("/declarations/<int:declaration_id>")
+@login_required
+def declaration(declaration_id: int):
+    """A recorded declaration with its PDF."""
+    return render_template("documents_web/declaration.html", declaration=load(Declaration, declaration_id))
+
+
+@bp.get("/declarations/<int:declaration_id>/verklaring.pdf")
+@login_required
+def declaration_pdf(declaration_id: int):
+    """A declaration as PDF."""
+    load(Declaration, declaration_id)
+    return download(build.subject_document(db.session(), "declaration", declaration_id).pdf, PDF, f"verklaring-{declaration_id}.pdf")
+
+
+# ----------------------------------------------------------------------------- Bijlage 4
+
+
+def consent_pack(form: forms.ConsentForm):
+    """The pack of the chosen table's covenant (its categories are on the form), else the first."""
+    table = db.session().get(CaseTable, form.table_id.data) if form.table_id.data else None
+    if table is None:
+        table = db.session().scalar(select(CaseTable).order_by(CaseTable.name).limit(1))
+    return build.pack_named(table.covenant.pack if table else list_packs()[0])
+
+
+def recipient_choices(pack) -> list[tuple]:
+    """Registry organisations; those on the pack's form say how the form names them."""
+    choices = []
+    for organisation in db.session().scalars(select(Organisation).order_by(Organisation.name)):
+        label = build.match_recipient(pack, organisation.name)
+        choices.append((organisation.id, organisation.name if not label or label == organisation.name else f"{organisation.name} (op het formulier: {label})"))
+    return choices
+
+
+def consent_form():
+    """The consent form with tables, categories and recipients as choices, and its pack."""
+    form = forms.ConsentForm()
+    form.table_id.choices = table_choices()
+    pack = consent_pack(form)
+    form.categories.choices = [(c.key, c.label) for c in pack.consent_categories]
+    form.recipients.choices = recipient_choices(pack)
+    return form, pack
+
+
+def save_consent(form: forms.ConsentForm):
+    """Record the consent, checking its categories against the table's pack."""
+    table = services.get(db.session(), CaseTable, form.table_id.data, "table_id")
+    others = [name.strip() for name in (form.other_recipients.data or "").split(",") if name.strip()]
+    return services.create_consent(
+        db.session(), table_id=table.id, case_ref=form.case_ref.data, signed_by=form.signed_by.data,
+        resident_name=form.resident_name.data, resident_birth_date=form.resident_birth_date.data,
+        purpose=form.purpose.data, categories=form.categories.data, recipient_ids=form.recipients.data,
+        other_recipients=others, signed_on=form.signed_on.data,
+        allowed_categories=build.pack_named(table.covenant.pack).category_keys())
+
+
+@bp.route("/forms/bijlage4", methods=["GET", "POST"])
+@login_required
+def bijlage4():
+    """Bijlage 4: the resident's consent to share data."""
+    form, pack = consent_form()
+    if form.validate_on_submit() and (consent := save(form, lambda: save_consent(form))):
+        flash("Het toestemmingsformulier is opgeslagen.")
+        return redirect(url_for("documents.consent", consent_id=consent.id))
+    return render_template("documents_web/consent_form.html", form=form, pack=pack)
+
+
+@bp.get("/consents/<int:consent_id>")
+@login_required
+def consent(consent_id: int):
+    """A recorded consent with its PDF."""
+    return render_template("documents_web/consent.html", consent=load(Consent, consent_id))
+
+
+@bp.get("/consents/<int:consent_id>/toestemming.pdf")
+@login_required
+def consent_pdf(consent_id: int):
+    """A consent as PDF."""
+    load(Consent, consent_id)
+    return download(build.subject_document(db.session(), "consent", consent_id).pdf, PDF, f"toestemming-{consent_id}.pdf")
+
