@@ -149,19 +149,19 @@ def _signed_pdf(kind: str, subject_id: int):
 
 
 @bp.get("/v1/covenants/<int:subject_id>/signed.pdf")
-def covenant_pdf(subject_id: int):
+def signed_covenant_pdf(subject_id: int):
     """The sealed covenant; 409 until everyone signed and it is sealed."""
     return _signed_pdf("covenant", subject_id)
 
 
 @bp.get("/v1/declarations/<int:subject_id>/signed.pdf")
-def declaration_pdf(subject_id: int):
+def signed_declaration_pdf(subject_id: int):
     """The sealed Bijlage 1/2 (or the paper scan); 409 until then."""
     return _signed_pdf("declaration", subject_id)
 
 
 @bp.get("/v1/consents/<int:subject_id>/signed.pdf")
-def consent_pdf(subject_id: int):
+def signed_consent_pdf(subject_id: int):
     """The sealed Bijlage 4 (or the paper scan); 409 until then."""
     return _signed_pdf("consent", subject_id)
 
