@@ -48,12 +48,20 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
     )
     base = viewmodels.covenant_from_pack(pack, parties=parties, in_force_on=covenant.in_force_on, tables=table_vms or None)
     return viewmodels.CovenantDoc(
-        # The legal title is the pack's; the template adds the region (the registry's
-        # covenant title is a label that often already names the region).
-        title=base.title, region=covenant.region or base.region, municipality=base.municipality,
+        title=_title_without_region(covenant.title, covenant.region) or base.title,
+        region=covenant.region or base.region, municipality=base.municipality,
         pack=pack.name, version=pack.version, parties=base.parties, tables=base.tables,
         table_role_organisations=base.table_role_organisations, in_force_on=covenant.in_force_on,
     )
+
+
+def _title_without_region(title: str, region: str) -> str:
+    """The covenant's title without a trailing region: the templates print "title region",
+    and a registry title usually already ends with the region."""
+    title, region = (title or "").strip(), (region or "").strip()
+    if region and title.casefold().endswith(" " + region.casefold()):
+        return title[: -len(region)].rstrip()
+    return title
 
 
 def declaration_doc(declaration: Declaration) -> viewmodels.DeclarationDoc:
