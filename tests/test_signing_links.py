@@ -202,3 +202,19 @@ def test_staff_pages_show_requests_and_the_outbox(logged_in, api, one_link):
     assert rep["name"] in overview and "pending" in overview and "Intrekken" in overview
     outbox = logged_in.get("/outbox").get_data(as_text=True)
     assert link in outbox and rep["email"] in outbox
+
+
+def test_staff_send_form_without_javascript(logged_in, api, app_session):
+    covenant_id, reps = support.covenant_with_partners(api, 2)
+    page = logged_in.get("/ondertekening").get_data(as_text=True)
+    csrf = support.CSRF_RE.search(page).group(1)
+    sent = logged_in.post("/ondertekening/versturen", data={"csrf_token": csrf, "kind": "covenant", "subject_id": covenant_id},
+                          follow_redirects=True)
+    assert "Uitnodigingen verstuurd." in sent.get_data(as_text=True)
+    assert set(support.links_by_recipient(api)) == {r["email"] for r in reps}
+    again = logged_in.post("/ondertekening/versturen", data={"csrf_token": csrf, "kind": "covenant", "subject_id": covenant_id},
+                           follow_redirects=True)
+    assert "is al uitgenodigd" in again.get_data(as_text=True)
+    wrong = logged_in.post("/ondertekening/versturen", data={"csrf_token": csrf, "kind": "iets", "subject_id": "1"},
+                           follow_redirects=True)
+    assert "Kies het soort document" in wrong.get_data(as_text=True)

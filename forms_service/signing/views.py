@@ -204,7 +204,7 @@ def overview():
 @login_required
 def send(kind: str, subject_id: int):
     """Send a document for signing to everyone who still has to sign."""
-    signers = _consent_signers() if kind == "consent" else None
+    signers = _consent_signers() if kind == "consent" and request.form.get("name") else None
     return _staff_action(lambda s: service.send_for_signing(
         s, current_app.config, kind, subject_id, actor=actor(), base_url=base_url(), signers=signers),
         "Uitnodigingen verstuurd.")
@@ -214,6 +214,31 @@ def _consent_signers() -> list[Signer]:
     """A Bijlage 4 signer named on the staff form."""
     role = request.form.get("role") if request.form.get("role") in ("resident", "parents") else "resident"
     return [Signer(request.form.get("name", "").strip(), request.form.get("email", "").strip() or None, role)]
+
+
+def _chosen_subject() -> tuple[str, int] | None:
+    """Kind and number chosen on the overview's form, or None (with a message)."""
+    kind, number = request.form.get("kind", ""), request.form.get("subject_id", type=int)
+    if kind not in KINDS or not number:
+        flash("Kies het soort document en vul het nummer in.")
+        return None
+    return kind, number
+
+
+@bp.post("/ondertekening/versturen")
+@login_required
+def send_form():
+    """The overview's form: send the chosen document for signing."""
+    chosen = _chosen_subject()
+    return send(*chosen) if chosen else redirect(url_for("signing.overview"))
+
+
+@bp.post("/ondertekening/in-persoon")
+@login_required
+def in_person_form():
+    """The overview's form: sign the chosen document now on this device."""
+    chosen = _chosen_subject()
+    return in_person(*chosen) if chosen else redirect(url_for("signing.overview"))
 
 
 @bp.post("/ondertekening/<kind>/<int:subject_id>/in-persoon")
