@@ -218,3 +218,18 @@ def test_staff_send_form_without_javascript(logged_in, api, app_session):
     wrong = logged_in.post("/ondertekening/versturen", data={"csrf_token": csrf, "kind": "iets", "subject_id": "1"},
                            follow_redirects=True)
     assert "Kies het soort document" in wrong.get_data(as_text=True)
+
+
+def test_registry_conflict_at_signing_changes_nothing(client, app_session, one_link):
+    """The partner signed on paper elsewhere while the link was open: a clear page, no signature."""
+    _cov, rep, link = one_link
+    from registry.models import Partnership
+
+    partnership = app_session.scalar(select(Partnership))
+    partnership.signed_on, partnership.signed_via = dt.date(2026, 1, 5), "paper"
+    app_session.commit()
+    client.get(support.path_of(link))
+    before = snapshot(app_session)
+    response = support.sign_via_form(client, link, rep["name"])
+    assert response.status_code == 409 and "al ondertekend" in response.get_data(as_text=True)
+    assert snapshot(app_session) == before

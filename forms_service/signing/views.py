@@ -86,6 +86,9 @@ def _sign(token: str, ip: str | None, agent: str | None):
         session.rollback()
         signing_request = lifecycle.find_request(session, token)
         return _render_form(token, signing_request, exc.message_nl, 422)
+    except DomainError as exc:  # e.g. the registry already has a paper signature for this partner
+        session.rollback()
+        return render_template("signing/error.html", code=exc.code, message=exc.message), exc.status
     kind, subject_id = signed.subject_kind, signed.subject_id
     session.commit()
     service.finalize_quietly(current_app.extensions["db_sessions"], current_app.config, kind, subject_id)
