@@ -62,6 +62,8 @@ def test_covenant_with_three_partners(api, client, app_session, tmp_path):
     assert sealed.status_code == 200 and sealed.mimetype == "application/pdf"
     _check_sealed(api, client, sealed.data, tmp_path, [rep["name"] for rep in reps])
     assert app_session.scalar(select(func.count()).select_from(SignedDocument)) == 1
+    notices = [m for m in api.get("/api/v1/outbox").json["messages"] if m["subject"].startswith("Ondertekend en verzegeld")]
+    assert sorted(m["to"] for m in notices) == sorted(rep["email"] for rep in reps)
     assert verify_chain(app_session).ok
     events = {e.event for e in app_session.scalars(select(EvidenceEvent))}
     assert {"created", "sent", "opened", "agreed", "signed", "sealed"} <= events

@@ -233,3 +233,18 @@ def test_registry_conflict_at_signing_changes_nothing(client, app_session, one_l
     response = support.sign_via_form(client, link, rep["name"])
     assert response.status_code == 409 and "al ondertekend" in response.get_data(as_text=True)
     assert snapshot(app_session) == before
+
+
+def test_cli_jobs(app, monkeypatch):
+    from forms_service.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.delenv("SERVER_NAME", raising=False)
+    done = CliRunner().invoke(main, ["complete-pending"])
+    assert done.exit_code == 0 and "Verzegeld: 0" in done.output
+    refused = CliRunner().invoke(main, ["send-reminders"])
+    assert refused.exit_code == 1 and "PUBLIC_BASE_URL" in refused.output
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://casustafel.example")
+    reminded = CliRunner().invoke(main, ["send-reminders"])
+    assert reminded.exit_code == 0 and "Herinneringen verstuurd: 0" in reminded.output

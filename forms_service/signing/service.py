@@ -347,7 +347,32 @@ def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: i
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, logged and retried later
         _release(session_factory, doc_id, claim, exc)
         return "failed"
-    return _store(session_factory, doc_id, claim, pdf_bytes, status, doc_sha)
+    outcome = _store(session_factory, doc_id, claim, pdf_bytes, status, doc_sha)
+    if outcome == "sealed":
+        _tell_signers(session_factory, config, doc_id)
+    return outcome
+
+
+def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: int) -> None:
+    """Mail every signer who signed by link that their sealed copy is ready (via their own link).
+
+    The link itself is not in this mail: only its hash is stored. A failure here is
+    logged and never undoes the seal.
+    """
+    try:
+        with session_factory() as session:
+            doc = session.get(SignedDocument, doc_id)
+            title = load_subject(session, doc.subject_kind, doc.subject_id).title
+            for request in _signed_requests(session, doc.subject_kind, doc.subject_id):
+                if request.method == "link" and request.signer_email:
+                    mail.queue_or_send(session, config, request.signer_email, f"Ondertekend en verzegeld: {title}",
+                                       f"Beste {request.signer_name},\n\nIedereen heeft ondertekend: {title}.\n"
+                                       "Het document is verzegeld. U downloadt uw kopie via de persoonlijke link "
+                                       "uit de uitnodiging (de pagina 'Dank u wel').\n\n"
+                                       f"Controleren kan iedereen op de pagina /verify (SHA-256 {doc.sha256}).\n")
+            session.commit()
+    except Exception as exc:  # noqa: BLE001 - a notice must never undo a seal
+        log.error("notifying signers of document %s failed: %s", doc_id, exc)
 
 
 def _claim(session_factory: sessionmaker, doc_id: int, now: dt.datetime | None) -> str | None:
