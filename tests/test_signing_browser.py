@@ -19,18 +19,27 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")]
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    """Launch Debian's Chromium with the flags from stack-notes.md."""
-    return {"executable_path": CHROMIUM, "args": [
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]}
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
-def browser_context_args():
-    """A phone: small viewport, touch, downloads allowed."""
-    return {"viewport": {"width": 390, "height": 844}, "has_touch": True, "accept_downloads": True, "locale": "nl-NL"}
+@pytest.fixture
+def page():
+    """A phone-sized page in Debian's Chromium (flags from stack-notes.md).
+
+    Playwright is started and stopped per test (not pytest-playwright's session-wide
+    instance): its sync API runs an event loop in this thread, and a loop left running
+    for the rest of the session would break later tests that call ``asyncio.run``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                      accept_downloads=True, locale="nl-NL")
+        yield context.new_page()
+        context.close()
+        browser.close()
 
 
 def test_sign_in_a_browser_and_download_the_sealed_pdf(page, served, api, client, app_session):
