@@ -32,8 +32,10 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.api import bp as api_bp
     from forms_service.auth import bp as auth_bp
     from forms_service.web import bp as web_bp
+    from forms_service.web.meetings import bp as meetings_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(meetings_bp)
     app.register_blueprint(api_bp)

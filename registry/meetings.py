@@ -365,3 +365,16 @@ def _need_to_know(session: Session, case_ids: list[int]) -> dict[int, dict[int, 
     for case_id, organisation_id, effective_on in rows:
         result.setdefault(case_id, {})[organisation_id] = effective_on
     return result
+
+
+def consents_of_meeting(session: Session, meeting_id: int) -> list[tuple[str, Consent]]:
+    """The consents of the cases on a meeting's agenda, with their case reference (for the
+    page that lets a coordinator record a withdrawal)."""
+    rows = session.execute(
+        select(Case.reference, Consent)
+        .join(MeetingCase, MeetingCase.case_id == Case.id)
+        .join(Consent, Consent.case_id == Case.id)
+        .where(MeetingCase.meeting_id == meeting_id)
+        .order_by(MeetingCase.position, Consent.id)
+    ).all()
+    return [(ref, consent) for ref, consent in rows]
