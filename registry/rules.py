@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 STRUCTURAL = "structural"
@@ -201,6 +202,14 @@ def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None
 # ----------------------------------------------------------------------------- organisations
 
 
+# Memoised pure functions: the key is the complete set of immutable facts (frozen
+# dataclasses and a date), never a database id, so a result can never be stale — a
+# changed row yields different facts and therefore a different key. It spares a meeting
+# check of 600 decisions from re-deriving the same covenant and partner answers.
+_memo = functools.lru_cache(maxsize=4096)
+
+
+@_memo
 def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]:
     """Is the covenant itself in force on ``on``? With the reason either way."""
     if covenant.in_force_on is None:
@@ -220,6 +229,7 @@ def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]
     )
 
 
+@_memo
 def organisation_decision(
     covenant: CovenantFacts, partnership: PartnershipFacts | None, on: dt.date, organisation_name: str = ""
 ) -> Decision:
