@@ -58,6 +58,15 @@ class WithdrawConsentForm(FlaskForm):
     on = DateField("Ingetrokken per", validators=[DataRequired("Vul de datum in.")])
 
 
+class NeedToKnowForm(FlaskForm):
+    """A partner says it no longer needs to know a case (art. 6), from a date."""
+
+    case_ref = StringField("Casus", validators=[DataRequired("Kies de casus."), Length(max=100)])
+    organisation_id = SelectField("Organisatie", coerce=int, choices=[], validate_choice=False,
+                                  validators=[DataRequired("Kies de organisatie.")])
+    on = DateField("Met ingang van", validators=[DataRequired("Vul de datum in.")])
+
+
 def _invitee_choices(table: CaseTable) -> list[tuple[int, str]]:
     """People who can be invited: those with any declaration at this table, chair and coordinator."""
     session = db.session()
@@ -161,6 +170,29 @@ def send_for_signing(meeting_id: int):
     """
     _check_or_404(meeting_id)
     return render_template("meetings/signing_unavailable.html", meeting_id=meeting_id), 501
+
+
+@bp.post("/meetings/<int:meeting_id>/need-to-know")
+@login_required
+def need_to_know(meeting_id: int):
+    """Record that an invitee's organisation no longer needs to know a case, then re-check."""
+    result = _check_or_404(meeting_id)
+    form = NeedToKnowForm()
+    if form.validate_on_submit():
+        try:
+            meetings.withdraw_need_to_know(
+                db.session(), table_id=result.table_id, case_ref=form.case_ref.data,
+                organisation_id=form.organisation_id.data, on=form.on.data, by=current_user().email,
+            )
+        except DomainError as error:
+            db.session().rollback()
+            flash(" ".join([error.message, *error.fields.values()]))
+        else:
+            db.session().commit()
+            flash(f"Vastgelegd: geen noodzaak meer tot kennisname van casus {form.case_ref.data}.")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(url_for("meetings.check", meeting_id=meeting_id))
 
 
 @bp.route("/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])

@@ -115,3 +115,15 @@ def test_role_warnings_for_missing_or_unentitled_chair_and_coordinator():
     denied = rules.person_decision(MIRA, NORTH, COVENANT, GGD, [revoked], D(2026, 3, 10))
     warning = rules.role_warning("chair", "Mira", denied)
     assert warning.code == "chair_not_entitled" and "ingetrokken per 2026-03-01" in warning.text
+
+
+def test_memoised_rules_answer_from_the_facts_given_never_from_an_earlier_call():
+    """covenant_reason and organisation_decision are memoised on their (immutable) facts:
+    a changed partnership is a different key, so an exclusion shows at once."""
+    on = D(2026, 3, 10)
+    assert rules.organisation_decision(COVENANT, GGD, on).allowed
+    excluded = PartnershipFacts(GGD_ID, "GGD", D(2025, 5, 8), excluded_on=D(2026, 3, 1), exclusion_reason="lek")
+    assert [r.code for r in rules.organisation_decision(COVENANT, excluded, on).reasons] == ["excluded"]
+    ended = CovenantFacts(id=1, title="Convenant Emmen", in_force_on=D(2025, 5, 12), ended_on=D(2026, 3, 1))
+    assert rules.covenant_reason(ended, on)[1].code == "covenant_ended"
+    assert rules.covenant_reason(COVENANT, on)[1].code == "covenant_in_force"

@@ -127,3 +127,18 @@ def test_pdf_escapes_values_and_fetches_nothing(session, tmp_path):
     assert "&lt;img" in html and "<img" not in html
     text = pdftotext(render_meeting_check_pdf(check), tmp_path)
     assert "toetsing uitgevoerd op 2026-03-09 09:30:00 CET" in text and '<img src="http://127.0.0.1:9/x.png">Zaal <b>4</b>' in text
+
+
+def test_need_to_know_withdrawal_from_the_check_page(logged_in, world, app_session):
+    meeting = plan(app_session, world, D(2026, 3, 10), {"EN-1": [world["mira"]], "EN-2": [world["mira"]]})
+    meeting_id, ggd_id = meeting.id, world["ggd"].id
+    path = f"/meetings/{meeting_id}"
+    page = logged_in.get(path).get_data(as_text=True)
+    assert "Geen noodzaak meer tot kennisname" in page and "need_to_know_withdrawn" not in page
+    token = csrf(logged_in, f"/consents/{world['consent'].id}/withdraw")
+    response = logged_in.post(f"{path}/need-to-know", data={"csrf_token": token, "case_ref": "EN-2", "organisation_id": str(ggd_id), "on": "2026-03-10"})
+    assert response.status_code == 302
+    page = logged_in.get(path).get_data(as_text=True)
+    assert "need_to_know_withdrawn" in page and "Vastgelegd" in page
+    again = logged_in.post(f"{path}/need-to-know", data={"csrf_token": token, "case_ref": "EN-2", "organisation_id": str(ggd_id), "on": "2026-03-10"})
+    assert "Al aangegeven per 2026-03-10" in logged_in.get(again.headers["Location"]).get_data(as_text=True)
