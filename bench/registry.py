@@ -28,7 +28,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,17 +44,7 @@ import sqlalchemy as sa  # noqa: E402
 from registry import accounts, meetings, migrate, queries  # noqa: E402
 from registry.db import make_engine, make_session_factory  # noqa: E402
 from registry.rules import notice_end_date  # noqa: E402
-from registry.models import (  # noqa: E402
-    Case,
-    CaseTable,
-    Consent,
-    Covenant,
-    Declaration,
-    Organisation,
-    Partnership,
-    Person,
-    consent_recipient,
-)
+from registry.models import Case, CaseTable, Consent, Covenant, Organisation, Partnership  # noqa: E402
 
 START = dt.date(2021, 1, 1)
 DAYS = 5 * 365

@@ -323,6 +323,20 @@ def _valid_on(declaration: DeclarationFacts, on: dt.date) -> bool:
     )
 
 
+def has_valid_declaration(
+    kind: str, declarations: list[DeclarationFacts], table_id: int, on: dt.date, case_ref: str | None = None
+) -> bool:
+    """Is there a valid declaration of ``kind`` for this table (and, for Bijlage 2, this case)?
+
+    The yes/no of :func:`declaration_reason` without building its explanation.
+    """
+    return any(
+        d.kind == kind and d.table_id == table_id and (kind == STRUCTURAL or (case_ref is not None and d.case_ref == case_ref))
+        and _valid_on(d, on)
+        for d in declarations
+    )
+
+
 def declaration_reason(
     kind: str,
     declarations: list[DeclarationFacts],
@@ -572,8 +586,8 @@ def invitee_warnings(
     """
     warnings = list(decision.warnings)
     partner = organisation_decision(covenant, partnership, on, person.organisation_name).allowed
-    has_b1, _ = declaration_reason(STRUCTURAL, declarations, table, on)
-    has_b2, _ = declaration_reason(INCIDENTAL, declarations, table, on, case_ref)
+    has_b1 = has_valid_declaration(STRUCTURAL, declarations, table.id, on)
+    has_b2 = has_valid_declaration(INCIDENTAL, declarations, table.id, on, case_ref)
     if partner and not has_b1:
         warnings.append(Reason("bijlage1_missing", f"{person.name} heeft geen getekende Bijlage 1 voor {table.name}: stuur Bijlage 1 ter ondertekening."))
     if not decision.allowed and not has_b2 and not (partner and has_b1):

@@ -127,3 +127,12 @@ def test_memoised_rules_answer_from_the_facts_given_never_from_an_earlier_call()
     ended = CovenantFacts(id=1, title="Convenant Emmen", in_force_on=D(2025, 5, 12), ended_on=D(2026, 3, 1))
     assert rules.covenant_reason(ended, on)[1].code == "covenant_ended"
     assert rules.covenant_reason(COVENANT, on)[1].code == "covenant_in_force"
+
+
+@pytest.mark.parametrize("on", [D(2025, 5, 19), D(2025, 5, 20), D(2026, 3, 1), D(2026, 3, 2), D(2027, 1, 1)])
+@pytest.mark.parametrize("case_ref", ["EN-1", "EN-2"])
+def test_has_valid_declaration_agrees_with_declaration_reason(on, case_ref):
+    revoked = DeclarationFacts(3, rules.STRUCTURAL, NORTH.id, NORTH.name, D(2025, 5, 20), None, D(2026, 6, 1))
+    for declarations in ([B1], [B2], [revoked], [B1, B2], []):
+        for kind in (rules.STRUCTURAL, rules.INCIDENTAL):
+            assert rules.has_valid_declaration(kind, declarations, NORTH.id, on, case_ref) == rules.declaration_reason(kind, declarations, NORTH, on, case_ref)[0]
