@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from registry import rules
 from registry.errors import NotFound
@@ -150,12 +150,17 @@ _PEOPLE = (
     .where(Person.id.in_(_PERSON_IDS))
 )
 
-# One round trip for everything a check needs except declarations and the case: the
-# table, its covenant, each person and their organisation's partnership in it.
-_TABLE_AND_PEOPLE = (
+# One round trip for everything a check needs but the case: the table, its covenant,
+# each person, their organisation's partnership in it and every declaration they hold
+# (one row per declaration; a person without any still gets one row). On PostgreSQL a
+# round trip is the unit of cost, so the shape matters more than the row count.
+_DECLARATION_TABLE = aliased(CaseTable)
+_TABLE_PEOPLE_AND_DECLARATIONS = (
     select(
         CaseTable.id, CaseTable.name, Covenant.id, Covenant.title, Covenant.in_force_on, Covenant.ended_on,
         *_PERSON_COLUMNS, *_PARTNERSHIP_COLUMNS,
+        Declaration.id, Declaration.kind, Declaration.table_id, _DECLARATION_TABLE.name,
+        Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
     )
     .select_from(CaseTable)
     .join(Covenant, Covenant.id == CaseTable.covenant_id)
@@ -165,8 +170,13 @@ _TABLE_AND_PEOPLE = (
         Partnership,
         and_(Partnership.organisation_id == Person.organisation_id, Partnership.covenant_id == CaseTable.covenant_id),
     )
+    .outerjoin(Declaration, Declaration.person_id == Person.id)
+    .outerjoin(_DECLARATION_TABLE, _DECLARATION_TABLE.id == Declaration.table_id)
     .where(CaseTable.id == bindparam("table_id"))
+    .order_by(Person.id, Declaration.id)
 )
+_PERSON_SLICE = slice(6, 20)  # person and partnership columns of a row above
+_DECLARATION_SLICE = slice(20, 27)
 
 _DECLARATIONS = (
     select(
@@ -249,22 +259,31 @@ def check_many(
 ) -> list[rules.Decision]:
     """``check`` for many (person, case) pairs at one table, in the order asked.
 
-    The facts are loaded in three set-based queries whatever the number of pairs, so a
-    batch of hundreds costs little more than one. An unknown person raises NotFound
+    The facts are loaded in one set-based query (two when cases are named) whatever the
+    number of pairs, so a batch of hundreds costs little more than one. An unknown person raises NotFound
     naming ``fields[i]`` (default ``checks[i].person_id``).
     """
     person_ids = list(dict.fromkeys(pid for pid, _ in checks))
-    rows = session.connection().execute(_TABLE_AND_PEOPLE, {"table_id": table_id, "person_ids": person_ids}).all()
+    rows = session.connection().execute(
+        _TABLE_PEOPLE_AND_DECLARATIONS, {"table_id": table_id, "person_ids": person_ids}
+    ).all()
     if not rows:
         _table_and_covenant(session, table_id)  # raises NotFound when the table is unknown
-    people = {row[6]: _person_row(row[6:]) for row in rows}
+    people: dict[int, tuple[rules.PersonFacts, rules.PartnershipFacts | None]] = {}
+    declarations: dict[int, list[rules.DeclarationFacts]] = {}
+    for row in rows:
+        pid = row[6]
+        if pid not in people:
+            people[pid] = _person_row(row[_PERSON_SLICE])
+            declarations[pid] = []
+        if row[20] is not None:
+            declarations[pid].append(rules.DeclarationFacts(*row[_DECLARATION_SLICE]))
     for i, (pid, _) in enumerate(checks):
         if pid not in people:
             field = fields[i] if fields else f"checks[{i}].person_id"
             raise NotFound(f"Persoon {pid} bestaat niet.", {field: "Bestaat niet."})
     table_f = rules.TableFacts(rows[0][0], rows[0][1])
     covenant_f = rules.CovenantFacts(*rows[0][2:6], initial_years=terms[0], renewal_years=terms[1])
-    declarations = declarations_of(session, person_ids)
     cases = cases_by_reference(session, table_id, [ref for _, ref in checks if ref])
     return [
         rules.person_decision(
