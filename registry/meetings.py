@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from registry import queries, rules, services
@@ -28,7 +28,6 @@ from registry.models import (
     Case,
     CaseTable,
     Consent,
-    Covenant,
     Meeting,
     MeetingCase,
     MeetingInvitee,
@@ -204,21 +203,20 @@ def now() -> dt.datetime:
 def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | None = None) -> MeetingCheck:
     """Check every case and invitee of a meeting as of the meeting date (art. 6 and 11).
 
-    Eight set-based queries whatever the size of the meeting; every decision comes from
-    :func:`registry.rules.person_decision`.
+    Five set-based queries whatever the size of the meeting (meeting, agenda with its
+    participants, people with partnerships and declarations, consents with recipients,
+    need-to-know withdrawals); every decision comes from :func:`registry.rules.person_decision`.
     """
-    meeting, table, covenant = _meeting(session, meeting_id)
+    meeting, table = _meeting(session, meeting_id)
     on = meeting.on
-    agenda = _agenda(session, meeting.id)
-    participants = _participants(session, meeting.id)
+    agenda, participants = _agenda(session, meeting.id)
     role_ids = [pid for pid in (table.chair_id, table.coordinator_id) if pid is not None]
     person_ids = list(dict.fromkeys([*(pid for pids in participants.values() for pid in pids), *role_ids]))
-    people = queries.people_facts(session, covenant.id, person_ids)
-    declarations = queries.declarations_of(session, person_ids)
+    table_f, covenant_f, people, declarations = queries.people_at_table(session, table.id, person_ids)
     case_ids = [row.case_id for row in agenda]
     consents = _consents(session, case_ids)
     need_to_know = _need_to_know(session, case_ids)
-    facts = _Facts(rules.TableFacts(table.id, table.name), queries.covenant_facts(covenant), people, declarations, on)
+    facts = _Facts(table_f, covenant_f, people, declarations, on)
     cases = tuple(
         CaseCheck(
             row.reference, row.theme, row.age_band,
@@ -285,69 +283,63 @@ def _role_warnings(facts: _Facts, table: CaseTable) -> tuple[rules.Reason, ...]:
 # ----------------------------------------------------------------------------- fact loading
 
 
-def _meeting(session: Session, meeting_id: int) -> tuple[Meeting, CaseTable, Covenant]:
-    """The meeting with its table and covenant, or NotFound."""
+def _meeting(session: Session, meeting_id: int) -> tuple[Meeting, CaseTable]:
+    """The meeting with its table, or NotFound."""
     row = session.execute(
-        select(Meeting, CaseTable, Covenant)
-        .join(CaseTable, CaseTable.id == Meeting.table_id)
-        .join(Covenant, Covenant.id == CaseTable.covenant_id)
-        .where(Meeting.id == meeting_id)
+        select(Meeting, CaseTable).join(CaseTable, CaseTable.id == Meeting.table_id).where(Meeting.id == meeting_id)
     ).first()
     if row is None:
         raise NotFound(f"Overleg {meeting_id} bestaat niet.", {"meeting": "Bestaat niet."})
-    return row[0], row[1], row[2]
+    return row[0], row[1]
 
 
 def _agenda(session: Session, meeting_id: int):
-    """The agenda rows in order: meeting case id, case id, reference, labels, case dates."""
-    return session.execute(
+    """The agenda rows in order (meeting case id, case id, reference, labels, case dates)
+    and per agenda row the people taking part, in the order they were invited."""
+    invitee = and_(MeetingInvitee.meeting_id == MeetingCase.meeting_id, MeetingInvitee.person_id == meeting_participant.c.person_id)
+    rows = session.execute(
         select(
             MeetingCase.id.label("meeting_case_id"), MeetingCase.case_id, Case.reference,
-            MeetingCase.theme, MeetingCase.age_band, Case.opened_on, Case.closed_on,
+            MeetingCase.theme, MeetingCase.age_band, Case.opened_on, Case.closed_on, meeting_participant.c.person_id,
         )
         .join(Case, Case.id == MeetingCase.case_id)
+        .outerjoin(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
+        .outerjoin(MeetingInvitee, invitee)
         .where(MeetingCase.meeting_id == meeting_id)
-        .order_by(MeetingCase.position, MeetingCase.id)
+        .order_by(MeetingCase.position, MeetingCase.id, MeetingInvitee.id)
     ).all()
-
-
-def _participants(session: Session, meeting_id: int) -> dict[int, list[int]]:
-    """Per agenda item the people taking part, in the order they were invited."""
-    rows = session.execute(
-        select(meeting_participant.c.meeting_case_id, meeting_participant.c.person_id)
-        .join(MeetingCase, MeetingCase.id == meeting_participant.c.meeting_case_id)
-        .join(MeetingInvitee, (MeetingInvitee.meeting_id == MeetingCase.meeting_id) & (MeetingInvitee.person_id == meeting_participant.c.person_id))
-        .where(MeetingCase.meeting_id == meeting_id)
-        .order_by(meeting_participant.c.meeting_case_id, MeetingInvitee.id)
-    ).all()
-    result: dict[int, list[int]] = {}
-    for meeting_case_id, person_id in rows:
-        result.setdefault(meeting_case_id, []).append(person_id)
-    return result
+    agenda, participants = [], {}
+    for row in rows:
+        if row.meeting_case_id not in participants:
+            agenda.append(row)
+            participants[row.meeting_case_id] = []
+        if row.person_id is not None:
+            participants[row.meeting_case_id].append(row.person_id)
+    return agenda, participants
 
 
 def _consents(session: Session, case_ids: list[int]) -> dict[int, list[rules.ConsentFacts]]:
-    """The Bijlage 4 consents of these cases with their recipients (two queries)."""
+    """The Bijlage 4 consents of these cases with their recipient organisations."""
     if not case_ids:
         return {}
     rows = session.execute(
-        select(Consent.id, Consent.case_id, Consent.signed_on, Consent.withdrawn_on, Consent.categories)
+        select(
+            Consent.id, Consent.case_id, Consent.signed_on, Consent.withdrawn_on, Consent.categories,
+            consent_recipient.c.organisation_id,
+        )
+        .outerjoin(consent_recipient, consent_recipient.c.consent_id == Consent.id)
         .where(Consent.case_id.in_(case_ids))
         .order_by(Consent.id)
     ).all()
-    if not rows:
-        return {}
-    recipients: dict[int, set[int]] = {}
-    for consent_id, organisation_id in session.execute(
-        select(consent_recipient.c.consent_id, consent_recipient.c.organisation_id).where(
-            consent_recipient.c.consent_id.in_([r.id for r in rows])
-        )
-    ):
-        recipients.setdefault(consent_id, set()).add(organisation_id)
-    result: dict[int, list[rules.ConsentFacts]] = {}
+    grouped: dict[int, tuple] = {}
     for r in rows:
+        entry = grouped.setdefault(r.id, (r, set()))
+        if r.organisation_id is not None:
+            entry[1].add(r.organisation_id)
+    result: dict[int, list[rules.ConsentFacts]] = {}
+    for r, recipients in grouped.values():
         result.setdefault(r.case_id, []).append(
-            rules.ConsentFacts(r.id, r.signed_on, r.withdrawn_on, frozenset(recipients.get(r.id, ())), tuple(r.categories or ()))
+            rules.ConsentFacts(r.id, r.signed_on, r.withdrawn_on, frozenset(recipients), tuple(r.categories or ()))
         )
     return result
 

@@ -140,16 +140,6 @@ _PARTNERSHIP_COLUMNS = (
 )
 _PERSON_IDS = bindparam("person_ids", expanding=True)
 
-_PEOPLE = (
-    select(*_PERSON_COLUMNS, *_PARTNERSHIP_COLUMNS)
-    .join(Organisation, Organisation.id == Person.organisation_id)
-    .outerjoin(
-        Partnership,
-        and_(Partnership.organisation_id == Person.organisation_id, Partnership.covenant_id == bindparam("covenant_id")),
-    )
-    .where(Person.id.in_(_PERSON_IDS))
-)
-
 # One round trip for everything a check needs but the case: the table, its covenant,
 # each person, their organisation's partnership in it and every declaration they hold
 # (one row per declaration; a person without any still gets one row). On PostgreSQL a
@@ -178,16 +168,6 @@ _TABLE_PEOPLE_AND_DECLARATIONS = (
 _PERSON_SLICE = slice(6, 20)  # person and partnership columns of a row above
 _DECLARATION_SLICE = slice(20, 27)
 
-_DECLARATIONS = (
-    select(
-        Declaration.person_id, Declaration.id, Declaration.kind, Declaration.table_id, CaseTable.name,
-        Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
-    )
-    .join(CaseTable, CaseTable.id == Declaration.table_id)
-    .where(Declaration.person_id.in_(_PERSON_IDS))
-    .order_by(Declaration.person_id, Declaration.id)
-)
-
 _CASES = select(Case.reference, Case.opened_on, Case.closed_on).where(
     Case.table_id == bindparam("table_id"), Case.reference.in_(bindparam("references", expanding=True))
 )
@@ -201,30 +181,6 @@ def _person_row(row) -> tuple[rules.PersonFacts, rules.PartnershipFacts | None]:
     return person, partnership
 
 
-def people_facts(
-    session: Session, covenant_id: int, person_ids: list[int]
-) -> dict[int, tuple[rules.PersonFacts, rules.PartnershipFacts | None]]:
-    """Each person with their organisation's partnership in this covenant (or None), in one query.
-
-    Plain columns rather than ORM objects: the rules need values, and skipping the
-    identity map keeps a check well under a millisecond.
-    """
-    if not person_ids:
-        return {}
-    rows = session.connection().execute(_PEOPLE, {"covenant_id": covenant_id, "person_ids": list(person_ids)})
-    return {row[0]: _person_row(row) for row in rows}
-
-
-def declarations_of(session: Session, person_ids: list[int]) -> dict[int, list[rules.DeclarationFacts]]:
-    """Every declaration of these people (any table: a reason may point at another table)."""
-    if not person_ids:
-        return {}
-    result: dict[int, list[rules.DeclarationFacts]] = {}
-    for pid, *facts in session.connection().execute(_DECLARATIONS, {"person_ids": list(person_ids)}):
-        result.setdefault(pid, []).append(rules.DeclarationFacts(*facts))
-    return result
-
-
 def cases_by_reference(session: Session, table_id: int, references: list[str]) -> dict[str, rules.CaseFacts]:
     """The known cases of a table by reference (unknown references are simply absent)."""
     references = list(dict.fromkeys(references))
@@ -235,6 +191,32 @@ def cases_by_reference(session: Session, table_id: int, references: list[str]) -
 
 
 # ----------------------------------------------------------------------------- questions
+
+
+def people_at_table(
+    session: Session, table_id: int, person_ids: list[int], terms: tuple[int, int] = (3, 1)
+) -> tuple[rules.TableFacts, rules.CovenantFacts, dict, dict[int, list[rules.DeclarationFacts]]]:
+    """The table and covenant facts, each known person with their partnership, and every
+    declaration of theirs, in one query. Unknown person ids are simply absent; an unknown
+    table raises NotFound."""
+    rows = session.connection().execute(
+        _TABLE_PEOPLE_AND_DECLARATIONS, {"table_id": table_id, "person_ids": list(person_ids)}
+    ).all()
+    if not rows:  # no known person (or no table): the table's own facts, or NotFound
+        table, covenant = _table_and_covenant(session, table_id)
+        return rules.TableFacts(table.id, table.name), covenant_facts(covenant, terms), {}, {}
+    people: dict[int, tuple[rules.PersonFacts, rules.PartnershipFacts | None]] = {}
+    declarations: dict[int, list[rules.DeclarationFacts]] = {}
+    for row in rows:
+        pid = row[6]
+        if pid not in people:
+            people[pid] = _person_row(row[_PERSON_SLICE])
+            declarations[pid] = []
+        if row[20] is not None:
+            declarations[pid].append(rules.DeclarationFacts(*row[_DECLARATION_SLICE]))
+    table_f = rules.TableFacts(rows[0][0], rows[0][1])
+    covenant_f = rules.CovenantFacts(*rows[0][2:6], initial_years=terms[0], renewal_years=terms[1])
+    return table_f, covenant_f, people, declarations
 
 
 def check(
@@ -264,26 +246,11 @@ def check_many(
     naming ``fields[i]`` (default ``checks[i].person_id``).
     """
     person_ids = list(dict.fromkeys(pid for pid, _ in checks))
-    rows = session.connection().execute(
-        _TABLE_PEOPLE_AND_DECLARATIONS, {"table_id": table_id, "person_ids": person_ids}
-    ).all()
-    if not rows:
-        _table_and_covenant(session, table_id)  # raises NotFound when the table is unknown
-    people: dict[int, tuple[rules.PersonFacts, rules.PartnershipFacts | None]] = {}
-    declarations: dict[int, list[rules.DeclarationFacts]] = {}
-    for row in rows:
-        pid = row[6]
-        if pid not in people:
-            people[pid] = _person_row(row[_PERSON_SLICE])
-            declarations[pid] = []
-        if row[20] is not None:
-            declarations[pid].append(rules.DeclarationFacts(*row[_DECLARATION_SLICE]))
+    table_f, covenant_f, people, declarations = people_at_table(session, table_id, person_ids, terms)
     for i, (pid, _) in enumerate(checks):
         if pid not in people:
             field = fields[i] if fields else f"checks[{i}].person_id"
             raise NotFound(f"Persoon {pid} bestaat niet.", {field: "Bestaat niet."})
-    table_f = rules.TableFacts(rows[0][0], rows[0][1])
-    covenant_f = rules.CovenantFacts(*rows[0][2:6], initial_years=terms[0], renewal_years=terms[1])
     cases = cases_by_reference(session, table_id, [ref for _, ref in checks if ref])
     return [
         rules.person_decision(
