@@ -287,6 +287,9 @@ def _meeting(session: Session, meeting_id: int) -> tuple[Meeting, CaseTable]:
     """The meeting with its table, or NotFound."""
     row = session.execute(
         select(Meeting, CaseTable).join(CaseTable, CaseTable.id == Meeting.table_id).where(Meeting.id == meeting_id)
+        # Sessions keep objects after commit (expire_on_commit=False): reload them, so a
+        # long-lived session still sees a new chair or a moved meeting.
+        .execution_options(populate_existing=True)
     ).first()
     if row is None:
         raise NotFound(f"Overleg {meeting_id} bestaat niet.", {"meeting": "Bestaat niet."})

@@ -120,7 +120,10 @@ def case_facts(session: Session, table_id: int, case_ref: str | None) -> rules.C
 def _table_and_covenant(session: Session, table_id: int) -> tuple[CaseTable, Covenant]:
     """Load a table with its covenant or raise NotFound naming ``table``."""
     row = session.execute(
-        select(CaseTable, Covenant).join(Covenant, Covenant.id == CaseTable.covenant_id).where(CaseTable.id == table_id)
+        select(CaseTable, Covenant)
+        .join(Covenant, Covenant.id == CaseTable.covenant_id)
+        .where(CaseTable.id == table_id)
+        .execution_options(populate_existing=True)  # never an object kept from an earlier transaction
     ).first()
     if row is None:
         raise NotFound(f"Casustafel {table_id} bestaat niet.", {"table": "Bestaat niet."})

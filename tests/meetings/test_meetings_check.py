@@ -175,3 +175,16 @@ def test_plan_meeting_names_every_bad_field_and_writes_nothing(session, world):
     assert services.find_case(session, world["north"].id, "EN-9") is None
     with pytest.raises(NotFound):
         meetings.meeting_check(session, 424242)
+
+
+def test_a_long_lived_session_sees_a_new_chair(session, world, engine):
+    """Objects survive commits in our sessions (expire_on_commit=False); the check reloads them."""
+    from registry.db import make_session_factory
+
+    meeting = plan(session, world, D(2026, 3, 10), {"EN-1": [world["mira"]]})
+    with make_session_factory(engine)() as reader:
+        assert meetings.meeting_check(reader, meeting.id).warnings == ()
+        reader.commit()
+        world["north"].chair_id = world["sanne"].id  # Sanne holds only a Bijlage 2: no chair material
+        session.commit()
+        assert codes(meetings.meeting_check(reader, meeting.id).warnings) == ["chair_not_entitled"]
