@@ -42,6 +42,8 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # The themes and age bands of the template pack (Emmen). Labels only: a case on the
 # agenda carries no WAT-information, just these coarse, enumerated tags.
+# Defaults when no template pack says otherwise; the views pass the pack's own lists
+# (``[meetings]`` in pack.toml), so a region can bring its own themes and age bands.
 THEMES = ("jeugd", "ouderen", "volwassenen", "GGZ", "verslaving", "wonen")
 AGE_BANDS = ("0-18", "18-27", "28-80", "80+")
 MAX_CASES = 100
@@ -69,6 +71,8 @@ def plan_meeting(
     location: str | None,
     cases: list[AgendaItem],
     planned_by: str | None = None,
+    themes: tuple[str, ...] = THEMES,
+    age_bands: tuple[str, ...] = AGE_BANDS,
 ) -> Meeting:
     """Plan a meeting (*overleg plannen*): its cases, invitees and per-case participants.
 
@@ -76,7 +80,7 @@ def plan_meeting(
     right. A case reference new to the table opens that case on the meeting date.
     """
     table = services.get(session, CaseTable, table_id, "table_id")
-    _validate_agenda(location, cases)
+    _validate_agenda(location, cases, themes, age_bands)
     person_ids = list(dict.fromkeys(pid for item in cases for pid in item.invitee_ids))
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
     unknown = {
@@ -100,7 +104,9 @@ def plan_meeting(
     return meeting
 
 
-def _validate_agenda(location: str | None, cases: list[AgendaItem]) -> None:
+def _validate_agenda(
+    location: str | None, cases: list[AgendaItem], themes: tuple[str, ...], age_bands: tuple[str, ...]
+) -> None:
     """Every field error of an agenda at once (Dutch, per field)."""
     errors: dict[str, str] = {}
     if location and len(location) > 200:
@@ -119,10 +125,10 @@ def _validate_agenda(location: str | None, cases: list[AgendaItem]) -> None:
         elif ref in seen:
             errors[f"cases[{i}].case_ref"] = f"Casus {ref} staat al op de agenda."
         seen.add(ref)
-        if item.theme is not None and item.theme not in THEMES:
-            errors[f"cases[{i}].theme"] = f"Kies een thema uit: {', '.join(THEMES)}."
-        if item.age_band is not None and item.age_band not in AGE_BANDS:
-            errors[f"cases[{i}].age_band"] = f"Kies een leeftijdscategorie uit: {', '.join(AGE_BANDS)}."
+        if item.theme is not None and item.theme not in themes:
+            errors[f"cases[{i}].theme"] = f"Kies een thema uit: {', '.join(themes)}."
+        if item.age_band is not None and item.age_band not in age_bands:
+            errors[f"cases[{i}].age_band"] = f"Kies een leeftijdscategorie uit: {', '.join(age_bands)}."
         if not item.invitee_ids:
             errors[f"cases[{i}].invitee_ids"] = "Kies ten minste één deelnemer voor deze casus."
         elif len(item.invitee_ids) > MAX_INVITEES:

@@ -14,10 +14,11 @@ from flask import g, jsonify
 from forms_service import db
 from forms_service.api import bp, openapi
 from forms_service.api.inputs import Body
+from forms_service.documents import build
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query
 from forms_service.api.registry_api import created, decision_json, done, reasons_json, table_json
 from registry import meetings, queries, rules, services
-from registry.models import Consent
+from registry.models import CaseTable, Consent
 
 MAX_BATCH = 1000
 
@@ -69,10 +70,18 @@ def plan_meeting():
     location = body.str("location", max_length=200)
     cases = _agenda(body)
     body.check()
+    pack = table_pack(table_id)
     meeting = meetings.plan_meeting(
-        db.session(), table_id=table_id, starts_at=starts_at, location=location, cases=cases, planned_by=g.api_user.email
+        db.session(), table_id=table_id, starts_at=starts_at, location=location, cases=cases,
+        planned_by=g.api_user.email, themes=pack.meeting_themes, age_bands=pack.age_bands,
     )
     return created(meeting_json(meeting))
+
+
+def table_pack(table_id: int):
+    """The template pack of a table's covenant (its meeting themes and age bands)."""
+    table = services.get(db.session(), CaseTable, table_id, "table_id")
+    return build.pack_named(table.covenant.pack)
 
 
 def meeting_json(meeting) -> dict:

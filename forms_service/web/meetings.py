@@ -18,7 +18,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms_service import db
 from forms_service.auth import current_user, login_required
-from forms_service.meetings_pdf import render_meeting_check_pdf
+from forms_service.documents import build
+from forms_service.meetings_pdf import render_meeting_check
 from registry import meetings, services
 from registry.errors import DomainError
 from registry.models import CaseTable, Consent, Declaration, Meeting, Person
@@ -35,8 +36,9 @@ class AgendaItemForm(Form):
     """One agenda row: pseudonymous case reference, theme, age band, who takes part."""
 
     case_ref = StringField("Casusreferentie", validators=[Optional(), Length(max=100, message="Maximaal 100 tekens.")])
-    theme = SelectField("Thema", choices=[("", "—"), *((t, t) for t in meetings.THEMES)], validators=[Optional()])
-    age_band = SelectField("Leeftijd", choices=[("", "—"), *((a, a) for a in meetings.AGE_BANDS)], validators=[Optional()])
+    # Choices come from the covenant's template pack, set by the view.
+    theme = SelectField("Thema", choices=[], validators=[Optional()])
+    age_band = SelectField("Leeftijd", choices=[], validators=[Optional()])
     invitee_ids = SelectMultipleField(
         "Deelnemers", coerce=int, choices=[], validators=[Optional()],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
@@ -110,14 +112,18 @@ def plan(table_id: int):
     table = db.session().get(CaseTable, table_id) or abort(404)
     form = PlanMeetingForm()
     choices = _invitee_choices(table)
+    pack = build.pack_named(table.covenant.pack)
     for row in form.cases.entries:
         row.form.invitee_ids.choices = choices
+        row.form.theme.choices = [("", "—"), *((t, t) for t in pack.meeting_themes)]
+        row.form.age_band.choices = [("", "—"), *((a, a) for a in pack.age_bands)]
     if form.validate_on_submit():
         items, rows = _agenda(form)
         try:
             meeting = meetings.plan_meeting(
                 db.session(), table_id=table.id, starts_at=dt.datetime.combine(form.day.data, form.time.data),
                 location=form.location.data, cases=items, planned_by=current_user().email,
+                themes=pack.meeting_themes, age_bands=pack.age_bands,
             )
         except DomainError as error:
             db.session().rollback()
@@ -154,9 +160,10 @@ def check(meeting_id: int):
 def check_pdf(meeting_id: int):
     """The *presentie- en toetsingslijst* as PDF, with the time the check ran."""
     result = _check_or_404(meeting_id)
+    pack_name = db.session().get(Meeting, meeting_id).table.covenant.pack
     filename = f"toetsingslijst-{result.on.isoformat()}-overleg-{result.meeting_id}.pdf"
     return Response(
-        render_meeting_check_pdf(result), mimetype="application/pdf",
+        render_meeting_check(result, pack_name).pdf, mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
 

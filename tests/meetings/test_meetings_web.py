@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from forms_service.meetings_pdf import render_meeting_check_html, render_meeting_check_pdf
+from forms_service.meetings_pdf import render_meeting_check
 from registry import meetings
 from registry.models import Consent, Meeting
 from tests.meetings.world import D, build, plan
@@ -123,9 +123,9 @@ def test_pdf_escapes_values_and_fetches_nothing(session, tmp_path):
     meeting.location = '<img src="http://127.0.0.1:9/x.png">Zaal <b>4</b>'
     session.commit()
     check = meetings.meeting_check(session, meeting.id, dt.datetime(2026, 3, 9, 9, 30, tzinfo=meetings.AMSTERDAM))
-    html = render_meeting_check_html(check)
-    assert "&lt;img" in html and "<img" not in html
-    text = pdftotext(render_meeting_check_pdf(check), tmp_path)
+    document = render_meeting_check(check, "emmen-casustafel")
+    assert "&lt;img" in document.html and '<img src="http' not in document.html
+    text = pdftotext(document.pdf, tmp_path)
     assert "toetsing uitgevoerd op 2026-03-09 09:30:00 CET" in text and '<img src="http://127.0.0.1:9/x.png">Zaal <b>4</b>' in text
 
 
