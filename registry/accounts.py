@@ -8,7 +8,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, NotFound, ValidationError
@@ -79,14 +79,15 @@ def create_token(session: Session, user: User) -> str:
     return token
 
 
+# Every API request asks this first: one prebuilt query, token hash to user.
+_USER_FOR_TOKEN = select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """The user a bearer token belongs to, or None."""
     if not token:
         return None
-    api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if api_token is None:
-        return None
-    return session.get(User, api_token.user_id)
+    return session.scalar(_USER_FOR_TOKEN, {"token_hash": hash_token(token)})
 
 
 def utcnow() -> dt.datetime:

@@ -253,3 +253,98 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
+
+
+# ----------------------------------------------------------------------------- meetings
+#
+# A meeting (*overleg van de casustafel*) and its agenda. Deliberately no free-text field
+# besides the location: a case is known only by its pseudonymous reference plus two
+# coarse, enumerated labels (theme, age band), so no WAT-information can be typed in.
+
+
+class Meeting(Base):
+    """A planned meeting of a casustafel (*overleg*) at a date and time and place."""
+
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("case_table.id"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime)  # local time, Europe/Amsterdam
+    location: Mapped[str | None] = mapped_column(String(200))
+    planned_by: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    table: Mapped[CaseTable] = relationship()
+    cases: Mapped[list[MeetingCase]] = relationship(
+        back_populates="meeting", order_by="MeetingCase.position", cascade="all, delete-orphan"
+    )
+    invitees: Mapped[list[MeetingInvitee]] = relationship(
+        back_populates="meeting", order_by="MeetingInvitee.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def on(self) -> dt.date:
+        """The meeting's calendar date: every check is as of this date."""
+        return self.starts_at.date()
+
+
+meeting_participant = Table(
+    "meeting_participant",
+    Base.metadata,
+    Column("meeting_case_id", ForeignKey("meeting_case.id"), primary_key=True),
+    Column("person_id", ForeignKey("person.id"), primary_key=True),
+)
+
+
+class MeetingCase(Base):
+    """A case on a meeting's agenda (*agendapunt*), with the invitees that take part in it.
+
+    ``theme`` (*thema*) and ``age_band`` (*leeftijdscategorie*) are fixed labels, never text.
+    """
+
+    __tablename__ = "meeting_case"
+    __table_args__ = (UniqueConstraint("meeting_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    theme: Mapped[str | None] = mapped_column(String(20))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+
+    meeting: Mapped[Meeting] = relationship(back_populates="cases")
+    case: Mapped[Case] = relationship()
+    participants: Mapped[list[Person]] = relationship(secondary=meeting_participant, order_by="Person.id")
+
+
+class MeetingInvitee(Base):
+    """A person invited to a meeting (*genodigde*); per case ``MeetingCase.participants``."""
+
+    __tablename__ = "meeting_invitee"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="invitees")
+    person: Mapped[Person] = relationship()
+
+
+class NeedToKnowWithdrawal(Base):
+    """A partner's statement that it no longer needs to know a case (art. 6, *geen
+    noodzaak meer tot kennisname*): from ``effective_on`` it is not expected for that case.
+    """
+
+    __tablename__ = "need_to_know_withdrawal"
+    __table_args__ = (UniqueConstraint("case_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    case: Mapped[Case] = relationship()
+    organisation: Mapped[Organisation] = relationship()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from registry import rules
 from registry.errors import NotFound
@@ -120,24 +120,106 @@ def case_facts(session: Session, table_id: int, case_ref: str | None) -> rules.C
 def _table_and_covenant(session: Session, table_id: int) -> tuple[CaseTable, Covenant]:
     """Load a table with its covenant or raise NotFound naming ``table``."""
     row = session.execute(
-        select(CaseTable, Covenant).join(Covenant, Covenant.id == CaseTable.covenant_id).where(CaseTable.id == table_id)
+        select(CaseTable, Covenant)
+        .join(Covenant, Covenant.id == CaseTable.covenant_id)
+        .where(CaseTable.id == table_id)
+        .execution_options(populate_existing=True)  # never an object kept from an earlier transaction
     ).first()
     if row is None:
         raise NotFound(f"Casustafel {table_id} bestaat niet.", {"table": "Bestaat niet."})
     return row[0], row[1]
 
 
-def _person_declarations(session: Session, person_id: int) -> list[rules.DeclarationFacts]:
-    """All declarations a person ever signed or was asked to sign, with table names."""
-    rows = session.execute(
-        select(Declaration, CaseTable.name)
-        .join(CaseTable, CaseTable.id == Declaration.table_id)
-        .where(Declaration.person_id == person_id)
-    ).all()
-    return [declaration_facts(d, name) for d, name in rows]
+# The statements below are built once, with bound parameters: building a SELECT costs
+# more than running it on an indexed key, and SQLAlchemy caches the compiled form.
+
+_PERSON_COLUMNS = (
+    Person.id, Person.name, Person.organisation_id, Organisation.name,
+    Person.employed_from, Person.employed_until,
+)
+_PARTNERSHIP_COLUMNS = (
+    Partnership.id, Partnership.signed_on, Partnership.founding, Partnership.notice_given_on,
+    Partnership.ends_on, Partnership.ended_immediately_on, Partnership.excluded_on, Partnership.exclusion_reason,
+)
+_PERSON_IDS = bindparam("person_ids", expanding=True)
+
+# One round trip for everything a check needs but the case: the table, its covenant,
+# each person, their organisation's partnership in it and every declaration they hold
+# (one row per declaration; a person without any still gets one row). On PostgreSQL a
+# round trip is the unit of cost, so the shape matters more than the row count.
+_DECLARATION_TABLE = aliased(CaseTable)
+_TABLE_PEOPLE_AND_DECLARATIONS = (
+    select(
+        CaseTable.id, CaseTable.name, Covenant.id, Covenant.title, Covenant.in_force_on, Covenant.ended_on,
+        *_PERSON_COLUMNS, *_PARTNERSHIP_COLUMNS,
+        Declaration.id, Declaration.kind, Declaration.table_id, _DECLARATION_TABLE.name,
+        Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
+    )
+    .select_from(CaseTable)
+    .join(Covenant, Covenant.id == CaseTable.covenant_id)
+    .join(Person, Person.id.in_(_PERSON_IDS))
+    .join(Organisation, Organisation.id == Person.organisation_id)
+    .outerjoin(
+        Partnership,
+        and_(Partnership.organisation_id == Person.organisation_id, Partnership.covenant_id == CaseTable.covenant_id),
+    )
+    .outerjoin(Declaration, Declaration.person_id == Person.id)
+    .outerjoin(_DECLARATION_TABLE, _DECLARATION_TABLE.id == Declaration.table_id)
+    .where(CaseTable.id == bindparam("table_id"))
+    .order_by(Person.id, Declaration.id)
+)
+_PERSON_SLICE = slice(6, 20)  # person and partnership columns of a row above
+_DECLARATION_SLICE = slice(20, 27)
+
+_CASES = select(Case.reference, Case.opened_on, Case.closed_on).where(
+    Case.table_id == bindparam("table_id"), Case.reference.in_(bindparam("references", expanding=True))
+)
+
+
+def _person_row(row) -> tuple[rules.PersonFacts, rules.PartnershipFacts | None]:
+    """Person columns then partnership columns (all None without a partnership) as facts."""
+    pid, name, org_id, org_name, employed_from, employed_until = row[:6]
+    person = rules.PersonFacts(pid, name, org_id, org_name, employed_from, employed_until)
+    partnership = rules.PartnershipFacts(org_id, org_name, *row[7:]) if row[6] is not None else None
+    return person, partnership
+
+
+def cases_by_reference(session: Session, table_id: int, references: list[str]) -> dict[str, rules.CaseFacts]:
+    """The known cases of a table by reference (unknown references are simply absent)."""
+    references = list(dict.fromkeys(references))
+    if not references:
+        return {}
+    rows = session.connection().execute(_CASES, {"table_id": table_id, "references": references})
+    return {ref: rules.CaseFacts(ref, opened, closed) for ref, opened, closed in rows}
 
 
 # ----------------------------------------------------------------------------- questions
+
+
+def people_at_table(
+    session: Session, table_id: int, person_ids: list[int], terms: tuple[int, int] = (3, 1)
+) -> tuple[rules.TableFacts, rules.CovenantFacts, dict, dict[int, list[rules.DeclarationFacts]]]:
+    """The table and covenant facts, each known person with their partnership, and every
+    declaration of theirs, in one query. Unknown person ids are simply absent; an unknown
+    table raises NotFound."""
+    rows = session.connection().execute(
+        _TABLE_PEOPLE_AND_DECLARATIONS, {"table_id": table_id, "person_ids": list(person_ids)}
+    ).all()
+    if not rows:  # no known person (or no table): the table's own facts, or NotFound
+        table, covenant = _table_and_covenant(session, table_id)
+        return rules.TableFacts(table.id, table.name), covenant_facts(covenant, terms), {}, {}
+    people: dict[int, tuple[rules.PersonFacts, rules.PartnershipFacts | None]] = {}
+    declarations: dict[int, list[rules.DeclarationFacts]] = {}
+    for row in rows:
+        pid = row[6]
+        if pid not in people:
+            people[pid] = _person_row(row[_PERSON_SLICE])
+            declarations[pid] = []
+        if row[20] is not None:
+            declarations[pid].append(rules.DeclarationFacts(*row[_DECLARATION_SLICE]))
+    table_f = rules.TableFacts(rows[0][0], rows[0][1])
+    covenant_f = rules.CovenantFacts(*rows[0][2:6], initial_years=terms[0], renewal_years=terms[1])
+    return table_f, covenant_f, people, declarations
 
 
 def check(
@@ -149,28 +231,37 @@ def check(
     terms: tuple[int, int] = (3, 1),
 ) -> rules.Decision:
     """May this person join this table on ``on`` (for ``case_ref``)? With every reason."""
-    table, covenant = _table_and_covenant(session, table_id)
-    row = session.execute(
-        select(Person, Organisation.name).join(Organisation).where(Person.id == person_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"Persoon {person_id} bestaat niet.", {"person": "Bestaat niet."})
-    person, organisation_name = row
-    partnership = session.scalar(
-        select(Partnership).where(
-            Partnership.covenant_id == covenant.id, Partnership.organisation_id == person.organisation_id
+    return check_many(session, table_id, on, [(person_id, case_ref)], terms, fields=("person",))[0]
+
+
+def check_many(
+    session: Session,
+    table_id: int,
+    on: dt.date,
+    checks: list[tuple[int, str | None]],
+    terms: tuple[int, int] = (3, 1),
+    fields: tuple[str, ...] | None = None,
+) -> list[rules.Decision]:
+    """``check`` for many (person, case) pairs at one table, in the order asked.
+
+    The facts are loaded in one set-based query (two when cases are named) whatever the
+    number of pairs, so a batch of hundreds costs little more than one. An unknown person raises NotFound
+    naming ``fields[i]`` (default ``checks[i].person_id``).
+    """
+    person_ids = list(dict.fromkeys(pid for pid, _ in checks))
+    table_f, covenant_f, people, declarations = people_at_table(session, table_id, person_ids, terms)
+    for i, (pid, _) in enumerate(checks):
+        if pid not in people:
+            field = fields[i] if fields else f"checks[{i}].person_id"
+            raise NotFound(f"Persoon {pid} bestaat niet.", {field: "Bestaat niet."})
+    cases = cases_by_reference(session, table_id, [ref for _, ref in checks if ref])
+    return [
+        rules.person_decision(
+            people[pid][0], table_f, covenant_f, people[pid][1], declarations.get(pid, []),
+            on, ref, cases.get(ref) if ref else None,
         )
-    )
-    return rules.person_decision(
-        person_facts(person, organisation_name),
-        rules.TableFacts(table.id, table.name),
-        covenant_facts(covenant, terms),
-        partnership_facts(partnership, organisation_name) if partnership else None,
-        _person_declarations(session, person.id),
-        on,
-        case_ref,
-        case_facts(session, table.id, case_ref),
-    )
+        for pid, ref in checks
+    ]
 
 
 def organisation_decisions(
@@ -198,51 +289,71 @@ def entitled(
     table, covenant = _table_and_covenant(session, table_id)
     covenant_f = covenant_facts(covenant, terms)
     table_f = rules.TableFacts(table.id, table.name)
-    org_rows = organisation_decisions(session, covenant, on, terms)
-    organisations = tuple(
-        OrganisationEntitlement(p.organisation_id, name, d.reasons, d.warnings) for p, name, d in org_rows if d.allowed
-    )
-    partnerships = {p.organisation_id: partnership_facts(p, name) for p, name, _ in org_rows}
+    partnerships = _partnership_facts_of(session, covenant.id)
+    organisations = []
+    for facts in partnerships.values():
+        decision = rules.organisation_decision(covenant_f, facts, on)
+        if decision.allowed:
+            organisations.append(OrganisationEntitlement(facts.organisation_id, facts.organisation_name, decision.reasons, decision.warnings))
     case = case_facts(session, table.id, case_ref)
     people = []
-    for person, organisation_name, declarations in _declarants(session, table.id, table.name):
+    for person, declarations in _declarants(session, table_f, on, case_ref):
         decision = rules.person_decision(
-            person_facts(person, organisation_name),
-            table_f,
-            covenant_f,
-            partnerships.get(person.organisation_id),
-            declarations,
-            on,
-            case_ref,
-            case,
+            person, table_f, covenant_f, partnerships.get(person.organisation_id), declarations, on, case_ref, case
         )
         if decision.allowed:
             people.append(
                 PersonEntitlement(
-                    person.id, person.name, person.organisation_id, organisation_name,
+                    person.id, person.name, person.organisation_id, person.organisation_name,
                     decision.basis, decision.reasons, decision.warnings,
                 )
             )
-    return Entitlement(table.id, on, case_ref, organisations, tuple(sorted(people, key=lambda p: (p.name, p.id))))
+    return Entitlement(table.id, on, case_ref, tuple(organisations), tuple(sorted(people, key=lambda p: (p.name, p.id))))
 
 
-def _declarants(session: Session, table_id: int, table_name: str):
-    """People with any declaration for this table, each with their declarations here.
-
-    Declarations for other tables do not matter for an entitlement here, so only this
-    table's rows are loaded (one indexed query).
-    """
+def _partnership_facts_of(session: Session, covenant_id: int) -> dict[int, rules.PartnershipFacts]:
+    """Every partnership of a covenant as facts, by organisation, ordered by organisation name."""
     rows = session.execute(
-        select(Declaration, Person, Organisation.name)
+        select(Partnership.organisation_id, Organisation.name, *_PARTNERSHIP_COLUMNS[1:])
+        .join(Organisation, Organisation.id == Partnership.organisation_id)
+        .where(Partnership.covenant_id == covenant_id)
+        .order_by(Organisation.name)
+    ).all()
+    return {row[0]: rules.PartnershipFacts(*row) for row in rows}
+
+
+def _declarants(session: Session, table: rules.TableFacts, on: dt.date, case_ref: str | None):
+    """People who hold a declaration for this table that is valid on ``on``, with those declarations.
+
+    Only a valid Bijlage 1 (or a valid Bijlage 2 for ``case_ref``) can make someone
+    entitled, and the rules cite exactly such a declaration, so the database filters the
+    rest out: a table with years of history still answers from the few rows that count.
+    """
+    usable = Declaration.kind == rules.STRUCTURAL
+    if case_ref:
+        usable = or_(usable, and_(Declaration.kind == rules.INCIDENTAL, Declaration.case_ref == case_ref))
+    rows = session.execute(
+        select(
+            *_PERSON_COLUMNS,
+            Declaration.id, Declaration.kind, Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
+        )
         .join(Person, Person.id == Declaration.person_id)
         .join(Organisation, Organisation.id == Person.organisation_id)
-        .where(Declaration.table_id == table_id)
+        .where(
+            Declaration.table_id == table.id,
+            usable,
+            Declaration.signed_on <= on,
+            or_(Declaration.revoked_on.is_(None), Declaration.revoked_on > on),
+        )
         .order_by(Person.id, Declaration.id)
     ).all()
-    grouped: dict[int, tuple[Person, str, list[rules.DeclarationFacts]]] = {}
-    for declaration, person, organisation_name in rows:
-        entry = grouped.setdefault(person.id, (person, organisation_name, []))
-        entry[2].append(declaration_facts(declaration, table_name))
+    grouped: dict[int, tuple[rules.PersonFacts, list[rules.DeclarationFacts]]] = {}
+    for row in rows:
+        pid = row[0]
+        if pid not in grouped:
+            grouped[pid] = (rules.PersonFacts(*row[:6]), [])
+        d_id, kind, signed_on, d_case, revoked_on = row[6:]
+        grouped[pid][1].append(rules.DeclarationFacts(d_id, kind, table.id, table.name, signed_on, d_case, revoked_on))
     return list(grouped.values())
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 STRUCTURAL = "structural"
@@ -201,6 +202,14 @@ def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None
 # ----------------------------------------------------------------------------- organisations
 
 
+# Memoised pure functions: the key is the complete set of immutable facts (frozen
+# dataclasses and a date), never a database id, so a result can never be stale — a
+# changed row yields different facts and therefore a different key. It spares a meeting
+# check of 600 decisions from re-deriving the same covenant and partner answers.
+_memo = functools.lru_cache(maxsize=4096)
+
+
+@_memo
 def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]:
     """Is the covenant itself in force on ``on``? With the reason either way."""
     if covenant.in_force_on is None:
@@ -220,6 +229,7 @@ def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]
     )
 
 
+@_memo
 def organisation_decision(
     covenant: CovenantFacts, partnership: PartnershipFacts | None, on: dt.date, organisation_name: str = ""
 ) -> Decision:
@@ -310,6 +320,20 @@ def _valid_on(declaration: DeclarationFacts, on: dt.date) -> bool:
         declaration.signed_on is not None
         and declaration.signed_on <= on
         and (declaration.revoked_on is None or on < declaration.revoked_on)
+    )
+
+
+def has_valid_declaration(
+    kind: str, declarations: list[DeclarationFacts], table_id: int, on: dt.date, case_ref: str | None = None
+) -> bool:
+    """Is there a valid declaration of ``kind`` for this table (and, for Bijlage 2, this case)?
+
+    The yes/no of :func:`declaration_reason` without building its explanation.
+    """
+    return any(
+        d.kind == kind and d.table_id == table_id and (kind == STRUCTURAL or (case_ref is not None and d.case_ref == case_ref))
+        and _valid_on(d, on)
+        for d in declarations
     )
 
 
@@ -467,3 +491,126 @@ def amendment_in_force(
     return bool(partner_ids) and all(
         org in approvals and approvals[org] <= on for org in partner_ids
     )
+
+
+# ----------------------------------------------------------------------------- meetings (art. 6 and 11)
+
+
+@dataclass(frozen=True)
+class ConsentCoverage:
+    """Whether a resident's consent (Bijlage 4) lets an organisation receive personal data.
+
+    ``covered`` with the data ``categories`` the valid consents name; otherwise only
+    anonymous or DAT-information may be shared (art. 11 of the covenant). ``reason``
+    explains the answer with its dates.
+    """
+
+    covered: bool
+    categories: tuple[str, ...]
+    reason: Reason
+
+    def as_dict(self) -> dict:
+        """JSON shape: ``{"covered", "categories", "reason"}``."""
+        return {"covered": self.covered, "categories": list(self.categories), "reason": self.reason.as_dict()}
+
+
+def consent_coverage(
+    consents: list[ConsentFacts], organisation_id: int, organisation_name: str, on: dt.date, case: CaseFacts | None
+) -> ConsentCoverage:
+    """Does a valid Bijlage 4 for this case name this organisation on ``on``, for which categories?"""
+    named = [c for c in consents if organisation_id in c.recipient_ids]
+    valid = sorted((c for c in named if consent_valid(c, on, case)), key=lambda c: (c.signed_on, c.id))
+    if valid:
+        categories = tuple(dict.fromkeys(cat for c in valid for cat in c.categories))
+        dates = ", ".join(iso(c.signed_on) for c in valid)
+        return ConsentCoverage(
+            True, categories,
+            Reason("consent_covered", f"Toestemming (Bijlage 4, getekend {dates}) noemt {organisation_name}: {', '.join(categories)}."),
+        )
+    return ConsentCoverage(False, (), _no_consent_reason(consents, named, organisation_name, on, case))
+
+
+ANONYMOUS_ONLY = "alleen anonieme of DAT-informatie delen (art. 11)"
+
+
+def _no_consent_reason(
+    consents: list[ConsentFacts], named: list[ConsentFacts], organisation_name: str, on: dt.date, case: CaseFacts | None
+) -> Reason:
+    """The most telling reason why no consent covers the organisation on ``on``."""
+    withdrawn = sorted((c for c in named if c.withdrawn_on is not None and c.withdrawn_on <= on), key=lambda c: c.withdrawn_on)
+    if withdrawn:
+        return Reason("consent_withdrawn", f"Toestemming ingetrokken per {iso(withdrawn[-1].withdrawn_on)}: {ANONYMOUS_ONLY}.")
+    if named and case is not None and case.closed_on is not None and on >= case.closed_on:
+        return Reason("consent_case_closed", f"Toestemming vervallen: casus gesloten per {iso(case.closed_on)}; {ANONYMOUS_ONLY}.")
+    later = sorted(c.signed_on for c in named if c.signed_on is not None and c.signed_on > on)
+    if later:
+        return Reason("consent_signed_later", f"Toestemming pas getekend op {iso(later[0])}: {ANONYMOUS_ONLY}.")
+    if any(c.signed_on is None for c in named):
+        return Reason("consent_pending", f"Toestemming wacht nog op ondertekening: {ANONYMOUS_ONLY}.")
+    if consents:
+        return Reason("consent_not_named", f"De toestemming noemt {organisation_name} niet: {ANONYMOUS_ONLY}.")
+    return Reason("consent_missing", f"Geen toestemming (Bijlage 4) voor deze casus: {ANONYMOUS_ONLY}.")
+
+
+def need_to_know_decision(
+    decision: Decision, withdrawn_on: dt.date | None, organisation_name: str, case_ref: str, on: dt.date
+) -> Decision:
+    """A partner that said it no longer needs to know a case (art. 6) is not expected for it
+    from that date: the person's entitlement stays, but they do not take part in this case."""
+    if withdrawn_on is None or on < withdrawn_on:
+        return decision
+    reason = Reason(
+        "need_to_know_withdrawn",
+        f"{organisation_name} heeft per {iso(withdrawn_on)} aangegeven casus {case_ref} niet meer te hoeven kennen (art. 6).",
+    )
+    return Decision(False, None, (reason, *(() if decision.allowed else decision.reasons)), decision.warnings)
+
+
+def invitee_warnings(
+    decision: Decision,
+    person: PersonFacts,
+    table: TableFacts,
+    covenant: CovenantFacts,
+    partnership: PartnershipFacts | None,
+    declarations: list[DeclarationFacts],
+    on: dt.date,
+    case_ref: str,
+    coverage: ConsentCoverage,
+) -> tuple[Reason, ...]:
+    """What a coordinator should act on before the meeting for one invitee and case.
+
+    ``bijlage1_missing`` and ``bijlage2_needed`` name the declaration to send for signing;
+    ``notice_before_meeting`` a partnership that ends on or before the meeting date;
+    ``consent_withdrawn`` a consent naming the organisation that was withdrawn by then.
+    Warnings the rules already gave (e.g. ``notice_given``) come first.
+    """
+    warnings = list(decision.warnings)
+    partner = organisation_decision(covenant, partnership, on, person.organisation_name).allowed
+    has_b1 = has_valid_declaration(STRUCTURAL, declarations, table.id, on)
+    has_b2 = has_valid_declaration(INCIDENTAL, declarations, table.id, on, case_ref)
+    if partner and not has_b1:
+        warnings.append(Reason("bijlage1_missing", f"{person.name} heeft geen getekende Bijlage 1 voor {table.name}: stuur Bijlage 1 ter ondertekening."))
+    if not decision.allowed and not has_b2 and not (partner and has_b1):
+        warnings.append(Reason("bijlage2_needed", f"Voor casus {case_ref} is een Bijlage 2 van {person.name} nodig: stuur Bijlage 2 ter ondertekening."))
+    if partnership is not None and partnership.notice_given_on is not None and partnership.ends_on is not None and partnership.ends_on <= on:
+        warnings.append(
+            Reason(
+                "notice_before_meeting",
+                f"{person.organisation_name} heeft op {iso(partnership.notice_given_on)} opgezegd; "
+                f"het partnerschap eindigt op {iso(partnership.ends_on)}, vóór of op de vergaderdatum {iso(on)}.",
+            )
+        )
+    if coverage.reason.code == "consent_withdrawn":
+        warnings.append(coverage.reason)
+    return _unique(tuple(warnings))
+
+
+def role_warning(role: str, person_name: str | None, decision: Decision | None) -> Reason | None:
+    """A chair (*voorzitter*) or coordinator (*coördinator*) must be entitled at the table themselves."""
+    label = "voorzitter" if role == "chair" else "coördinator"
+    if person_name is None or decision is None:
+        return Reason(f"no_{role}", f"De casustafel heeft geen {label}.")
+    if decision.allowed:
+        return None
+    why = "; ".join(r.text for r in decision.reasons)
+    return Reason(f"{role}_not_entitled", f"De {label} {person_name} mag zelf niet aan deze casustafel deelnemen: {why}")

@@ -82,3 +82,13 @@ def test_logout_needs_a_post_with_csrf(logged_in):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert logged_in.post("/logout", data={"csrf_token": token}).status_code == 302
     assert logged_in.get("/").status_code == 302
+
+
+def test_a_refused_rule_on_a_page_is_a_dutch_4xx_not_a_500(logged_in, app_session):
+    """A covenant whose template pack is missing: planning a meeting answers 422 with the reason."""
+    cov = services.create_covenant(app_session, pack="bestaat-niet", title="T", region="R")
+    table = services.create_table(app_session, covenant_id=cov.id, name="Casustafel X", area="X")
+    app_session.commit()
+    response = logged_in.get(f"/tables/{table.id}/meetings/new")
+    assert response.status_code == 422
+    assert "Sjabloonpakket &#39;bestaat-niet&#39; bestaat niet." in response.get_data(as_text=True)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from forms_service import db
 from forms_service.auth import login_required
 from registry import queries, rules
-from registry.errors import NotFound
+from registry.errors import DomainError, NotFound
 from registry.models import CaseTable, Covenant, Person
 
 bp = Blueprint("web", __name__)
@@ -28,6 +28,16 @@ def requested_date() -> tuple[dt.date, str | None]:
         return dt.date.fromisoformat(value), None
     except ValueError:
         return rules.today(), f"'{value}' is geen geldige datum; getoond wordt vandaag."
+
+
+@bp.app_errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    """A rule refused what a page asked: a Dutch error page with the 4xx status, never a 500.
+
+    (API requests get the JSON error of the API blueprint instead.)
+    """
+    db.session().rollback()
+    return render_template("error.html", message=exc.message, fields=exc.fields), exc.status
 
 
 @bp.get("/")

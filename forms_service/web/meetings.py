@@ -1,0 +1,230 @@
+"""Staff pages for meetings: plan a meeting, the chair's check (art. 6), the
+*presentie- en toetsingslijst* as PDF, and withdrawing a resident's consent.
+
+Views stay thin: load, check access (logged in), call :mod:`registry.meetings` or
+:mod:`registry.services`, commit once, render or redirect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, FieldList, Form, FormField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from forms_service import db
+from forms_service.auth import current_user, login_required
+from forms_service.documents import build
+from forms_service.meetings_pdf import render_meeting_check
+from registry import meetings, services
+from registry.errors import DomainError
+from registry.models import CaseTable, Consent, Declaration, Meeting, Person
+
+bp = Blueprint("meetings", __name__)
+
+AGENDA_ROWS = 6  # empty agenda rows offered by the planning form; blank rows are skipped
+
+
+# ----------------------------------------------------------------------------- forms
+
+
+class AgendaItemForm(Form):
+    """One agenda row: pseudonymous case reference, theme, age band, who takes part."""
+
+    case_ref = StringField("Casusreferentie", validators=[Optional(), Length(max=100, message="Maximaal 100 tekens.")])
+    # Choices come from the covenant's template pack, set by the view.
+    theme = SelectField("Thema", choices=[], validators=[Optional()])
+    age_band = SelectField("Leeftijd", choices=[], validators=[Optional()])
+    invitee_ids = SelectMultipleField(
+        "Deelnemers", coerce=int, choices=[], validators=[Optional()],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+    )
+
+
+class PlanMeetingForm(FlaskForm):
+    """Plan a meeting (*overleg plannen*); only fixed labels, no free text about a case."""
+
+    day = DateField("Datum", validators=[DataRequired("Vul de datum in.")])
+    time = TimeField("Aanvang", validators=[DataRequired("Vul de aanvangstijd in.")])
+    location = StringField("Locatie", validators=[Optional(), Length(max=200, message="Maximaal 200 tekens.")])
+    cases = FieldList(FormField(AgendaItemForm), min_entries=AGENDA_ROWS, max_entries=meetings.MAX_CASES)
+
+
+class WithdrawConsentForm(FlaskForm):
+    """Withdraw a consent (*toestemming intrekken*) from a date."""
+
+    on = DateField("Ingetrokken per", validators=[DataRequired("Vul de datum in.")])
+
+
+class NeedToKnowForm(FlaskForm):
+    """A partner says it no longer needs to know a case (art. 6), from a date."""
+
+    case_ref = StringField("Casus", validators=[DataRequired("Kies de casus."), Length(max=100)])
+    organisation_id = SelectField("Organisatie", coerce=int, choices=[], validate_choice=False,
+                                  validators=[DataRequired("Kies de organisatie.")])
+    on = DateField("Met ingang van", validators=[DataRequired("Vul de datum in.")])
+
+
+def _invitee_choices(table: CaseTable) -> list[tuple[int, str]]:
+    """People who can be invited: those with any declaration at this table, chair and coordinator."""
+    session = db.session()
+    ids = set(session.scalars(select(Declaration.person_id).where(Declaration.table_id == table.id)))
+    ids |= {pid for pid in (table.chair_id, table.coordinator_id) if pid}
+    people = session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.name)).all() if ids else []
+    return [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
+
+
+def _agenda(form: PlanMeetingForm) -> tuple[list[meetings.AgendaItem], list[int]]:
+    """The filled-in agenda rows as items, with each item's row index in the form."""
+    items, rows = [], []
+    for index, row in enumerate(form.cases.entries):
+        data = row.form.data
+        if not (data["case_ref"] or "").strip() and not data["invitee_ids"]:
+            continue
+        items.append(meetings.AgendaItem(data["case_ref"] or "", data["theme"] or None, data["age_band"] or None, tuple(data["invitee_ids"] or ())))
+        rows.append(index)
+    return items, rows
+
+
+def _show_errors(form: PlanMeetingForm, error: DomainError, rows: list[int]) -> None:
+    """Put a service error's per-field messages (``cases[1].theme``) on the form's fields."""
+    for name, message in error.fields.items():
+        if name.startswith("cases[") and "]." in name:
+            item, field = int(name[6:name.index("]")]), name.split("].", 1)[1]
+            getattr(form.cases.entries[rows[item]].form, field).errors.append(message)
+        elif name in ("location",):
+            getattr(form, name).errors.append(message)
+        else:
+            flash(message)
+
+
+# ----------------------------------------------------------------------------- views
+
+
+@bp.route("/tables/<int:table_id>/meetings/new", methods=["GET", "POST"])
+@login_required
+def plan(table_id: int):
+    """Plan a meeting; on an error the page comes back with what was typed and every message."""
+    table = db.session().get(CaseTable, table_id) or abort(404)
+    form = PlanMeetingForm()
+    choices = _invitee_choices(table)
+    pack = build.pack_named(table.covenant.pack)
+    for row in form.cases.entries:
+        row.form.invitee_ids.choices = choices
+        row.form.theme.choices = [("", "—"), *((t, t) for t in pack.meeting_themes)]
+        row.form.age_band.choices = [("", "—"), *((a, a) for a in pack.age_bands)]
+    if form.validate_on_submit():
+        items, rows = _agenda(form)
+        try:
+            meeting = meetings.plan_meeting(
+                db.session(), table_id=table.id, starts_at=dt.datetime.combine(form.day.data, form.time.data),
+                location=form.location.data, cases=items, planned_by=current_user().email,
+                themes=pack.meeting_themes, age_bands=pack.age_bands,
+            )
+        except DomainError as error:
+            db.session().rollback()
+            _show_errors(form, error, rows)
+        else:
+            db.session().commit()
+            flash("Het overleg is gepland.")
+            return redirect(url_for("meetings.check", meeting_id=meeting.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("meetings/plan.html", form=form, table=table), status
+
+
+@bp.get("/tables/<int:table_id>/meetings")
+@login_required
+def table_meetings(table_id: int):
+    """The meetings of a table, newest first."""
+    table = db.session().get(CaseTable, table_id) or abort(404)
+    rows = db.session().scalars(select(Meeting).where(Meeting.table_id == table.id).order_by(Meeting.starts_at.desc())).all()
+    return render_template("meetings/list.html", table=table, meetings=rows)
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@login_required
+def check(meeting_id: int):
+    """The chair's check: every case and invitee, as of the meeting date, run just now."""
+    session = db.session()
+    result = _check_or_404(meeting_id)
+    consents = meetings.consents_of_meeting(session, meeting_id)
+    return render_template("meetings/check.html", check=result, consents=consents)
+
+
+@bp.get("/meetings/<int:meeting_id>/toetsingslijst.pdf")
+@login_required
+def check_pdf(meeting_id: int):
+    """The *presentie- en toetsingslijst* as PDF, with the time the check ran."""
+    result = _check_or_404(meeting_id)
+    pack_name = db.session().get(Meeting, meeting_id).table.covenant.pack
+    filename = f"toetsingslijst-{result.on.isoformat()}-overleg-{result.meeting_id}.pdf"
+    return Response(
+        render_meeting_check(result, pack_name).pdf, mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.post("/meetings/<int:meeting_id>/send-for-signing")
+@login_required
+def send_for_signing(meeting_id: int):
+    """SIGNING HOOK (lead: wire to signatures/): send the missing Bijlage 1 or 2 for signing.
+
+    The check page shows the button disabled until signing exists; this stub answers 501.
+    """
+    _check_or_404(meeting_id)
+    return render_template("meetings/signing_unavailable.html", meeting_id=meeting_id), 501
+
+
+@bp.post("/meetings/<int:meeting_id>/need-to-know")
+@login_required
+def need_to_know(meeting_id: int):
+    """Record that an invitee's organisation no longer needs to know a case, then re-check."""
+    result = _check_or_404(meeting_id)
+    form = NeedToKnowForm()
+    if form.validate_on_submit():
+        try:
+            meetings.withdraw_need_to_know(
+                db.session(), table_id=result.table_id, case_ref=form.case_ref.data,
+                organisation_id=form.organisation_id.data, on=form.on.data, by=current_user().email,
+            )
+        except DomainError as error:
+            db.session().rollback()
+            flash(" ".join([error.message, *error.fields.values()]))
+        else:
+            db.session().commit()
+            flash(f"Vastgelegd: geen noodzaak meer tot kennisname van casus {form.case_ref.data}.")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(url_for("meetings.check", meeting_id=meeting_id))
+
+
+@bp.route("/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw_consent(consent_id: int):
+    """Withdraw a resident's consent from a date; who withdrew it is recorded."""
+    consent = db.session().get(Consent, consent_id) or abort(404)
+    form = WithdrawConsentForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw_consent(db.session(), consent, form.on.data, current_user().email)
+        except DomainError as error:
+            db.session().rollback()
+            form.on.errors.extend(error.fields.values() or [error.message])
+        else:
+            db.session().commit()
+            flash(f"De toestemming is ingetrokken per {form.on.data.isoformat()}.")
+            return redirect(url_for("meetings.withdraw_consent", consent_id=consent.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("meetings/withdraw_consent.html", form=form, consent=consent), status
+
+
+def _check_or_404(meeting_id: int) -> meetings.MeetingCheck:
+    """The meeting's check, or a 404 page."""
+    try:
+        return meetings.meeting_check(db.session(), meeting_id)
+    except DomainError:
+        abort(404)

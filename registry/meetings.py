@@ -1,0 +1,381 @@
+"""Meetings of a casustafel and the chair's check before each one (art. 6 of the covenant).
+
+Before every meeting the chair checks that the right partners are invited and that each
+needs to know each case. :func:`meeting_check` answers that for every case on the agenda
+and every invitee taking part in it: allowed or not and on which basis (the one decision
+of :mod:`registry.rules`), every reason with its dates, whether a valid consent
+(Bijlage 4) names the invitee's organisation and for which data categories, and the
+warnings a coordinator acts on.
+
+The check is as of the meeting date and reads the database every time (a few set-based
+queries, no cache), so a withdrawal, notice or exclusion saved a moment ago changes the
+next answer. Writes (:func:`plan_meeting`, :func:`withdraw_need_to_know`) flush and never
+commit, like :mod:`registry.services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from registry import queries, rules, services
+from registry.errors import Conflict, NotFound, ValidationError
+from registry.models import (
+    Case,
+    CaseTable,
+    Consent,
+    Meeting,
+    MeetingCase,
+    MeetingInvitee,
+    NeedToKnowWithdrawal,
+    Organisation,
+    Person,
+    consent_recipient,
+    meeting_participant,
+)
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+# The themes and age bands of the template pack (Emmen). Labels only: a case on the
+# agenda carries no WAT-information, just these coarse, enumerated tags.
+# Defaults when no template pack says otherwise; the views pass the pack's own lists
+# (``[meetings]`` in pack.toml), so a region can bring its own themes and age bands.
+THEMES = ("jeugd", "ouderen", "volwassenen", "GGZ", "verslaving", "wonen")
+AGE_BANDS = ("0-18", "18-27", "28-80", "80+")
+MAX_CASES = 100
+MAX_INVITEES = 200
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """One case to put on the agenda (*agendapunt*): reference, labels and who takes part."""
+
+    case_ref: str
+    theme: str | None = None
+    age_band: str | None = None
+    invitee_ids: tuple[int, ...] = ()
+
+
+def plan_meeting(
+    session: Session,
+    *,
+    table_id: int,
+    starts_at: dt.datetime,
+    location: str | None,
+    cases: list[AgendaItem],
+    planned_by: str | None = None,
+    themes: tuple[str, ...] = THEMES,
+    age_bands: tuple[str, ...] = AGE_BANDS,
+) -> Meeting:
+    """Plan a meeting (*overleg plannen*): its cases, invitees and per-case participants.
+
+    Every error names its field (``cases[1].theme``); nothing is written unless all are
+    right. A case reference new to the table opens that case on the meeting date.
+    """
+    table = services.get(session, CaseTable, table_id, "table_id")
+    _validate_agenda(location, cases, themes, age_bands)
+    person_ids = list(dict.fromkeys(pid for item in cases for pid in item.invitee_ids))
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+    unknown = {
+        f"cases[{i}].invitee_ids": f"Persoon {pid} bestaat niet."
+        for i, item in enumerate(cases) for pid in item.invitee_ids if pid not in people
+    }
+    if unknown:
+        raise NotFound("Onbekende genodigde.", unknown)
+    meeting = Meeting(table=table, starts_at=starts_at, location=(location or "").strip() or None, planned_by=planned_by)
+    meeting.invitees = [MeetingInvitee(person=people[pid]) for pid in person_ids]
+    for position, item in enumerate(cases):
+        case = services.ensure_case(session, table, item.case_ref, starts_at.date())
+        meeting.cases.append(
+            MeetingCase(
+                case=case, position=position, theme=item.theme, age_band=item.age_band,
+                participants=[people[pid] for pid in dict.fromkeys(item.invitee_ids)],
+            )
+        )
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def _validate_agenda(
+    location: str | None, cases: list[AgendaItem], themes: tuple[str, ...], age_bands: tuple[str, ...]
+) -> None:
+    """Every field error of an agenda at once (Dutch, per field)."""
+    errors: dict[str, str] = {}
+    if location and len(location) > 200:
+        errors["location"] = "De locatie is te lang (maximaal 200 tekens)."
+    if not cases:
+        errors["cases"] = "Zet ten minste één casus op de agenda."
+    elif len(cases) > MAX_CASES:
+        errors["cases"] = f"Maximaal {MAX_CASES} casussen per overleg."
+    seen: set[str] = set()
+    for i, item in enumerate(cases):
+        ref = item.case_ref.strip()
+        if not ref:
+            errors[f"cases[{i}].case_ref"] = "Vul de (pseudonieme) casusreferentie in."
+        elif len(ref) > 100:
+            errors[f"cases[{i}].case_ref"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+        elif ref in seen:
+            errors[f"cases[{i}].case_ref"] = f"Casus {ref} staat al op de agenda."
+        seen.add(ref)
+        if item.theme is not None and item.theme not in themes:
+            errors[f"cases[{i}].theme"] = f"Kies een thema uit: {', '.join(themes)}."
+        if item.age_band is not None and item.age_band not in age_bands:
+            errors[f"cases[{i}].age_band"] = f"Kies een leeftijdscategorie uit: {', '.join(age_bands)}."
+        if not item.invitee_ids:
+            errors[f"cases[{i}].invitee_ids"] = "Kies ten minste één deelnemer voor deze casus."
+        elif len(item.invitee_ids) > MAX_INVITEES:
+            errors[f"cases[{i}].invitee_ids"] = f"Maximaal {MAX_INVITEES} deelnemers per casus."
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+
+
+def withdraw_need_to_know(
+    session: Session, *, table_id: int, case_ref: str, organisation_id: int, on: dt.date, by: str
+) -> NeedToKnowWithdrawal:
+    """Record that a partner no longer needs to know a case (art. 6), from ``on``, and by whom."""
+    case = services.find_case(session, table_id, (case_ref or "").strip())
+    if case is None:
+        raise NotFound("Deze casus bestaat niet aan deze tafel.", {"case_ref": "Onbekende casus."})
+    services.get(session, Organisation, organisation_id, "organisation_id")
+    existing = session.scalar(
+        select(NeedToKnowWithdrawal).where(
+            NeedToKnowWithdrawal.case_id == case.id, NeedToKnowWithdrawal.organisation_id == organisation_id
+        )
+    )
+    if existing is not None:
+        raise Conflict("Al aangegeven.", {"organisation_id": f"Al aangegeven per {existing.effective_on}."})
+    withdrawal = NeedToKnowWithdrawal(case=case, organisation_id=organisation_id, effective_on=on, recorded_by=by)
+    session.add(withdrawal)
+    session.flush()
+    return withdrawal
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+@dataclass(frozen=True)
+class InviteeCheck:
+    """One invitee for one case: may they sit at the table, on which basis, with which data."""
+
+    person_id: int
+    name: str
+    organisation_id: int
+    organisation_name: str
+    allowed: bool
+    basis: str | None
+    reasons: tuple[rules.Reason, ...]
+    consent: rules.ConsentCoverage
+    warnings: tuple[rules.Reason, ...]
+
+
+@dataclass(frozen=True)
+class CaseCheck:
+    """One case on the agenda with the check of every invitee taking part in it."""
+
+    case_ref: str
+    theme: str | None
+    age_band: str | None
+    invitees: tuple[InviteeCheck, ...]
+
+
+@dataclass(frozen=True)
+class MeetingCheck:
+    """The chair's check of a whole meeting (*toetsing vooraf*), as plain data."""
+
+    meeting_id: int
+    table_id: int
+    table_name: str
+    starts_at: dt.datetime
+    location: str | None
+    on: dt.date
+    checked_at: dt.datetime
+    warnings: tuple[rules.Reason, ...]
+    cases: tuple[CaseCheck, ...]
+
+
+def now() -> dt.datetime:
+    """The current time in Europe/Amsterdam (the time a check ran)."""
+    return dt.datetime.now(AMSTERDAM)
+
+
+def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | None = None) -> MeetingCheck:
+    """Check every case and invitee of a meeting as of the meeting date (art. 6 and 11).
+
+    Five set-based queries whatever the size of the meeting (meeting, agenda with its
+    participants, people with partnerships and declarations, consents with recipients,
+    need-to-know withdrawals); every decision comes from :func:`registry.rules.person_decision`.
+    """
+    meeting, table = _meeting(session, meeting_id)
+    on = meeting.on
+    agenda, participants = _agenda(session, meeting.id)
+    role_ids = [pid for pid in (table.chair_id, table.coordinator_id) if pid is not None]
+    person_ids = list(dict.fromkeys([*(pid for pids in participants.values() for pid in pids), *role_ids]))
+    table_f, covenant_f, people, declarations = queries.people_at_table(session, table.id, person_ids)
+    case_ids = [row.case_id for row in agenda]
+    consents = _consents(session, case_ids)
+    need_to_know = _need_to_know(session, case_ids)
+    facts = _Facts(table_f, covenant_f, people, declarations, on)
+    cases = tuple(
+        CaseCheck(
+            row.reference, row.theme, row.age_band,
+            tuple(
+                _invitee_check(facts, pid, row, consents.get(row.case_id, []), need_to_know.get(row.case_id, {}))
+                for pid in participants.get(row.meeting_case_id, [])
+            ),
+        )
+        for row in agenda
+    )
+    return MeetingCheck(
+        meeting.id, table.id, table.name, meeting.starts_at, meeting.location, on,
+        checked_at or now(), _role_warnings(facts, table), cases,
+    )
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What every invitee check of one meeting shares."""
+
+    table: rules.TableFacts
+    covenant: rules.CovenantFacts
+    people: dict
+    declarations: dict
+    on: dt.date
+
+
+def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.ConsentFacts], need_to_know: dict) -> InviteeCheck:
+    """Decision, consent answer and warnings for one invitee and one case."""
+    person, partnership = facts.people[person_id]
+    declarations = facts.declarations.get(person_id, [])
+    case = rules.CaseFacts(row.reference, row.opened_on, row.closed_on)
+    decision = rules.person_decision(
+        person, facts.table, facts.covenant, partnership, declarations, facts.on, row.reference, case
+    )
+    decision = rules.need_to_know_decision(
+        decision, need_to_know.get(person.organisation_id), person.organisation_name, row.reference, facts.on
+    )
+    coverage = rules.consent_coverage(consents, person.organisation_id, person.organisation_name, facts.on, case)
+    warnings = rules.invitee_warnings(
+        decision, person, facts.table, facts.covenant, partnership, declarations, facts.on, row.reference, coverage
+    )
+    return InviteeCheck(
+        person.id, person.name, person.organisation_id, person.organisation_name,
+        decision.allowed, decision.basis, decision.reasons, coverage, warnings,
+    )
+
+
+def _role_warnings(facts: _Facts, table: CaseTable) -> tuple[rules.Reason, ...]:
+    """The chair and the coordinator must themselves be entitled at the table on the date."""
+    warnings = []
+    for role, person_id in (("chair", table.chair_id), ("coordinator", table.coordinator_id)):
+        if person_id is None or person_id not in facts.people:
+            warnings.append(rules.role_warning(role, None, None))
+            continue
+        person, partnership = facts.people[person_id]
+        decision = rules.person_decision(
+            person, facts.table, facts.covenant, partnership, facts.declarations.get(person_id, []), facts.on
+        )
+        warnings.append(rules.role_warning(role, person.name, decision))
+    return tuple(w for w in warnings if w is not None)
+
+
+# ----------------------------------------------------------------------------- fact loading
+
+
+def _meeting(session: Session, meeting_id: int) -> tuple[Meeting, CaseTable]:
+    """The meeting with its table, or NotFound."""
+    row = session.execute(
+        select(Meeting, CaseTable).join(CaseTable, CaseTable.id == Meeting.table_id).where(Meeting.id == meeting_id)
+        # Sessions keep objects after commit (expire_on_commit=False): reload them, so a
+        # long-lived session still sees a new chair or a moved meeting.
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFound(f"Overleg {meeting_id} bestaat niet.", {"meeting": "Bestaat niet."})
+    return row[0], row[1]
+
+
+def _agenda(session: Session, meeting_id: int):
+    """The agenda rows in order (meeting case id, case id, reference, labels, case dates)
+    and per agenda row the people taking part, in the order they were invited."""
+    invitee = and_(MeetingInvitee.meeting_id == MeetingCase.meeting_id, MeetingInvitee.person_id == meeting_participant.c.person_id)
+    rows = session.execute(
+        select(
+            MeetingCase.id.label("meeting_case_id"), MeetingCase.case_id, Case.reference,
+            MeetingCase.theme, MeetingCase.age_band, Case.opened_on, Case.closed_on, meeting_participant.c.person_id,
+        )
+        .join(Case, Case.id == MeetingCase.case_id)
+        .outerjoin(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
+        .outerjoin(MeetingInvitee, invitee)
+        .where(MeetingCase.meeting_id == meeting_id)
+        .order_by(MeetingCase.position, MeetingCase.id, MeetingInvitee.id)
+    ).all()
+    agenda, participants = [], {}
+    for row in rows:
+        if row.meeting_case_id not in participants:
+            agenda.append(row)
+            participants[row.meeting_case_id] = []
+        if row.person_id is not None:
+            participants[row.meeting_case_id].append(row.person_id)
+    return agenda, participants
+
+
+def _consents(session: Session, case_ids: list[int]) -> dict[int, list[rules.ConsentFacts]]:
+    """The Bijlage 4 consents of these cases with their recipient organisations."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Consent.id, Consent.case_id, Consent.signed_on, Consent.withdrawn_on, Consent.categories,
+            consent_recipient.c.organisation_id,
+        )
+        .outerjoin(consent_recipient, consent_recipient.c.consent_id == Consent.id)
+        .where(Consent.case_id.in_(case_ids))
+        .order_by(Consent.id)
+    ).all()
+    grouped: dict[int, tuple] = {}
+    for r in rows:
+        entry = grouped.setdefault(r.id, (r, set()))
+        if r.organisation_id is not None:
+            entry[1].add(r.organisation_id)
+    result: dict[int, list[rules.ConsentFacts]] = {}
+    for r, recipients in grouped.values():
+        result.setdefault(r.case_id, []).append(
+            rules.ConsentFacts(r.id, r.signed_on, r.withdrawn_on, frozenset(recipients), tuple(r.categories or ()))
+        )
+    return result
+
+
+def _need_to_know(session: Session, case_ids: list[int]) -> dict[int, dict[int, dt.date]]:
+    """Per case: organisation → date from which it no longer needs to know the case."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(NeedToKnowWithdrawal.case_id, NeedToKnowWithdrawal.organisation_id, NeedToKnowWithdrawal.effective_on).where(
+            NeedToKnowWithdrawal.case_id.in_(case_ids)
+        )
+    ).all()
+    result: dict[int, dict[int, dt.date]] = {}
+    for case_id, organisation_id, effective_on in rows:
+        result.setdefault(case_id, {})[organisation_id] = effective_on
+    return result
+
+
+def consents_of_meeting(session: Session, meeting_id: int) -> list[tuple[str, Consent]]:
+    """The consents of the cases on a meeting's agenda, with their case reference (for the
+    page that lets a coordinator record a withdrawal)."""
+    rows = session.execute(
+        select(Case.reference, Consent)
+        .join(MeetingCase, MeetingCase.case_id == Case.id)
+        .join(Consent, Consent.case_id == Case.id)
+        .where(MeetingCase.meeting_id == meeting_id)
+        .order_by(MeetingCase.position, Consent.id)
+    ).all()
+    return [(ref, consent) for ref, consent in rows]

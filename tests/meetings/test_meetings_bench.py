@@ -1,0 +1,28 @@
+"""The benchmark runs end to end at a tiny size (no timing assertions: it proves it works)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_runs_at_a_tiny_size_and_prints_its_table(pg_server, tmp_path):
+    argv = [sys.executable, str(ROOT / "bench" / "registry.py"), "--declarations", "2000", "--growth-from", "1000",
+            "--backend", "both", "--pg-url", pg_server.url, "--iterations", "20", "--http-requests", "20",
+            "--meetings", "2", "--workdir", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    for backend in ("sqlite", "postgresql"):
+        for size in ("1,000", "2,000"):
+            for operation in ("check", "entitled", "meeting 30x20"):
+                for mode in ("in-process", "http"):
+                    assert f"| {backend} | {size} | {operation} | {mode} |" in out, out
+        assert f"| {backend} | {'check'} | in-process |" in out  # the growth table
+    assert "| sqlite | 2,000 |" in out and "build s" in out
+    assert not list(tmp_path.glob("*.sqlite3"))  # the run cleans up its databases
