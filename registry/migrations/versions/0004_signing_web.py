@@ -1,14 +1,14 @@
 """signing web: document snapshots, paper scans, sealing job columns
 
-Revision ID: 0003_signing_web
-Revises: 0002_signing
+Revision ID: 0004_signing_web
+Revises: 0003_meetings
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_signing_web'
-down_revision = '0002_signing'
+revision = '0004_signing_web'
+down_revision = '0003_meetings'
 branch_labels = None
 depends_on = None
 
