@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from forms_service.documents import build
 from forms_service.signing import pdf as final_pdf
 from forms_service.signing import service
 from registry import migrate, services
@@ -83,9 +84,10 @@ def main() -> None:
             requests = service._signed_requests(s, kind, sid)
             snapshot = service._final_snapshot(s, doc, requests)
             view = service.final_view(s, doc, snapshot, requests)
-            pages = final_pdf.render_pages(view)
+            pack_name = build.pack_of_subject(s, kind, sid)
+            pages = final_pdf.render_pages(view, pack_name)
             assembled = final_pdf.assemble(snapshot.pdf, pages, [], view)
-        report(f"{kind}: pages", measure(lambda: final_pdf.render_pages(view), runs))
+        report(f"{kind}: pages", measure(lambda: final_pdf.render_pages(view, pack_name), runs))
         report(f"{kind}: seal", measure(lambda: service.seal(config, assembled, view), runs))
 
         def finalize_again():

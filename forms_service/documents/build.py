@@ -122,6 +122,17 @@ def _load(session: Session, model: type, id_: int, label: str):
     return row
 
 
+def pack_of_subject(session: Session, subject_kind: str, subject_id: int) -> str:
+    """The template pack name of a covenant, declaration or consent (via its covenant)."""
+    if subject_kind == "covenant":
+        return _load(session, Covenant, subject_id, "Convenant").pack
+    if subject_kind == "declaration":
+        return _load(session, Declaration, subject_id, "Verklaring").table.covenant.pack
+    if subject_kind == "consent":
+        return _load(session, Consent, subject_id, "Toestemming").case.table.covenant.pack
+    raise ValidationError("Onbekende soort document.", {"subject_kind": f"'{subject_kind}' is geen document."})
+
+
 def subject_document(session: Session, subject_kind: str, subject_id: int, variant: str | None = render.DEFAULT_PDF_VARIANT) -> render.RenderedDocument:
     """The document of a covenant, declaration or consent as its signer sees it (HTML + PDF)."""
     if subject_kind == "covenant":

@@ -16,6 +16,8 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import base64
+
 import io
 import mimetypes
 import zipfile
@@ -130,8 +132,12 @@ def resolve_pack_url(pack_root: Path, url: str) -> Path:
     return target
 
 
+INLINE_PNG = "data:image/png;base64,"
+
+
 def make_url_fetcher(pack_root: Path):
-    """A WeasyPrint URL fetcher that only serves files inside ``pack_root``.
+    """A WeasyPrint URL fetcher that only serves files inside ``pack_root`` (and inline
+    ``data:image/png;base64`` images, the drawn signatures; no other data: URL).
 
     Built on demand because WeasyPrint's ``URLFetcher`` base class lives in the
     WeasyPrint package, which is imported lazily.
@@ -142,13 +148,17 @@ def make_url_fetcher(pack_root: Path):
         """Serves pack files from disk; refuses everything else before any I/O."""
 
         def fetch(self, url, headers=None):
+            if url.startswith(INLINE_PNG):
+                # A drawn signature: inline data, nothing is read from disk or network.
+                return URLFetcherResponse(url[:64], base64.b64decode(url[len(INLINE_PNG):], validate=True),
+                                          {"Content-Type": "image/png"})
             path = resolve_pack_url(pack_root, url)
             mime, _ = mimetypes.guess_type(path.name)
             return URLFetcherResponse(url, path.read_bytes(),
                                       {"Content-Type": mime or "application/octet-stream"})
 
     # allowed_protocols is a second fence in case fetch() is bypassed by a subclass.
-    return PackURLFetcher(allowed_protocols={"file"}, allow_redirects=False)
+    return PackURLFetcher(allowed_protocols={"file", "data"}, allow_redirects=False)
 
 
 def _pdf_options(variant: str | None) -> dict:

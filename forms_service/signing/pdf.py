@@ -1,7 +1,7 @@
 """The final PDF: document + signature page + certificate of completion (+ scans), then the seal.
 
-The signature page and the certificate are one Jinja HTML template
-(``templates/signing_pdf/pages.html``) rendered to PDF by :func:`render_pages`;
+The signature page and the certificate are one template of the subject's template pack
+(``signing_pages``), rendered to PDF by the shared renderer in :func:`render_pages`;
 :func:`assemble` joins all parts with pypdf and sets the metadata. Sealing comes
 last (any pypdf rewrite after sealing would break the seal).
 """
@@ -13,13 +13,6 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import jinja2
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "signing_pdf"
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                          undefined=jinja2.StrictUndefined)
 
 ROLES_NL = {"representative": "Vertegenwoordiger van de partner", "participant": "Deelnemer",
             "resident": "Inwoner", "parents": "Ouder/verzorger"}
@@ -78,24 +71,12 @@ class FinalView:
     paper_partners: list[dict] = field(default_factory=list)
 
 
-def render_pages(view: FinalView) -> bytes:
-    """Signature page and certificate of completion as one PDF."""
-    html = _env.get_template("pages.html").render(
-        doc=view, signers=view.signers, paper_partners=view.paper_partners,
-        completed_at=view.completed_at, disclosures=view.disclosures)
-    return html_to_pdf(html)
+def render_pages(view: FinalView, pack_name: str) -> bytes:
+    """Signature page and certificate of completion as one PDF, by the one document
+    renderer from the subject's template pack (``signing_pages`` in its manifest)."""
+    from forms_service.documents import build, render
 
-
-def html_to_pdf(page: str) -> bytes:
-    """HTML to PDF with WeasyPrint (imported lazily: it costs about a second).
-
-    Only inline ``data:`` URLs (drawn signatures) are fetched: nothing from disk or network.
-    """
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
-    return HTML(string=page, url_fetcher=fetcher).write_pdf()
+    return render.render_pdf(build.pack_named(pack_name), "signing_pages", view, variant=None).pdf
 
 
 def keywords(view: FinalView) -> list[str]:

@@ -42,6 +42,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from forms_service.documents import build
 from forms_service.signing import pdf as final_pdf
 from forms_service.signing.documents import ensure_snapshot, snapshot_by_sha
 from forms_service.signing.subjects import (
@@ -469,7 +470,8 @@ def build_final(session: Session, config: Mapping[str, Any], doc: SignedDocument
     if snapshot is None:
         raise RuntimeError("no stored document to seal")
     view = final_view(session, doc, snapshot, requests)
-    assembled = final_pdf.assemble(snapshot.pdf, final_pdf.render_pages(view), scans, view)
+    pages = final_pdf.render_pages(view, build.pack_of_subject(session, doc.subject_kind, doc.subject_id))
+    assembled = final_pdf.assemble(snapshot.pdf, pages, scans, view)
     return seal(config, assembled, view), "sealed", snapshot.sha256
 
 
