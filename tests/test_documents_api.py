@@ -15,15 +15,7 @@ from registry.models import Case, Consent
 from tests import factories
 from tests.readback import docx_text, one_line, pdf_text, ticked
 
-PACK = "emmen-casustafel"
-
-
-@pytest.fixture
-def world(app_session):
-    """The Emmen test covenant with two partners and a table, committed."""
-    rows = factories.emmen_world(app_session)
-    app_session.commit()
-    return rows
+from tests.emmen_fixtures import PACK, world  # noqa: F401  (``world`` is a fixture)
 
 
 def consent_body(world, **overrides) -> dict:
