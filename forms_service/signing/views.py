@@ -16,6 +16,8 @@ from flask import (
 from sqlalchemy import select
 
 from forms_service import db
+from forms_service.documents import build
+from forms_service.web.preview import preview_response
 from forms_service.auth import current_user, login_required
 from forms_service.signing import service
 from forms_service.signing.subjects import KINDS, Signer, load_subject
@@ -132,6 +134,21 @@ def document_pdf(token: str):
         return error_page(exc)
     snapshot = service.document_for(session, signing_request)
     return pdf_response(snapshot.pdf, f"document-{snapshot.subject_kind}-{snapshot.subject_id}-v{snapshot.version}.pdf")
+
+
+@bp.get("/onderteken/<token>/voorbeeld")
+def document_preview(token: str):
+    """The exact document as HTML for the page's iframe, styled by its pack, inert (CSP)."""
+    session = db.session()
+    try:
+        signing_request = lifecycle.find_request(session, token)
+        if signing_request.status != "signed":
+            lifecycle.check_usable(signing_request)
+    except lifecycle.SigningError as exc:
+        return error_page(exc)
+    snapshot = service.document_for(session, signing_request)
+    pack = build.pack_named(build.pack_of_subject(session, snapshot.subject_kind, snapshot.subject_id))
+    return preview_response(snapshot.html, pack)
 
 
 @bp.get("/onderteken/<token>/ondertekend.pdf")

@@ -8,8 +8,6 @@ the transaction is rolled back and the form is shown again with what was typed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from contextlib import contextmanager
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -18,6 +16,7 @@ from sqlalchemy import select
 from forms_service import db
 from forms_service.auth import login_required
 from forms_service.documents import build, list_packs, render
+from forms_service.web.preview import preview_response
 from forms_service.web import document_forms as forms
 from registry import services
 from registry.errors import DomainError, ValidationError
@@ -260,28 +259,6 @@ def covenant_edit(covenant_id: int):
 def covenant(covenant_id: int):
     """A covenant: partners, tables, preview and downloads."""
     return render_template("documents_web/covenant.html", covenant=load(Covenant, covenant_id))
-
-
-SCREEN_CSS = "\n@media screen { body { margin: 1.5rem auto; padding: 0 1.25rem; max-width: 50rem; font-family: \"Liberation Sans\", Arial, sans-serif; } }\n"
-
-
-def preview_response(html: str, pack) -> Response:
-    """Rendered document HTML for an iframe, with the pack's stylesheet inlined and a
-    Content-Security-Policy that allows that one stylesheet and nothing else: no
-    scripts, no fetches, no forms, so even markup that slipped into the HTML stays inert."""
-    css_file = pack.path / "style.css"
-    css = css_file.read_text(encoding="utf-8") if css_file.is_file() else ""
-    css += SCREEN_CSS  # the pack styles paper (@page margins); on screen the text needs a margin too
-    css = css.replace("</", "<\\/")  # a stylesheet must not be able to end the <style> element
-    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
-    html = html.replace("</head>", f"<style>{css}</style></head>", 1)
-    response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @bp.get("/covenants/<int:covenant_id>/preview")
