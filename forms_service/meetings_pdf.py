@@ -6,14 +6,49 @@ Rendered by the one document renderer from the covenant's template pack
 (``meeting_check`` in its manifest), so it gets the pack's fonts, running header, page
 numbers and URL fetcher. The view-model is plain data
 (:class:`registry.meetings.MeetingCheck`): the same check gives the same document.
+
+The exported list is sealed with the service's seal (the same path as signed
+documents, :func:`forms_service.signing.service.seal_finished`) and the export is
+logged in the evidence log as ``sealed`` for subject ``meeting``. Sealing happens
+before the log is touched, so no lock is held while a timestamp server answers.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from forms_service.documents import build, render
+from forms_service.signing import service
 from registry.meetings import MeetingCheck
+from signatures.evidence import append_event
+
+TITLE = "Presentie- en toetsingslijst"
 
 
 def render_meeting_check(vm: MeetingCheck, pack_name: str) -> render.RenderedDocument:
     """The list as HTML and PDF, from the pack of the meeting's covenant."""
     return render.render_pdf(build.pack_named(pack_name), "meeting_check", vm)
+
+
+def sealed_meeting_check(session: Session, config: Mapping[str, Any], vm: MeetingCheck, pack_name: str, *,
+                         actor: str, ip: str | None = None, user_agent: str | None = None) -> bytes:
+    """The list as a sealed PDF, its export logged (flushed, not committed).
+
+    Raises :class:`signatures.seal.TimestampUnavailable` when TIMESTAMP_URL is set and
+    the timestamp server stays down: then nothing is logged and nothing is handed out.
+    """
+    pdf = service.seal_finished(
+        config, render_meeting_check(vm, pack_name).pdf, title=f"{TITLE} {vm.table_name} {vm.on.isoformat()}",
+        subject=f"meeting/{vm.meeting_id} getoetst {vm.checked_at.isoformat(timespec='seconds')}",
+        reason=f"{TITLE}: toetsing vooraf (art. 6) uitgevoerd {vm.checked_at:%Y-%m-%d %H:%M:%S %Z}",
+        keywords=[f"meeting:{vm.meeting_id}", f"checked_at:{vm.checked_at.isoformat(timespec='seconds')}"],
+    )
+    append_event(session, subject_kind="meeting", subject_id=vm.meeting_id, event="sealed", actor=actor,
+                 ip=ip, user_agent=user_agent,
+                 details={"document": "toetsingslijst", "sha256": hashlib.sha256(pdf).hexdigest(),
+                          "checked_at": vm.checked_at.isoformat(timespec="seconds"), "on": vm.on.isoformat()})
+    return pdf

@@ -426,6 +426,21 @@ def create_declaration(
     return declaration
 
 
+def pending_declaration(
+    session: Session, *, kind: str, person_id: int, table_id: int, case_ref: str | None = None
+) -> Declaration | None:
+    """The person's declaration of ``kind`` for this table (and case) that still waits for
+    signing, if any: sending a missing Bijlage 1/2 again reuses it instead of adding one."""
+    case_ref = (case_ref or "").strip() or None
+    return session.scalar(
+        select(Declaration).where(
+            Declaration.kind == kind, Declaration.person_id == person_id, Declaration.table_id == table_id,
+            Declaration.case_ref.is_(None) if case_ref is None else Declaration.case_ref == case_ref,
+            Declaration.signed_on.is_(None), Declaration.revoked_on.is_(None),
+        ).order_by(Declaration.id).limit(1)
+    )
+
+
 def record_signature(session: Session, row, signed_on: dt.date, signed_via: str, already: str):
     """Record the signature of a declaration or consent that waited for it (once only)."""
     if signed_via not in SIGNED_VIA:

@@ -1,5 +1,6 @@
-"""API v1 for meetings and the chair's check (art. 6): plan a meeting, check it, check
-many people at once, a person's tables, consent withdrawal and need-to-know withdrawal.
+"""API v1 for meetings and the chair's check (art. 6): plan a meeting, check it (also as
+the sealed *presentie- en toetsingslijst*), check many people at once, a person's
+tables, consent withdrawal and need-to-know withdrawal.
 
 Views stay thin: read input (every field error at once), call :mod:`registry.meetings`,
 :mod:`registry.queries` or :mod:`registry.services`, commit once, answer JSON.
@@ -9,16 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import g, jsonify
+from flask import current_app, g, jsonify, request
 
 from forms_service import db
-from forms_service.api import bp, openapi
+from forms_service.api import bp, error_response, openapi
 from forms_service.api.inputs import Body
 from forms_service.documents import build
+from forms_service.meetings_pdf import sealed_meeting_check
+from forms_service.signing.views import pdf_response
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query
 from forms_service.api.registry_api import created, decision_json, done, reasons_json, table_json
 from registry import meetings, queries, rules, services
-from registry.models import CaseTable, Consent
+from registry.models import CaseTable, Consent, Meeting
+from signatures.seal import TimestampUnavailable
 
 MAX_BATCH = 1000
 
@@ -103,6 +107,22 @@ def meeting_json(meeting) -> dict:
 def meeting_check(meeting_id: int):
     """The chair's check of every case and invitee, as of the meeting date."""
     return jsonify(check_json(meetings.meeting_check(db.session(), meeting_id)))
+
+
+@bp.get("/v1/meetings/<int:meeting_id>/check.pdf")
+def meeting_check_pdf(meeting_id: int):
+    """The check run now as the sealed *presentie- en toetsingslijst*; 503 when the
+    configured timestamp server is down (never sealed with the local clock instead)."""
+    check = meetings.meeting_check(db.session(), meeting_id)
+    pack_name = db.session().get(Meeting, meeting_id).table.covenant.pack
+    try:
+        pdf = sealed_meeting_check(db.session(), current_app.config, check, pack_name, actor=g.api_user.email,
+                                   ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
+    except TimestampUnavailable as exc:
+        db.session().rollback()
+        return error_response(503, "timestamp_unavailable", exc.message_nl + " Probeer het later opnieuw.")
+    db.session().commit()
+    return pdf_response(pdf, f"toetsingslijst-{check.on.isoformat()}-overleg-{check.meeting_id}.pdf")
 
 
 def check_json(check: meetings.MeetingCheck) -> dict:
@@ -240,6 +260,7 @@ BATCH_RESULT = {"type": "object", "properties": {"person_id": ID, "case_ref": {"
 PATHS = {
     "/api/v1/meetings": {"post": {"summary": "Plan a meeting with its cases and per-case participants", "requestBody": body({"table_id": ID, "starts_at": STARTS_AT, "location": STR, "cases": {"type": "array", "items": AGENDA_ITEM}}, ["table_id", "starts_at", "cases"]), "responses": answer("201", "Planned", MEETING)}},
     "/api/v1/meetings/{meeting_id}/check": {"get": {"summary": "The chair's check (art. 6): every case and invitee as of the meeting date, with consent (art. 11) and warnings", "parameters": [path_id("meeting_id")], "responses": answer("200", "Check", CHECK)}},
+    "/api/v1/meetings/{meeting_id}/check.pdf": {"get": {"summary": "The check run now as the presentie- en toetsingslijst, sealed (PAdES; B-T when a timestamp server is configured); 503 when that server is down", "parameters": [path_id("meeting_id")], "responses": {**answer("200", "Sealed PDF"), "200": {"description": "The sealed PDF", "content": {"application/pdf": {}}}, "503": {"description": "The timestamp server is unavailable; nothing was sealed"}}}},
     "/api/v1/check/batch": {"post": {"summary": "Many checks at one table on one date, in the order asked", "requestBody": body({"on": DATE, "table_id": ID, "checks": {"type": "array", "maxItems": MAX_BATCH, "items": {"type": "object", "properties": {"person_id": ID, "case_ref": STR}, "required": ["person_id"]}}}, ["table_id", "checks"]), "responses": answer("200", "Results", {"type": "object", "properties": {"results": {"type": "array", "items": BATCH_RESULT}}})}},
     "/api/v1/people/{person_id}/tables": {"get": {"summary": "The tables a person may join on a date", "parameters": [path_id("person_id"), query("on", DATE)], "responses": answer("200", "Tables", {"type": "object", "properties": {"person_id": ID, "on": DATE, "tables": {"type": "array", "items": {"type": "object", "properties": {"id": ID, "name": STR, "case_ref": {"type": ["string", "null"]}, "allowed": {"type": "boolean"}, "basis": STR, "reasons": REASONS}}}}})}},
     "/api/v1/consents/{consent_id}/withdrawal": {"post": {"summary": "Withdraw a consent (Bijlage 4) from a date; records who", "parameters": [path_id("consent_id")], "requestBody": body({"on": DATE}, ["on"]), "responses": answer("200", "Withdrawn", {"type": "object", "properties": {"id": ID, "withdrawn_on": DATE, "withdrawn_by": STR}})}},

@@ -56,8 +56,9 @@ from forms_service.signing.subjects import (
     partnership_for,
     validate_signers,
 )
+from registry import services
 from registry.errors import Conflict, NotFound, ValidationError
-from registry.models import Covenant, Person
+from registry.models import Covenant, Declaration, Person
 from signatures import lifecycle, mail, tokens
 from signatures.disclosure import get_disclosure
 from signatures.evidence import append_event, events_for
@@ -119,6 +120,36 @@ def _refuse_duplicates(session: Session, kind: str, subject_id: int, signers: li
             if same:
                 word = "getekend" if request.status == "signed" else "uitgenodigd"
                 raise Conflict(f"{signer.name} is al {word}.", {"signers": f"{signer.name} is al {word} (verzoek {request.id})."})
+
+
+def send_declaration(session: Session, config: Mapping[str, Any], *, kind: str, person_id: int, table_id: int,
+                     case_ref: str | None = None, actor: str, base_url: str) -> Invitation:
+    """Send a missing Bijlage 1 (``structural``) or Bijlage 2 (``incidental``, one case) by link.
+
+    The art. 6 check's one click: the person's declaration that waits for signing is
+    reused, or one is created waiting for signing; then it is sent. Flushes only, so the
+    caller commits the declaration and the request together. A person without an
+    e-mail address is refused before anything is written; a second click while the
+    first invitation is open raises :class:`Conflict` ("al uitgenodigd").
+    """
+    person = services.get(session, Person, person_id, "person_id")
+    if not (person.email and "@" in person.email):
+        raise ValidationError(f"Geen e-mailadres bekend voor {person.name}.", {
+            "email": "Vul eerst het e-mailadres van deze persoon in, of laat de verklaring op papier tekenen."})
+    declaration = services.pending_declaration(
+        session, kind=kind, person_id=person_id, table_id=table_id, case_ref=case_ref,
+    ) or services.create_declaration(session, kind=kind, person_id=person_id, table_id=table_id,
+                                     case_ref=case_ref, signed_on=None)
+    return send_for_signing(session, config, "declaration", declaration.id, actor=actor, base_url=base_url)[0]
+
+
+def open_declaration_requests(session: Session, table_id: int) -> dict[tuple[int, str, str | None], SigningRequest]:
+    """Open invitations for unsigned declarations at a table, by (person, kind, case)."""
+    rows = session.execute(select(Declaration, SigningRequest).join(SigningRequest, (
+        SigningRequest.subject_kind == "declaration") & (SigningRequest.subject_id == Declaration.id)).where(
+        Declaration.table_id == table_id, Declaration.signed_on.is_(None),
+        SigningRequest.status.in_(("pending", "opened"))).order_by(SigningRequest.id)).all()
+    return {(d.person_id, d.kind, d.case_ref): r for d, r in rows}
 
 
 def _invite(session: Session, config: Mapping[str, Any], kind: str, subject_id: int, signer: Signer,
@@ -568,13 +599,23 @@ def seal_identity(config: Mapping[str, Any]):
 
 
 def seal(config: Mapping[str, Any], assembled: bytes, view: final_pdf.FinalView) -> bytes:
-    """Seal once with PAdES (B-T when TIMESTAMP_URL is set; a failing TSA raises)."""
+    """Seal a signed document once with PAdES (B-T when TIMESTAMP_URL is set; a failing TSA raises)."""
+    return seal_finished(config, assembled, title=view.title, subject=f"{view.kind}/{view.id} versie {view.version}",
+                         reason=f"Ondertekend en verzegeld: {view.title}", keywords=final_pdf.keywords(view))
+
+
+def seal_finished(config: Mapping[str, Any], pdf: bytes, *, title: str, subject: str, reason: str,
+                  keywords: list[str] | None = None) -> bytes:
+    """Seal any finished PDF with the service's seal: the one sealing path of the service.
+
+    PAdES-B-T with a token of TIMESTAMP_URL when configured, else B-B with the server
+    clock as claimed time. A timestamp server that stays down raises
+    :class:`signatures.seal.TimestampUnavailable`: never the local clock instead.
+    """
     from signatures.seal import seal_pdf
 
-    return seal_pdf(assembled, seal_identity(config), reason=f"Ondertekend en verzegeld: {view.title}",
-                    location=config.get("SEAL_LOCATION") or "Nederland", timestamp_url=config.get("TIMESTAMP_URL"),
-                    title=view.title, subject=f"{view.kind}/{view.id} versie {view.version}",
-                    keywords=final_pdf.keywords(view))
+    return seal_pdf(pdf, seal_identity(config), reason=reason, location=config.get("SEAL_LOCATION") or "Nederland",
+                    timestamp_url=config.get("TIMESTAMP_URL"), title=title, subject=subject, keywords=keywords)
 
 
 def trusted_certificates(config: Mapping[str, Any]) -> list[bytes]:
@@ -606,3 +647,34 @@ def signed_document(session: Session, kind: str, subject_id: int) -> SignedDocum
     waiting = [r.signer_name for r in live_requests(session, kind, subject_id) if r.status != "signed"]
     text = f"Nog niet door iedereen getekend (wacht op: {', '.join(waiting)})." if waiting else "Nog niet ondertekend."
     raise Conflict(text, {"status": "not_signed"}, code="not_signed")
+
+
+# ----------------------------------------------------------------------------- state for record pages
+
+
+@dataclass(frozen=True)
+class SigningState:
+    """How far the signing of one record (Bijlage 1, 2 or 4) is, for its page."""
+
+    kind: str
+    subject_id: int
+    requests: list[SigningRequest]
+    document: SignedDocument | None
+
+    @property
+    def open_requests(self) -> list[SigningRequest]:
+        """Invitations that can still be signed."""
+        return [r for r in self.requests if r.status in ("pending", "opened")]
+
+    @property
+    def finished(self) -> bool:
+        """Is there a sealed PDF or a stored paper scan to download?"""
+        return self.document is not None and self.document.status in ("sealed", "paper")
+
+
+def signing_state(session: Session, kind: str, subject_id: int) -> SigningState:
+    """Every signing request of a record (newest first) and its finished document, if any."""
+    requests = list(session.scalars(select(SigningRequest).where(
+        SigningRequest.subject_kind == kind, SigningRequest.subject_id == subject_id)
+        .order_by(SigningRequest.id.desc())))
+    return SigningState(kind, subject_id, requests, _document(session, kind, subject_id))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from forms_service.signing import service
 from forms_service.signing.subjects import amsterdam_date
 from registry.models import Person
-from signatures.models import SignedDocument, SigningRequest
+from signatures.models import EvidenceEvent, SignedDocument, SigningRequest
 
 
 def verify_upload(session: Session, config: Mapping[str, Any], pdf_bytes: bytes) -> dict:
@@ -29,7 +29,12 @@ def verify_upload(session: Session, config: Mapping[str, Any], pdf_bytes: bytes)
     problems = [_problem(p) for p in result.problems]
     document, signers = None, []
     subject = _subject_of(result.document_info.get("keywords", "")) if result.intact and result.trusted else None
-    if subject is not None:
+    if subject is not None and subject[0] == "meeting":
+        document = _meeting_list(session, subject[1], pdf_bytes, result)
+        if document is None:
+            problems.append({"code": "unknown_document",
+                             "message": "Het zegel is van ons, maar deze toetsingslijst is niet door ons uitgegeven."})
+    elif subject is not None:
         document, signers = _document(session, subject, pdf_bytes, result), _signers(session, subject)
         if document is None:
             problems.append({"code": "unknown_document",
@@ -44,12 +49,33 @@ def _problem(text: str) -> dict:
 
 
 def _subject_of(keywords: str) -> tuple[str, int] | None:
-    """``subject:<kind>:<id>`` from the sealed keywords."""
+    """``subject:<kind>:<id>`` (signed documents) or ``meeting:<id>`` (a presentie- en
+    toetsingslijst) from the sealed keywords."""
     for word in (w.strip() for w in keywords.split(",")):
         parts = word.split(":")
         if len(parts) == 3 and parts[0] == "subject" and parts[2].isdigit():
             return parts[1], int(parts[2])
+        if len(parts) == 2 and parts[0] == "meeting" and parts[1].isdigit():
+            return "meeting", int(parts[1])
     return None
+
+
+def _meeting_list(session: Session, meeting_id: int, pdf_bytes: bytes, result) -> dict | None:
+    """A sealed presentie- en toetsingslijst is ours when the evidence log holds its export
+    (the ``sealed`` event of the meeting carries the SHA-256 of exactly these bytes)."""
+    digest = hashlib.sha256(pdf_bytes).hexdigest()
+    events = session.scalars(select(EvidenceEvent).where(
+        EvidenceEvent.subject_kind == "meeting", EvidenceEvent.subject_id == meeting_id, EvidenceEvent.event == "sealed"))
+    event = next((e for e in events if (e.details or {}).get("sha256") == digest), None)
+    if event is None:
+        return None
+    return {
+        "kind": "meeting", "id": meeting_id, "title": result.document_info.get("title"),
+        "subject": result.document_info.get("subject"), "document_sha256": digest,
+        "sealed_at": result.signed_at.isoformat() if result.signed_at else None, "timestamped": result.timestamped,
+        "sealed_by": result.signer_subject, "identical_to_stored_copy": True,
+        "checked_at": (event.details or {}).get("checked_at"),
+    }
 
 
 def _document(session: Session, subject: tuple[str, int], pdf_bytes: bytes, result) -> dict | None:

@@ -227,7 +227,20 @@ def send(kind: str, subject_id: int):
     signers = _consent_signers() if kind == "consent" and request.form.get("name") else None
     return _staff_action(lambda s: service.send_for_signing(
         s, current_app.config, kind, subject_id, actor=actor(), base_url=base_url(), signers=signers),
-        "Uitnodigingen verstuurd.")
+        "Uitnodigingen verstuurd.", back=_record_page(kind, subject_id))
+
+
+RECORD_PAGES = {"declaration": ("documents.declaration", "declaration_id"),
+                "consent": ("documents.consent", "consent_id"),
+                "covenant": ("documents.covenant", "covenant_id")}
+
+
+def _record_page(kind: str, subject_id: int) -> str | None:
+    """The record's own page when the form asked to go back there (``back=record``)."""
+    if request.form.get("back") != "record" or kind not in RECORD_PAGES:
+        return None
+    endpoint, arg = RECORD_PAGES[kind]
+    return url_for(endpoint, **{arg: subject_id})
 
 
 def _consent_signers() -> list[Signer]:
@@ -315,18 +328,19 @@ def paper(kind: str, subject_id: int):
     return result
 
 
-def _staff_action(work, message: str):
-    """Run a service call, commit, and go back to the overview with a message."""
+def _staff_action(work, message: str, back: str | None = None):
+    """Run a service call, commit, and go back (to the overview, or ``back``) with a message."""
     session = db.session()
+    target = back or url_for("signing.overview")
     try:
         work(session)
     except DomainError as exc:
         session.rollback()
         flash(f"{exc.message} {' '.join(exc.fields.values())}".strip())
-        return redirect(url_for("signing.overview"))
+        return redirect(target)
     session.commit()
     flash(message)
-    return redirect(url_for("signing.overview"))
+    return redirect(target)
 
 
 @bp.get("/ondertekening/<kind>/<int:subject_id>/ondertekend.pdf")

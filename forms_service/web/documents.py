@@ -17,6 +17,7 @@ from forms_service import db
 from forms_service.auth import login_required
 from forms_service.documents import build, list_packs, render
 from forms_service.web.preview import preview_response
+from forms_service.signing import service as signing
 from forms_service.web import document_forms as forms
 from registry import services
 from registry.errors import DomainError, ValidationError
@@ -354,8 +355,9 @@ def bijlage2():
 @bp.get("/declarations/<int:declaration_id>")
 @login_required
 def declaration(declaration_id: int):
-    """A recorded declaration with its PDF."""
-    return render_template("documents_web/declaration.html", declaration=load(Declaration, declaration_id))
+    """A recorded declaration with its PDF and the state of its signing."""
+    return render_template("documents_web/declaration.html", declaration=load(Declaration, declaration_id),
+                           signing=signing.signing_state(db.session(), "declaration", declaration_id))
 
 
 @bp.get("/declarations/<int:declaration_id>/verklaring.pdf")
@@ -422,8 +424,9 @@ def bijlage4():
 @bp.get("/consents/<int:consent_id>")
 @login_required
 def consent(consent_id: int):
-    """A recorded consent with its PDF."""
-    return render_template("documents_web/consent.html", consent=load(Consent, consent_id))
+    """A recorded consent with its PDF and the state of its signing."""
+    return render_template("documents_web/consent.html", consent=load(Consent, consent_id),
+                           signing=signing.signing_state(db.session(), "consent", consent_id))
 
 
 @bp.get("/consents/<int:consent_id>/toestemming.pdf")

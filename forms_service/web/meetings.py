@@ -1,15 +1,17 @@
-"""Staff pages for meetings: plan a meeting, the chair's check (art. 6), the
-*presentie- en toetsingslijst* as PDF, and withdrawing a resident's consent.
+"""Staff pages for meetings: plan a meeting, the chair's check (art. 6) with one click
+to send a missing Bijlage 1 or 2 for signing, the sealed *presentie- en toetsingslijst*
+as PDF, and withdrawing a resident's consent.
 
-Views stay thin: load, check access (logged in), call :mod:`registry.meetings` or
-:mod:`registry.services`, commit once, render or redirect.
+Views stay thin: load, check access (logged in), call :mod:`registry.meetings`,
+:mod:`registry.services` or :mod:`forms_service.signing.service`, commit once, render
+or redirect.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, FieldList, Form, FormField, SelectField, SelectMultipleField, StringField, TimeField
@@ -19,10 +21,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from forms_service import db
 from forms_service.auth import current_user, login_required
 from forms_service.documents import build
-from forms_service.meetings_pdf import render_meeting_check
-from registry import meetings, services
+from forms_service.meetings_pdf import sealed_meeting_check
+from forms_service.signing import service as signing
+from forms_service.signing.views import base_url, pdf_response
+from registry import meetings, rules, services
 from registry.errors import DomainError
 from registry.models import CaseTable, Consent, Declaration, Meeting, Person
+from signatures.seal import TimestampUnavailable
 
 bp = Blueprint("meetings", __name__)
 
@@ -152,31 +157,74 @@ def check(meeting_id: int):
     session = db.session()
     result = _check_or_404(meeting_id)
     consents = meetings.consents_of_meeting(session, meeting_id)
-    return render_template("meetings/check.html", check=result, consents=consents)
+    invited = signing.open_declaration_requests(session, result.table_id)
+    return render_template("meetings/check.html", check=result, consents=consents, invited=invited)
 
 
 @bp.get("/meetings/<int:meeting_id>/toetsingslijst.pdf")
 @login_required
 def check_pdf(meeting_id: int):
-    """The *presentie- en toetsingslijst* as PDF, with the time the check ran."""
+    """The *presentie- en toetsingslijst* as a sealed PDF, with the time the check ran.
+
+    A timestamp server that is configured but down gives a Dutch 503 page: the list is
+    never sealed with the local clock instead.
+    """
     result = _check_or_404(meeting_id)
     pack_name = db.session().get(Meeting, meeting_id).table.covenant.pack
-    filename = f"toetsingslijst-{result.on.isoformat()}-overleg-{result.meeting_id}.pdf"
-    return Response(
-        render_meeting_check(result, pack_name).pdf, mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    try:
+        pdf = sealed_meeting_check(db.session(), current_app.config, result, pack_name, actor=current_user().email,
+                                   ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
+    except TimestampUnavailable as exc:
+        db.session().rollback()
+        return render_template("error.html", message=exc.message_nl + " Probeer het later opnieuw."), 503
+    db.session().commit()
+    return pdf_response(pdf, f"toetsingslijst-{result.on.isoformat()}-overleg-{result.meeting_id}.pdf")
+
+
+DECLARATION_FOR_WARNING = {"bijlage1_missing": rules.STRUCTURAL, "bijlage2_needed": rules.INCIDENTAL}
+BIJLAGE = {rules.STRUCTURAL: "Bijlage 1", rules.INCIDENTAL: "Bijlage 2"}
 
 
 @bp.post("/meetings/<int:meeting_id>/send-for-signing")
 @login_required
 def send_for_signing(meeting_id: int):
-    """SIGNING HOOK (lead: wire to signatures/): send the missing Bijlage 1 or 2 for signing.
+    """One click from the check (art. 6): send the missing Bijlage 1 or 2 of an invitee.
 
-    The check page shows the button disabled until signing exists; this stub answers 501.
+    The request must match a warning of the check run now (so only a declaration that
+    is really missing is sent); declaration and invitation are committed together.
     """
-    _check_or_404(meeting_id)
-    return render_template("meetings/signing_unavailable.html", meeting_id=meeting_id), 501
+    result = _check_or_404(meeting_id)
+    wanted = _missing_declaration(result, request.form.get("person_id", type=int), request.form.get("kind"),
+                                  request.form.get("case_ref", ""))
+    if wanted is None:
+        flash("Voor deze deelnemer ontbreekt (nu) geen Bijlage 1 of 2 bij dit overleg.")
+        return redirect(url_for("meetings.check", meeting_id=meeting_id))
+    invitee, kind, case_ref = wanted
+    try:
+        invitation = signing.send_declaration(
+            db.session(), current_app.config, kind=kind, person_id=invitee.person_id, table_id=result.table_id,
+            case_ref=case_ref if kind == rules.INCIDENTAL else None, actor=current_user().email, base_url=base_url())
+    except DomainError as error:
+        db.session().rollback()
+        flash(" ".join([error.message, *error.fields.values()]))
+    else:
+        db.session().commit()
+        flash(f"{BIJLAGE[kind]} is ter ondertekening verstuurd aan {invitee.name} ({invitation.request.signer_email}).")
+    return redirect(url_for("meetings.check", meeting_id=meeting_id))
+
+
+def _missing_declaration(result: meetings.MeetingCheck, person_id: int | None, kind: str | None,
+                         case_ref: str) -> tuple[meetings.InviteeCheck, str, str] | None:
+    """The invitee, declaration kind and case the posted button stands for, if the check
+    still warns that this declaration is missing."""
+    for case in result.cases:
+        if case.case_ref != case_ref:
+            continue
+        for invitee in case.invitees:
+            codes = {DECLARATION_FOR_WARNING.get(w.code) for w in invitee.warnings}
+            if invitee.person_id == person_id and kind in codes:
+                return invitee, kind, case.case_ref
+    return None
 
 
 @bp.post("/meetings/<int:meeting_id>/need-to-know")

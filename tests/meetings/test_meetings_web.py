@@ -71,14 +71,12 @@ def test_plan_errors_keep_what_was_typed_and_write_nothing(logged_in, world, app
     assert missing_day.status_code == 422 and "Vul de datum in." in missing_day.get_data(as_text=True)
 
 
-def test_check_page_warns_and_offers_the_signing_hook(logged_in, world, app_session):
+def test_check_page_warns_and_offers_to_send_for_signing(logged_in, world, app_session):
     meeting = plan(app_session, world, D(2026, 3, 10), {"EN-1": [world["piet"]], "EN-2": [world["sanne"]]})
     page = logged_in.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "bijlage1_missing" in page and "bijlage2_needed" in page
     assert "Stuur Bijlage 1 ter ondertekening" in page and "Stuur Bijlage 2 ter ondertekening" in page
-    assert re.search(r"<button type=\"submit\" disabled", page)
-    token = csrf(logged_in, f"/consents/{world['consent'].id}/withdraw")
-    assert logged_in.post(f"/meetings/{meeting.id}/send-for-signing", data={"csrf_token": token}).status_code == 501
+    assert not re.search(r"<button type=\"submit\" disabled", page)
     assert logged_in.get("/meetings/99999").status_code == 404
 
 
