@@ -122,32 +122,33 @@ def _sealed(signing_request: SigningRequest) -> SignedDocument | None:
     return doc if doc is not None and doc.status == "sealed" else None
 
 
+def _signer_snapshot(token: str):
+    """The stored document behind a link that is open (or already signed), or a SigningError."""
+    session = db.session()
+    signing_request = lifecycle.find_request(session, token)
+    if signing_request.status != "signed":
+        lifecycle.check_usable(signing_request)
+    return service.document_for(session, signing_request)
+
+
 @bp.get("/onderteken/<token>/document.pdf")
 def document_pdf(token: str):
     """The exact PDF the signer is asked to sign (while the link is open, or after signing)."""
-    session = db.session()
     try:
-        signing_request = lifecycle.find_request(session, token)
-        if signing_request.status != "signed":
-            lifecycle.check_usable(signing_request)
+        snapshot = _signer_snapshot(token)
     except lifecycle.SigningError as exc:
         return error_page(exc)
-    snapshot = service.document_for(session, signing_request)
     return pdf_response(snapshot.pdf, f"document-{snapshot.subject_kind}-{snapshot.subject_id}-v{snapshot.version}.pdf")
 
 
 @bp.get("/onderteken/<token>/voorbeeld")
 def document_preview(token: str):
     """The exact document as HTML for the page's iframe, styled by its pack, inert (CSP)."""
-    session = db.session()
     try:
-        signing_request = lifecycle.find_request(session, token)
-        if signing_request.status != "signed":
-            lifecycle.check_usable(signing_request)
+        snapshot = _signer_snapshot(token)
     except lifecycle.SigningError as exc:
         return error_page(exc)
-    snapshot = service.document_for(session, signing_request)
-    pack = build.pack_named(build.pack_of_subject(session, snapshot.subject_kind, snapshot.subject_id))
+    pack = build.pack_named(build.pack_of_subject(db.session(), snapshot.subject_kind, snapshot.subject_id))
     return preview_response(snapshot.html, pack)
 
 
