@@ -525,7 +525,7 @@ def consent_coverage(
         dates = ", ".join(iso(c.signed_on) for c in valid)
         return ConsentCoverage(
             True, categories,
-            Reason("consent_covered", f"Toestemming (Bijlage 4, getekend {dates}) noemt {organisation_name}: {', '.join(categories)}."),
+            Reason("consent_covered", f"Toestemming (Bijlage 4, getekend {dates}) noemt {organisation_name} als ontvanger."),
         )
     return ConsentCoverage(False, (), _no_consent_reason(consents, named, organisation_name, on, case))
 

@@ -107,6 +107,11 @@ def _show_errors(form: PlanMeetingForm, error: DomainError, rows: list[int]) -> 
             flash(message)
 
 
+def category_labels(table: CaseTable) -> dict[str, str]:
+    """The printed names of the consent data categories of the table's template pack."""
+    return {c.key: c.label for c in build.pack_named(table.covenant.pack).consent_categories}
+
+
 # ----------------------------------------------------------------------------- views
 
 
@@ -158,7 +163,8 @@ def check(meeting_id: int):
     result = _check_or_404(meeting_id)
     consents = meetings.consents_of_meeting(session, meeting_id)
     invited = signing.open_declaration_requests(session, result.table_id)
-    return render_template("meetings/check.html", check=result, consents=consents, invited=invited)
+    labels = category_labels(session.get(CaseTable, result.table_id))
+    return render_template("meetings/check.html", check=result, consents=consents, invited=invited, labels=labels)
 
 
 @bp.get("/meetings/<int:meeting_id>/toetsingslijst.pdf")
@@ -267,7 +273,8 @@ def withdraw_consent(consent_id: int):
             flash(f"De toestemming is ingetrokken per {form.on.data.isoformat()}.")
             return redirect(url_for("meetings.withdraw_consent", consent_id=consent.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("meetings/withdraw_consent.html", form=form, consent=consent), status
+    labels = category_labels(consent.case.table)
+    return render_template("meetings/withdraw_consent.html", form=form, consent=consent, labels=labels), status
 
 
 def _check_or_404(meeting_id: int) -> meetings.MeetingCheck:
