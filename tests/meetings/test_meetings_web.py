@@ -50,7 +50,7 @@ def test_plan_a_meeting_through_the_form(logged_in, world, app_session):
     assert meeting.starts_at == dt.datetime(2026, 3, 10, 14) and [c.case.reference for c in meeting.cases] == ["EN-1", "EN-2"]
     app_session.rollback()  # SQLite: end the read so the app's next transaction can start
     check = logged_in.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Casus EN-1" in check and "name_address, situation_summary" in check and "incidenteel" in check
+    assert "Casus EN-1" in check and "naam en adresgegevens, een korte samenvatting van de situatie" in check and "name_address" not in check and "incidenteel" in check
 
 
 def test_plan_errors_keep_what_was_typed_and_write_nothing(logged_in, world, app_session):
@@ -82,7 +82,7 @@ def test_check_page_warns_and_offers_to_send_for_signing(logged_in, world, app_s
 
 def test_withdraw_consent_through_the_web(logged_in, world, app_session):
     meeting = plan(app_session, world, D(2026, 3, 10), {"EN-1": [world["mira"]]})
-    assert "ja: name_address" in logged_in.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "ja: naam en adresgegevens" in logged_in.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     path = f"/consents/{world['consent'].id}/withdraw"
     token = csrf(logged_in, path)
     early = logged_in.post(path, data={"csrf_token": token, "on": "2026-01-01"})  # before signing
