@@ -12,7 +12,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from forms_service import config as config_module
-from forms_service import db
+from forms_service import db, security
 
 csrf = CSRFProtect()
 
@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     db.init_app(app)
     csrf.init_app(app)
+    security.init_app(app)
     _register_blueprints(app)
     if app.config.get("SIGNING_COMPLETE_ON_START", True):
         _complete_pending_signatures(app)

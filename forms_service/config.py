@@ -16,6 +16,7 @@
 | ``TIMESTAMP_URL`` | RFC 3161 timestamp server: seals become PAdES-B-T | unset (PAdES-B-B) |
 | ``SEAL_LOCATION`` | the seal's location field | ``Nederland`` |
 | ``MAIL_SERVER`` / ``MAIL_PORT`` / ``MAIL_USE_TLS`` / ``MAIL_USE_SSL`` / ``MAIL_USERNAME`` / ``MAIL_PASSWORD`` / ``MAIL_FROM`` | SMTP; without ``MAIL_SERVER`` mail goes to the outbox in the database | unset |
+| ``RATELIMIT_STORAGE_URI`` | where rate-limit counters live (``redis://...`` for several servers) | ``memory://`` (per process) |
 | ``SIGNING_COMPLETE_ON_START`` | seal documents left unsealed (crash) when the app starts | 1 |
 
 Several app servers behind a load balancer must share ``DATABASE_URL`` and ``SECRET_KEY``
@@ -97,6 +98,7 @@ def load_config() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         **({"SERVER_NAME": os.environ["SERVER_NAME"]} if os.environ.get("SERVER_NAME") else {}),
         **signing_config(),
     }

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, NotFound, ValidationError
-from registry.models import ApiToken, User
+from registry.models import ApiToken, Grant, User
 
 _hasher = PasswordHasher()
 
@@ -31,7 +31,9 @@ def create_user(session: Session, email: str, password: str, is_admin: bool = Fa
         raise ValidationError("Wachtwoord te kort.", {"password": "Kies een wachtwoord van ten minste 10 tekens."})
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("Dit account bestaat al.", {"email": "Er is al een account met dit e-mailadres."})
-    user = User(email=email, password_hash=_hasher.hash(password), is_admin=is_admin)
+    user = User(email=email, password_hash=_hasher.hash(password))
+    if is_admin:
+        user.grants.append(Grant(role="admin", created_by="create_user"))
     session.add(user)
     session.flush()
     return user

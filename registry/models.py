@@ -228,21 +228,116 @@ class Consent(Base):
     )
 
 
+ROLES = ("admin", "coordinator", "chair", "partner_contact", "privacy_officer")
+"""The staff roles of a grant (see :mod:`registry.access` for what each may do)."""
+
+
 class User(Base):
-    """A staff account (coordinator, chair, administrator) that logs in to the service."""
+    """A staff account (*medewerker*) that logs in to the service.
+
+    What it may do comes only from its ``grants`` (a role with a scope); ``person_id``
+    links the account to a registry person, whose entitlement at a table today decides
+    whether a coordinator or chair may read that table's resident data. An empty
+    ``password_hash`` means no password is set yet (an invitation) or the account logs
+    in through OIDC only. ``session_epoch`` is written into every session cookie; logout
+    and a password change raise it, which ends every session of the user at once.
+    """
 
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    person: Mapped[Person | None] = relationship()
+    grants: Mapped[list[Grant]] = relationship(
+        back_populates="user", order_by="Grant.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_admin(self) -> bool:
+        """True when one of the grants is ``admin``."""
+        return any(grant.role == "admin" for grant in self.grants)
+
+    @property
+    def is_active(self) -> bool:
+        """False once an administrator disabled the account."""
+        return self.disabled_at is None
+
+
+class Grant(Base):
+    """A role with a scope (*autorisatie*): what one account may do, and where.
+
+    ``admin`` has no scope; ``coordinator`` a covenant or one table; ``chair`` one
+    table; ``partner_contact`` one organisation; ``privacy_officer`` a covenant.
+    """
+
+    __tablename__ = "user_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    covenant_id: Mapped[int | None] = mapped_column(ForeignKey("covenant.id"))
+    table_id: Mapped[int | None] = mapped_column(ForeignKey("case_table.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(254))
+
+    user: Mapped[User] = relationship(back_populates="grants")
+
+    @property
+    def scope(self) -> str:
+        """The scope as text for logs: ``all``, ``covenant:3``, ``table:7``, ``organisation:2``."""
+        for kind, value in (("covenant", self.covenant_id), ("table", self.table_id),
+                            ("organisation", self.organisation_id)):
+            if value is not None:
+                return f"{kind}:{value}"
+        return "all"
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for TOTP two-factor login (stored as SHA-256 only)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AccountLink(Base):
+    """A one-time link mailed to a user, e.g. to set a password after an invitation.
+
+    Only the SHA-256 of the token is stored; ``purpose`` is ``set_password``.
+    """
+
+    __tablename__ = "account_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(Base):
-    """A bearer token for the JSON API, stored only as its SHA-256 hash."""
+    """A bearer token for the JSON API, stored only as its SHA-256 hash.
+
+    It acts with its user's grants, works up to and including ``expires_on`` and not
+    after ``revoked_at``.
+    """
 
     __tablename__ = "api_token"
 
@@ -251,8 +346,54 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
+
+
+class AccessLogEntry(Base):
+    """One entry of the access log (*toegangslog*, NEN 7513): who read which resident
+    or signer data, when, in which role and on behalf of which organisation.
+
+    Append-only and hash-chained by :mod:`registry.chain`, the same code as the
+    evidence log. ``actor`` (the user's e-mail), ``ip`` and ``user_agent`` enter the
+    chain through the salted ``pii_hash`` like in the evidence log.
+    """
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_subject", "subject_kind", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    role: Mapped[str | None] = mapped_column(String(20))
+    scope: Mapped[str | None] = mapped_column(String(40))
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))  # view | print | export | search
+    subject_kind: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    actor: Mapped[str | None] = mapped_column(String(300))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    pii_salt: Mapped[str | None] = mapped_column(String(32))
+    pii_hash: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AccessLogHead(Base):
+    """Single row (id 1): the last ``seq`` and ``chain_hash`` of the access log."""
+
+    __tablename__ = "access_log_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    chain_hash: Mapped[str] = mapped_column(String(64))
 
 
 # ----------------------------------------------------------------------------- meetings
