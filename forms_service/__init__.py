@@ -27,6 +27,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     security.init_app(app)
     _register_blueprints(app)
+    from forms_service.access import menu_rights
+
+    app.context_processor(menu_rights)
     if app.config.get("SIGNING_COMPLETE_ON_START", True):
         _complete_pending_signatures(app)
     return app
@@ -59,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.web import bp as web_bp
     from forms_service.web.documents import bp as documents_bp
     from forms_service.web.meetings import bp as meetings_bp
+    from forms_service.web.access_log import bp as access_log_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
@@ -66,4 +70,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(signing_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(access_log_bp)
     app.register_blueprint(api_bp)

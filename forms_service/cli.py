@@ -225,17 +225,23 @@ def send_reminders() -> None:
 
 @main.command("verify-log")
 def verify_log() -> None:
-    """Recompute the evidence log's hash chain; exit code 1 names the first broken entry."""
+    """Recompute the hash chains of the evidence log and the access log; exit code 1
+    names the first broken entry of each broken log."""
+    from registry.access_log import verify as verify_access_log
     from signatures.evidence import verify_chain
 
+    broken = False
     with _session() as session:
-        result = verify_chain(session)
-    if result.ok:
-        click.echo(f"Bewijslog in orde: {result.checked} regels gecontroleerd.")
-        return
-    click.echo(f"Bewijslog GEBROKEN bij regel {result.first_broken_seq}: {result.problem} "
-               f"({result.checked} regels in orde daarvoor).", err=True)
-    sys.exit(1)
+        results = (("Bewijslog", verify_chain(session)), ("Toegangslog", verify_access_log(session)))
+    for name, result in results:
+        if result.ok:
+            click.echo(f"{name} in orde: {result.checked} regels gecontroleerd.")
+            continue
+        broken = True
+        click.echo(f"{name} GEBROKEN bij regel {result.first_broken_seq}: {result.problem} "
+                   f"({result.checked} regels in orde daarvoor).", err=True)
+    if broken:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,30 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 class Base(DeclarativeBase):
     """Declarative base shared by every table of the service (registry and signatures)."""
+
+
+class UTCDateTime(TypeDecorator):
+    """Store naive UTC, return aware UTC; refuse nothing (naive input is UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        """Convert an aware value to naive UTC before it reaches the database."""
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        """Attach UTC to what the database returns."""
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
 
 
 def _utcnow() -> dt.datetime:
@@ -366,7 +386,7 @@ class AccessLogEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     role: Mapped[str | None] = mapped_column(String(20))
     scope: Mapped[str | None] = mapped_column(String(40))
@@ -380,7 +400,7 @@ class AccessLogEntry(Base):
     user_agent: Mapped[str | None] = mapped_column(String(400))
     pii_salt: Mapped[str | None] = mapped_column(String(32))
     pii_hash: Mapped[str] = mapped_column(String(64))
-    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     content_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -29,9 +29,9 @@ from sqlalchemy import (
     insert,
 )
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from registry.models import Base
+from registry.chain import GENESIS_HASH
+from registry.models import Base, UTCDateTime
 
 
 SUBJECT_KINDS = ("covenant", "declaration", "consent", "meeting")
@@ -40,25 +40,6 @@ REQUEST_STATUSES = ("pending", "opened", "signed", "declined", "cancelled", "exp
 OPEN_STATUSES = ("pending", "opened")
 SIGNING_METHODS = ("link", "in_person", "paper")
 DOCUMENT_STATUSES = ("pending_seal", "sealed", "paper")
-
-
-class UTCDateTime(TypeDecorator):
-    """Store naive UTC, return aware UTC; refuse nothing (naive input is UTC)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        """Convert an aware value to naive UTC before it reaches the database."""
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        """Attach UTC to what the database returns."""
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value
 
 
 def _now() -> datetime:
@@ -215,9 +196,6 @@ class EvidenceHead(Base):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     chain_hash: Mapped[str] = mapped_column(String(64))
 
-
-GENESIS_HASH = "0" * 64
-"""``prev_hash`` of the first entry."""
 
 
 @event.listens_for(EvidenceHead.__table__, "after_create")

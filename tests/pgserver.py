@@ -46,9 +46,20 @@ class PgServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        """Stop the server at once and remove its files."""
+        """Stop the server at once and remove its files.
+
+        The data folder holds one database per test (hundreds of thousands of files);
+        removing it took over a minute, so a detached ``rm -rf`` does it after the run.
+        """
         _run_as_owner([f"{self.bin_dir}/pg_ctl", "-D", f"{self.root}/data", "-m", "immediate", "stop"], check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
+        trash = f"{self.root}.trash"
+        try:
+            os.rename(self.root, trash)
+        except OSError:
+            shutil.rmtree(self.root, ignore_errors=True)
+            return
+        subprocess.Popen(["rm", "-rf", trash], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _run_as_owner(argv: list[str], check: bool = True) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from forms_service import db
 from registry import accounts
-from registry.errors import DomainError, Forbidden
+from registry.errors import DomainError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -39,12 +39,6 @@ def authenticate():
     return None
 
 
-def require_admin() -> None:
-    """403 unless the token belongs to an administrator."""
-    if not g.api_user.is_admin:
-        raise Forbidden("Alleen voor beheerders.")
-
-
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     """Map a registry error to its status, rolling back whatever the request did."""
@@ -68,3 +62,4 @@ from forms_service.api import openapi, registry_api  # noqa: E402,F401  (routes 
 from forms_service.api import documents_api  # noqa: E402,F401
 from forms_service.api import meetings_api  # noqa: E402,F401
 from forms_service.api import signing_api  # noqa: E402,F401
+from forms_service.api import access_api  # noqa: E402,F401

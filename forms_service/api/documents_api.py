@@ -13,14 +13,15 @@ import datetime as dt
 
 from flask import Response, jsonify
 
-from forms_service import db
+from forms_service import access, db
 from forms_service.api import bp, openapi
 from forms_service.api.inputs import Body
 from forms_service.api.openapi import DATE, ID, answer, body, path_id
 from forms_service.documents import build, list_packs
+from registry import access as rights
 from registry import services
 from registry.errors import NotFound
-from registry.models import CaseTable, Consent, Covenant
+from registry.models import CaseTable, Consent, Covenant, Declaration
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -49,8 +50,16 @@ def consent_json(c: Consent) -> dict:
         "categories": list(c.categories or []), "recipients": [o.id for o in c.recipients],
         "other_recipients": list(c.other_recipients or []),
         "signed_on": _d(c.signed_on), "signed_via": c.signed_via, "withdrawn_on": _d(c.withdrawn_on),
-        "status": "signed" if c.signed_on else "awaiting_signature",
+        "status": "withdrawn" if c.withdrawn_on else "signed" if c.signed_on else "awaiting_signature",
     }
+
+
+def readable_consent(consent_id: int, action: str) -> Consent:
+    """A consent by id (404), readable by this account (403), its read logged (NEN 7513)."""
+    consent = services.get(db.session(), Consent, consent_id, "consent_id")
+    access.require_and_log(rights.RESIDENT_DATA, rights.consent_target(db.session(), consent), action,
+                           "consent", consent.id)
+    return consent
 
 
 # ----------------------------------------------------------------------------- downloads
@@ -60,6 +69,7 @@ def consent_json(c: Consent) -> dict:
 def covenant_pdf(covenant_id: int):
     """The covenant as PDF (PDF/A-3b), with its partners and tables."""
     services.get(db.session(), Covenant, covenant_id, "covenant_id")
+    access.require(rights.READ, rights.covenant_target(db.session(), covenant_id))
     document = build.subject_document(db.session(), "covenant", covenant_id)
     return file_response(document.pdf, PDF, f"convenant-{covenant_id}.pdf")
 
@@ -68,21 +78,35 @@ def covenant_pdf(covenant_id: int):
 def covenant_docx(covenant_id: int):
     """The covenant as an editable DOCX."""
     covenant = services.get(db.session(), Covenant, covenant_id, "covenant_id")
+    access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
     return file_response(build.covenant_docx(db.session(), covenant), DOCX, f"convenant-{covenant_id}.docx")
 
 
 @bp.get("/v1/declarations/<int:declaration_id>/document.pdf")
 def declaration_pdf(declaration_id: int):
     """A Bijlage 1 or 2 as filled in for its person and table."""
+    declaration = services.get(db.session(), Declaration, declaration_id, "declaration_id")
+    access.require(rights.READ, rights.declaration_target(db.session(), declaration))
     document = build.subject_document(db.session(), "declaration", declaration_id)
     return file_response(document.pdf, PDF, f"verklaring-{declaration_id}.pdf")
 
 
 @bp.get("/v1/consents/<int:consent_id>/document.pdf")
 def consent_pdf(consent_id: int):
-    """A Bijlage 4 as filled in."""
+    """A Bijlage 4 as filled in (resident data: logged as a print)."""
+    readable_consent(consent_id, "print")
     document = build.subject_document(db.session(), "consent", consent_id)
+    db.session().commit()
     return file_response(document.pdf, PDF, f"toestemming-{consent_id}.pdf")
+
+
+@bp.get("/v1/consents/<int:consent_id>")
+def get_consent(consent_id: int):
+    """A Bijlage 4 with the resident's name and birth date (resident data: logged)."""
+    consent = readable_consent(consent_id, "view")
+    payload = consent_json(consent)
+    db.session().commit()
+    return jsonify(payload)
 
 
 @bp.get("/v1/packs/<pack>/forms/<form>.pdf")
@@ -117,6 +141,7 @@ def create_consent():
         body_in.errors["other_recipients"] = "Te lang (maximaal 200 tekens per organisatie)."
     body_in.check()
     table = services.get(db.session(), CaseTable, values["table_id"], "table_id")
+    access.require(rights.MANAGE_CONSENTS, rights.table_target(db.session(), table))
     pack = build.pack_named(table.covenant.pack)
     consent = services.create_consent(db.session(), allowed_categories=pack.category_keys(), **values)
     db.session().commit()
@@ -141,13 +166,16 @@ CONSENT_SCHEMA = {"type": "object", "properties": {
     "other_recipients": {"type": "array", "items": {"type": "string"}},
     "signed_on": {"type": ["string", "null"], "format": "date"}, "signed_via": {"type": ["string", "null"]},
     "withdrawn_on": {"type": ["string", "null"], "format": "date"},
-    "status": {"enum": ["signed", "awaiting_signature"]},
+    "status": {"enum": ["signed", "awaiting_signature", "withdrawn"]},
 }}
 
 PATHS: dict = {
     "/api/v1/covenants/{covenant_id}/document.pdf": {"get": {"summary": "The covenant as PDF/A-3b", "parameters": [path_id("covenant_id")], "responses": _file(PDF, "The covenant")}},
     "/api/v1/covenants/{covenant_id}/document.docx": {"get": {"summary": "The covenant as editable DOCX", "parameters": [path_id("covenant_id")], "responses": _file(DOCX, "The covenant")}},
     "/api/v1/declarations/{declaration_id}/document.pdf": {"get": {"summary": "A filled-in Bijlage 1 or 2", "parameters": [path_id("declaration_id")], "responses": _file(PDF, "The declaration")}},
+    "/api/v1/consents/{consent_id}": {"get": {
+        "summary": "A Bijlage 4 with resident data: coordinators and chairs entitled at its table today, and admins; every read is logged",
+        "parameters": [path_id("consent_id")], "responses": answer("200", "The consent", CONSENT_SCHEMA)}},
     "/api/v1/consents/{consent_id}/document.pdf": {"get": {"summary": "A filled-in Bijlage 4", "parameters": [path_id("consent_id")], "responses": _file(PDF, "The consent form")}},
     "/api/v1/packs/{pack}/forms/{form}.pdf": {"get": {
         "summary": "A blank Bijlage 1, 2 or 4 for signing on paper",

@@ -12,7 +12,7 @@ import datetime as dt
 
 from flask import current_app, g, jsonify, request
 
-from forms_service import db
+from forms_service import access, db
 from forms_service.api import bp, error_response, openapi
 from forms_service.api.inputs import Body
 from forms_service.documents import build
@@ -20,8 +20,9 @@ from forms_service.meetings_pdf import sealed_meeting_check
 from forms_service.signing.views import pdf_response
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query
 from forms_service.api.registry_api import created, decision_json, done, reasons_json, table_json
+from registry import access as rights
 from registry import meetings, queries, rules, services
-from registry.models import CaseTable, Consent, Meeting
+from registry.models import CaseTable, Consent, Meeting, Person
 from signatures.seal import TimestampUnavailable
 
 MAX_BATCH = 1000
@@ -74,12 +75,27 @@ def plan_meeting():
     location = body.str("location", max_length=200)
     cases = _agenda(body)
     body.check()
+    _table(table_id, rights.MEETINGS)
     pack = table_pack(table_id)
     meeting = meetings.plan_meeting(
         db.session(), table_id=table_id, starts_at=starts_at, location=location, cases=cases,
         planned_by=g.api_user.email, themes=pack.meeting_themes, age_bands=pack.age_bands,
     )
     return created(meeting_json(meeting))
+
+
+def _table(table_id: int, permission: str) -> CaseTable:
+    """A table by id (404 naming ``table_id``); 403 unless the account may ``permission`` there."""
+    table = services.get(db.session(), CaseTable, table_id, "table_id")
+    access.require(permission, rights.table_target(db.session(), table))
+    return table
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    """A meeting by id (404); 403 unless the account may check meetings at its table."""
+    meeting = services.get(db.session(), Meeting, meeting_id, "meeting_id")
+    access.require(rights.MEETINGS, rights.meeting_target(db.session(), meeting))
+    return meeting
 
 
 def table_pack(table_id: int):
@@ -106,6 +122,7 @@ def meeting_json(meeting) -> dict:
 @bp.get("/v1/meetings/<int:meeting_id>/check")
 def meeting_check(meeting_id: int):
     """The chair's check of every case and invitee, as of the meeting date."""
+    _meeting(meeting_id)
     return jsonify(check_json(meetings.meeting_check(db.session(), meeting_id)))
 
 
@@ -113,8 +130,8 @@ def meeting_check(meeting_id: int):
 def meeting_check_pdf(meeting_id: int):
     """The check run now as the sealed *presentie- en toetsingslijst*; 503 when the
     configured timestamp server is down (never sealed with the local clock instead)."""
+    pack_name = _meeting(meeting_id).table.covenant.pack
     check = meetings.meeting_check(db.session(), meeting_id)
-    pack_name = db.session().get(Meeting, meeting_id).table.covenant.pack
     try:
         pdf = sealed_meeting_check(db.session(), current_app.config, check, pack_name, actor=g.api_user.email,
                                    ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
@@ -163,6 +180,7 @@ def check_batch():
     table_id = body.int("table_id", required=True)
     checks = _batch_checks(body)
     body.check()
+    _table(table_id, rights.READ)
     decisions = queries.check_many(db.session(), table_id, on, checks)
     return jsonify({
         "on": on.isoformat(), "table_id": table_id,
@@ -193,6 +211,8 @@ def person_tables(person_id: int):
     query_ = Body.from_query()
     on = query_.date("on") or rules.today()
     query_.check()
+    person = services.get(db.session(), Person, person_id, "person_id")
+    access.require(rights.READ, rights.person_target(db.session(), person))
     tables = queries.tables_for(db.session(), person_id, on)
     return jsonify({
         "person_id": person_id, "on": on.isoformat(),
@@ -204,6 +224,7 @@ def person_tables(person_id: int):
 def withdraw_consent(consent_id: int):
     """Record the withdrawal of a consent (Bijlage 4) from ``on``, by the calling account."""
     consent = services.get(db.session(), Consent, consent_id, "consent_id")
+    access.require(rights.WITHDRAW_CONSENT, rights.consent_target(db.session(), consent))
     body = Body.from_request()
     on = body.date("on", required=True)
     body.check()
@@ -233,6 +254,7 @@ def withdraw_need_to_know():
         on=body.date("on") or rules.today(),
     )
     body.check()
+    _table(values["table_id"], rights.MEETINGS)
     withdrawal = meetings.withdraw_need_to_know(db.session(), **values, by=g.api_user.email)
     return created({
         "id": withdrawal.id, "table_id": values["table_id"], "case_ref": withdrawal.case.reference,

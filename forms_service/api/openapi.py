@@ -42,7 +42,11 @@ def query(name: str, schema: dict, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
-ERRORS = {"400": "BadRequest", "401": "Unauthorized", "404": "NotFound", "409": "Conflict", "422": "Invalid"}
+ERRORS = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
+          "422": "Invalid"}
+"""Common error answers; 403 carries the code ``forbidden`` (the role or scope does not
+cover it) or ``not_entitled`` (resident data, and the account's person is not entitled
+at the table today)."""
 
 OBJ = {"type": "object"}
 
@@ -60,6 +64,7 @@ PATHS: dict = {
         "get": {"summary": "List case tables", "responses": answer("200", "Tables", {"type": "object", "properties": {"tables": {"type": "array", "items": {"$ref": "#/components/schemas/Table"}}}})},
     },
     "/api/v1/declarations": {"post": {"summary": "Record a Bijlage 1 (structural) or Bijlage 2 (incidental) declaration", "requestBody": body({"kind": {"enum": ["structural", "incidental"]}, "person_id": ID, "table_id": ID, "case_ref": {"type": "string"}, "signed_on": {**DATE, "description": "paper signing date; omit to wait for online signing"}}, ["kind", "person_id", "table_id"]), "responses": answer("201", "Created", OBJ)}},
+    "/api/v1/declarations/{declaration_id}/revocation": {"post": {"summary": "Revoke a Bijlage 1/2 from a date (coordinators, admins)", "parameters": [path_id("declaration_id")], "requestBody": body({"on": DATE}, ["on"]), "responses": answer("200", "Revoked", OBJ)}},
     "/api/v1/tables/{table_id}/entitled": {"get": {"summary": "Who may join the table on a date (for a case), with reasons", "parameters": [path_id("table_id"), query("on", DATE), query("case", {"type": "string"})], "responses": answer("200", "Entitlement", {"$ref": "#/components/schemas/Entitlement"})}},
     "/api/v1/check": {"get": {"summary": "May a person join a table on a date (for a case)?", "parameters": [query("person", ID, True), query("table", ID, True), query("on", DATE), query("case", {"type": "string"})], "responses": answer("200", "Decision", {"$ref": "#/components/schemas/Decision"})}},
 }

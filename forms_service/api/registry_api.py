@@ -12,10 +12,11 @@ import datetime as dt
 from flask import jsonify
 from sqlalchemy import select
 
-from forms_service import db
+from forms_service import access, db
 from forms_service.api import bp
 from forms_service.api.inputs import Body
 from forms_service.documents import build
+from registry import access as rights
 from registry import queries, rules, services
 from registry.models import CaseTable, Covenant, Declaration, Organisation, Partnership, Person
 
@@ -97,7 +98,8 @@ def done(payload: dict):
 
 @bp.post("/v1/organisations")
 def create_organisation():
-    """Register an organisation."""
+    """Register an organisation (administrators and coordinators)."""
+    access.require_role_for(rights.MANAGE_COVENANT)
     body = Body.from_request()
     name = body.str("name", required=True, max_length=200)
     body.check()
@@ -118,12 +120,15 @@ def create_person():
         employed_until=body.date("employed_until"),
     )
     body.check()
+    services.get(db.session(), Organisation, values["organisation_id"], "organisation_id")
+    rights.authorize_register_person(db.session(), access.acting_user(), values["organisation_id"])
     return created(person_json(services.create_person(db.session(), **values)))
 
 
 @bp.post("/v1/covenants")
 def create_covenant():
-    """Draft a covenant from a template pack."""
+    """Draft a covenant from a template pack (administrators)."""
+    access.require(rights.ADMIN)
     body = Body.from_request()
     values = dict(
         pack=body.str("pack", required=True, max_length=100),
@@ -135,9 +140,18 @@ def create_covenant():
     return created(covenant_json(services.create_covenant(db.session(), **values)))
 
 
-def _covenant(covenant_id: int) -> Covenant:
-    """A covenant by id or 404."""
-    return services.get(db.session(), Covenant, covenant_id, "covenant_id")
+def _covenant(covenant_id: int, field: str = "covenant_id") -> Covenant:
+    """A covenant by id or 404; 403 unless the account may manage it (its partners, tables)."""
+    covenant = services.get(db.session(), Covenant, covenant_id, field)
+    access.require(rights.MANAGE_COVENANT, rights.covenant_target(db.session(), covenant.id))
+    return covenant
+
+
+def _table(table_id: int, field: str = "table_id") -> CaseTable:
+    """A case table by id or 404; 403 unless the account may read it."""
+    table = services.get(db.session(), CaseTable, table_id, field)
+    access.require(rights.READ, rights.table_target(db.session(), table))
+    return table
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/partners")
@@ -215,6 +229,7 @@ def create_table():
         coordinator_id=body.int("coordinator_id"),
     )
     body.check()
+    _covenant(values["covenant_id"])
     return created(table_json(services.create_table(db.session(), **values)))
 
 
@@ -230,7 +245,21 @@ def create_declaration():
         signed_on=body.date("signed_on"),
     )
     body.check()
-    return created(declaration_json(services.create_declaration(db.session(), **values)))
+    declaration = services.create_declaration(db.session(), **values)
+    permission = rights.SEND_BIJLAGE1 if declaration.kind == rules.STRUCTURAL else rights.MANAGE_DECLARATIONS
+    access.require(permission, rights.declaration_target(db.session(), declaration))
+    return created(declaration_json(declaration))
+
+
+@bp.post("/v1/declarations/<int:declaration_id>/revocation")
+def revoke_declaration(declaration_id: int):
+    """Revoke a Bijlage 1/2 from a date (*intrekking*): not entitled through it from then on."""
+    declaration = services.get(db.session(), Declaration, declaration_id, "declaration_id")
+    access.require(rights.MANAGE_DECLARATIONS, rights.declaration_target(db.session(), declaration))
+    body = Body.from_request()
+    on = body.date("on", required=True)
+    body.check()
+    return done(declaration_json(services.revoke_declaration(db.session(), declaration, on)))
 
 
 # ----------------------------------------------------------------------------- questions
@@ -238,14 +267,19 @@ def create_declaration():
 
 @bp.get("/v1/tables")
 def list_tables():
-    """All case tables."""
-    tables = db.session().scalars(select(CaseTable).order_by(CaseTable.name)).all()
+    """The case tables this account may see (an admin: all)."""
+    visible = access.visible_table_ids()
+    query = select(CaseTable).order_by(CaseTable.name)
+    if visible is not None:
+        query = query.where(CaseTable.id.in_(visible))
+    tables = db.session().scalars(query).all()
     return jsonify({"tables": [{"id": t.id, "name": t.name, "area": t.area, "covenant_id": t.covenant_id} for t in tables]})
 
 
 @bp.get("/v1/tables/<int:table_id>/entitled")
 def entitled(table_id: int):
     """Who may join a table on a date (for a case), with reasons."""
+    _table(table_id)
     query = Body.from_query()
     on = query.date("on") or rules.today()
     case_ref = query.str("case", max_length=100)
@@ -283,6 +317,7 @@ def check():
     on = query.date("on") or rules.today()
     case_ref = query.str("case", max_length=100)
     query.check()
+    _table(table_id, "table")
     decision = queries.check(db.session(), person_id, table_id, on, case_ref)
     return jsonify(decision_json(decision))
 

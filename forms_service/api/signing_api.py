@@ -10,14 +10,15 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from sqlalchemy import select
 
-from forms_service import db
-from forms_service.api import PUBLIC_ENDPOINTS, bp, require_admin
+from forms_service import access, db
+from forms_service.api import PUBLIC_ENDPOINTS, bp
 from forms_service.api.inputs import Body
 from forms_service.api.openapi import FRAGMENTS, ID, answer, body, path_id
 from forms_service.signing import service
 from forms_service.signing.subjects import Signer
 from forms_service.signing.verification import verify_upload
 from forms_service.signing.views import pdf_response
+from registry import access as rights
 from registry.errors import BadRequest, NotFound
 from signatures.evidence import events_for
 from signatures.models import OutboxMessage, SigningRequest
@@ -69,6 +70,7 @@ def _consent_signers(payload: Body) -> list[Signer] | None:
 
 def _send(kind: str, subject_id: int):
     """Send one subject for signing; 201 with the created requests."""
+    _allow(kind, subject_id, "send")
     payload = _optional_body()
     signers = _consent_signers(payload) if kind == "consent" else None
     payload.check()
@@ -78,6 +80,11 @@ def _send(kind: str, subject_id: int):
                                            actor=request_actor(), base_url=_base_url(), signers=signers)
     db.session().commit()
     return jsonify({"requests": [request_json(i.request) for i in invitations]}), 201
+
+
+def _allow(kind: str, subject_id: int, purpose: str) -> rights.Use:
+    """404 for an unknown document, 403 unless this token's user may (see registry.access)."""
+    return rights.authorize_signing(db.session(), access.acting_user(), kind, subject_id, purpose)
 
 
 def request_actor() -> str:
@@ -114,19 +121,25 @@ def _request(request_id: int) -> SigningRequest:
 
 @bp.get("/v1/signing-requests/<int:request_id>")
 def get_request(request_id: int):
-    """A request's status and its evidence events."""
+    """A request's status and its evidence events (signer IPs and user agents: logged)."""
     r = _request(request_id)
+    use = _allow(r.subject_kind, r.subject_id, "copy")
+    access.log_read(use, "view", "signing_request", r.id)
     events = [{"seq": e.seq, "event": e.event, "occurred_at": _iso(e.occurred_at), "actor": e.actor, "ip": e.ip,
                "user_agent": e.user_agent, "details": e.details}
               for e in events_for(db.session(), r.subject_kind, r.subject_id) if e.request_id == r.id]
-    return jsonify({**request_json(r), "subject": {"kind": r.subject_kind, "id": r.subject_id},
-                    "created_at": _iso(r.created_at), "opened_at": _iso(r.opened_at), "signed_at": _iso(r.signed_at),
-                    "declined_reason": r.declined_reason, "document_sha256": r.document_sha256, "events": events})
+    payload = {**request_json(r), "subject": {"kind": r.subject_kind, "id": r.subject_id},
+               "created_at": _iso(r.created_at), "opened_at": _iso(r.opened_at), "signed_at": _iso(r.signed_at),
+               "declined_reason": r.declined_reason, "document_sha256": r.document_sha256, "events": events}
+    db.session().commit()
+    return jsonify(payload)
 
 
 @bp.post("/v1/signing-requests/<int:request_id>/cancel")
 def cancel_request(request_id: int):
     """Withdraw an open request."""
+    r = _request(request_id)
+    _allow(r.subject_kind, r.subject_id, "send")
     payload = _optional_body()
     reason = payload.str("reason", max_length=2000)
     payload.check()
@@ -138,13 +151,19 @@ def cancel_request(request_id: int):
 @bp.post("/v1/signing-requests/<int:request_id>/resend")
 def resend_request(request_id: int):
     """A new link (new request) for the same signer; an open one is cancelled."""
+    r = _request(request_id)
+    _allow(r.subject_kind, r.subject_id, "send")
     invitation = service.resend(db.session(), current_app.config, request_id, actor=request_actor(), base_url=_base_url())
     db.session().commit()
     return jsonify(request_json(invitation.request)), 201
 
 
 def _signed_pdf(kind: str, subject_id: int):
+    """The sealed PDF: it holds the signers' personal data, so the export is logged."""
+    use = _allow(kind, subject_id, "copy")
     doc = service.signed_document(db.session(), kind, subject_id)
+    access.log_read(use, "export", kind, subject_id, {"sha256": doc.sha256})
+    db.session().commit()
     return pdf_response(doc.pdf, f"ondertekend-{kind}-{subject_id}.pdf")
 
 
@@ -178,11 +197,14 @@ def verify():
 @bp.get("/v1/outbox")
 def outbox():
     """Mail kept in the database, newest first (administrators only)."""
-    require_admin()
+    use = access.require(rights.ADMIN)
     messages = db.session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(500)).all()
-    return jsonify({"messages": [{"id": m.id, "to": m.to, "subject": m.subject, "body": m.body,
-                                  "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at), "error": m.error}
-                                 for m in messages]})
+    access.log_read(use, "view", "outbox", None)
+    payload = {"messages": [{"id": m.id, "to": m.to, "subject": m.subject, "body": m.body,
+                             "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at), "error": m.error}
+                            for m in messages]}
+    db.session().commit()
+    return jsonify(payload)
 
 
 PUBLIC_ENDPOINTS.add("api.verify")

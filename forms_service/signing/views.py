@@ -15,13 +15,14 @@ from flask import (
 )
 from sqlalchemy import select
 
-from forms_service import db
+from forms_service import access, db
 from forms_service.documents import build
 from forms_service.web.preview import preview_response
 from forms_service.auth import current_user, login_required
 from forms_service.signing import service
 from forms_service.signing.subjects import KINDS, Signer, load_subject
 from forms_service.signing.verification import verify_upload
+from registry import access as rights
 from registry.errors import DomainError
 from signatures import lifecycle
 from signatures.disclosure import get_disclosure
@@ -214,17 +215,56 @@ def actor() -> str:
 @bp.get("/ondertekening")
 @login_required
 def overview():
-    """Every signing request and finished document, newest first."""
+    """The signing requests of the documents this account may send, newest first.
+
+    The list shows signers' names and e-mail addresses, so showing it is logged.
+    """
     session = db.session()
-    requests_ = session.scalars(select(SigningRequest).order_by(SigningRequest.id.desc()).limit(500)).all()
-    docs = {(d.subject_kind, d.subject_id): d for d in session.scalars(select(SignedDocument))}
-    return render_template("signing/overview.html", requests=requests_, docs=docs, kinds=KINDS)
+    access.require_role_for(rights.SEND_BIJLAGE1)
+    rows = session.scalars(select(SigningRequest).order_by(SigningRequest.id.desc()).limit(500)).all()
+    allowed = {}
+    for row in rows:
+        key = (row.subject_kind, row.subject_id)
+        if key not in allowed:
+            allowed[key] = _may_sign(*key)
+    requests_ = [row for row in rows if allowed[(row.subject_kind, row.subject_id)]]
+    docs = {(d.subject_kind, d.subject_id): d for d in session.scalars(select(SignedDocument))
+            if allowed.get((d.subject_kind, d.subject_id))}
+    if requests_:
+        access.log_read(_any_use(), "view", "signing_requests", None, {"requests": [r.id for r in requests_][:100]})
+    page = render_template("signing/overview.html", requests=requests_, docs=docs, kinds=KINDS)
+    session.commit()
+    return page
+
+
+def _may_sign(kind: str, subject_id: int) -> bool:
+    """Whether this account may send the document (and so see its signers)."""
+    try:
+        rights.authorize_signing(db.session(), access.acting_user(), kind, subject_id, "send")
+    except DomainError:
+        return False
+    return True
+
+
+def _any_use() -> rights.Use:
+    """The account's widest grant, for logging a list that spans several scopes."""
+    user = access.acting_user()
+    grant = sorted(user.grants, key=lambda g: g.role != "admin")[0]
+    person = user.person
+    return rights.Use(user.id, user.email, grant.role, grant.scope,
+                      grant.organisation_id or (person.organisation_id if person else None))
+
+
+def _allow(kind: str, subject_id: int, purpose: str = "send") -> rights.Use:
+    """403 (the Dutch page) unless this account may do a signing action on the document."""
+    return rights.authorize_signing(db.session(), access.acting_user(), kind, subject_id, purpose)
 
 
 @bp.post("/ondertekening/<kind>/<int:subject_id>/versturen")
 @login_required
 def send(kind: str, subject_id: int):
     """Send a document for signing to everyone who still has to sign."""
+    _allow(kind, subject_id)
     signers = _consent_signers() if kind == "consent" and request.form.get("name") else None
     return _staff_action(lambda s: service.send_for_signing(
         s, current_app.config, kind, subject_id, actor=actor(), base_url=base_url(), signers=signers),
@@ -280,6 +320,7 @@ def in_person_form():
 def in_person(kind: str, subject_id: int):
     """Sign now on this tablet: the professional is recorded as witness."""
     session = db.session()
+    _allow(kind, subject_id)
     try:
         subject = load_subject(session, kind, subject_id)
         signers = _consent_signers() if kind == "consent" and request.form.get("name") else subject.signers[:1]
@@ -298,6 +339,7 @@ def in_person(kind: str, subject_id: int):
 @login_required
 def cancel(request_id: int):
     """Withdraw an open request."""
+    _allow_request(request_id)
     return _staff_action(lambda s: service.cancel(s, request_id, actor=actor(), reason=request.form.get("reason")),
                          "Verzoek ingetrokken.")
 
@@ -306,6 +348,7 @@ def cancel(request_id: int):
 @login_required
 def resend(request_id: int):
     """A new link for the same signer."""
+    _allow_request(request_id)
     return _staff_action(lambda s: service.resend(s, current_app.config, request_id, actor=actor(), base_url=base_url()),
                          "Opnieuw verstuurd.")
 
@@ -314,6 +357,7 @@ def resend(request_id: int):
 @login_required
 def paper(kind: str, subject_id: int):
     """Record a paper signature: the date and the scanned PDF."""
+    _allow(kind, subject_id)
     upload = request.files.get("scan")
     try:
         signed_on = dt.date.fromisoformat(request.form.get("signed_on", ""))
@@ -327,6 +371,12 @@ def paper(kind: str, subject_id: int):
         person_id=request.form.get("person_id", type=int)), "Papieren ondertekening vastgelegd.")
     service.complete_pending(current_app.extensions["db_sessions"], current_app.config)
     return result
+
+
+def _allow_request(request_id: int) -> rights.Use:
+    """404 for an unknown request; 403 unless this account may act on its document."""
+    signing_request = db.session().get(SigningRequest, request_id) or abort(404)
+    return _allow(signing_request.subject_kind, signing_request.subject_id)
 
 
 def _staff_action(work, message: str, back: str | None = None):
@@ -347,12 +397,17 @@ def _staff_action(work, message: str, back: str | None = None):
 @bp.get("/ondertekening/<kind>/<int:subject_id>/ondertekend.pdf")
 @login_required
 def staff_download(kind: str, subject_id: int):
-    """The sealed PDF (or the paper scan) of a document."""
+    """The sealed PDF (or the paper scan) of a document; logged in the access log (it
+    holds the signers' personal data) and in the evidence log."""
     session = db.session()
+    if kind not in KINDS:
+        abort(404)
+    use = _allow(kind, subject_id, "copy")
     try:
         doc = service.signed_document(session, kind, subject_id)
     except DomainError as exc:
         return render_template("signing/error.html", code=exc.code, message=exc.message), exc.status
+    access.log_read(use, "export", kind, subject_id, {"sha256": doc.sha256})
     append_event(session, subject_kind=kind, subject_id=subject_id, event="downloaded", actor=actor(),
                  ip=request.remote_addr, user_agent=request.user_agent.string[:400], details={"sha256": doc.sha256})
     session.commit()
@@ -363,7 +418,9 @@ def staff_download(kind: str, subject_id: int):
 @login_required
 def outbox():
     """Mail waiting to be passed on by hand (no SMTP configured, or SMTP failed)."""
-    if not current_user().is_admin:
-        abort(403)
+    use = access.require(rights.ADMIN)
     messages = db.session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
-    return render_template("signing/outbox.html", messages=messages)
+    access.log_read(use, "view", "outbox", None)
+    page = render_template("signing/outbox.html", messages=messages)
+    db.session().commit()
+    return page

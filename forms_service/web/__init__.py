@@ -10,8 +10,9 @@ import datetime as dt
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
-from forms_service import db
+from forms_service import access, db
 from forms_service.auth import login_required
+from registry import access as rights
 from registry import queries, rules
 from registry.errors import DomainError, NotFound
 from registry.models import CaseTable, Covenant, Person
@@ -43,9 +44,13 @@ def domain_error(exc: DomainError):
 @bp.get("/")
 @login_required
 def index():
-    """All covenants with their tables."""
-    covenants = db.session().scalars(select(Covenant).order_by(Covenant.title)).all()
-    return render_template("web/index.html", covenants=covenants)
+    """The covenants and tables this account may see (an admin: all)."""
+    covenant_ids, table_ids = access.visible_covenant_ids(), access.visible_table_ids()
+    query = select(Covenant).order_by(Covenant.title)
+    if covenant_ids is not None:
+        query = query.where(Covenant.id.in_(covenant_ids))
+    covenants = db.session().scalars(query).all()
+    return render_template("web/index.html", covenants=covenants, table_ids=table_ids)
 
 
 @bp.get("/tables/<int:table_id>")
@@ -54,6 +59,7 @@ def table(table_id: int):
     """Who may join this table on a date (default today), with basis and reasons."""
     session = db.session()
     case_table = session.get(CaseTable, table_id) or abort(404)
+    access.require(rights.READ, rights.table_target(session, case_table))
     on, date_error = requested_date()
     case_ref = request.args.get("case", "").strip()[:100] or None
     result = queries.entitled(session, table_id, on, case_ref)
@@ -70,6 +76,7 @@ def person(person_id: int):
     """The tables a person may join on a date."""
     session = db.session()
     someone = session.get(Person, person_id) or abort(404)
+    access.require(rights.READ, rights.person_target(session, someone))
     on, date_error = requested_date()
     try:
         tables = queries.tables_for(session, person_id, on)

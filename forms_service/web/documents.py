@@ -13,15 +13,16 @@ from contextlib import contextmanager
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from forms_service import db
+from forms_service import access, db
 from forms_service.auth import login_required
 from forms_service.documents import build, list_packs, render
 from forms_service.web.preview import preview_response
 from forms_service.signing import service as signing
 from forms_service.web import document_forms as forms
+from registry import access as rights
 from registry import services
 from registry.errors import DomainError, ValidationError
-from registry.models import CaseTable, Consent, Covenant, Declaration, Organisation, Person
+from registry.models import Case, CaseTable, Consent, Covenant, Declaration, Organisation, Person
 
 bp = Blueprint("documents", __name__)
 
@@ -102,9 +103,13 @@ def people_choices() -> list[tuple]:
     return [(None, "— nog niet gekozen —")] + [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
 
 
-def table_choices() -> list[tuple]:
-    """Every case table, for the annex forms."""
-    tables = db.session().scalars(select(CaseTable).order_by(CaseTable.name)).all()
+def table_choices(permission: str = rights.READ) -> list[tuple]:
+    """The case tables the account may ``permission`` at, for the annex forms."""
+    visible = access.visible_table_ids(permission)
+    query = select(CaseTable).order_by(CaseTable.name)
+    if visible is not None:
+        query = query.where(CaseTable.id.in_(visible))
+    tables = db.session().scalars(query).all()
     return [(None, "— kies een casustafel —")] + [(t.id, f"{t.name} ({t.covenant.title})") for t in tables]
 
 
@@ -224,15 +229,20 @@ def render_covenant_form(form, covenant):
 @bp.get("/covenants")
 @login_required
 def covenants():
-    """Every covenant, drafts first."""
-    rows = db.session().scalars(select(Covenant).order_by(Covenant.in_force_on.is_not(None), Covenant.title)).all()
+    """The covenants this account may see, drafts first."""
+    visible = access.visible_covenant_ids()
+    query = select(Covenant).order_by(Covenant.in_force_on.is_not(None), Covenant.title)
+    if visible is not None:
+        query = query.where(Covenant.id.in_(visible))
+    rows = db.session().scalars(query).all()
     return render_template("documents_web/covenants.html", covenants=rows)
 
 
 @bp.route("/covenants/new", methods=["GET", "POST"])
 @login_required
 def covenant_new():
-    """Draft a new covenant."""
+    """Draft a new covenant (administrators; coordinators get a grant for it afterwards)."""
+    access.require(rights.ADMIN)
     form = covenant_form(None)
     if form.validate_on_submit() and (covenant := save(form, lambda: save_covenant(form, None))):
         flash("Het concept-convenant is opgeslagen.")
@@ -245,6 +255,7 @@ def covenant_new():
 def covenant_edit(covenant_id: int):
     """Edit a draft: title, region, pack; add partners; open tables, name chair and coordinator."""
     covenant = load(Covenant, covenant_id)
+    access.require(rights.MANAGE_COVENANT, rights.covenant_target(db.session(), covenant.id))
     if covenant.status != "draft":
         flash("Dit convenant is al in werking; alleen een concept kan worden bewerkt.")
         return redirect(url_for("documents.covenant", covenant_id=covenant.id))
@@ -259,7 +270,9 @@ def covenant_edit(covenant_id: int):
 @login_required
 def covenant(covenant_id: int):
     """A covenant: partners, tables, preview and downloads."""
-    return render_template("documents_web/covenant.html", covenant=load(Covenant, covenant_id))
+    covenant = load(Covenant, covenant_id)
+    access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
+    return render_template("documents_web/covenant.html", covenant=covenant)
 
 
 @bp.get("/covenants/<int:covenant_id>/preview")
@@ -267,6 +280,7 @@ def covenant(covenant_id: int):
 def covenant_preview(covenant_id: int):
     """The covenant as the renderer's HTML (shown in an iframe on the covenant page)."""
     covenant = load(Covenant, covenant_id)
+    access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
     pack = build.pack_named(covenant.pack)
     return preview_response(render.render_html(pack, "covenant", build.covenant_doc(db.session(), covenant)), pack)
 
@@ -276,6 +290,7 @@ def covenant_preview(covenant_id: int):
 def covenant_pdf(covenant_id: int):
     """The covenant as PDF."""
     load(Covenant, covenant_id)
+    access.require(rights.READ, rights.covenant_target(db.session(), covenant_id))
     return download(build.subject_document(db.session(), "covenant", covenant_id).pdf, PDF, f"convenant-{covenant_id}.pdf")
 
 
@@ -284,6 +299,7 @@ def covenant_pdf(covenant_id: int):
 def covenant_docx(covenant_id: int):
     """The covenant as editable DOCX."""
     covenant = load(Covenant, covenant_id)
+    access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
     return download(build.covenant_docx(db.session(), covenant), DOCX, f"convenant-{covenant_id}.docx")
 
 
@@ -293,10 +309,17 @@ def covenant_docx(covenant_id: int):
 @bp.get("/forms")
 @login_required
 def forms_overview():
-    """The annex forms: fill in online, or print blank for signing on paper."""
+    """The annex forms: fill in online, or print blank for signing on paper; the recent
+    declarations and consents of the tables this account may see."""
     session = db.session()
-    declarations = session.scalars(select(Declaration).order_by(Declaration.id.desc()).limit(20)).all()
-    consents = session.scalars(select(Consent).order_by(Consent.id.desc()).limit(20)).all()
+    declarations = select(Declaration).order_by(Declaration.id.desc()).limit(20)
+    consents = select(Consent).join(Consent.case).order_by(Consent.id.desc()).limit(20)
+    readable, resident = access.visible_table_ids(), access.visible_table_ids(rights.RESIDENT_DATA)
+    if readable is not None:
+        declarations = declarations.where(Declaration.table_id.in_(readable))
+    if resident is not None:
+        consents = consents.where(Case.table_id.in_(resident))
+    declarations, consents = session.scalars(declarations).all(), session.scalars(consents).all()
     return render_template("documents_web/forms.html", packs=list_packs(), blank_titles=BLANK_TITLES,
                            declarations=declarations, consents=consents)
 
@@ -322,15 +345,24 @@ def save_declaration(form: forms.DeclarationForm, kind: str) -> Declaration:
         session, organisation_id=organisation.id, name=form.name.data, initials=form.initials.data,
         function=form.function.data, email=form.email.data or None)
     with fields_as({"person_id": "name"}):
-        return services.create_declaration(
+        declaration = services.create_declaration(
             session, kind=kind, person_id=person.id, table_id=form.table_id.data,
             case_ref=getattr(form, "case_ref", None) and form.case_ref.data, signed_on=form.signed_on.data)
+    permission = rights.SEND_BIJLAGE1 if kind == "structural" else rights.MANAGE_DECLARATIONS
+    access.require(permission, rights.declaration_target(session, declaration))
+    return declaration
 
 
 def declaration_form_view(form_class, kind: str, template_title: str):
-    """GET shows the form; POST saves it in one transaction and opens the new record."""
+    """GET shows the form; POST saves it in one transaction and opens the new record.
+
+    A partner contact may fill in a Bijlage 1 for its own employees only: the saved
+    declaration is checked against the account's grants before the commit.
+    """
+    permission = rights.SEND_BIJLAGE1 if kind == "structural" else rights.MANAGE_DECLARATIONS
+    access.require_role_for(permission)
     form = form_class()
-    form.table_id.choices = table_choices()
+    form.table_id.choices = table_choices(rights.READ if kind == "structural" else rights.MANAGE_DECLARATIONS)
     if form.validate_on_submit() and (declaration := save(form, lambda: save_declaration(form, kind))):
         flash("De verklaring is opgeslagen.")
         return redirect(url_for("documents.declaration", declaration_id=declaration.id))
@@ -355,16 +387,21 @@ def bijlage2():
 @bp.get("/declarations/<int:declaration_id>")
 @login_required
 def declaration(declaration_id: int):
-    """A recorded declaration with its PDF and the state of its signing."""
-    return render_template("documents_web/declaration.html", declaration=load(Declaration, declaration_id),
+    """A recorded declaration with its PDF and the state of its signing (signers' e-mail: logged)."""
+    declaration = load(Declaration, declaration_id)
+    access.require_and_log(rights.READ, rights.declaration_target(db.session(), declaration), "view",
+                           "declaration", declaration_id)
+    page = render_template("documents_web/declaration.html", declaration=declaration,
                            signing=signing.signing_state(db.session(), "declaration", declaration_id))
+    db.session().commit()
+    return page
 
 
 @bp.get("/declarations/<int:declaration_id>/verklaring.pdf")
 @login_required
 def declaration_pdf(declaration_id: int):
     """A declaration as PDF."""
-    load(Declaration, declaration_id)
+    access.require(rights.READ, rights.declaration_target(db.session(), load(Declaration, declaration_id)))
     return download(build.subject_document(db.session(), "declaration", declaration_id).pdf, PDF, f"verklaring-{declaration_id}.pdf")
 
 
@@ -390,8 +427,9 @@ def recipient_choices(pack) -> list[tuple]:
 
 def consent_form():
     """The consent form with tables, categories and recipients as choices, and its pack."""
+    access.require_role_for(rights.MANAGE_CONSENTS)
     form = forms.ConsentForm()
-    form.table_id.choices = table_choices()
+    form.table_id.choices = table_choices(rights.MANAGE_CONSENTS)
     pack = consent_pack(form)
     form.categories.choices = [(c.key, c.label) for c in pack.consent_categories]
     form.recipients.choices = recipient_choices(pack)
@@ -401,6 +439,7 @@ def consent_form():
 def save_consent(form: forms.ConsentForm):
     """Record the consent, checking its categories against the table's pack."""
     table = services.get(db.session(), CaseTable, form.table_id.data, "table_id")
+    access.require(rights.MANAGE_CONSENTS, rights.table_target(db.session(), table))
     others = [name.strip() for name in (form.other_recipients.data or "").split(",") if name.strip()]
     return services.create_consent(
         db.session(), table_id=table.id, case_ref=form.case_ref.data, signed_by=form.signed_by.data,
@@ -424,15 +463,23 @@ def bijlage4():
 @bp.get("/consents/<int:consent_id>")
 @login_required
 def consent(consent_id: int):
-    """A recorded consent with its PDF and the state of its signing."""
-    return render_template("documents_web/consent.html", consent=load(Consent, consent_id),
+    """A recorded consent with its PDF and the state of its signing (resident data: logged)."""
+    consent = load(Consent, consent_id)
+    access.require_and_log(rights.RESIDENT_DATA, rights.consent_target(db.session(), consent), "view",
+                           "consent", consent_id)
+    page = render_template("documents_web/consent.html", consent=consent,
                            signing=signing.signing_state(db.session(), "consent", consent_id))
+    db.session().commit()
+    return page
 
 
 @bp.get("/consents/<int:consent_id>/toestemming.pdf")
 @login_required
 def consent_pdf(consent_id: int):
-    """A consent as PDF."""
-    load(Consent, consent_id)
-    return download(build.subject_document(db.session(), "consent", consent_id).pdf, PDF, f"toestemming-{consent_id}.pdf")
+    """A consent as PDF (resident data: logged as a print)."""
+    access.require_and_log(rights.RESIDENT_DATA, rights.consent_target(db.session(), load(Consent, consent_id)),
+                           "print", "consent", consent_id)
+    response = download(build.subject_document(db.session(), "consent", consent_id).pdf, PDF, f"toestemming-{consent_id}.pdf")
+    db.session().commit()
+    return response
 

@@ -18,12 +18,13 @@ from wtforms import DateField, FieldList, Form, FormField, SelectField, SelectMu
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms_service import db
+from forms_service import access, db
 from forms_service.auth import current_user, login_required
 from forms_service.documents import build
 from forms_service.meetings_pdf import sealed_meeting_check
 from forms_service.signing import service as signing
 from forms_service.signing.views import base_url, pdf_response
+from registry import access as rights
 from registry import meetings, rules, services
 from registry.errors import DomainError
 from registry.models import CaseTable, Consent, Declaration, Meeting, Person
@@ -120,6 +121,7 @@ def category_labels(table: CaseTable) -> dict[str, str]:
 def plan(table_id: int):
     """Plan a meeting; on an error the page comes back with what was typed and every message."""
     table = db.session().get(CaseTable, table_id) or abort(404)
+    access.require(rights.MEETINGS, rights.table_target(db.session(), table))
     form = PlanMeetingForm()
     choices = _invitee_choices(table)
     pack = build.pack_named(table.covenant.pack)
@@ -151,6 +153,7 @@ def plan(table_id: int):
 def table_meetings(table_id: int):
     """The meetings of a table, newest first."""
     table = db.session().get(CaseTable, table_id) or abort(404)
+    access.require(rights.MEETINGS, rights.table_target(db.session(), table))
     rows = db.session().scalars(select(Meeting).where(Meeting.table_id == table.id).order_by(Meeting.starts_at.desc())).all()
     return render_template("meetings/list.html", table=table, meetings=rows)
 
@@ -199,7 +202,7 @@ def send_for_signing(meeting_id: int):
     The request must match a warning of the check run now (so only a declaration that
     is really missing is sent); declaration and invitation are committed together.
     """
-    result = _check_or_404(meeting_id)
+    result = _check_or_404(meeting_id, rights.MANAGE_DECLARATIONS)
     wanted = _missing_declaration(result, request.form.get("person_id", type=int), request.form.get("kind"),
                                   request.form.get("case_ref", ""))
     if wanted is None:
@@ -261,6 +264,7 @@ def need_to_know(meeting_id: int):
 def withdraw_consent(consent_id: int):
     """Withdraw a resident's consent from a date; who withdrew it is recorded."""
     consent = db.session().get(Consent, consent_id) or abort(404)
+    use = access.require(rights.WITHDRAW_CONSENT, rights.consent_target(db.session(), consent))
     form = WithdrawConsentForm()
     if form.validate_on_submit():
         try:
@@ -274,11 +278,16 @@ def withdraw_consent(consent_id: int):
             return redirect(url_for("meetings.withdraw_consent", consent_id=consent.id))
     status = 422 if form.is_submitted() else 200
     labels = category_labels(consent.case.table)
-    return render_template("meetings/withdraw_consent.html", form=form, consent=consent, labels=labels), status
+    access.log_read(use, "view", "consent", consent.id)
+    page = render_template("meetings/withdraw_consent.html", form=form, consent=consent, labels=labels)
+    db.session().commit()
+    return page, status
 
 
-def _check_or_404(meeting_id: int) -> meetings.MeetingCheck:
-    """The meeting's check, or a 404 page."""
+def _check_or_404(meeting_id: int, permission: str = rights.MEETINGS) -> meetings.MeetingCheck:
+    """The meeting's check, or a 404 page; 403 unless the account may ``permission`` at its table."""
+    meeting = db.session().get(Meeting, meeting_id) or abort(404)
+    access.require(permission, rights.meeting_target(db.session(), meeting))
     try:
         return meetings.meeting_check(db.session(), meeting_id)
     except DomainError:
