@@ -71,3 +71,18 @@ def readable_entries(session: Session, user, **filters) -> list[AccessLogEntry]:
 def verify(session: Session) -> VerifyResult:
     """Recompute the access log's chain."""
     return ACCESS_LOG.verify(session)
+
+
+def covenant_subjects(session: Session, covenant_id: int) -> dict[str, set[int]]:
+    """The ids of the signing subjects (covenant, declarations, consents, meetings) that
+    belong to one covenant, for scoping the evidence log to a privacy officer."""
+    from registry.models import Case, CaseTable, Consent, Declaration, Meeting
+
+    tables = select(CaseTable.id).where(CaseTable.covenant_id == covenant_id)
+    return {
+        "covenant": {covenant_id},
+        "declaration": set(session.scalars(select(Declaration.id).where(Declaration.table_id.in_(tables)))),
+        "consent": set(session.scalars(select(Consent.id).join(Case).where(Case.table_id.in_(tables)))),
+        "meeting": set(session.scalars(select(Meeting.id).where(Meeting.table_id.in_(tables)))),
+    }
+

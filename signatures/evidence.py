@@ -99,3 +99,21 @@ def events_for(session: Session, subject_kind: str, subject_id: int) -> list[Evi
             .where(EvidenceEvent.subject_kind == subject_kind, EvidenceEvent.subject_id == subject_id)
             .order_by(EvidenceEvent.seq))
     return list(session.execute(stmt).scalars())
+
+
+def readable_evidence(session: Session, user, limit: int = 500) -> list[EvidenceEvent]:
+    """Evidence-log entries, newest first, as this user may read them: an admin all, a
+    privacy officer those of the documents of its covenants (see registry.access)."""
+    from registry import access
+    from registry.access_log import covenant_subjects
+
+    access.require_role_for(user, access.LOGS)
+    rows = list(session.scalars(select(EvidenceEvent).order_by(EvidenceEvent.seq.desc()).limit(limit)))
+    if user.is_admin:
+        return rows
+    allowed: dict[str, set[int]] = {}
+    for grant in user.grants:
+        if grant.role == "privacy_officer" and grant.covenant_id:
+            for kind, ids in covenant_subjects(session, grant.covenant_id).items():
+                allowed.setdefault(kind, set()).update(ids)
+    return [row for row in rows if row.subject_id in allowed.get(row.subject_kind, set())]

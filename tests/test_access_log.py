@@ -166,3 +166,31 @@ def test_the_consent_page_and_its_pdf_are_logged_on_the_web(logged_in, demo, app
     assert "afdruk" in page and "inzage" in page
     actions = [e.action for e in app_session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq))]
     assert actions == ["view", "print", "view"]
+
+
+def test_the_privacy_officer_reads_the_evidence_log_of_its_covenant_only(client, app, app_session, demo):
+    """The evidence page lists the covenant's signing steps; another covenant's officer sees none."""
+    import re
+
+    from signatures.evidence import append_event
+
+    append_event(app_session, subject_kind="consent", subject_id=demo["consent"], event="sent", actor="Tessa",
+                 ip="192.0.2.7")
+    app_session.commit()
+    for email, covenant_id, expect in (("fg@example.org", demo["covenant"], True), ("fg2@example.org", None, False)):
+        if covenant_id is None:
+            other = Covenant(pack="emmen-casustafel", title="Ander", region="Elders")
+            app_session.add(other)
+            app_session.flush()
+            covenant_id = other.id
+        user = accounts.create_user(app_session, email, "a long enough password")
+        user.grants = [Grant(role="privacy_officer", covenant_id=covenant_id)]
+        app_session.commit()
+        web = app.test_client()
+        with web.session_transaction() as cookie:
+            cookie["user_id"] = user.id
+        page = web.get("/bewijslog")
+        assert page.status_code == 200
+        assert ("192.0.2.7" in page.get_data(as_text=True)) is expect
+    kinds = [e.subject_kind for e in app_session.scalars(select(AccessLogEntry))]
+    assert kinds == ["evidence_log", "evidence_log"]

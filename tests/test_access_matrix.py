@@ -210,6 +210,7 @@ def _routes(i: dict) -> dict:
         ("meetings.withdraw_consent", "GET"): (f"/consents/{co}/withdraw", RESIDENT, {}),
         ("meetings.withdraw_consent", "POST"): (f"/consents/{co}/withdraw", RESIDENT, {"data": {"on": "2026-12-01"}}),
         ("access_log.page", "GET"): ("/toegangslog", LOGS, {}),
+        ("access_log.evidence", "GET"): ("/bewijslog", LOGS, {}),
         ("signing.sign_page", "GET"): (f"/onderteken/{tok}", PUBLIC, {}),
         ("signing.sign_page", "POST"): ("/onderteken/unknown-token", PUBLIC, {"data": {}}),
         ("signing.done", "GET"): (f"/onderteken/{tok}/klaar", PUBLIC, {}),

@@ -50,3 +50,20 @@ def page():
     html = render_template("web/access_log.html", entries=found, args=request.args, errors=errors)
     db.session().commit()
     return html
+
+
+@bp.get("/bewijslog")
+@login_required
+def evidence():
+    """The evidence log of signings (*bewijslog*), newest first: who did what with which
+    document, from which IP. It holds signers' personal data, so reading it is logged."""
+    from signatures.evidence import readable_evidence
+
+    access.require_role_for(rights.LOGS)
+    user = access.acting_user()
+    rows = readable_evidence(db.session(), user)
+    grant = sorted(user.grants, key=lambda g: g.role != "admin")[0]
+    access.log_read(rights.Use(user.id, user.email, grant.role, grant.scope, None), "view", "evidence_log", None)
+    html = render_template("web/evidence_log.html", events=rows)
+    db.session().commit()
+    return html
