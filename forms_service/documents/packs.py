@@ -11,10 +11,11 @@ environment variable ``TEMPLATE_PACKS_DIR``, the repository's top-level ``templa
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = "pack.toml"
@@ -40,6 +41,55 @@ class Term:
     initial_years: int
     renewal_years: int
     notice_months: int
+    ends_on: dt.date | None = None
+    """A fixed last day in force (inclusive), e.g. an *intentieverklaring* "tot en met
+    31-12-2018"; with it there is no tacit renewal."""
+
+
+ANNEX_KINDS = ("structural_declaration", "incidental_declaration", "consent", "text")
+
+
+@dataclass(frozen=True)
+class Annex:
+    """An annex (*bijlage*) of the covenant: a stable ``key`` for URLs ("bijlage5"), the
+    printed ``number`` ("Bijlage 5"), its ``title``, what it is (``kind``) and, for a form,
+    the pack's standalone template."""
+
+    key: str
+    number: str
+    title: str
+    kind: str
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentSignerBand:
+    """Who signs a consent at an age on the signing date (Jeugdwet / WGBO): residents
+    younger than ``below_age`` (None: any age from the band before) need ``signers``."""
+
+    below_age: int | None
+    signers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableRole:
+    """A role every table has (*voorzitter*, *coördinator*, *procesregisseur*), optionally
+    only from ``organisations``; ``text_name`` is how the covenant text names them."""
+
+    key: str
+    label: str
+    organisations: tuple[str, ...] = ()
+    text_name: str = ""
+
+
+@dataclass(frozen=True)
+class CaseParticipantRole:
+    """Someone who takes part in their own case without a declaration (e.g. *ouder met
+    gezag*, *jongere* from ``min_age``)."""
+
+    key: str
+    label: str
+    min_age: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +161,14 @@ class Pack:
     founding_partners: tuple[FoundingPartner, ...]
     meeting_themes: tuple[str, ...]
     age_bands: tuple[str, ...]
+    annexes: tuple[Annex, ...] = ()
+    consent_signers: tuple[ConsentSignerBand, ...] = ()
+    roles: tuple[TableRole, ...] = ()
+    case_participants: tuple[CaseParticipantRole, ...] = ()
+    meetings_on_request: bool = False
+    chair_models: tuple[str, ...] = ()
+    mandate: bool = False
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
 
     def document(self, kind: str) -> str:
         """File name of the document template registered under ``kind`` in the manifest."""
@@ -181,9 +239,21 @@ def _pack_from_manifest(data: dict, folder: Path) -> Pack:
             term=Term(**data["term"]),
             areas=tuple(PackArea(a["name"], a.get("short_name", a["name"]))
                         for a in data.get("areas", [])),
-            table_roles=tuple(TableRoleOrganisation(r["organisation"],
-                                                    r.get("text_name", r["organisation"]))
-                              for r in data.get("table_roles", [])),
+            table_roles=tuple(TableRoleOrganisation(org, r.get("text_name", org))
+                              for r in data.get("table_roles", [])
+                              for org in (r.get("organisations") or [r["organisation"]])[:1]),
+            roles=tuple(TableRole(r["key"], r["label"], tuple(r.get("organisations", ())), r.get("text_name", ""))
+                        for r in data.get("table_roles", []) if "key" in r),
+            annexes=tuple(Annex(a["key"], a["number"], a["title"], a["kind"], a.get("template"))
+                          for a in data.get("annexes", [])),
+            consent_signers=tuple(ConsentSignerBand(b.get("below_age"), tuple(b["signers"]))
+                                  for b in data.get("consent_signers", [])),
+            case_participants=tuple(CaseParticipantRole(c["key"], c["label"], c.get("min_age"))
+                                    for c in data.get("case_participants", [])),
+            meetings_on_request=bool(data.get("meetings", {}).get("on_request", False)),
+            chair_models=tuple(data.get("covenant", {}).get("chair_models", ())),
+            mandate=bool(data.get("covenant", {}).get("mandate", False)),
+            settings=data,
             consent_categories=tuple(ConsentCategory(c["key"], c["label"])
                                      for c in data.get("consent_categories", [])),
             consent_recipients=tuple(ConsentRecipient(r["label"], tuple(r.get("choices", ())),
