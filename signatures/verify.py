@@ -21,6 +21,7 @@ never from metadata a later revision could set.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,8 +73,14 @@ def problem(code: str, extra: str | None = None) -> str:
     return f"{text} ({extra})" if extra else text
 
 
-def verify_pdf(pdf_bytes: bytes, trusted_certs: Iterable[x509.Certificate | bytes] = ()) -> Verification:
-    """Validate every signature in ``pdf_bytes`` against ``trusted_certs`` (PEM/DER or objects)."""
+def verify_pdf(pdf_bytes: bytes, trusted_certs: Iterable[x509.Certificate | bytes] = (), *,
+               seal_certs: Iterable[x509.Certificate | bytes] | None = None) -> Verification:
+    """Validate every signature in ``pdf_bytes`` against ``trusted_certs`` (PEM/DER or objects).
+
+    ``seal_certs`` pins the signing certificate: when given, a signature is trusted only
+    when it is made with exactly one of these certificates, however well its chain
+    validates against ``trusted_certs`` (which may hold a timestamp authority's root).
+    """
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
         signatures = reader.embedded_signatures
@@ -85,15 +92,20 @@ def verify_pdf(pdf_bytes: bytes, trusted_certs: Iterable[x509.Certificate | byte
         return Verification(False, False, False, problems=[problem("not_pdf", type(exc).__name__)])
     try:
         roots = [_to_asn1(c) for c in trusted_certs]
+        pinned = None if seal_certs is None else {_to_asn1(c).dump() for c in seal_certs}
     except ValueError as exc:
         return Verification(False, False, False, document_info=info, problems=[problem("validation_error", str(exc))])
-    statuses, problems = [], []
+    statuses, problems, whole, ours = [], [], [], []
     for sig in signatures:
         status, errors = _validate_one(sig, roots)
-        problems.extend(p for p in errors if p not in problems)
         if status is not None:
             statuses.append(status)
-    return _summarise(statuses, len(signatures), info, problems, _pades(signatures[-1]))
+            whole.append(status.coverage == SignatureCoverageLevel.ENTIRE_FILE and _covers_whole_file(pdf_bytes, sig))
+            ours.append(status.trusted and (pinned is None or status.signing_cert.dump() in pinned))
+            errors = _coverage_and_pin_problems(status, errors, whole[-1], ours[-1])
+        problems.extend(p for p in errors if p not in problems)
+    return _summarise(statuses, len(signatures), info, problems, _pades(signatures[-1]),
+                      whole_file=bool(whole) and whole[-1], ours=ours)
 
 
 def _to_asn1(cert: x509.Certificate | bytes) -> asn1_x509.Certificate:
@@ -139,6 +151,49 @@ def _problems_of(status: PdfSignatureStatus) -> list[str]:
     return found
 
 
+def _coverage_and_pin_problems(status: PdfSignatureStatus, found: list[str], whole_file: bool,
+                               ours: bool) -> list[str]:
+    """Add what pyHanko does not see: bytes outside the seal that its length-only
+    ENTIRE_FILE test misses, and a trusted chain that is not our pinned certificate."""
+    if not status.intact:
+        return found
+    found = list(found)
+    codes = [p.split(":", 1)[0] for p in found]
+    if not whole_file and "modified_after_sealing" not in codes:
+        found.insert(0, problem("modified_after_sealing", "ByteRange"))
+    if not ours and "untrusted" not in codes and "revoked" not in codes:
+        found.insert(0, problem("untrusted", status.signing_cert.subject.human_friendly))
+    if "validation_error" in codes and len(found) > 1:
+        found = [p for p in found if not p.startswith("validation_error:")]
+    return found
+
+
+HEX_CONTENTS = re.compile(rb"<[0-9A-Fa-f]*>")
+
+
+def _covers_whole_file(pdf_bytes: bytes, sig) -> bool:
+    """True when the signature's byte range is ``[0, a, b, len(file) - b]`` and the
+    one gap ``[a, b)`` holds exactly the hex string of the signature being validated.
+
+    pyHanko's ENTIRE_FILE test only compares lengths (``a + rest + 2·len(/Contents) +
+    2 == len(file)``): a later revision that redefines the signature dictionary with a
+    longer, literal ``/Contents`` (the same CMS plus zero padding) balances the sum
+    while appending anything at all. Here every byte outside the gap must be signed
+    and the gap must be the very signature that was checked.
+    """
+    try:
+        start, first, second, rest = (int(x) for x in sig.byte_range)
+        contents = sig.pkcs7_content
+    except Exception:  # noqa: BLE001 - not a standard byte range: not the whole file
+        return False
+    if start != 0 or not 0 < first < second or second + rest != len(pdf_bytes) or rest < 0:
+        return False
+    gap = pdf_bytes[first:second]
+    if HEX_CONTENTS.fullmatch(gap) is None or len(gap) % 2:
+        return False
+    return bytes.fromhex(gap[1:-1].decode("ascii")) == contents
+
+
 def _modification(status: PdfSignatureStatus) -> str:
     if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:
         return status.coverage.name
@@ -147,16 +202,16 @@ def _modification(status: PdfSignatureStatus) -> str:
 
 
 def _summarise(statuses: list[PdfSignatureStatus], count: int, info: dict[str, str],
-               problems: list[str], pades: bool) -> Verification:
-    """Combine per-signature statuses; the last signature gives time and signer."""
+               problems: list[str], pades: bool, *, whole_file: bool, ours: list[bool]) -> Verification:
+    """Combine per-signature statuses; the last signature gives time and signer, and
+    it must cover the whole file."""
     complete = len(statuses) == count
     last = statuses[-1] if statuses else None
     timestamped = bool(last and last.timestamp_validity is not None)
     return Verification(
-        valid=(complete and not problems and all(s.bottom_line for s in statuses)
-               and last.coverage == SignatureCoverageLevel.ENTIRE_FILE),
+        valid=complete and not problems and all(s.bottom_line for s in statuses) and whole_file and all(ours),
         intact=complete and all(s.intact for s in statuses),
-        trusted=complete and all(s.trusted for s in statuses),
+        trusted=complete and all(ours),
         signed_at=_signed_at(last) if last else None,
         signer_subject=last.signing_cert.subject.human_friendly if last else None,
         document_info=info,

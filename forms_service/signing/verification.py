@@ -1,8 +1,9 @@
 """Answering "is this PDF ours, unchanged, and who signed it?" for ``/verify`` and the API.
 
-The cryptographic check is :func:`signatures.verify.verify_pdf` against our seal
-certificate. ``valid`` means: the seal is intact, ours, and covers the whole file —
-any revision appended after the seal (an /Info-only one included) is refused with
+The cryptographic check is :func:`signatures.verify.verify_pdf`, pinned to our seal
+certificate (the timestamp authority's root is trusted for timestamps only).
+``valid`` means: the seal is intact, ours, and covers the whole file — any revision
+appended after the seal (an /Info-only one included) is refused with
 ``modified_after_sealing``. Only a valid file says anything about our records:
 
 * *which document* comes from the sealed revision itself (its keywords, read from
@@ -53,7 +54,10 @@ def verify_upload(session: Session, config: Mapping[str, Any], pdf_bytes: bytes)
     """The verification answer as plain data (the API's JSON, the page's context)."""
     from signatures.verify import verify_pdf
 
-    result = verify_pdf(pdf_bytes, service.trusted_certificates(config))
+    # Pinned to our seal certificate: the timestamp root in the trust list must not make
+    # every certificate it ever issued count as "our seal".
+    result = verify_pdf(pdf_bytes, service.trusted_certificates(config),
+                        seal_certs=[service.seal_identity(config).certificate_pem])
     problems = [_problem(p) for p in result.problems]
     document, signers = None, []
     if result.valid:  # intact, ours, and the seal covers every byte of the upload

@@ -209,6 +209,56 @@ def look_alike_identity(app, tmp_path):
         pem_cert=cert.public_bytes(serialization.Encoding.PEM))
 
 
+def redefine_signature(pdf: bytes, keywords: bytes) -> bytes:
+    """The length trick against pyHanko's ENTIRE_FILE test: a later revision redefines
+    the signature dictionary with the same CMS as a longer *literal* /Contents (zero
+    padded) and a new /Info, sized so that ``len(file) == a + rest + 2·len(/Contents) + 2``.
+    pyHanko then calls the signature "entire file"; pdfsig says "Not total document signed"."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    sig = reader.embedded_signatures[0]
+    number = sig.sig_field.raw_get("/V").idnum
+    info_number = reader.trailer_view.raw_get("/Info").idnum
+    root_number = reader.trailer_view.raw_get("/Root").idnum
+    _, first, second, rest = sig.byte_range
+    header = b"%d 0 obj" % number
+    start = pdf.rindex(header, 0, first)
+    before, after = pdf[start + len(header):first], pdf[second:pdf.index(b"endobj", second)]
+    prev = reader.xrefs.get_startxref_for_revision(reader.xrefs.total_revisions - 1)
+    size = int(reader.trailer_view["/Size"])
+
+    def section(length: int, pad: int) -> bytes:
+        contents = sig.pkcs7_content.ljust(length, b"\x00")
+        literal = contents.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)").replace(b"\r", b"\\r")
+        obj = b"\n" + header + before + b"(" + literal + b")" + after + b"endobj\n"
+        info = (b"%d 0 obj\n<< /Title (Bijlage 4) /Keywords (%s) >>\n%%" % (info_number, keywords)
+                + b" " * pad + b"\nendobj\n")
+        xref_at = len(pdf) + len(obj) + len(info)
+        xref = (b"xref\n%d 1\n%010d 00000 n \n%d 1\n%010d 00000 n \n" % (number, len(pdf) + 1, info_number, len(pdf) + len(obj))
+                + b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+                % (size, root_number, info_number, prev, xref_at))
+        return obj + info + xref
+
+    for length in range(len(sig.pkcs7_content), 8 * len(sig.pkcs7_content)):
+        wanted = first + rest + 2 * length + 2 - len(pdf)
+        short = wanted - len(section(length, 0))
+        if short >= 0:
+            forged = pdf + section(length, short)
+            if len(forged) == first + rest + 2 * length + 2:
+                return forged
+    raise AssertionError("no length balances")
+
+
+def tsa_signer(tsa):
+    """A pyHanko signer with the timestamp authority's own key and certificate."""
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    return signers.SimpleSigner(signing_cert=tsa.cert, signing_key=tsa.key,
+                                cert_registry=SimpleCertificateStore.from_certs([tsa.cert]))
+
+
 def _our_keywords(pdf: bytes) -> list[str]:
     return [k.strip() for k in str(PdfReader(io.BytesIO(pdf)).metadata["/Keywords"]).split(",")]
 
@@ -314,6 +364,39 @@ def test_a_look_alike_key_with_our_subject_is_untrusted(app, client, sealed, tmp
     assert body["intact"] is True and body["trusted"] is False
     assert_refused(body, "untrusted")
     assert codes(body)[0] == "untrusted"
+
+
+def test_a_redefined_signature_dictionary_is_refused(client, sealed, tmp_path):
+    """pyHanko alone calls this file "entire file" and valid; the gap check refuses it."""
+    forged = redefine_signature(sealed["pdf"], b"forms-service, subject:consent:%d" % sealed["consent_id"])
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    sig = PdfFileReader(io.BytesIO(forged), strict=False).embedded_signatures[0]
+    sig.compute_integrity_info()
+    assert sig.coverage == SignatureCoverageLevel.ENTIRE_FILE  # pyHanko's length-only test is fooled
+    body = verify(client, forged)
+    assert_refused(body, "modified_after_sealing")
+    if shutil.which("pdfsig"):
+        path = tmp_path / "forged.pdf"
+        path.write_bytes(forged)
+        report = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60).stdout
+        assert "Not total document signed" in report
+
+
+def test_a_seal_under_the_trusted_timestamp_root_is_not_ours(app, client, sealed, tsa, tmp_path):  # noqa: F811
+    """The timestamp authority's root is trusted for timestamps, never as our seal."""
+    trust = tmp_path / "tsa.pem"
+    trust.write_bytes(tsa.cert_pem)
+    app.config.update(TIMESTAMP_TRUST_PEM=str(trust))
+    forged = seal_pdf(strip_signature_rewritten(sealed["pdf"]), tsa_signer(tsa), reason="r", location="l",
+                      keywords=_our_keywords(sealed["pdf"]))
+    from signatures.verify import verify_pdf
+
+    assert verify_pdf(forged, service.trusted_certificates(app.config)).trusted  # the chain alone validates ...
+    body = verify(client, forged)
+    assert body["trusted"] is False  # ... but it is not our seal certificate
+    assert_refused(body, "untrusted")
 
 
 @pytest.mark.parametrize("how", ["rewritten", "incremental"])
