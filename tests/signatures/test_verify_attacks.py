@@ -35,6 +35,7 @@ from signatures.keys import load_or_create_signer
 from signatures.models import SignedDocument
 from signatures.seal import seal_pdf
 from tests import signing_support as support
+from tests.meetings.test_meetings_sealed_list import meeting_id  # noqa: F401 - a fixture
 from tests.signatures.test_signatures_seal import edit_incrementally, make_pdf, tsa  # noqa: F401 - tsa is a fixture
 
 SIGNER_KEYS = {"name", "signed_on", "method", "identification", "role", "organisation", "function"}
@@ -456,3 +457,14 @@ def test_a_timestamped_seal_reports_pades_b_t(app, client, sealed, tsa, tmp_path
     body = verify(client, stamped)
     assert body["valid"] is True and body["document"]["level"] == "PAdES-B-T" and body["document"]["timestamped"]
     assert abs(dt.datetime.fromisoformat(body["document"]["sealed_at"]) - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
+
+
+def test_the_sealed_meeting_list_is_refused_after_any_update(api, client, meeting_id):  # noqa: F811
+    """The presentie- en toetsingslijst is found by the SHA-256 of its logged export;
+    the same list with an /Info-only update names no meeting."""
+    sealed_list = api.get(f"/api/v1/meetings/{meeting_id}/check.pdf").data
+    body = verify(client, sealed_list)
+    assert body["valid"] is True and body["document"]["kind"] == "meeting" and body["document"]["id"] == meeting_id
+    assert body["document"]["level"] == "PAdES-B-B" and body["signers"] == []
+    retitled = _incremental(sealed_list, lambda w: w.add_metadata({"/Title": "Presentielijst (aangevuld)"}))
+    assert_refused(verify(client, retitled), "modified_after_sealing")
