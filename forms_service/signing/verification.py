@@ -90,7 +90,8 @@ def _identify(session: Session, pdf_bytes: bytes, digest: str, result) -> tuple[
     identical = stored.sha256 == digest
     document = {
         "kind": stored.subject_kind, "id": stored.subject_id, **_sealed_fields(result),
-        "document_sha256": stored.document_sha256, "identical_to_stored_copy": identical,
+        "document_sha256": _sealed_document_sha256(result.document_info.get("keywords", "")) or stored.document_sha256,
+        "identical_to_stored_copy": identical,
     }
     return document, _signers(session, stored, pdf_bytes, result, identical), UNKNOWN_DOCUMENT
 
@@ -113,6 +114,16 @@ def _subject_of(keywords: str) -> tuple[str, int] | None:
             return parts[1], int(parts[2])
         if len(parts) == 2 and parts[0] == "meeting" and parts[1].isdigit():
             return "meeting", int(parts[1])
+    return None
+
+
+def _sealed_document_sha256(keywords: str) -> str | None:
+    """``document-sha256:<hex>`` from the sealed revision's keywords (the pages before
+    the signature page, as the certificate of completion prints it)."""
+    for word in (w.strip() for w in keywords.split(",")):
+        name, _, value = word.partition(":")
+        if name == "document-sha256" and len(value) == 64:
+            return value
     return None
 
 
