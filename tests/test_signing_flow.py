@@ -79,6 +79,7 @@ def _check_sealed(api, client, pdf: bytes, tmp_path, names: list[str]) -> None:
     assert body["valid"] and body["intact"] and body["trusted"] and body["problems"] == [], body
     assert body["document"]["identical_to_stored_copy"] is True
     assert sorted(s["name"] for s in body["signers"]) == sorted(names)
+    assert "@" not in answer.get_data(as_text=True)  # no e-mail address of any signer
 
     from pypdf import PdfReader
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
