@@ -5,15 +5,23 @@ signature or a tampered one all come back as a :class:`Verification` with
 ``valid=False`` and ``problems`` — each a stable English code, a colon and a Dutch
 explanation for the page (``"tampered: Het document is na ondertekening gewijzigd."``).
 
-``valid`` follows pyHanko's ``bottom_line`` for every signature in the file
-(cryptographically intact, a trusted certificate, modifications allowed by the
-document's policy, timestamp sound); ``valid`` alone in pyHanko stays True on a
-tampered file, so it is never used on its own.
+``valid`` means: every signature is cryptographically intact, made with a trusted
+certificate (timestamp sound when there is one), *and* the newest signature covers
+the whole file, byte for byte. Any revision appended after the seal — content,
+annotations, form fields, even an /Info-only update, which pyHanko's difference
+analysis files under ``LTA_UPDATES`` with ``docmdp_ok`` True — makes it invalid with
+``modified_after_sealing``. pyHanko's ``valid`` alone stays True on a tampered file
+and its ``bottom_line`` accepts such updates, so neither is used on its own.
+
+``document_info`` and ``level`` describe the *signed* revision: they are read from
+the bytes the newest signature covers (the file cut at the end of its byte range),
+never from metadata a later revision could set.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +43,8 @@ PROBLEMS_NL = {
     "signature_invalid": "De handtekening zelf is ongeldig.",
     "untrusted": "De handtekening is gezet met een sleutel die wij niet vertrouwen.",
     "revoked": "Het certificaat van de ondertekenaar is ingetrokken.",
-    "modified_after_signing": "Na ondertekening is de inhoud van het document aangepast.",
+    "modified_after_sealing": ("Het bestand is na de verzegeling aangevuld of gewijzigd: het zegel dekt niet "
+                               "het hele bestand, dus dit is niet het document zoals het is verzegeld."),
     "timestamp_invalid": "Het tijdstempel in de handtekening is ongeldig of niet vertrouwd.",
     "validation_error": "De handtekening kon niet worden gecontroleerd.",
 }
@@ -54,6 +63,8 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     timestamped: bool = False
     signature_count: int = 0
+    level: str | None = None
+    """``PAdES-B-B`` or ``PAdES-B-T`` (signature timestamp) for a PAdES signature, else None."""
 
 
 def problem(code: str, extra: str | None = None) -> str:
@@ -62,27 +73,39 @@ def problem(code: str, extra: str | None = None) -> str:
     return f"{text} ({extra})" if extra else text
 
 
-def verify_pdf(pdf_bytes: bytes, trusted_certs: Iterable[x509.Certificate | bytes] = ()) -> Verification:
-    """Validate every signature in ``pdf_bytes`` against ``trusted_certs`` (PEM/DER or objects)."""
+def verify_pdf(pdf_bytes: bytes, trusted_certs: Iterable[x509.Certificate | bytes] = (), *,
+               seal_certs: Iterable[x509.Certificate | bytes] | None = None) -> Verification:
+    """Validate every signature in ``pdf_bytes`` against ``trusted_certs`` (PEM/DER or objects).
+
+    ``seal_certs`` pins the signing certificate: when given, a signature is trusted only
+    when it is made with exactly one of these certificates, however well its chain
+    validates against ``trusted_certs`` (which may hold a timestamp authority's root).
+    """
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
         signatures = reader.embedded_signatures
-        info = _document_info(reader)
+        if not signatures:
+            return Verification(False, False, False, document_info=_document_info(reader),
+                                problems=[problem("no_signature")])
+        info = _signed_document_info(pdf_bytes, signatures[-1])
     except Exception as exc:  # noqa: BLE001 - any parse failure means "not a usable PDF"
         return Verification(False, False, False, problems=[problem("not_pdf", type(exc).__name__)])
-    if not signatures:
-        return Verification(False, False, False, document_info=info, problems=[problem("no_signature")])
     try:
         roots = [_to_asn1(c) for c in trusted_certs]
+        pinned = None if seal_certs is None else {_to_asn1(c).dump() for c in seal_certs}
     except ValueError as exc:
         return Verification(False, False, False, document_info=info, problems=[problem("validation_error", str(exc))])
-    statuses, problems = [], []
+    statuses, problems, whole, ours = [], [], [], []
     for sig in signatures:
         status, errors = _validate_one(sig, roots)
-        problems.extend(p for p in errors if p not in problems)
         if status is not None:
             statuses.append(status)
-    return _summarise(statuses, len(signatures), info, problems)
+            whole.append(status.coverage == SignatureCoverageLevel.ENTIRE_FILE and _covers_whole_file(pdf_bytes, sig))
+            ours.append(status.trusted and (pinned is None or status.signing_cert.dump() in pinned))
+            errors = _coverage_and_pin_problems(status, errors, whole[-1], ours[-1])
+        problems.extend(p for p in errors if p not in problems)
+    return _summarise(statuses, len(signatures), info, problems, _pades(signatures[-1]),
+                      whole_file=bool(whole) and whole[-1], ours=ours)
 
 
 def _to_asn1(cert: x509.Certificate | bytes) -> asn1_x509.Certificate:
@@ -116,10 +139,10 @@ def _problems_of(status: PdfSignatureStatus) -> list[str]:
         found.append(problem("revoked"))
     elif not status.trusted:
         found.append(problem("untrusted", status.signing_cert.subject.human_friendly))
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE and not (status.docmdp_ok or status.modification_level is None):
-        found.append(problem("modified_after_signing", _modification(status)))
-    elif status.coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
-        found.append(problem("modified_after_signing", "coverage"))
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        # Whatever pyHanko's difference analysis thinks of the later revision (an
+        # /Info-only update is "LTA_UPDATES", docmdp_ok True): it is not what was sealed.
+        found.append(problem("modified_after_sealing", _modification(status)))
     ts = status.timestamp_validity
     if ts is not None and not (ts.intact and ts.valid and ts.trusted):
         found.append(problem("timestamp_invalid"))
@@ -128,26 +151,74 @@ def _problems_of(status: PdfSignatureStatus) -> list[str]:
     return found
 
 
+def _coverage_and_pin_problems(status: PdfSignatureStatus, found: list[str], whole_file: bool,
+                               ours: bool) -> list[str]:
+    """Add what pyHanko does not see: bytes outside the seal that its length-only
+    ENTIRE_FILE test misses, and a trusted chain that is not our pinned certificate."""
+    if not status.intact:
+        return found
+    found = list(found)
+    codes = [p.split(":", 1)[0] for p in found]
+    if not whole_file and "modified_after_sealing" not in codes:
+        found.insert(0, problem("modified_after_sealing", "ByteRange"))
+    if not ours and "untrusted" not in codes and "revoked" not in codes:
+        found.insert(0, problem("untrusted", status.signing_cert.subject.human_friendly))
+    if "validation_error" in codes and len(found) > 1:
+        found = [p for p in found if not p.startswith("validation_error:")]
+    return found
+
+
+HEX_CONTENTS = re.compile(rb"<[0-9A-Fa-f]*>")
+
+
+def _covers_whole_file(pdf_bytes: bytes, sig) -> bool:
+    """True when the signature's byte range is ``[0, a, b, len(file) - b]`` and the
+    one gap ``[a, b)`` holds exactly the hex string of the signature being validated.
+
+    pyHanko's ENTIRE_FILE test only compares lengths (``a + rest + 2·len(/Contents) +
+    2 == len(file)``): a later revision that redefines the signature dictionary with a
+    longer, literal ``/Contents`` (the same CMS plus zero padding) balances the sum
+    while appending anything at all. Here every byte outside the gap must be signed
+    and the gap must be the very signature that was checked.
+    """
+    try:
+        start, first, second, rest = (int(x) for x in sig.byte_range)
+        contents = sig.pkcs7_content
+    except Exception:  # noqa: BLE001 - not a standard byte range: not the whole file
+        return False
+    if start != 0 or not 0 < first < second or second + rest != len(pdf_bytes) or rest < 0:
+        return False
+    gap = pdf_bytes[first:second]
+    if HEX_CONTENTS.fullmatch(gap) is None or len(gap) % 2:
+        return False
+    return bytes.fromhex(gap[1:-1].decode("ascii")) == contents
+
+
 def _modification(status: PdfSignatureStatus) -> str:
+    if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:
+        return status.coverage.name
     level = status.modification_level
     return level.name if level is not None else "unknown"
 
 
 def _summarise(statuses: list[PdfSignatureStatus], count: int, info: dict[str, str],
-               problems: list[str]) -> Verification:
-    """Combine per-signature statuses; the last signature gives time and signer."""
+               problems: list[str], pades: bool, *, whole_file: bool, ours: list[bool]) -> Verification:
+    """Combine per-signature statuses; the last signature gives time and signer, and
+    it must cover the whole file."""
     complete = len(statuses) == count
     last = statuses[-1] if statuses else None
+    timestamped = bool(last and last.timestamp_validity is not None)
     return Verification(
-        valid=complete and not problems and all(s.bottom_line for s in statuses),
+        valid=complete and not problems and all(s.bottom_line for s in statuses) and whole_file and all(ours),
         intact=complete and all(s.intact for s in statuses),
-        trusted=complete and all(s.trusted for s in statuses),
+        trusted=complete and all(ours),
         signed_at=_signed_at(last) if last else None,
         signer_subject=last.signing_cert.subject.human_friendly if last else None,
         document_info=info,
         problems=problems,
-        timestamped=bool(last and last.timestamp_validity is not None),
+        timestamped=timestamped,
         signature_count=count,
+        level=("PAdES-B-T" if timestamped else "PAdES-B-B") if pades and last else None,
     )
 
 
@@ -158,11 +229,43 @@ def _signed_at(status: PdfSignatureStatus) -> datetime | None:
     return status.signer_reported_dt
 
 
+def _pades(sig) -> bool:
+    """A PAdES signature (``ETSI.CAdES.detached``), not a legacy PKCS#7 one."""
+    try:
+        return sig.sig_object.get("/SubFilter") == "/ETSI.CAdES.detached"
+    except Exception:  # noqa: BLE001 - a mangled signature dictionary is simply not PAdES
+        return False
+
+
+def _signed_document_info(pdf_bytes: bytes, sig) -> dict[str, str]:
+    """The document information as it is in the revision ``sig`` signed.
+
+    The file is cut where the signature's byte range ends and read afresh, so an
+    /Info (or any object) rewritten by a later revision cannot show through. A byte
+    range that does not describe a prefix of the file gives ``{}``.
+    """
+    byte_range = list(sig.byte_range)
+    if len(byte_range) != 4 or byte_range[0] != 0:
+        return {}
+    end = int(byte_range[2]) + int(byte_range[3])
+    if not 0 < end <= len(pdf_bytes):
+        return {}
+    try:
+        return _document_info(PdfFileReader(io.BytesIO(pdf_bytes[:end]), strict=False))
+    except Exception:  # noqa: BLE001 - an unreadable signed revision tells us nothing
+        return {}
+
+
+INFO_KEYS = {"/Title": "title", "/Subject": "subject", "/Keywords": "keywords", "/Author": "author",
+             "/FormsServiceSigners": "signers"}
+"""Entries of the document information dictionary we read (``signers``: the JSON list of
+names, dates and methods the service writes into the revision it seals)."""
+
+
 def _document_info(reader: PdfFileReader) -> dict[str, str]:
-    """Title, subject, keywords (and author) from the document information dictionary."""
+    """Title, subject, keywords, author and our signer list from the newest /Info of ``reader``."""
     try:
         info = reader.trailer["/Info"]
     except KeyError:
         return {}
-    wanted = {"/Title": "title", "/Subject": "subject", "/Keywords": "keywords", "/Author": "author"}
-    return {name: str(info[key]) for key, name in wanted.items() if key in info}
+    return {name: str(info[key]) for key, name in INFO_KEYS.items() if key in info}

@@ -1,14 +1,30 @@
 """Answering "is this PDF ours, unchanged, and who signed it?" for ``/verify`` and the API.
 
-The cryptographic check is :func:`signatures.verify.verify_pdf` against our seal
-certificate. Only when the seal is intact *and* ours do we trust the keywords inside
-the sealed revision to name the document, and then read its signers from the
-database. Problems keep their stable code with the Dutch text.
+The cryptographic check is :func:`signatures.verify.verify_pdf`, pinned to our seal
+certificate (the timestamp authority's root is trusted for timestamps only).
+``valid`` means: the seal is intact, ours, and covers the whole file — any revision
+appended after the seal (an /Info-only one included) is refused with
+``modified_after_sealing``. Only a valid file says anything about our records:
+
+* *which document* comes from the sealed revision itself (its keywords, read from
+  the bytes the seal covers) or from an exact SHA-256 match of the whole upload with
+  our stored sealed copy (``SignedDocument.sha256``; for a presentie- en
+  toetsingslijst the ``sealed`` evidence event of its export);
+* *who signed* is what the sealed file itself prints: names, dates and methods from
+  the signer list inside the sealed revision, plus role, organisation and function
+  from our records only when the upload is byte-identical to our stored copy and the
+  value is printed on its signature page. Never e-mail, IP address or user agent,
+  although the certificate of completion in the file carries them.
+
+Anything not valid answers ``document: null, signers: []``. Problems keep their
+stable code with the Dutch text.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,29 +32,39 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms_service.signing import service
-from forms_service.signing.subjects import amsterdam_date
+from forms_service.signing.pdf import ROLES_NL
 from registry.models import Person
 from signatures.models import EvidenceEvent, SignedDocument, SigningRequest
+
+UNKNOWN_DOCUMENT = "Het zegel is van ons, maar dit document staat niet (meer) in onze administratie."
+UNKNOWN_LIST = "Het zegel is van ons, maar deze toetsingslijst is niet door ons uitgegeven."
+
+IDENTIFICATION_NL = {
+    "link": ("Persoonlijke eenmalige link per e-mail; volledige naam getypt en akkoord gegeven met de "
+             "verklaring elektronisch ondertekenen."),
+    "in_person": ("In persoon getekend op het apparaat van de professional, in aanwezigheid van een getuige; "
+                  "naam getypt."),
+    "paper": "Handtekening op papier; de scan is door de coördinator geüpload en aan dit document toegevoegd.",
+}
+"""How a signer was identified, by method, without the personal data (e-mail address,
+witness) the certificate of completion prints: the answer never adds personal data."""
 
 
 def verify_upload(session: Session, config: Mapping[str, Any], pdf_bytes: bytes) -> dict:
     """The verification answer as plain data (the API's JSON, the page's context)."""
     from signatures.verify import verify_pdf
 
-    result = verify_pdf(pdf_bytes, service.trusted_certificates(config))
+    # Pinned to our seal certificate: the timestamp root in the trust list must not make
+    # every certificate it ever issued count as "our seal".
+    result = verify_pdf(pdf_bytes, service.trusted_certificates(config),
+                        seal_certs=[service.seal_identity(config).certificate_pem])
     problems = [_problem(p) for p in result.problems]
     document, signers = None, []
-    subject = _subject_of(result.document_info.get("keywords", "")) if result.intact and result.trusted else None
-    if subject is not None and subject[0] == "meeting":
-        document = _meeting_list(session, subject[1], pdf_bytes, result)
+    if result.valid:  # intact, ours, and the seal covers every byte of the upload
+        digest = hashlib.sha256(pdf_bytes).hexdigest()
+        document, signers, unknown = _identify(session, pdf_bytes, digest, result)
         if document is None:
-            problems.append({"code": "unknown_document",
-                             "message": "Het zegel is van ons, maar deze toetsingslijst is niet door ons uitgegeven."})
-    elif subject is not None:
-        document, signers = _document(session, subject, pdf_bytes, result), _signers(session, subject)
-        if document is None:
-            problems.append({"code": "unknown_document",
-                             "message": "Het zegel is van ons, maar dit document staat niet (meer) in onze administratie."})
+            problems.append({"code": "unknown_document", "message": unknown})
     return {"valid": result.valid and document is not None, "intact": result.intact, "trusted": result.trusted,
             "document": document, "signers": signers, "problems": problems}
 
@@ -48,9 +74,40 @@ def _problem(text: str) -> dict:
     return {"code": code, "message": message}
 
 
+def _identify(session: Session, pdf_bytes: bytes, digest: str, result) -> tuple[dict | None, list[dict], str]:
+    """``(document, signers, message if unknown)`` for a valid upload of ours."""
+    stored = session.scalar(select(SignedDocument).where(SignedDocument.sha256 == digest,
+                                                         SignedDocument.status == "sealed"))
+    subject = _subject_of(result.document_info.get("keywords", ""))
+    if stored is None and subject is not None and subject[0] == "meeting":
+        return _meeting_list(session, subject[1], digest, result), [], UNKNOWN_LIST
+    if stored is None and subject is not None:
+        stored = session.scalar(select(SignedDocument).where(
+            SignedDocument.subject_kind == subject[0], SignedDocument.subject_id == subject[1],
+            SignedDocument.status == "sealed"))
+    if stored is None:
+        return None, [], UNKNOWN_DOCUMENT
+    identical = stored.sha256 == digest
+    document = {
+        "kind": stored.subject_kind, "id": stored.subject_id, **_sealed_fields(result),
+        "document_sha256": _sealed_document_sha256(result.document_info.get("keywords", "")) or stored.document_sha256,
+        "identical_to_stored_copy": identical,
+    }
+    return document, _signers(session, stored, pdf_bytes, result, identical), UNKNOWN_DOCUMENT
+
+
+def _sealed_fields(result) -> dict:
+    """What the seal and the sealed revision say about the file."""
+    return {
+        "title": result.document_info.get("title"), "subject": result.document_info.get("subject"),
+        "sealed_at": result.signed_at.isoformat() if result.signed_at else None, "timestamped": result.timestamped,
+        "level": result.level, "sealed_by": result.signer_subject,
+    }
+
+
 def _subject_of(keywords: str) -> tuple[str, int] | None:
     """``subject:<kind>:<id>`` (signed documents) or ``meeting:<id>`` (a presentie- en
-    toetsingslijst) from the sealed keywords."""
+    toetsingslijst) from the sealed revision's keywords."""
     for word in (w.strip() for w in keywords.split(",")):
         parts = word.split(":")
         if len(parts) == 3 and parts[0] == "subject" and parts[2].isdigit():
@@ -60,51 +117,112 @@ def _subject_of(keywords: str) -> tuple[str, int] | None:
     return None
 
 
-def _meeting_list(session: Session, meeting_id: int, pdf_bytes: bytes, result) -> dict | None:
+def _sealed_document_sha256(keywords: str) -> str | None:
+    """``document-sha256:<hex>`` from the sealed revision's keywords (the pages before
+    the signature page, as the certificate of completion prints it)."""
+    for word in (w.strip() for w in keywords.split(",")):
+        name, _, value = word.partition(":")
+        if name == "document-sha256" and len(value) == 64:
+            return value
+    return None
+
+
+def _meeting_list(session: Session, meeting_id: int, digest: str, result) -> dict | None:
     """A sealed presentie- en toetsingslijst is ours when the evidence log holds its export
     (the ``sealed`` event of the meeting carries the SHA-256 of exactly these bytes)."""
-    digest = hashlib.sha256(pdf_bytes).hexdigest()
     events = session.scalars(select(EvidenceEvent).where(
         EvidenceEvent.subject_kind == "meeting", EvidenceEvent.subject_id == meeting_id, EvidenceEvent.event == "sealed"))
     event = next((e for e in events if (e.details or {}).get("sha256") == digest), None)
     if event is None:
         return None
     return {
-        "kind": "meeting", "id": meeting_id, "title": result.document_info.get("title"),
-        "subject": result.document_info.get("subject"), "document_sha256": digest,
-        "sealed_at": result.signed_at.isoformat() if result.signed_at else None, "timestamped": result.timestamped,
-        "sealed_by": result.signer_subject, "identical_to_stored_copy": True,
-        "checked_at": (event.details or {}).get("checked_at"),
+        "kind": "meeting", "id": meeting_id, **_sealed_fields(result), "document_sha256": digest,
+        "identical_to_stored_copy": True, "checked_at": (event.details or {}).get("checked_at"),
     }
 
 
-def _document(session: Session, subject: tuple[str, int], pdf_bytes: bytes, result) -> dict | None:
-    doc = session.scalar(select(SignedDocument).where(SignedDocument.subject_kind == subject[0],
-                                                      SignedDocument.subject_id == subject[1]))
-    if doc is None or doc.status != "sealed":
+# ----------------------------------------------------------------------------- signers
+
+
+def _signers(session: Session, doc: SignedDocument, pdf_bytes: bytes, result, identical: bool) -> list[dict]:
+    """The signers as the sealed file itself names them; nothing the file does not print."""
+    sealed = _sealed_signer_list(result.document_info.get("signers"))
+    requests = _signed_requests(session, doc) if identical else []
+    if sealed is None:  # no list in the sealed revision: our stored copy's requests, names and dates only
+        sealed = [{"name": r.signer_name, "signed_on": None, "method": r.method} for r in requests]
+    printed = _signature_pages_text(pdf_bytes) if requests else ""
+    answer = []
+    for i, entry in enumerate(sealed):
+        request = requests[i] if i < len(requests) and requests[i].signer_name == entry["name"] else None
+        answer.append({
+            "name": entry["name"], "signed_on": entry["signed_on"], "method": entry["method"],
+            "identification": IDENTIFICATION_NL.get(entry["method"]),
+            **_printed_details(session, request, printed),
+        })
+    return answer
+
+
+def _sealed_signer_list(raw: str | None) -> list[dict] | None:
+    """``[{"name", "signed_on", "method"}]`` from the /FormsServiceSigners entry of the
+    sealed revision; None when it is missing or not the list we write."""
+    if not raw:
         return None
-    return {
-        "kind": subject[0], "id": subject[1], "title": result.document_info.get("title"),
-        "subject": result.document_info.get("subject"), "document_sha256": doc.document_sha256,
-        "sealed_at": result.signed_at.isoformat() if result.signed_at else None, "timestamped": result.timestamped,
-        "sealed_by": result.signer_subject,
-        "identical_to_stored_copy": hashlib.sha256(pdf_bytes).hexdigest() == doc.sha256,
-    }
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(entries, list):
+        return None
+    out = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            return None
+        out.append({key: entry.get(key) if isinstance(entry.get(key), str) else None
+                    for key in ("name", "signed_on", "method")})
+    return out
 
 
-def _signers(session: Session, subject: tuple[str, int]) -> list[dict]:
-    requests = session.scalars(select(SigningRequest).where(
-        SigningRequest.subject_kind == subject[0], SigningRequest.subject_id == subject[1],
-        SigningRequest.status == "signed").order_by(SigningRequest.signed_at, SigningRequest.id))
-    return [_signer(session, r) for r in requests]
+def _signed_requests(session: Session, doc: SignedDocument) -> list[SigningRequest]:
+    """The signed requests of the document, in the order of its signature page."""
+    return list(session.scalars(select(SigningRequest).where(
+        SigningRequest.subject_kind == doc.subject_kind, SigningRequest.subject_id == doc.subject_id,
+        SigningRequest.status == "signed").order_by(SigningRequest.signed_at, SigningRequest.id)))
 
 
-def _signer(session: Session, request: SigningRequest) -> dict:
+def _printed_details(session: Session, request: SigningRequest | None, printed: str) -> dict:
+    """Role, organisation and function from our records, each only when the signature
+    page of the uploaded (byte-identical) file prints it."""
+    details = {"role": None, "organisation": None, "function": None}
+    if request is None:
+        return details
     person = session.get(Person, request.signer_person_id) if request.signer_person_id else None
-    return {
-        "name": request.signer_name, "typed_name": request.full_name_typed, "role": request.signer_role,
-        "organisation": person.organisation.name if person else None, "function": person.function if person else None,
-        "method": request.method, "signed_at": request.signed_at.isoformat() if request.signed_at else None,
-        "signed_on": amsterdam_date(request.signed_at).isoformat() if request.signed_at else None,
-        "identification": service.identification(session, request),
-    }
+    if _normalised(ROLES_NL.get(request.signer_role, request.signer_role) or "") in printed:
+        details["role"] = request.signer_role
+    if person is not None:
+        organisation, function = (person.organisation.name if person.organisation else None), person.function
+        details["organisation"] = organisation if organisation and _normalised(organisation) in printed else None
+        details["function"] = function if function and _normalised(function) in printed else None
+    return details
+
+
+def _signature_pages_text(pdf_bytes: bytes) -> str:
+    """The text of the signature page(s) and the certificate, whitespace collapsed: the
+    pages from the last one headed "Ondertekening" to the end (paper scans after them
+    carry no text). Empty when the text cannot be read."""
+    from pypdf import PdfReader
+
+    try:
+        pages = PdfReader(io.BytesIO(pdf_bytes)).pages
+        texts = []
+        for page in reversed(pages):
+            text = page.extract_text() or ""
+            texts.append(text)
+            if text.lstrip().startswith("Ondertekening"):
+                break
+        return _normalised(" ".join(reversed(texts)))
+    except Exception:  # noqa: BLE001 - unreadable text means: nothing is confirmed as printed
+        return ""
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())

@@ -208,7 +208,7 @@ def test_incremental_text_edit_is_reported(sealed, identity, tmp_path):
     result = verify_pdf(edited, [identity.certificate])
     assert not result.valid
     assert result.intact  # the sealed revision itself is unchanged ...
-    assert any(p.startswith("modified_after_signing:") for p in result.problems), result.problems
+    assert any(p.startswith("modified_after_sealing:") for p in result.problems), result.problems
 
 
 def test_unknown_key_is_intact_but_not_trusted(identity, tmp_path):
