@@ -17,7 +17,7 @@ import statistics
 import time
 from datetime import date
 
-from forms_service.documents import (ConsentDoc, Party, covenant_from_pack, load_pack,
+from registry.documents import (ConsentDoc, Party, covenant_from_pack, load_pack,
                                      render_html, render_pdf)
 
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--pack", default=None, help="pack name (default: first pack)")
     args = parser.parse_args()
-    from forms_service.documents import list_packs
+    from registry.documents import list_packs
     pack = load_pack(args.pack or list_packs()[0])
 
     header = f"{'document':<10} {'path':<16} {'pages':>5} {'median s':>9} {'p95 s':>7} {'pages/s':>8} {'ratio':>6}"

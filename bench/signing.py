@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from forms_service.documents import build
+from registry.documents import build
 from forms_service.signing import pdf as final_pdf
 from forms_service.signing import service
 from registry import migrate, services

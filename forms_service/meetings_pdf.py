@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from forms_service.documents import build, render
+from registry.documents import build, render
 from forms_service.signing import service
 from registry.meetings import MeetingCheck
 from signatures.evidence import append_event

@@ -316,7 +316,7 @@ def _verdict(principal: str, allowed: set[str], url: str, response) -> str | Non
 @pytest.fixture
 def fast_documents(monkeypatch):
     """Rendering is tested elsewhere; here only who gets in counts, so PDFs are stand-ins."""
-    from forms_service.documents import build
+    from registry.documents import build
 
     real = build.subject_document
 

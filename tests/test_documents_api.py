@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from forms_service.documents import load_pack, render
+from registry.documents import load_pack, render
 from registry import services
 from registry.models import Case, Consent
 from tests import factories

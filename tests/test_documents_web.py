@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from forms_service.documents import load_pack, render
+from registry.documents import load_pack, render
 from registry.models import Case, Consent, Covenant, Declaration, Organisation, Partnership, Person
 from tests import factories
 from tests.readback import docx_text, one_line, pdf_text, ticked

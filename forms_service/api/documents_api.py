@@ -1,7 +1,7 @@
 """API v1 for documents: covenant PDF/DOCX, filled-in Bijlage 1/2/4 PDFs, blank forms,
 and recording a consent (Bijlage 4).
 
-Documents come from :mod:`forms_service.documents.build` (the one renderer); this
+Documents come from :mod:`registry.documents.build` (the one renderer); this
 module only loads, checks input, and answers with the right headers. File names in
 ``Content-Disposition`` are built from ids and fixed words, never from user text, so
 they are always safe ASCII.
@@ -17,7 +17,7 @@ from forms_service import access, db
 from forms_service.api import bp, openapi
 from forms_service.api.inputs import Body
 from forms_service.api.openapi import DATE, ID, answer, body, path_id
-from forms_service.documents import build, list_packs
+from registry.documents import build, list_packs
 from registry import access as rights
 from registry import services
 from registry.errors import NotFound

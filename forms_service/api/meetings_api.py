@@ -15,7 +15,7 @@ from flask import current_app, g, jsonify, request
 from forms_service import access, db
 from forms_service.api import bp, error_response, openapi
 from forms_service.api.inputs import Body
-from forms_service.documents import build
+from registry.documents import build
 from forms_service.meetings_pdf import sealed_meeting_check
 from forms_service.signing.views import pdf_response
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from forms_service import access, db
 from forms_service.api import bp
 from forms_service.api.inputs import Body
-from forms_service.documents import build
+from registry.documents import build
 from registry import access as rights
 from registry import queries, rules, services
 from registry.models import CaseTable, Covenant, Declaration, Organisation, Partnership, Person

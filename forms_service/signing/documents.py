@@ -5,7 +5,7 @@ Re-rendering on every page view would make that depend on fonts, library version
 and the clock, so the document is rendered when it is sent for signing and kept as
 a :class:`~signatures.models.DocumentSnapshot`; its SHA-256 goes onto every request.
 The document itself comes from the one shared renderer,
-:func:`forms_service.documents.build.subject_document`.
+:func:`registry.documents.build.subject_document`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forms_service.documents.build import subject_document
+from registry.documents.build import subject_document
 from signatures.models import DocumentSnapshot
 
 

@@ -74,7 +74,7 @@ class FinalView:
 def render_pages(view: FinalView, pack_name: str) -> bytes:
     """Signature page and certificate of completion as one PDF, by the one document
     renderer from the subject's template pack (``signing_pages`` in its manifest)."""
-    from forms_service.documents import build, render
+    from registry.documents import build, render
 
     return render.render_pdf(build.pack_named(pack_name), "signing_pages", view, variant=None).pdf
 

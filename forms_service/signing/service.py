@@ -42,7 +42,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from forms_service.documents import build
+from registry.documents import build
 from forms_service.signing import pdf as final_pdf
 from forms_service.signing.documents import ensure_snapshot, snapshot_by_sha
 from forms_service.signing.subjects import (

@@ -16,7 +16,7 @@ from flask import (
 from sqlalchemy import select
 
 from forms_service import access, db
-from forms_service.documents import build
+from registry.documents import build
 from forms_service.web.preview import preview_response
 from forms_service.auth import current_user, login_required
 from forms_service.signing import service

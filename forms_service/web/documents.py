@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from forms_service import access, db
 from forms_service.auth import login_required
-from forms_service.documents import build, list_packs, render
+from registry.documents import build, list_packs, render
 from forms_service.web.preview import preview_response
 from forms_service.signing import service as signing
 from forms_service.web import document_forms as forms

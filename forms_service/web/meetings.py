@@ -20,7 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms_service import access, db
 from forms_service.auth import current_user, login_required
-from forms_service.documents import build
+from registry.documents import build
 from forms_service.meetings_pdf import sealed_meeting_check
 from forms_service.signing import service as signing
 from forms_service.signing.views import base_url, pdf_response

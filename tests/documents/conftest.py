@@ -11,7 +11,7 @@ from datetime import date
 import pypdf
 import pytest
 
-from forms_service.documents import (ConsentDoc, DeclarationDoc, Party, covenant_from_pack,
+from registry.documents import (ConsentDoc, DeclarationDoc, Party, covenant_from_pack,
                                      load_pack, render_pdf)
 
 PACK = "emmen-casustafel"

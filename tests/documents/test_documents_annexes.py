@@ -9,7 +9,7 @@ from datetime import date
 import jinja2
 import pytest
 
-from forms_service.documents import ConsentDoc, DeclarationDoc, render_html, render_pdf
+from registry.documents import ConsentDoc, DeclarationDoc, render_html, render_pdf
 
 
 def one_line(text: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forms_service.documents import covenant_from_pack, render_pdf
+from registry.documents import covenant_from_pack, render_pdf
 
 SEED = Path(__file__).parent / "data" / "seed_000_emmen_covenant.txt"
 
@@ -203,7 +203,7 @@ def test_plain_and_accessible_variants(pack, covenant_vm, read_pdf):
 
 
 def test_chairs_and_coordinators_per_area(pack, text_of_pdf):
-    from forms_service.documents import CaseTable
+    from registry.documents import CaseTable
     tables = tuple(CaseTable(a.name, a.short_name, chair=f"Voorzitter {a.short_name}",
                              coordinator=f"Coördinator {a.short_name}") for a in pack.areas)
     rendered = render_pdf(pack, "covenant", covenant_from_pack(pack, tables=tables))

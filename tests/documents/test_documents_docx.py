@@ -8,7 +8,7 @@ import io
 import docx
 import pytest
 
-from forms_service.documents import Party, covenant_from_pack, render_docx
+from registry.documents import Party, covenant_from_pack, render_docx
 
 ARTICLE_HEADINGS = [f"Artikel {n}." for n in range(1, 14)]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forms_service.documents import PackError, UnknownPackError, list_packs, load_pack
+from registry.documents import PackError, UnknownPackError, list_packs, load_pack
 
 CODE = Path(__file__).resolve().parents[2] / "forms_service" / "documents"
 

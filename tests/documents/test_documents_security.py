@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from forms_service.documents import (DeclarationDoc, FetchRefused, Party, covenant_from_pack,
+from registry.documents import (DeclarationDoc, FetchRefused, Party, covenant_from_pack,
                                      load_pack, render_pdf)
-from forms_service.documents import render as render_module
-from forms_service.documents.render import make_url_fetcher, resolve_pack_url
+from registry.documents import render as render_module
+from registry.documents.render import make_url_fetcher, resolve_pack_url
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -151,7 +151,7 @@ def test_hostile_template_cannot_read_outside_its_pack(tmp_path, fetch_log, text
 
 
 def test_importing_documents_does_not_import_weasyprint():
-    code = ("import sys, forms_service.documents as d; "
+    code = ("import sys, registry.documents as d; "
             "assert d.load_pack('emmen-casustafel'); "
             "print('weasyprint' in sys.modules, 'docxtpl' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
@@ -161,7 +161,7 @@ def test_importing_documents_does_not_import_weasyprint():
 
 def test_rendering_does_import_weasyprint():
     """The lazy-import check above can fail: after a PDF render the module is there."""
-    code = ("import sys, forms_service.documents as d; p = d.load_pack('emmen-casustafel'); "
+    code = ("import sys, registry.documents as d; p = d.load_pack('emmen-casustafel'); "
             "d.render_pdf(p, 'consent', d.ConsentDoc()); print('weasyprint' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True, env={"PYTHONPATH": str(REPO)}).stdout

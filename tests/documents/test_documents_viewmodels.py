@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from forms_service.documents import (CaseTable, ConsentDoc, DeclarationDoc, Party,
+from registry.documents import (CaseTable, ConsentDoc, DeclarationDoc, Party,
                                      covenant_from_pack, dutch_date)
-from forms_service.documents.render import document_date, join_nl
+from registry.documents.render import document_date, join_nl
 
 
 def test_cache_key_is_stable_and_data_sensitive(pack):

@@ -125,6 +125,6 @@ def test_verify_recognises_our_sealed_list_and_nothing_else(api, client, meeting
 
 def unsealed_pdf() -> bytes:
     """Some PDF of ours, unsealed, to seal outside the export path."""
-    from forms_service.documents import build
+    from registry.documents import build
 
     return build.blank_form("emmen-casustafel", "bijlage1").pdf

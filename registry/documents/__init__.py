@@ -5,7 +5,7 @@ the view-models the templates read and renders them. Importing it does not impor
 WeasyPrint (that happens on the first PDF render).
 """
 
-from .packs import (Pack, PackError, UnknownPackError, list_packs, load_pack,
+from registry.packs import (Pack, PackError, UnknownPackError, list_packs, load_pack,
                     packs_dir)
 from .render import (DEFAULT_PDF_VARIANT, PDF_VARIANTS, FetchRefused, RenderedDocument,
                      dutch_date, render_docx, render_html, render_pdf)

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from .packs import Pack
+from registry.packs import Pack
 
 DECLARATION_KINDS = ("structural", "incidental")
 CONSENT_SIGNERS = ("resident", "parents", "resident_and_parents")

@@ -1,7 +1,7 @@
 """From registry rows to documents: view-models built from the database, then rendered.
 
 This is the only place that turns ORM objects into the plain view-models of
-:mod:`forms_service.documents.viewmodels`; the renderer never sees a live ORM object, so
+:mod:`registry.documents.viewmodels`; the renderer never sees a live ORM object, so
 the same data always gives the same bytes. Signing (the document a signer sees), the
 web forms and the API all get their documents from here.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms_service.documents import packs as packs_module
-from forms_service.documents import render, viewmodels
+from registry import packs as packs_module
+from registry.documents import render, viewmodels
 from registry.errors import NotFound, ValidationError
 from registry.models import CaseTable, Consent, Covenant, Declaration, Partnership, Person
 

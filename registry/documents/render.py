@@ -30,7 +30,7 @@ from urllib.request import url2pathname
 
 import jinja2
 
-from .packs import Pack
+from registry.packs import Pack
 from .viewmodels import ConsentDoc, CovenantDoc, DeclarationDoc
 
 #: PDF variants this renderer supports. PDF/A-3b is the default: the archival format

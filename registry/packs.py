@@ -194,7 +194,7 @@ def packs_dir(override: str | os.PathLike | None = None) -> Path:
     from_env = os.environ.get(ENV_PACKS_DIR)
     if from_env:
         return Path(from_env)
-    return Path(__file__).resolve().parents[2] / "templates"
+    return Path(__file__).resolve().parents[1] / "templates"
 
 
 def list_packs(packs_dir_override: str | os.PathLike | None = None) -> list[str]:
