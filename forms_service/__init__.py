@@ -25,8 +25,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     db.init_app(app)
     csrf.init_app(app)
-    security.init_app(app)
+    security.init_app(app)  # before the blueprints: the ``int`` converter for ids
     _register_blueprints(app)
+    security.limit_routes(app)
     if app.config.get("SIGNING_COMPLETE_ON_START", True):
         _complete_pending_signatures(app)
     return app
