@@ -21,8 +21,10 @@ it), ``X-Content-Type-Options``, ``Referrer-Policy: no-referrer``, HSTS over HTT
 ``Cache-Control: no-store`` except for static files and the OpenAPI description.
 
 Form fields, query parameters and JSON strings with NUL bytes or lone surrogates are
-refused centrally (PostgreSQL cannot store NUL; a lone surrogate cannot be encoded);
-ids in paths outside 1 … 2³¹−1 are 404 through the app's ``int`` converter.
+refused centrally (PostgreSQL cannot store NUL; a lone surrogate cannot be encoded),
+and so are id fields outside 1 … 2³¹−1 and dates outside the years MIN_YEAR … MAX_YEAR
+in forms and queries (the API's JSON is checked by ``forms_service.api.inputs``); ids
+in paths outside 1 … 2³¹−1 are 404 through the app's ``int`` converter.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1
 """The largest id a path, body or query may name (PostgreSQL ``integer``)."""
+
+MIN_YEAR, MAX_YEAR = 1900, 2999
+"""Years a date accepts; outside them date sums (notice + 3 months, terms of years) could overflow."""
 
 DEFAULT_LIMITS = {
     "RATELIMIT_SIGNING": "30 per minute; 300 per hour",
@@ -242,12 +247,36 @@ def bad_text(value: str) -> str | None:
     return None
 
 
+ID_FIELD = re.compile(r"(^|[_.-])(id|ids|person|table|organisation)$")
+DIGITS = re.compile(r"-?[0-9]+")
+DATE_LIKE = re.compile(r"([0-9]{4,})-[0-9]{2}-[0-9]{2}([T ][0-9:]+)?")
+
+
+def bad_value(name: str, value: str) -> str | None:
+    """Why a form or query value is refused before any view sees it, or None.
+
+    Text with NUL or a lone surrogate; an id field (``*_id``, ``*_ids``, ``person``,
+    ``table``) with a number outside 1 … 2³¹−1; a date (``JJJJ-MM-DD``, also with a
+    time) with a year outside MIN_YEAR … MAX_YEAR.
+    """
+    problem = bad_text(value)
+    if problem:
+        return problem
+    text = value.strip()
+    if ID_FIELD.search(name) and DIGITS.fullmatch(text) and not (len(text) <= 10 and 1 <= int(text) <= MAX_ID):
+        return f"Moet een nummer zijn van 1 tot en met {MAX_ID}."
+    date = DATE_LIKE.fullmatch(text)
+    if date and not MIN_YEAR <= int(date.group(1)) <= MAX_YEAR:
+        return f"Kies een datum met een jaar van {MIN_YEAR} tot en met {MAX_YEAR}."
+    return None
+
+
 def bad_text_fields() -> dict[str, str]:
-    """Every query parameter and form field (name or value) that cannot be stored as text."""
+    """Every query parameter and form field whose name or value is refused (see :func:`bad_value`)."""
     fields: dict[str, str] = {}
     for source in (request.args, request.form):
         for name, values in source.lists():
-            problem = bad_text(name) or next((p for p in map(bad_text, values) if p), None)
+            problem = bad_text(name) or next((p for p in (bad_value(name, v) for v in values) if p), None)
             if problem:
                 fields[printable(name)] = problem
     return fields
@@ -263,7 +292,7 @@ def refuse_bad_text():
     fields = bad_text_fields()
     if not fields:
         return None
-    message = "Een veld bevat een teken dat niet kan worden opgeslagen (NUL of losse surrogaat)."
+    message = "Controleer de velden: " + "; ".join(f"{name}: {text}" for name, text in fields.items())
     if request.path.startswith("/api/"):
-        return jsonify({"error": {"code": "invalid_text", "message": message, "fields": fields}}), 422
+        return jsonify({"error": {"code": "validation_error", "message": message, "fields": fields}}), 422
     return render_template("bad_input.html", message=message, fields=fields), 400
