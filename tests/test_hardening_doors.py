@@ -11,6 +11,7 @@ from flask import request
 from forms_service import config as config_module
 from forms_service import create_app
 from tests import signing_support as support
+from tests.test_signing_browser import page  # noqa: F401  (the Chromium fixture)
 
 
 @pytest.fixture
@@ -202,3 +203,43 @@ def test_secure_session_cookie_is_sent_with_the_secure_flag(db_url, instance_dir
         app.extensions["db_engine"].dispose()
     cookies = response.headers.getlist("Set-Cookie")
     assert cookies and all("Secure" in c and "HttpOnly" in c for c in cookies)
+
+
+# ----------------------------------------------------------------------------- CSP in a real browser
+
+
+@pytest.mark.browser
+def test_the_signing_page_works_under_the_csp_in_a_browser(served, api, app_session, request):
+    """Chromium reports no CSP violation on the signing page, the preview iframe renders and
+    the vendored signature_pad still draws (its PNG is within 2000 x 1000 pixels)."""
+    import os
+    import struct
+
+    from sqlalchemy import select
+
+    from signatures.models import SigningRequest
+    from tests.test_signing_browser import CHROMIUM, _draw
+    from tests.test_signing_concurrency import _declaration_waiting
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed")
+    page = request.getfixturevalue("page")
+    declaration = _declaration_waiting(api, app_session)
+    assert api.post(f"/api/v1/declarations/{declaration}/signing-requests").status_code == 201
+    link = support.links_by_recipient(api)["mira@ggd.example"]
+    violations = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    page.goto(served + support.path_of(link))
+    assert page.frame_locator("iframe.preview").locator("body").inner_text().strip()  # the document shows
+    page.check("input[name=agree]")
+    page.fill("#full_name", "Mira Kamphuis")
+    _draw(page)
+    page.click("#submit")
+    page.wait_for_url("**/klaar")
+    # Only the page's own policy counts here; the preview iframe has its own deliberately
+    # inert one (default-src 'none', its CSS inlined), which refuses the pack's <link> and fonts.
+    assert [v for v in violations if "'self'" in v] == []
+    app_session.expire_all()
+    png = app_session.scalar(select(SigningRequest.signature_png))
+    width, height = struct.unpack(">II", png[16:24])
+    assert 0 < width <= 2000 and 0 < height <= 1000
