@@ -70,6 +70,23 @@ def test_every_route_with_an_id_answers_404_for_ids_outside_the_range(app, api):
                     assert response.json["error"]["code"] == "not_found"
 
 
+BAD_PATH_WORDS = ["a%00b", "%00", "%ED%A0%80", "%C0%80", "..", "x" * 300]
+
+
+def test_every_route_survives_bad_words_in_its_path(app, api, world):
+    """String arguments (tokens, kinds, packs, forms) with NUL, broken UTF-8, dots, length: never a 500."""
+    rules = [r for r in app.url_map.iter_rules()
+             if any(not isinstance(c, IdConverter) for c in r._converters.values()) and r.endpoint != "static"]
+    assert rules
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for bad in BAD_PATH_WORDS:
+                path = re.sub(r"<(?:([a-z]+)(?:\([^)]*\))?:)?[a-z_]+>",
+                              lambda m: "1" if (m.group(1) or "").startswith("int") else bad, rule.rule)
+                response = api.client.open(path, method=method, headers=api.headers)
+                assert response.status_code < 500, (method, path, response.status_code)
+
+
 def test_largest_id_is_an_ordinary_404(api, world):
     assert api.get(f"/api/v1/people/{2**31 - 1}/tables").status_code == 404
     assert api.get(f"/api/v1/tables/{world['table']}/entitled").status_code == 200

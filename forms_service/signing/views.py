@@ -32,7 +32,7 @@ bp = Blueprint("signing", __name__)
 
 ERROR_STATUS = {"unknown_token": 404, "expired": 410, "already_used": 410, "cancelled": 410, "not_open": 410,
                 "copy_expired": 410}
-FORM_ERRORS = ("name_mismatch", "not_agreed", "bad_signature", "document_changed")
+FORM_ERRORS = ("name_mismatch", "not_agreed", "bad_signature", "signature_too_large", "document_changed")
 
 
 def base_url() -> str:
