@@ -15,7 +15,9 @@ run: setup
 	$(BIN)/forms-service demo
 	$(BIN)/forms-service ensure-demo-admin
 	@echo "Serving on http://$(HOST):$(PORT)"
-	$(BIN)/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) "forms_service:create_app()"
+	$(BIN)/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) \
+		--access-logfile - --logger-class forms_service.gunicorn_logging.TokenMaskingLogger \
+		"forms_service:create_app()"
 
 # The whole suite on SQLite and on a PostgreSQL server the run starts and stops itself.
 test: setup

@@ -25,8 +25,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     db.init_app(app)
     csrf.init_app(app)
-    security.init_app(app)
+    security.init_app(app)  # before the blueprints: the ``int`` converter for ids
     _register_blueprints(app)
+    security.limit_routes(app)
     from forms_service.access import menu_rights
 
     app.context_processor(menu_rights)

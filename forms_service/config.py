@@ -18,6 +18,13 @@
 | ``MAIL_SERVER`` / ``MAIL_PORT`` / ``MAIL_USE_TLS`` / ``MAIL_USE_SSL`` / ``MAIL_USERNAME`` / ``MAIL_PASSWORD`` / ``MAIL_FROM`` | SMTP; without ``MAIL_SERVER`` mail goes to the outbox in the database | unset |
 | ``RATELIMIT_STORAGE_URI`` | where rate-limit counters live (``redis://...`` for several servers) | ``memory://`` (per process) |
 | ``SIGNING_COMPLETE_ON_START`` | seal documents left unsealed (crash) when the app starts | 1 |
+| ``SIGNED_COPY_DAYS`` | days after signing that the signer's link still shows the thank-you page and the sealed copy (then 410) | 30 |
+| ``RATELIMIT_SIGNING`` | per IP: POSTs to the signing page and to "weigeren" (Flask-Limiter syntax) | ``30 per minute; 300 per hour`` |
+| ``RATELIMIT_VERIFY`` | per IP: ``POST /verify`` and ``POST /api/v1/verify`` | ``20 per minute; 200 per hour`` |
+| ``RATELIMIT_API_BAD_TOKEN`` | per IP: API requests with a wrong or unknown token; then 429 | ``30 per minute`` |
+| ``RATELIMIT_ENABLED`` | switch all rate limits off with ``0`` | 1 |
+| ``TRUSTED_PROXIES`` | how many reverse proxies in front set ``X-Forwarded-For/-Proto/-Host`` (ProxyFix) | 0 |
+| ``SESSION_COOKIE_SECURE`` | send the session cookie over HTTPS only | on when ``PUBLIC_BASE_URL`` starts with ``https`` |
 
 Several app servers behind a load balancer must share ``DATABASE_URL`` and ``SECRET_KEY``
 (and the seal key, see the README): nothing else lives in process memory.
@@ -62,6 +69,28 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    """A boolean environment variable (``1/true/yes/on`` or ``0/false/no/off``), or ``default``."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in {"1", "true", "yes", "on"}
+
+
+def hardening_config() -> dict:
+    """Rate limits, proxies, cookie security (see the table above)."""
+    env = os.environ.get
+    public = (env("PUBLIC_BASE_URL") or "").strip().lower()
+    return {
+        "RATELIMIT_ENABLED": _env_flag("RATELIMIT_ENABLED", True),
+        "RATELIMIT_SIGNING": env("RATELIMIT_SIGNING") or "30 per minute; 300 per hour",
+        "RATELIMIT_VERIFY": env("RATELIMIT_VERIFY") or "20 per minute; 200 per hour",
+        "RATELIMIT_API_BAD_TOKEN": env("RATELIMIT_API_BAD_TOKEN") or "30 per minute",
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        "SESSION_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", public.startswith("https://")),
+    }
+
+
 def signing_config() -> dict:
     """Signing, sealing and mail settings (see the table above)."""
     env = os.environ.get
@@ -69,6 +98,7 @@ def signing_config() -> dict:
         "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL") or None,
         "SIGNING_LINK_DAYS": _env_int("SIGNING_LINK_DAYS", 14),
         "SIGNING_REMINDER_DAYS": _env_int("SIGNING_REMINDER_DAYS", 3),
+        "SIGNED_COPY_DAYS": _env_int("SIGNED_COPY_DAYS", 30),
         "SEAL_PKCS12": env("SEAL_PKCS12") or None,
         "SEAL_PKCS12_PASSWORD": env("SEAL_PKCS12_PASSWORD") or None,
         "SEAL_KEY_PEM": env("SEAL_KEY_PEM") or None,
@@ -101,4 +131,5 @@ def load_config() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         **({"SERVER_NAME": os.environ["SERVER_NAME"]} if os.environ.get("SERVER_NAME") else {}),
         **signing_config(),
+        **hardening_config(),
     }

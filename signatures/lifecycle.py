@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import re
+import struct
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from .evidence import append_event
 from .models import OPEN_STATUSES, SIGNER_ROLES, SIGNING_METHODS, SUBJECT_KINDS, SigningRequest
 
 MAX_SIGNATURE_BYTES = 500 * 1024
+MAX_SIGNATURE_WIDTH, MAX_SIGNATURE_HEIGHT = 2000, 1000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DATA_URL_PREFIX = "data:image/png;base64,"
 
@@ -44,6 +46,9 @@ MESSAGES_NL = {
     "name_mismatch": "De naam die u typte komt niet overeen met de naam in de uitnodiging.",
     "not_agreed": "U moet aangeven dat u akkoord gaat met elektronisch ondertekenen.",
     "bad_signature": "De getekende handtekening kon niet worden gelezen. Probeer het opnieuw.",
+    "signature_too_large": (f"De getekende handtekening is te groot (maximaal {MAX_SIGNATURE_WIDTH} × "
+                            f"{MAX_SIGNATURE_HEIGHT} pixels en {MAX_SIGNATURE_BYTES // 1024} kB). "
+                            "Wis de handtekening en teken opnieuw."),
     "document_changed": "Het document is gewijzigd nadat u het opende. Open de link opnieuw.",
     "not_open": "Dit verzoek staat niet meer open.",
 }
@@ -294,12 +299,22 @@ def decode_signature_png(data_url: str | None) -> bytes | None:
         raise SigningError("bad_signature")
     payload = data_url[len(DATA_URL_PREFIX):]
     # refuse before decoding: 4 base64 characters carry 3 bytes
-    if len(payload) > (MAX_SIGNATURE_BYTES * 4) // 3 + 4 or not _BASE64_RE.fullmatch(payload):
+    if len(payload) > (MAX_SIGNATURE_BYTES * 4) // 3 + 4:
+        raise SigningError("signature_too_large")
+    if not _BASE64_RE.fullmatch(payload):
         raise SigningError("bad_signature")
     try:
         png = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SigningError("bad_signature") from exc
-    if len(png) > MAX_SIGNATURE_BYTES or not png.startswith(PNG_MAGIC) or png[12:16] != b"IHDR":
+    if len(png) > MAX_SIGNATURE_BYTES:
+        raise SigningError("signature_too_large")
+    if len(png) < 33 or not png.startswith(PNG_MAGIC) or png[12:16] != b"IHDR":
         raise SigningError("bad_signature")
+    # the size as the PNG header states it, read without decoding the image
+    width, height = struct.unpack(">II", png[16:24])
+    if width == 0 or height == 0:
+        raise SigningError("bad_signature")
+    if width > MAX_SIGNATURE_WIDTH or height > MAX_SIGNATURE_HEIGHT:
+        raise SigningError("signature_too_large")
     return png

@@ -8,11 +8,14 @@ Configuration keys (a Flask ``app.config`` or any mapping): ``MAIL_SERVER``,
 Without ``MAIL_SERVER`` nothing is sent: :func:`queue_or_send` stores the message in
 ``outbox_messages`` and staff pass it on from the outbox page. When SMTP fails the
 message is also kept there, with the error. Invitation bodies contain live signing
-links, so the body of a *delivered* message is not kept.
+links, so the body of a *delivered* message is not kept, and a message an
+administrator passed on by hand has its links redacted once it is marked sent
+(:func:`mark_passed_on`): no table keeps a working link after delivery.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -27,6 +30,14 @@ from .models import OutboxMessage
 from .tokens import utcnow
 
 DELIVERED_BODY = "[verzonden; inhoud niet bewaard omdat die een ondertekenlink kan bevatten]"
+
+_LINK_TOKEN = re.compile(r"(/onderteken/)[A-Za-z0-9_-]+")
+REDACTED = "[link verwijderd na verzending]"
+
+
+def redact_links(body: str) -> str:
+    """The body with every signing link's token replaced: the text stays readable, the link dead."""
+    return _LINK_TOKEN.sub(r"\1" + REDACTED, body)
 
 
 class MailError(RuntimeError):
@@ -111,3 +122,16 @@ def retry_outbox(session: Session, config: Mapping[str, Any], *, now: datetime |
         sent += 1
     session.flush()
     return sent
+
+
+def mark_passed_on(session: Session, message: OutboxMessage, *, now: datetime | None = None) -> OutboxMessage:
+    """An administrator passed an outbox message on by hand: mark it sent and redact its links.
+
+    Until then the outbox *is* the delivery channel and the link must stay visible;
+    afterwards nobody reading the table can sign with it. Marking twice changes nothing.
+    """
+    if message.sent_at is None:
+        message.sent_at = now or utcnow()
+    message.body, message.error = redact_links(message.body), None
+    session.flush()
+    return message

@@ -232,6 +232,7 @@ def _routes(i: dict) -> dict:
         ("signing.paper", "POST"): (f"/ondertekening/declaration/{d}/papier", BIJLAGE1, {"data": {}}),
         ("signing.staff_download", "GET"): (f"/ondertekening/declaration/{i['signed_declaration']}/ondertekend.pdf", COORDS, {}),
         ("signing.outbox", "GET"): ("/outbox", ADMIN, {}),
+        ("signing.outbox_passed_on", "POST"): ("/outbox/1/doorgegeven", ADMIN, {}),
         # ------------------------------------------------------------------ API
         ("api.openapi", "GET"): ("/api/openapi.json", PUBLIC, {}),
         ("api.create_organisation", "POST"): ("/api/v1/organisations", COORDS, {"json": {"name": "Nieuw B.V."}}),
@@ -266,6 +267,7 @@ def _routes(i: dict) -> dict:
         ("api.signed_consent_pdf", "GET"): (f"/api/v1/consents/{co}/signed.pdf", RESIDENT, {}),
         ("api.verify", "POST"): ("/api/v1/verify", PUBLIC, {}),
         ("api.outbox", "GET"): ("/api/v1/outbox", ADMIN, {}),
+        ("api.outbox_sent", "POST"): ("/api/v1/outbox/1/sent", ADMIN, {}),
         ("api.plan_meeting", "POST"): ("/api/v1/meetings", NORTH_MEETINGS, {"json": {
             "table_id": n, "starts_at": "2027-03-10T14:00", "cases": [{"case_ref": "EN-1", "invitee_ids": [i["chair"]]}]}}),
         ("api.meeting_check", "GET"): (f"/api/v1/meetings/{m}/check", NORTH_MEETINGS, {}),

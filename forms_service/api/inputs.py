@@ -1,6 +1,12 @@
 """Reading JSON bodies and query strings into typed values, collecting every field error.
 
 A request with several bad fields gets one answer naming all of them.
+
+Bad input never reaches the database or date arithmetic: ids are 1 … 2³¹−1 (the
+database's ``integer``), dates have years MIN_YEAR … MAX_YEAR (room for "three
+months' notice" and "three-year term" sums), a JSON body nests at most
+MAX_JSON_DEPTH levels (checked before parsing: 400), and no string anywhere in the
+body may hold a NUL byte or a lone surrogate (422 naming the field).
 """
 
 from __future__ import annotations
@@ -10,14 +16,78 @@ from typing import Any
 
 from flask import request
 
+from forms_service.security import MAX_ID, MAX_YEAR, MIN_YEAR, bad_text, printable
 from registry.errors import BadRequest, ValidationError
+
+MAX_JSON_DEPTH = 32
+"""How deeply arrays and objects of a JSON body may nest."""
+
+ID_MESSAGE = f"Moet een geheel getal zijn van 1 tot en met {MAX_ID}."
+DATE_MESSAGE = f"Geen geldige datum; gebruik JJJJ-MM-DD met een jaar van {MIN_YEAR} tot en met {MAX_YEAR}."
 
 
 def parse_date(value: Any) -> dt.date:
-    """A ``YYYY-MM-DD`` string as a date; ValueError otherwise."""
-    if not isinstance(value, str) or len(value) != 10:
+    """A ``YYYY-MM-DD`` string as a date with a year in MIN_YEAR … MAX_YEAR; ValueError otherwise."""
+    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
         raise ValueError(value)
-    return dt.date.fromisoformat(value)
+    day = dt.date.fromisoformat(value)
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(value)
+    return day
+
+
+def valid_id(value: Any) -> bool:
+    """An id as JSON gives it: an int (not a bool) in 1 … 2³¹−1."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when arrays/objects in ``raw`` nest deeper than ``limit`` (strings skipped).
+
+    Runs before ``json.loads``, which would hit Python's recursion limit on
+    thousands of ``[`` and fail with a RecursionError (a 500).
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def bad_strings(value: Any, path: str = "") -> dict[str, str]:
+    """Every string (key or value) in a parsed JSON value that holds NUL or a lone surrogate."""
+    found: dict[str, str] = {}
+    if isinstance(value, str):
+        problem = bad_text(value)
+        if problem:
+            found[path or "body"] = problem
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{printable(key)}" if path else printable(key)
+            problem = bad_text(key)
+            if problem:
+                found[name] = problem
+            else:
+                found.update(bad_strings(item, name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.update(bad_strings(item, f"{path}[{i}]"))
+    return found
 
 
 class Body:
@@ -31,9 +101,18 @@ class Body:
     @classmethod
     def from_request(cls) -> Body:
         """The JSON body; 400 when it is not a JSON object."""
-        data = request.get_json(silent=True)
+        if request.is_json and json_too_deep(request.get_data(cache=True)):
+            raise BadRequest(f"De JSON is dieper genest dan {MAX_JSON_DEPTH} niveaus.", code="bad_json")
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # a parser without our depth check in front
+            data = None
         if not isinstance(data, dict):
             raise BadRequest("De body moet een JSON-object zijn (Content-Type: application/json).", code="bad_json")
+        problems = bad_strings(data)
+        if problems:
+            raise ValidationError("Een veld bevat een teken dat niet kan worden opgeslagen (NUL of losse surrogaat).",
+                                  problems)
         return cls(data)
 
     @classmethod
@@ -67,10 +146,10 @@ class Body:
         if self._missing(name, required):
             return None
         value = self.data[name]
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-            self.errors[name] = "Moet een positief geheel getal zijn."
+        if not valid_id(value):
+            self.errors[name] = ID_MESSAGE
             return None
         return value
 
@@ -81,7 +160,7 @@ class Body:
         try:
             return parse_date(self.data[name])
         except ValueError:
-            self.errors[name] = "Geen geldige datum; gebruik JJJJ-MM-DD."
+            self.errors[name] = DATE_MESSAGE
             return None
 
     def choice(self, name: str, choices: tuple[str, ...], required: bool = False) -> str | None:
@@ -99,6 +178,9 @@ class Body:
         value = self.data[name]
         if not isinstance(value, list) or not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
             self.errors[name] = "Moet een lijst zijn van " + ("getallen." if kind is int else "teksten.")
+            return []
+        if kind is int and not all(valid_id(v) for v in value):
+            self.errors[name] = "Elk getal in de lijst: " + ID_MESSAGE[0].lower() + ID_MESSAGE[1:]
             return []
         return value
 

@@ -14,7 +14,7 @@ from flask import current_app, g, jsonify, request
 
 from forms_service import access, db
 from forms_service.api import bp, error_response, openapi
-from forms_service.api.inputs import Body
+from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, Body
 from registry.documents import build
 from forms_service.meetings_pdf import sealed_meeting_check
 from forms_service.signing.views import pdf_response
@@ -33,6 +33,8 @@ def parse_starts_at(value) -> dt.datetime:
     if not isinstance(value, str) or "T" not in value:
         raise ValueError(value)
     moment = dt.datetime.fromisoformat(value)
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(value)  # also keeps the time-zone conversion below from overflowing
     if moment.tzinfo is not None:
         moment = moment.astimezone(meetings.AMSTERDAM).replace(tzinfo=None)
     return moment.replace(second=0, microsecond=0)

@@ -20,6 +20,7 @@ from forms_service.signing.verification import verify_upload
 from forms_service.signing.views import pdf_response
 from registry import access as rights
 from registry.errors import BadRequest, NotFound
+from signatures import mail
 from signatures.evidence import events_for
 from signatures.models import OutboxMessage, SigningRequest
 
@@ -207,6 +208,19 @@ def outbox():
     return jsonify(payload)
 
 
+@bp.post("/v1/outbox/<int:message_id>/sent")
+def outbox_sent(message_id: int):
+    """Mark an outbox message as passed on by hand; its signing links are redacted (admin)."""
+    access.require(rights.ADMIN)
+    message = db.session().get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound(f"Bericht {message_id} bestaat niet.", {"message_id": "Bestaat niet."})
+    mail.mark_passed_on(db.session(), message)
+    db.session().commit()
+    return jsonify({"id": message.id, "to": message.to, "subject": message.subject, "body": message.body,
+                    "created_at": _iso(message.created_at), "sent_at": _iso(message.sent_at), "error": message.error})
+
+
 PUBLIC_ENDPOINTS.add("api.verify")
 
 _REQ = {"type": "object", "properties": {"id": ID, "signer": {"type": "string"}, "email": {"type": ["string", "null"]},
@@ -244,6 +258,7 @@ PATHS = {
     "/api/v1/declarations/{subject_id}/signed.pdf": {"get": {"summary": "The sealed Bijlage 1/2 (409 until complete)", "parameters": [path_id("subject_id")], "responses": _pdf_answer()}},
     "/api/v1/consents/{subject_id}/signed.pdf": {"get": {"summary": "The sealed Bijlage 4 (409 until complete)", "parameters": [path_id("subject_id")], "responses": _pdf_answer()}},
     "/api/v1/verify": {"post": {"summary": "Verify a sealed PDF (no token needed)", "security": [], "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}}, "responses": answer("200", "Verification", _VERIFY)}},
+    "/api/v1/outbox/{message_id}/sent": {"post": {"summary": "Mark an outbox message as passed on by hand; its signing links are redacted (admin)", "parameters": [path_id("message_id")], "responses": answer("200", "Marked", {"type": "object"})}},
     "/api/v1/outbox": {"get": {"summary": "Mail kept in the database, newest first (admin)", "responses": answer("200", "Outbox", {"type": "object", "properties": {"messages": {"type": "array", "items": {"type": "object", "properties": {"id": ID, "to": {"type": "string"}, "subject": {"type": "string"}, "body": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}}}}})}},
 }
 FRAGMENTS.append(PATHS)

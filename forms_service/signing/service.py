@@ -385,6 +385,32 @@ def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: i
     return outcome
 
 
+DEFAULT_SIGNED_COPY_DAYS = 30
+
+
+def signed_copy_days(config: Mapping[str, Any]) -> int:
+    """``SIGNED_COPY_DAYS``: how long after signing a link still shows the thank-you page and the copy."""
+    return int(config.get("SIGNED_COPY_DAYS") or DEFAULT_SIGNED_COPY_DAYS)
+
+
+def signed_copy_until(config: Mapping[str, Any], request: SigningRequest) -> dt.datetime:
+    """The moment a signed link stops showing the thank-you page and the sealed copy.
+
+    Counted from the signature (``signed_at``), independent of the link's ``expires_at``.
+    """
+    return tokens.as_utc(request.signed_at) + dt.timedelta(days=signed_copy_days(config))
+
+
+def check_signed_copy_open(config: Mapping[str, Any], request: SigningRequest, now: dt.datetime | None = None) -> None:
+    """Raise ``SigningError('copy_expired')`` once the signed link's period is over."""
+    if request.signed_at is None or tokens.as_utc(now or tokens.utcnow()) >= signed_copy_until(config, request):
+        days = signed_copy_days(config)
+        raise lifecycle.SigningError("copy_expired", (
+            f"U hebt dit document ondertekend. De pagina en de verzegelde kopie waren via deze link "
+            f"{days} dagen na het ondertekenen beschikbaar; die termijn is voorbij. "
+            "Vraag de coördinator van de casustafel om een kopie."))
+
+
 def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: int) -> None:
     """Mail every signer who signed by link that their sealed copy is ready (via their own link).
 
@@ -398,13 +424,20 @@ def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_
             for request in _signed_requests(session, doc.subject_kind, doc.subject_id):
                 if request.method == "link" and request.signer_email:
                     mail.queue_or_send(session, config, request.signer_email, f"Ondertekend en verzegeld: {title}",
-                                       f"Beste {request.signer_name},\n\nIedereen heeft ondertekend: {title}.\n"
-                                       "Het document is verzegeld. U downloadt uw kopie via de persoonlijke link "
-                                       "uit de uitnodiging (de pagina 'Dank u wel').\n\n"
-                                       f"Controleren kan iedereen op de pagina /verify (SHA-256 {doc.sha256}).\n")
+                                       completion_mail_body(config, request, title, doc.sha256))
             session.commit()
     except Exception as exc:  # noqa: BLE001 - a notice must never undo a seal
         log.error("notifying signers of document %s failed: %s", doc_id, exc)
+
+
+def completion_mail_body(config: Mapping[str, Any], request: SigningRequest, title: str, sha256: str | None) -> str:
+    """The "sealed" notice: where the copy is and exactly how long (SIGNED_COPY_DAYS after signing)."""
+    days, until = signed_copy_days(config), signed_copy_until(config, request)
+    return (f"Beste {request.signer_name},\n\nIedereen heeft ondertekend: {title}.\n"
+            "Het document is verzegeld. U downloadt uw kopie via de persoonlijke link uit de uitnodiging "
+            f"(de pagina 'Dank u wel'). Dat kan tot {days} dagen na uw ondertekening, dus tot "
+            f"{until:%d-%m-%Y %H:%M} UTC; daarna werkt de link niet meer en vraagt u de coördinator om een kopie.\n\n"
+            f"Controleren kan iedereen op de pagina /verify (SHA-256 {sha256}).\n")
 
 
 def _claim(session_factory: sessionmaker, doc_id: int, now: dt.datetime | None) -> str | None:

@@ -24,15 +24,16 @@ from forms_service.signing.subjects import KINDS, Signer, load_subject
 from forms_service.signing.verification import verify_upload
 from registry import access as rights
 from registry.errors import DomainError
-from signatures import lifecycle
+from signatures import lifecycle, mail
 from signatures.disclosure import get_disclosure
 from signatures.evidence import append_event
 from signatures.models import OutboxMessage, SignedDocument, SigningRequest
 
 bp = Blueprint("signing", __name__)
 
-ERROR_STATUS = {"unknown_token": 404, "expired": 410, "already_used": 410, "cancelled": 410, "not_open": 410}
-FORM_ERRORS = ("name_mismatch", "not_agreed", "bad_signature", "document_changed")
+ERROR_STATUS = {"unknown_token": 404, "expired": 410, "already_used": 410, "cancelled": 410, "not_open": 410,
+                "copy_expired": 410}
+FORM_ERRORS = ("name_mismatch", "not_agreed", "bad_signature", "signature_too_large", "document_changed")
 
 
 def base_url() -> str:
@@ -64,6 +65,9 @@ def sign_page(token: str):
             return _sign(token, ip, agent)
         signing_request = lifecycle.open_request(session, token, ip=ip, user_agent=agent)
     except lifecycle.SigningError as exc:
+        if exc.code == "already_used" and _is_signed(token):  # the link now leads to the thank-you page
+            session.rollback()
+            return redirect(url_for("signing.done", token=token), code=303)
         return error_page(exc)
     session.commit()
     return _render_form(token, signing_request)
@@ -98,11 +102,19 @@ def _sign(token: str, ip: str | None, agent: str | None):
     return redirect(url_for("signing.done", token=token), code=303)
 
 
+def _is_signed(token: str) -> bool:
+    try:
+        return lifecycle.find_request(db.session(), token).status == "signed"
+    except lifecycle.SigningError:
+        return False
+
+
 def _signed_request(token: str) -> SigningRequest:
-    """A request that this link signed (for the thank-you page and the copy)."""
+    """A request that this link signed, within SIGNED_COPY_DAYS of signing (thank-you page, copy)."""
     signing_request = lifecycle.find_request(db.session(), token)
     if signing_request.status != "signed":
         raise lifecycle.SigningError("not_open")
+    service.check_signed_copy_open(current_app.config, signing_request)
     return signing_request
 
 
@@ -114,7 +126,9 @@ def done(token: str):
     except lifecycle.SigningError as exc:
         return error_page(exc)
     doc = _sealed(signing_request)
-    return render_template("signing/done.html", token=token, req=signing_request, doc=doc)
+    return render_template("signing/done.html", token=token, req=signing_request, doc=doc,
+                           until=service.signed_copy_until(current_app.config, signing_request),
+                           days=service.signed_copy_days(current_app.config))
 
 
 def _sealed(signing_request: SigningRequest) -> SignedDocument | None:
@@ -129,6 +143,8 @@ def _signer_snapshot(token: str):
     signing_request = lifecycle.find_request(session, token)
     if signing_request.status != "signed":
         lifecycle.check_usable(signing_request)
+    else:
+        service.check_signed_copy_open(current_app.config, signing_request)
     return service.document_for(session, signing_request)
 
 
@@ -424,3 +440,15 @@ def outbox():
     page = render_template("signing/outbox.html", messages=messages)
     db.session().commit()
     return page
+
+
+@bp.post("/outbox/<int:message_id>/doorgegeven")
+@login_required
+def outbox_passed_on(message_id: int):
+    """The administrator passed a message on by hand: mark it sent; its links are redacted."""
+    access.require(rights.ADMIN)
+    message = db.session().get(OutboxMessage, message_id) or abort(404)
+    mail.mark_passed_on(db.session(), message)
+    db.session().commit()
+    flash("Gemarkeerd als doorgegeven; de link in het bericht is onleesbaar gemaakt.")
+    return redirect(url_for("signing.outbox"))

@@ -10,7 +10,9 @@
 
   // Match the canvas to its CSS size and the screen's pixel ratio (sharp on phones).
   function resize() {
+    // The server accepts at most 2000 x 1000 pixels: cap the ratio so the PNG stays inside.
     var ratio = Math.max(window.devicePixelRatio || 1, 1);
+    ratio = Math.min(ratio, 2000 / Math.max(canvas.offsetWidth, 1), 1000 / Math.max(canvas.offsetHeight, 1));
     var data = pad.toData();
     canvas.width = canvas.offsetWidth * ratio;
     canvas.height = canvas.offsetHeight * ratio;

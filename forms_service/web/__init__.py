@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from forms_service import access, db
+from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, parse_date
 from forms_service.auth import login_required
 from registry import access as rights
 from registry import queries, rules
@@ -26,9 +27,9 @@ def requested_date() -> tuple[dt.date, str | None]:
     if not value:
         return rules.today(), None
     try:
-        return dt.date.fromisoformat(value), None
+        return parse_date(value), None
     except ValueError:
-        return rules.today(), f"'{value}' is geen geldige datum; getoond wordt vandaag."
+        return rules.today(), f"'{value}' is geen geldige datum (jaar {MIN_YEAR}–{MAX_YEAR}); getoond wordt vandaag."
 
 
 @bp.app_errorhandler(DomainError)
