@@ -23,8 +23,8 @@ from pathlib import Path
 from sqlalchemy import update
 
 from registry.documents import build
-from forms_service.signing import pdf as final_pdf
-from forms_service.signing import service
+from signatures import assembly as final_pdf
+from signatures import workflow as service
 from registry import migrate, services
 from registry.db import make_engine, make_session_factory
 from signatures.models import SignedDocument

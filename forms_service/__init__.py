@@ -44,7 +44,7 @@ def _complete_pending_signatures(app: Flask) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from forms_service.signing.service import complete_pending
+    from signatures.workflow import complete_pending
 
     try:
         counts = complete_pending(app.extensions["db_sessions"], app.config)

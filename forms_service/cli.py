@@ -185,7 +185,7 @@ def complete_pending() -> None:
 
     Exit code 1 when a document could not be sealed (the reason is printed and logged).
     """
-    from forms_service.signing import service
+    from signatures import workflow as service
 
     config = load_config()
     counts = service.complete_pending(_session_factory(), config)
@@ -210,7 +210,7 @@ def _report_failures() -> None:
 @main.command("send-reminders")
 def send_reminders() -> None:
     """For cron: expire old links, remind quiet signers (with a new link), seal what is complete."""
-    from forms_service.signing import service
+    from signatures import workflow as service
 
     config = load_config()
     base_url = config.get("PUBLIC_BASE_URL") or (f"https://{config['SERVER_NAME']}" if config.get("SERVER_NAME") else None)

@@ -74,7 +74,7 @@ def _grant(role: str, **scope) -> Grant:
 def _build_world(session, config) -> dict:
     """Demo + meeting + a GGD employee's unsigned Bijlage 1 sent for signing; returns ids."""
     from forms_service.demo import load_demo
-    from forms_service.signing import service
+    from signatures import workflow as service
     from registry import meetings, services
     from sqlalchemy import select
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from forms_service.signing import service
+from signatures import workflow as service
 from registry import services
 from signatures.models import SigningRequest
 from signatures.verify import verify_pdf

@@ -16,7 +16,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from forms_service.signing import service
+from signatures import workflow as service
 from registry.models import Covenant, Partnership
 from signatures.evidence import verify_chain
 from signatures.models import EvidenceEvent, SignedDocument, SigningRequest
@@ -70,7 +70,7 @@ def test_twenty_signers_at_once(served, api, app_session):
 KILL_SCRIPT = """
 import os, signal, sys
 from registry.db import make_engine, make_session_factory
-from forms_service.signing import service
+from signatures import workflow as service
 url, token, name, stage = sys.argv[1:5]
 factory = make_session_factory(make_engine(url))
 with factory() as session:

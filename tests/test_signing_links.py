@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from forms_service.signing import service
+from signatures import workflow as service
 from signatures.models import EvidenceEvent, OutboxMessage, SigningRequest
 from tests import signing_support as support
 from tests.signatures.test_signatures_mail import Inbox, free_port

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from forms_service.signing import service
+from signatures import workflow as service
 from registry.models import Consent, Declaration, Partnership
 from signatures import seal as seal_module
 from signatures.models import PaperScan, SignedDocument, SigningRequest

@@ -16,7 +16,7 @@ from forms_service import access, db
 from forms_service.api import bp, error_response, openapi
 from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, Body
 from registry.documents import build
-from forms_service.meetings_pdf import sealed_meeting_check
+from signatures.meeting_list import sealed_meeting_check
 from forms_service.signing.views import pdf_response
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query
 from forms_service.api.registry_api import created, decision_json, done, reasons_json, table_json

@@ -14,9 +14,9 @@ from forms_service import access, db
 from forms_service.api import PUBLIC_ENDPOINTS, bp
 from forms_service.api.inputs import Body
 from forms_service.api.openapi import FRAGMENTS, ID, answer, body, path_id
-from forms_service.signing import service
-from forms_service.signing.subjects import Signer
-from forms_service.signing.verification import verify_upload
+from signatures import workflow as service
+from signatures.subjects import Signer
+from signatures.verification import verify_upload
 from forms_service.signing.views import pdf_response
 from registry import access as rights
 from registry.errors import BadRequest, NotFound

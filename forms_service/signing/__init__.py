@@ -1,10 +1,8 @@
-"""Online signing in the product: the flow around :mod:`signatures`.
-
-* ``subjects``  – what can be signed (covenant, Bijlage 1/2 declaration, Bijlage 4
-  consent), who must sign it, and what a signature does in the registry
-* ``documents`` – the exact document a signer sees, rendered once and stored
-* ``pdf``       – signature page + certificate of completion, and the final assembly
-* ``service``   – send, sign, decline, resend, remind, paper, finalize (seal), jobs;
-  no Flask
-* ``views``     – the public signing pages, ``/verify`` and the staff pages
+"""The web pages of signing: the public signing pages at a link, ``/verify`` and the
+staff pages (``views``). The work itself is Flask-free in :mod:`signatures`:
+``subjects`` (what can be signed, who signs, what a signature does in the registry),
+``snapshots`` (the exact document a signer sees), ``assembly`` (signature page,
+certificate, final PDF), ``workflow`` (send, sign, decline, resend, remind, paper,
+seal, jobs), ``verification`` (is this PDF ours) and ``meeting_list`` (the sealed
+presentie- en toetsingslijst).
 """

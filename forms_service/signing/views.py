@@ -19,9 +19,9 @@ from forms_service import access, db
 from registry.documents import build
 from forms_service.web.preview import preview_response
 from forms_service.auth import current_user, login_required
-from forms_service.signing import service
-from forms_service.signing.subjects import KINDS, Signer, load_subject
-from forms_service.signing.verification import verify_upload
+from signatures import workflow as service
+from signatures.subjects import KINDS, Signer, load_subject
+from signatures.verification import verify_upload
 from registry import access as rights
 from registry.errors import DomainError
 from signatures import lifecycle, mail

@@ -17,7 +17,7 @@ from forms_service import access, db
 from forms_service.auth import login_required
 from registry.documents import build, list_packs, render
 from forms_service.web.preview import preview_response
-from forms_service.signing import service as signing
+from signatures import workflow as signing
 from forms_service.web import document_forms as forms
 from registry import access as rights
 from registry import services

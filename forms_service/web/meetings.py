@@ -3,7 +3,7 @@ to send a missing Bijlage 1 or 2 for signing, the sealed *presentie- en toetsing
 as PDF, and withdrawing a resident's consent.
 
 Views stay thin: load, check access (logged in), call :mod:`registry.meetings`,
-:mod:`registry.services` or :mod:`forms_service.signing.service`, commit once, render
+:mod:`registry.services` or :mod:`signatures.workflow`, commit once, render
 or redirect.
 """
 
@@ -21,8 +21,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from forms_service import access, db
 from forms_service.auth import current_user, login_required
 from registry.documents import build
-from forms_service.meetings_pdf import sealed_meeting_check
-from forms_service.signing import service as signing
+from signatures.meeting_list import sealed_meeting_check
+from signatures import workflow as signing
 from forms_service.signing.views import base_url, pdf_response
 from registry import access as rights
 from registry import meetings, rules, services

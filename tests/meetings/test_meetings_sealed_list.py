@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from forms_service.signing import service
+from signatures import workflow as service
 from signatures import seal as seal_module
 from signatures.evidence import verify_chain
 from signatures.models import EvidenceEvent
@@ -115,7 +115,7 @@ def test_verify_recognises_our_sealed_list_and_nothing_else(api, client, meeting
     assert answer["valid"] is True and answer["document"]["kind"] == "meeting" and answer["document"]["id"] == meeting_id
     assert answer["document"]["checked_at"] and answer["problems"] == []
     # A list sealed with our key but never logged as exported (e.g. forged outside the service).
-    from forms_service.signing import service
+    from signatures import workflow as service
 
     forged = service.seal_finished(api.client.application.config, unsealed_pdf(), title="x", subject="y",
                                    reason="z", keywords=[f"meeting:{meeting_id}"])

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from forms_service.meetings_pdf import render_meeting_check
+from signatures.meeting_list import render_meeting_check
 from registry import meetings
 from registry.models import Consent, Meeting
 from tests.meetings.world import D, build, plan

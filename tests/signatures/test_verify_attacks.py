@@ -29,7 +29,7 @@ from pypdf.generic import (
 )
 from sqlalchemy import select
 
-from forms_service.signing import service
+from signatures import workflow as service
 from registry.models import Organisation
 from signatures.keys import load_or_create_signer
 from signatures.models import SignedDocument

@@ -43,9 +43,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.documents import build
-from forms_service.signing import pdf as final_pdf
-from forms_service.signing.documents import ensure_snapshot, snapshot_by_sha
-from forms_service.signing.subjects import (
+from signatures import assembly as final_pdf
+from signatures.snapshots import ensure_snapshot, snapshot_by_sha
+from signatures.subjects import (
     KINDS,
     Signer,
     amsterdam_date,

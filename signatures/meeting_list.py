@@ -8,7 +8,7 @@ numbers and URL fetcher. The view-model is plain data
 (:class:`registry.meetings.MeetingCheck`): the same check gives the same document.
 
 The exported list is sealed with the service's seal (the same path as signed
-documents, :func:`forms_service.signing.service.seal_finished`) and the export is
+documents, :func:`signatures.workflow.seal_finished`) and the export is
 logged in the evidence log as ``sealed`` for subject ``meeting``. Sealing happens
 before the log is touched, so no lock is held while a timestamp server answers.
 """
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from registry.documents import build, render
-from forms_service.signing import service
+from signatures import workflow as service
 from registry.meetings import MeetingCheck
 from signatures.evidence import append_event
 

@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms_service.signing import service
-from forms_service.signing.pdf import ROLES_NL
+from signatures import workflow as service
+from signatures.assembly import ROLES_NL
 from registry.models import Person
 from signatures.models import EvidenceEvent, SignedDocument, SigningRequest
 
