@@ -326,12 +326,13 @@ def totp():
         kind = accounts.verify_second_factor(s, user, form.code.data)
         if kind is not None:
             s.commit()
-            if kind == "recovery":
+            pending = session["pending"]
+            response = _complete_login(user, via=pending.get("via", "password"), next_url=pending.get("next"))
+            if kind == "recovery":  # after the session was started afresh, so the message survives
                 left = accounts.remaining_recovery_codes(s, user)
                 flash(f"U heeft een herstelcode gebruikt; er zijn er nog {left} over. "
                       "Maak nieuwe aan op de pagina Mijn account.")
-            pending = session["pending"]
-            return _complete_login(user, via=pending.get("via", "password"), next_url=pending.get("next"))
+            return response
         s.rollback()
         form.code.errors.append("Deze code klopt niet (of is al gebruikt).")
     return render_template("auth/totp.html", form=form)
