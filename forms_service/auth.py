@@ -524,12 +524,18 @@ def oidc_callback():
         abort(404)
     if request.args.get("error"):
         return _oidc_error("Inloggen bij de inlogdienst is afgebroken of geweigerd.", 400)
+    client = _oidc_client()
     try:
-        token = _oidc_client().authorize_access_token()
+        token = client.authorize_access_token()  # checks state, PKCE verifier, ID token signature and nonce
+        claims = dict(token.get("userinfo") or {})
+        if "email" not in claims:  # many providers put e-mail only at the userinfo endpoint
+            info = client.userinfo(token=token)
+            if claims.get("sub") and info.get("sub") != claims["sub"]:
+                raise ValueError("userinfo sub differs from the ID token")
+            claims = {**info, **claims}
     except Exception as exc:  # bad state, bad code, bad ID token signature or nonce
         current_app.logger.warning("OIDC callback refused: %s", exc.__class__.__name__)
         return _oidc_error("Het antwoord van de inlogdienst is ongeldig of verlopen. Probeer opnieuw in te loggen.", 400)
-    claims = token.get("userinfo") or {}
     email = accounts.normalise_email(claims.get("email"))
     if not email:
         return _oidc_error("De inlogdienst gaf geen e-mailadres door.")
