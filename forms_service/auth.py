@@ -374,10 +374,17 @@ def enrol():
             pending = session["pending"]
             next_url = safe_next(pending.get("next"))
             _finish_session(user, pending.get("via", "password"))
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+            return _no_store(render_template("auth/recovery_codes.html", codes=codes, next_url=next_url))
     uri = accounts.provisioning_uri(user, secret)
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-    return render_template("auth/enrol.html", form=form, qr=_qr_svg(uri), secret=grouped, uri=uri)
+    return _no_store(render_template("auth/enrol.html", form=form, qr=_qr_svg(uri), secret=grouped, uri=uri))
+
+
+def _no_store(body: str):
+    """A page with a secret on it (TOTP secret, recovery codes): not cached anywhere."""
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -460,7 +467,7 @@ def new_recovery_codes():
     s = db.session()
     codes = accounts.new_recovery_codes(s, user)
     s.commit()
-    return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("auth.account"))
+    return _no_store(render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("auth.account")))
 
 
 # ----------------------------------------------------------------------------- OIDC

@@ -280,3 +280,47 @@ def test_login_page_offers_oidc_only_when_configured(app, client):
     assert "Inloggen met Gemeente Emmen" in client.get("/login").get_data(as_text=True)
     down = client.get("/login/oidc")
     assert down.status_code == 503 and "niet bereikbaar" in down.get_data(as_text=True)
+
+
+class FakeProvider:
+    """Stands in for Authlib's client to check the app's decisions on given claims."""
+
+    def __init__(self, claims):
+        self.claims = claims
+
+    def authorize_access_token(self):
+        return {"access_token": "x", "userinfo": dict(self.claims)}
+
+    def userinfo(self, token):
+        return dict(self.claims)
+
+
+@pytest.mark.parametrize(("claims", "outcome"), [
+    ({"sub": "1", "email": ADMIN_EMAIL, "email_verified": True, "amr": ["pwd", "mfa"]}, "logged_in"),
+    ({"sub": "1", "email": ADMIN_EMAIL, "email_verified": True, "amr": ["pwd"]}, "totp"),
+    ({"sub": "1", "email": ADMIN_EMAIL, "email_verified": True}, "totp"),
+    ({"sub": "1", "email": ADMIN_EMAIL, "email_verified": False, "amr": ["mfa"]}, "refused"),
+    ({"sub": "1", "email": ADMIN_EMAIL, "amr": ["mfa"]}, "refused"),
+    ({"sub": "1", "email_verified": True}, "refused"),
+])
+def test_oidc_decisions_on_claims(app, client, admin_token, monkeypatch, claims, outcome):
+    from forms_service import auth
+
+    app.config.update(OIDC_ISSUER="http://127.0.0.1:9", OIDC_CLIENT_ID="forms")
+    monkeypatch.setattr(auth, "_oidc_client", lambda: FakeProvider(claims))
+    response = client.get("/login/oidc/callback?code=c&state=s")
+    if outcome == "logged_in":
+        assert response.status_code == 302 and logged_in_as(client) == ADMIN_EMAIL
+    elif outcome == "totp":
+        assert response.headers["Location"] == "/login/tweestaps" and logged_in_as(client) is None
+    else:
+        assert response.status_code == 403 and logged_in_as(client) is None
+
+
+def test_pages_with_secrets_are_not_cached(client, make_user, app_session):
+    email, password, _ = make_user(grants=[{"role": "admin"}], enrolled=False)
+    page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_of(page)})
+    assert client.get("/login/tweestaps/instellen").headers["Cache-Control"] == "no-store"
+    done = login(client, email, password)
+    assert done.headers["Cache-Control"] == "no-store"
