@@ -324,3 +324,22 @@ def test_pages_with_secrets_are_not_cached(client, make_user, app_session):
     assert client.get("/login/tweestaps/instellen").headers["Cache-Control"] == "no-store"
     done = login(client, email, password)
     assert done.headers["Cache-Control"] == "no-store"
+
+
+def test_invite_page_links_a_person_and_explains_bad_input_in_dutch(logged_in, app_session):
+    org = factories.organisation(app_session)
+    person = factories.person(app_session, org, name="Pim Persoon")
+    app_session.commit()
+    page = logged_in.get("/beheer/gebruikers/nieuw").get_data(as_text=True)
+    token = csrf_of(page)
+    bad = logged_in.post("/beheer/gebruikers/nieuw", data={"csrf_token": token, "name": "P", "email": "p@example.org", "person_id": "abc"})
+    assert "Vul het nummer van de persoon in." in bad.get_data(as_text=True)
+    unknown = logged_in.post("/beheer/gebruikers/nieuw", data={"csrf_token": token, "name": "P", "email": "p@example.org", "person_id": "99999"})
+    assert "Deze persoon bestaat niet." in unknown.get_data(as_text=True)
+    ok = logged_in.post("/beheer/gebruikers/nieuw", data={"csrf_token": token, "name": "P", "email": "p@example.org",
+                                                         "person_id": str(person.id), "role": "partner_contact",
+                                                         "organisation_id": str(org.id)})
+    assert ok.status_code == 302
+    listing = logged_in.get("/beheer/gebruikers/").get_data(as_text=True)
+    assert "Pim Persoon" in listing and "uitgenodigd" in listing
+    assert accounts.user_by_email(app_session, "p@example.org").person_id == person.id

@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from forms_service import db
 from forms_service.account_mail import base_url, send_invitation
@@ -43,7 +43,8 @@ class InviteForm(FlaskForm):
 
     name = StringField("Naam", validators=[DataRequired("Vul de naam in."), Length(max=200)])
     email = EmailField("E-mailadres", validators=[DataRequired("Vul het e-mailadres in."), Email("Ongeldig e-mailadres.")])
-    person_id = IntegerField("Persoon in het register (nummer, optioneel)", validators=[Optional(), NumberRange(min=1)])
+    person_id = StringField("Persoon in het register (nummer, optioneel)",
+                            validators=[Optional(), Regexp(r"^\s*[1-9][0-9]{0,17}\s*$", message="Vul het nummer van de persoon in.")])
     role = SelectField("Rol", validate_choice=False)
     covenant_id = SelectField("Convenant", validate_choice=False)
     table_id = SelectField("Casustafel", validate_choice=False)
@@ -92,7 +93,7 @@ def invite():
         s = db.session()
         try:
             invitation = accounts.invite_user(
-                s, email=form.email.data, name=form.name.data, person_id=form.person_id.data,
+                s, email=form.email.data, name=form.name.data, person_id=(form.person_id.data or "").strip() or None,
                 grants=_grant_from(form), created_by=current_user().email,
                 days=int(current_app.config.get("ACCOUNT_LINK_DAYS") or accounts.LINK_DAYS))
             send_invitation(s, current_app.config, invitation, base_url(), invited_by=current_user().name or current_user().email)
