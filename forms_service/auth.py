@@ -343,7 +343,7 @@ def _qr_svg(uri: str) -> Markup:
     import segno
 
     buffer = io.BytesIO()
-    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True,
+    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=4, light="#fff", xmldecl=False, svgns=True,
                                      title="QR-code voor de authenticator-app")
     return Markup(buffer.getvalue().decode())
 
