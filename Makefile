@@ -13,7 +13,7 @@ setup:
 run: setup
 	$(BIN)/forms-service init-db
 	$(BIN)/forms-service demo
-	$(BIN)/forms-service ensure-demo-admin
+	$(BIN)/forms-service ensure-demo-users
 	@echo "Serving on http://$(HOST):$(PORT)"
 	$(BIN)/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--access-logfile - --logger-class forms_service.gunicorn_logging.TokenMaskingLogger \

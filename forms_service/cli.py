@@ -96,6 +96,26 @@ def ensure_demo_admin(email: str) -> None:
         accounts.create_user(session, email, password, is_admin=True)
         session.commit()
     click.echo(f"Inloggen: {email} / {password}")
+    click.echo("Bij de eerste login stelt u een authenticator-app in (tweestapsverificatie, TOTP).")
+
+
+@main.command("ensure-demo-users")
+def ensure_demo_users() -> None:
+    """Create the demo accounts (admin; chair and coordinator of Emmen-Noord) if absent, and print their logins."""
+    from forms_service.demo import ensure_demo_users as ensure
+
+    given = {"beheerder": os.environ["ADMIN_PASSWORD"]} if os.environ.get("ADMIN_PASSWORD") else {}
+    with _session() as session:
+        created = ensure(session, given)
+        session.commit()
+    click.echo("Inloggen op de demo:")
+    for label, email, password in created:
+        if password:
+            click.echo(f"  {label}: {email} / {password}")
+        else:
+            click.echo(f"  {label}: {email} (bestaat al; nieuw wachtwoord: forms-service reset-password --email {email})")
+    click.echo("Beheerder, voorzitter en coördinator stellen bij de eerste login een authenticator-app in "
+               "(tweestapsverificatie, TOTP): scan de QR-code en bewaar de herstelcodes.")
 
 
 @main.command("reset-password")
@@ -114,16 +134,17 @@ def reset_password(email: str) -> None:
 
 @main.command("create-token")
 @click.option("--email", required=True)
-def create_token(email: str) -> None:
+@click.option("--expires-on", default=None, help="laatste geldige dag JJJJ-MM-DD (standaard over 90 dagen, hoogstens 365)")
+def create_token(email: str, expires_on: str | None) -> None:
     """Print a new API token for an account (the token is the last line)."""
     with _session() as session:
         try:
-            token = accounts.create_token(session, accounts.user_by_email(session, email))
+            issued = accounts.issue_token(session, accounts.user_by_email(session, email), expires_on)
         except DomainError as exc:
-            raise click.ClickException(exc.message) from None
+            raise click.ClickException(f"{exc.message} {' '.join(exc.fields.values())}".strip()) from None
         session.commit()
-    click.echo("Nieuw API-token (wordt maar één keer getoond):")
-    click.echo(token)
+    click.echo(f"Nieuw API-token, geldig tot en met {issued.row.expires_on.isoformat()} (wordt maar één keer getoond):")
+    click.echo(issued.token)
 
 
 @main.command()

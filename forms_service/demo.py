@@ -130,3 +130,41 @@ def _incidental_and_consent(session: Session, organisations: dict, tables: dict)
         recipient_ids=[organisations["GGD Drenthe"].id, organisations["Stichting de Toegang Emmen"].id],
         other_recipients=[], signed_on=D(2026, 2, 16),
     )
+
+
+# ----------------------------------------------------------------------------- demo accounts
+
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+
+def ensure_demo_users(session: Session, passwords: dict[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+    """The demo's accounts: the administrator plus, once the demo is loaded, a chair and a
+    coordinator of Casustafel Emmen-Noord linked to its demo chair and coordinator persons.
+
+    Returns ``(label, e-mail, password)`` per account; the password is None for an account
+    that already existed (it is left alone). New passwords are random unless ``passwords``
+    (label → password) gives one. The caller commits.
+    """
+    import secrets
+
+    from registry import accounts
+    from registry.models import CaseTable, User
+
+    passwords = passwords or {}
+    wanted: list[tuple[str, str, str, int | None, list[dict]]] = [
+        ("beheerder", DEMO_ADMIN_EMAIL, "Demobeheerder", None, [{"role": "admin"}])]
+    north = session.scalar(select(CaseTable).where(CaseTable.area == "Emmen-Noord", CaseTable.name == "Casustafel Emmen-Noord"))
+    if north is not None:
+        for label, person, role in (("voorzitter Emmen-Noord", north.chair, "chair"),
+                                    ("coördinator Emmen-Noord", north.coordinator, "coordinator")):
+            if person is not None and person.email:
+                wanted.append((label, person.email, person.name, person.id, [{"role": role, "table_id": north.id}]))
+    result = []
+    for label, email, name, person_id, grants in wanted:
+        if session.scalar(select(User.id).where(User.email == accounts.normalise_email(email))) is not None:
+            result.append((label, email, None))
+            continue
+        password = passwords.get(label) or secrets.token_urlsafe(12)
+        accounts.create_user(session, email, password, name=name, person_id=person_id, grants=grants, created_by="demo")
+        result.append((label, email, password))
+    return result

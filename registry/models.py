@@ -273,6 +273,7 @@ class User(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # the last accepted TOTP step (no reuse)
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
 

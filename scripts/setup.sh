@@ -40,3 +40,16 @@ if [[ ! -f $stamp ]]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# The OIDC login tests start a real OpenID provider (npm oidc-provider, tests/oidc/).
+# Needs Node.js 20+ and npm; without them those tests are skipped.
+if command -v npm >/dev/null 2>&1; then
+  oidc_stamp=tests/oidc/node_modules/.installed-$(sha256sum tests/oidc/package-lock.json | cut -c1-16)
+  if [[ ! -f $oidc_stamp ]]; then
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+    rm -f tests/oidc/node_modules/.installed-*
+    touch "$oidc_stamp"
+  fi
+else
+  echo "Note: npm not found; the OIDC login tests will be skipped (apt-get install nodejs npm, Node 20+)." >&2
+fi

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from registry import migrate
 from registry.db import make_engine, make_session_factory
 from tests import pgserver
+from tests.auth_support import login  # noqa: F401  (re-exported: tests log in with conftest.login)
 
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
@@ -115,17 +116,54 @@ def app_session(app):
 
 ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "correct horse battery"
+ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the admin is enrolled for TOTP already
+
+
+def enrol_totp(user, secret: str | None = None) -> str:
+    """Mark a user as enrolled for TOTP with this (or a new) secret; the caller commits."""
+    import pyotp
+
+    from registry import accounts
+
+    user.totp_secret = secret or pyotp.random_base32(32)
+    user.totp_enabled_at = accounts.utcnow()
+    return user.totp_secret
 
 
 @pytest.fixture
 def admin_token(app, app_session):
-    """An administrator account and an API token for it."""
+    """An administrator account (TOTP enrolled with ``ADMIN_TOTP_SECRET``) and an API token for it."""
     from registry import accounts
 
-    user = accounts.create_user(app_session, ADMIN_EMAIL, ADMIN_PASSWORD, is_admin=True)
+    user = accounts.create_user(app_session, ADMIN_EMAIL, ADMIN_PASSWORD, is_admin=True, name="Beheerder")
+    enrol_totp(user, ADMIN_TOTP_SECRET)
     token = accounts.create_token(app_session, user)
     app_session.commit()
     return token
+
+
+@pytest.fixture
+def make_user(app, app_session):
+    """Factory: ``make_user(grants=[{"role": "chair", "table_id": 3}], person_id=None, enrolled=True)``
+    creates an active account with a password and returns ``(email, password, totp_secret)``.
+
+    ``totp_secret`` is set (the account pre-enrolled) when the grants need MFA and
+    ``enrolled`` is true; with ``enrolled=False`` the first login enrols through the page.
+    """
+    from registry import accounts
+
+    counter = itertools.count(1)
+
+    def make(grants=(), person_id=None, email=None, password="een lang wachtwoord", name=None, enrolled=True):
+        number = next(counter)
+        email = email or f"user{number}@example.org"
+        user = accounts.create_user(app_session, email, password, name=name or f"Gebruiker {number}",
+                                    person_id=person_id, grants=list(grants), created_by="test")
+        secret = enrol_totp(user) if enrolled and accounts.requires_mfa(user) else None
+        app_session.commit()
+        return email, password, secret
+
+    return make
 
 
 class Api:
@@ -149,13 +187,9 @@ def api(client, admin_token):
 
 @pytest.fixture
 def logged_in(client, admin_token, app):
-    """The web client logged in as the administrator (CSRF checked for real)."""
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    """The web client logged in as the administrator: password, then a TOTP code (CSRF checked for real)."""
+    response = login(client, ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOTP_SECRET)
+    assert response.status_code == 302 and not response.headers["Location"].startswith("/login"), response.get_data(as_text=True)
     return client
 
 

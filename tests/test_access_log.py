@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from registry import access_log, accounts
 from registry.models import AccessLogEntry, CaseTable, Consent, Covenant, Declaration, Grant, Partnership, Person
+from tests.auth_support import login
 from tests.conftest import Api
 
 
@@ -168,10 +169,8 @@ def test_the_consent_page_and_its_pdf_are_logged_on_the_web(logged_in, demo, app
     assert actions == ["view", "print", "view"]
 
 
-def test_the_privacy_officer_reads_the_evidence_log_of_its_covenant_only(client, app, app_session, demo):
+def test_the_privacy_officer_reads_the_evidence_log_of_its_covenant_only(client, app, app_session, demo, make_user):
     """The evidence page lists the covenant's signing steps; another covenant's officer sees none."""
-    import re
-
     from signatures.evidence import append_event
 
     append_event(app_session, subject_kind="consent", subject_id=demo["consent"], event="sent", actor="Tessa",
@@ -183,12 +182,9 @@ def test_the_privacy_officer_reads_the_evidence_log_of_its_covenant_only(client,
             app_session.add(other)
             app_session.flush()
             covenant_id = other.id
-        user = accounts.create_user(app_session, email, "a long enough password")
-        user.grants = [Grant(role="privacy_officer", covenant_id=covenant_id)]
-        app_session.commit()
+        email, password, secret = make_user(grants=[{"role": "privacy_officer", "covenant_id": covenant_id}], email=email)
         web = app.test_client()
-        with web.session_transaction() as cookie:
-            cookie["user_id"] = user.id
+        login(web, email, password, secret)
         page = web.get("/bewijslog")
         assert page.status_code == 200
         assert ("192.0.2.7" in page.get_data(as_text=True)) is expect

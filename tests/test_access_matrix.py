@@ -27,7 +27,6 @@ route's writes cannot change another's answer. A route without an entry fails th
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shutil
 from dataclasses import dataclass, field
 
@@ -35,9 +34,14 @@ import pytest
 
 from registry import accounts
 from registry.db import make_engine, make_session_factory
-from registry.models import CaseTable, Consent, Declaration, Grant, Organisation, Person
+from sqlalchemy import select
+
+from registry.models import ApiToken, CaseTable, Consent, Declaration, Grant, Organisation, Person
+from tests.auth_support import login
+from tests.conftest import enrol_totp
 
 PASSWORD = "matrix password 123"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ"
 PRINCIPALS = ["anon", "nogrant", "admin", "coord_cov", "coord_north", "chair_north", "chair_unentitled",
               "chair_south", "partner", "privacy"]
 LOGGED_IN = set(PRINCIPALS) - {"anon"}
@@ -109,6 +113,8 @@ def _build_world(session, config) -> dict:
     for name, (person_id, grants) in people.items():
         user = accounts.create_user(session, f"{name}@matrix.example.org", PASSWORD)
         user.person_id, user.grants = person_id, grants
+        if accounts.requires_mfa(user):
+            enrol_totp(user, TOTP_SECRET)
     session.flush()
     return {
         "covenant": covenant.id, "north": north.id, "south": south.id, "ggd": ggd.id,
@@ -120,12 +126,9 @@ def _build_world(session, config) -> dict:
 
 
 def _log_in(client, email: str) -> None:
-    """Log in through the real login form."""
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    data = {"email": email, "password": PASSWORD, **({"csrf_token": token.group(1)} if token else {})}
-    response = client.post("/login", data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)
+    """Log in through the real flow: password, then a TOTP code where the role needs one."""
+    response = login(client, email, PASSWORD, TOTP_SECRET)
+    assert response.status_code == 302 and "/login" not in response.headers["Location"], response.get_data(as_text=True)
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +142,16 @@ def world(tmp_path_factory, sqlite_template):
     os.environ["FORMS_SERVICE_INSTANCE"] = str(folder / "instance")
     from forms_service import create_app
 
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False})
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "RATELIMIT_ENABLED": False})
     found = World(str(path), str(folder / "instance"))
     with make_session_factory(app.extensions["db_engine"])() as session:
         found.ids = _build_world(session, app.config)
         for name in LOGGED_IN:
             user = accounts.user_by_email(session, f"{name}@matrix.example.org")
             found.tokens[name] = accounts.create_token(session, user)
+            found.ids[f"user_{name}"] = user.id
+        found.ids["token_nogrant"] = session.scalar(
+            select(ApiToken.id).where(ApiToken.token_hash == accounts.hash_token(found.tokens["nogrant"])))
         session.commit()
     for name in LOGGED_IN:
         client = app.test_client()
@@ -174,6 +179,27 @@ def _routes(i: dict) -> dict:
         ("auth.login", "GET"): ("/login", PUBLIC, {}),
         ("auth.login", "POST"): ("/login", OPEN, {"data": {}}),
         ("auth.logout", "POST"): ("/logout", OPEN, {}),
+        ("auth.totp", "GET"): ("/login/tweestaps", OPEN, {}),
+        ("auth.totp", "POST"): ("/login/tweestaps", OPEN, {"data": {}}),
+        ("auth.enrol", "GET"): ("/login/tweestaps/instellen", OPEN, {}),
+        ("auth.enrol", "POST"): ("/login/tweestaps/instellen", OPEN, {"data": {}}),
+        ("auth.set_password", "GET"): ("/wachtwoord/unknown-token", OPEN, {}),
+        ("auth.set_password", "POST"): ("/wachtwoord/unknown-token", OPEN, {"data": {}}),
+        ("auth.oidc_login", "GET"): ("/login/oidc", OPEN, {}),
+        ("auth.oidc_callback", "GET"): ("/login/oidc/callback", OPEN, {}),
+        ("auth.account", "GET"): ("/account", LOGGED_IN, {}),
+        ("auth.account", "POST"): ("/account", LOGGED_IN, {"data": {}}),
+        ("auth.new_recovery_codes", "POST"): ("/account/herstelcodes", LOGGED_IN, {"data": {}}),
+        ("users.list_users", "GET"): ("/beheer/gebruikers/", ADMIN, {}),
+        ("users.invite", "GET"): ("/beheer/gebruikers/nieuw", ADMIN, {}),
+        ("users.invite", "POST"): ("/beheer/gebruikers/nieuw", ADMIN, {"data": {}}),
+        ("users.detail", "GET"): (f"/beheer/gebruikers/{i['user_nogrant']}", ADMIN, {}),
+        ("users.detail", "POST"): (f"/beheer/gebruikers/{i['user_nogrant']}", ADMIN, {"data": {}}),
+        ("users.disable", "POST"): (f"/beheer/gebruikers/{i['user_nogrant']}/uitschakelen", ADMIN, {}),
+        ("users.enable", "POST"): (f"/beheer/gebruikers/{i['user_nogrant']}/inschakelen", ADMIN, {}),
+        ("users.reset_totp", "POST"): (f"/beheer/gebruikers/{i['user_nogrant']}/tweestaps-opnieuw", ADMIN, {}),
+        ("users.reinvite", "POST"): (f"/beheer/gebruikers/{i['user_nogrant']}/uitnodiging", ADMIN, {}),
+        ("users.revoke_token", "POST"): (f"/beheer/gebruikers/tokens/{i['token_nogrant']}/intrekken", ADMIN, {}),
         ("web.index", "GET"): ("/", LOGGED_IN, {}),
         ("web.table", "GET"): (f"/tables/{n}", NORTH_READ, {}),
         ("web.person", "GET"): (f"/people/{i['chair']}", COORDS | {"chair_north", "chair_unentitled"}, {}),
@@ -278,6 +304,10 @@ def _routes(i: dict) -> dict:
         ("api.withdraw_need_to_know", "POST"): ("/api/v1/need-to-know-withdrawals", NORTH_MEETINGS, {"json": {
             "table_id": n, "case_ref": "EN-2026-007", "organisation_id": i["ggd"]}}),
         ("api.read_access_log", "GET"): ("/api/v1/access-log", LOGS, {}),
+        ("api.create_user", "POST"): ("/api/v1/users", ADMIN, {"json": {
+            "email": "nieuw@matrix.example.org", "name": "Nieuw", "grants": [{"role": "chair", "table_id": n}]}}),
+        ("api.create_token", "POST"): (f"/api/v1/users/{i['user_nogrant']}/tokens", {"admin", "nogrant"}, {}),
+        ("api.revoke_token", "DELETE"): (f"/api/v1/tokens/{i['token_nogrant']}", {"admin", "nogrant"}, {}),
     }
 
 

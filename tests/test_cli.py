@@ -50,3 +50,47 @@ def test_cli_errors_are_clear(cli):
     short = cli("create-admin", "--email", "a@example.org", extra_env={"ADMIN_PASSWORD": "kort"})
     assert short.returncode == 1 and "10 tekens" in short.stderr
     assert cli("create-token", "--email", "niemand@example.org").returncode == 1
+
+
+def test_demo_users_print_their_logins_and_can_log_in(cli, db_url, tmp_path):
+    import re
+
+    from forms_service import create_app
+    from tests.auth_support import login, logged_in_as
+
+    cli("init-db")
+    cli("demo")
+    first = cli("ensure-demo-users")
+    assert first.returncode == 0, first.stderr
+    logins = {label: (email, password) for label, email, password in
+              re.findall(r"^  (.+?): (\S+@\S+) / (\S+)$", first.stdout, re.M)}
+    assert set(logins) == {"beheerder", "voorzitter Emmen-Noord", "coördinator Emmen-Noord"}
+    assert "authenticator-app" in first.stdout
+    again = cli("ensure-demo-users")
+    assert again.stdout.count("bestaat al") == 3
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SIGNING_COMPLETE_ON_START": False})
+    try:
+        from registry import accounts
+        from registry.db import make_session_factory
+
+        with make_session_factory(app.extensions["db_engine"])() as session:
+            chair = accounts.user_by_email(session, logins["voorzitter Emmen-Noord"][0])
+            assert chair.person.name == "Anouk Veenstra" and [g.role for g in chair.grants] == ["chair"]
+            assert chair.grants[0].table_id == 1
+            coordinator = accounts.user_by_email(session, logins["coördinator Emmen-Noord"][0])
+            assert coordinator.person.name == "Gerda Smit" and [g.role for g in coordinator.grants] == ["coordinator"]
+        client = app.test_client()
+        email, password = logins["voorzitter Emmen-Noord"]
+        assert login(client, email, password).recovery_codes  # first login enrols TOTP
+        assert logged_in_as(client) == email
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+def test_create_token_expiry_option(cli):
+    cli("init-db")
+    cli("create-admin", "--email", "b@example.org", extra_env={"ADMIN_PASSWORD": "een lang wachtwoord"})
+    default = cli("create-token", "--email", "b@example.org")
+    assert default.returncode == 0 and "geldig tot en met" in default.stdout
+    too_far = cli("create-token", "--email", "b@example.org", "--expires-on", "2999-01-01")
+    assert too_far.returncode == 1 and "365" in too_far.stderr

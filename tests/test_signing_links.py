@@ -188,11 +188,9 @@ def test_cli_verify_log_names_the_first_broken_entry(api, app, app_session, one_
 ])
 def test_access_matrix(client, admin_token, path, anonymous, admin, app):
     assert client.get(path).status_code == anonymous
-    from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+    from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOTP_SECRET, login
 
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token})
+    login(client, ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_TOTP_SECRET)
     assert client.get(path).status_code == admin
 
 

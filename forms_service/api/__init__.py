@@ -8,7 +8,7 @@ session is only committed by a view that finished its work.
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from forms_service import db
@@ -32,10 +32,14 @@ def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user = accounts.user_for_token(db.session(), token.strip()) if scheme.lower() == "bearer" else None
-    if user is None:
+    use = accounts.token_use(db.session(), token.strip()) if scheme.lower() == "bearer" else None
+    if use is None:
         return error_response(401, "unauthorized", "Geef een geldig API-token mee (Authorization: Bearer <token>).")
-    g.api_user = user
+    g.api_user, g.api_token_id = use.user, use.token_id
+    if use.touch:  # last_used_at at most once a minute, in its own short transaction
+        with current_app.extensions["db_sessions"]() as touch:
+            accounts.touch_token(touch, use.token_id)
+            touch.commit()
     return None
 
 
@@ -63,3 +67,4 @@ from forms_service.api import documents_api  # noqa: E402,F401
 from forms_service.api import meetings_api  # noqa: E402,F401
 from forms_service.api import signing_api  # noqa: E402,F401
 from forms_service.api import access_api  # noqa: E402,F401
+from forms_service.api import users_api  # noqa: E402,F401
