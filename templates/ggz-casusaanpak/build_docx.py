@@ -241,7 +241,7 @@ def write_block(document, block: Block) -> None:
         write_text(document.add_heading(level=int(block.tag[1])), text)
     elif block.tag == "li" and block.ordered:
         # Written-out numbers: Word's shared "List Number" numbering would run on from
-        # the considerations into the Stappenplan.
+        # the considerations into the annexes.
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.left_indent = Mm(7 * block.depth)
         paragraph.paragraph_format.first_line_indent = Mm(-7)
