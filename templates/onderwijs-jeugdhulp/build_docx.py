@@ -53,7 +53,7 @@ BLOCKS = {"h1", "h2", "h3", "p", "li", "tr", "div"}
 
 def symbolic_covenant():
     """A CovenantDoc whose every field is a marker the converter recognises."""
-    from forms_service.documents import CaseTable, CovenantDoc, Party
+    from registry.documents import CaseTable, CovenantDoc, Party
     return CovenantDoc(
         title="§TITLE§", region="§REGION§", municipality="§MUNICIPALITY§", pack=PACK_NAME,
         version="§VERSION§", parties=(Party("§ORG§", "§REP§", MARK_DATE),),
@@ -283,7 +283,7 @@ def _tag(text: str) -> Block:
 
 def build(out: Path = HERE / "covenant.docx") -> Path:
     """Render the covenant HTML symbolically and write the docxtpl template."""
-    from forms_service.documents import load_pack, render_html
+    from registry.documents import load_pack, render_html
     pack = load_pack(PACK_NAME, HERE.parent)
     parser = CovenantHTML()
     parser.feed(render_html(pack, "covenant", symbolic_covenant()))

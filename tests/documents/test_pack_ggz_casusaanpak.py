@@ -17,10 +17,10 @@ import docx
 import jinja2
 import pytest
 
-from forms_service.documents import (CaseTable, ConsentDoc, CovenantDoc, DeclarationDoc, Party,
+from registry.documents import (CaseTable, ConsentDoc, CovenantDoc, DeclarationDoc, Party,
                                      covenant_from_pack, load_pack, render_docx, render_html,
                                      render_pdf)
-from forms_service.documents.packs import Term
+from registry.packs import Term
 
 PACK = "ggz-casusaanpak"
 HEADER = "Intentieverklaring Regionale Casusaanpak Complexe Casuïstiek GGZ Voorbeeldregio"

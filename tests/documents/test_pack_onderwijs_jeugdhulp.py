@@ -13,7 +13,7 @@ import docx
 import jinja2
 import pytest
 
-from forms_service.documents import (CaseTable, ConsentDoc, DeclarationDoc, Party,
+from registry.documents import (CaseTable, ConsentDoc, DeclarationDoc, Party,
                                      covenant_from_pack, load_pack, render_docx, render_html,
                                      render_pdf)
 
