@@ -19,9 +19,10 @@ run: setup
 		--access-logfile - --logger-class forms_service.gunicorn_logging.TokenMaskingLogger \
 		"forms_service:create_app()"
 
-# The whole suite on SQLite and on a PostgreSQL server the run starts and stops itself.
+# The whole suite on SQLite and on a PostgreSQL server the run starts and stops itself, with
+# the real OpenID provider of tests/oidc (a missing one fails the run instead of skipping).
 test: setup
-	FORMS_SERVICE_REQUIRE_PG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	FORMS_SERVICE_REQUIRE_PG=1 FORMS_SERVICE_REQUIRE_OIDC=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/registry.py

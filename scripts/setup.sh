@@ -43,6 +43,10 @@ fi
 
 # The OIDC login tests start a real OpenID provider (npm oidc-provider, tests/oidc/).
 # Needs Node.js 20+ and npm; without them those tests are skipped.
+if ! command -v npm >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+  echo "Installing Node.js and npm for the OIDC provider of the tests"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm || true
+fi
 if command -v npm >/dev/null 2>&1; then
   oidc_stamp=tests/oidc/node_modules/.installed-$(sha256sum tests/oidc/package-lock.json | cut -c1-16)
   if [[ ! -f $oidc_stamp ]]; then
