@@ -108,6 +108,10 @@ class Covenant(Base):
     started_early: Mapped[bool] = mapped_column(Boolean, default=False)
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    # The covenant's own data (art. 1); the pack only supplies defaults.
+    municipality: Mapped[str | None] = mapped_column(String(200))
+    areas: Mapped[list[str] | None] = mapped_column(JSON)
+    chair_model: Mapped[str | None] = mapped_column(String(20))  # a pack's chair_models
 
     partnerships: Mapped[list[Partnership]] = relationship(
         back_populates="covenant", order_by="Partnership.id"
@@ -149,6 +153,7 @@ class Partnership(Base):
     termination_decision: Mapped[str | None] = mapped_column(Text)
     excluded_on: Mapped[dt.date | None] = mapped_column(Date)
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    mandate: Mapped[str | None] = mapped_column(String(300))  # signed "met mandaat" of whom
 
     covenant: Mapped[Covenant] = relationship(back_populates="partnerships")
     organisation: Mapped[Organisation] = relationship()
@@ -170,6 +175,21 @@ class CaseTable(Base):
     covenant: Mapped[Covenant] = relationship(back_populates="tables")
     chair: Mapped[Person | None] = relationship(foreign_keys=[chair_id])
     coordinator: Mapped[Person | None] = relationship(foreign_keys=[coordinator_id])
+
+
+class TableRoleHolder(Base):
+    """Who holds a role the pack gives every table (e.g. *procesregisseur*), besides the
+    chair and coordinator columns of :class:`CaseTable`."""
+
+    __tablename__ = "table_role_holder"
+    __table_args__ = (UniqueConstraint("table_id", "role", name="uq_table_role_holder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("case_table.id"))
+    role: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+
+    person: Mapped[Person] = relationship()
 
 
 class Declaration(Base):
@@ -241,6 +261,8 @@ class Consent(Base):
     withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
     withdrawn_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    contact_person: Mapped[str | None] = mapped_column(String(200))  # the professional's *contactpersoon*
+    declined_on: Mapped[dt.date | None] = mapped_column(Date)  # a required signer declined: never valid
 
     case: Mapped[Case] = relationship()
     recipients: Mapped[list[Organisation]] = relationship(
@@ -434,6 +456,7 @@ class Meeting(Base):
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime)  # local time, Europe/Amsterdam
     location: Mapped[str | None] = mapped_column(String(200))
     planned_by: Mapped[str | None] = mapped_column(String(254))
+    on_request: Mapped[bool] = mapped_column(Boolean, default=False)  # *op afroep*, besides fixed dates
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
 
     table: Mapped[CaseTable] = relationship()
@@ -473,6 +496,7 @@ class MeetingCase(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     theme: Mapped[str | None] = mapped_column(String(20))
     age_band: Mapped[str | None] = mapped_column(String(8))
+    family_roles: Mapped[list[str] | None] = mapped_column(JSON)  # pack case_participants keys, no names
 
     meeting: Mapped[Meeting] = relationship(back_populates="cases")
     case: Mapped[Case] = relationship()
