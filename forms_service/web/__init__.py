@@ -39,7 +39,7 @@ def domain_error(exc: DomainError):
     (API requests get the JSON error of the API blueprint instead.)
     """
     db.session().rollback()
-    return render_template("error.html", message=exc.message, fields=exc.fields), exc.status
+    return render_template("error.html", message=exc.message, fields=exc.fields, status=exc.status), exc.status
 
 
 @bp.get("/")
