@@ -41,8 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from registry import accounts, meetings, migrate, queries  # noqa: E402
-from registry.db import make_engine, make_session_factory  # noqa: E402
+from database import migrate  # noqa: E402
+from registry import accounts, meetings, queries  # noqa: E402
+from database.engine import make_engine, make_session_factory  # noqa: E402
 from registry.rules import notice_end_date  # noqa: E402
 from registry.models import Case, CaseTable, Consent, Covenant, Organisation, Partnership  # noqa: E402
 

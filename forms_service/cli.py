@@ -15,8 +15,9 @@ import sys
 import click
 
 from forms_service.config import load_config
-from registry import accounts, migrate, queries, rules
-from registry.db import make_engine, make_session_factory
+from database import migrate
+from registry import accounts, queries, rules
+from database.engine import make_engine, make_session_factory
 from registry.errors import DomainError
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
-from registry.db import make_engine, make_session_factory
+from database.engine import make_engine, make_session_factory
 
 
 def init_app(app: Flask) -> None:

@@ -26,31 +26,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-class Base(DeclarativeBase):
-    """Declarative base shared by every table of the service (registry and signatures)."""
-
-
-class UTCDateTime(TypeDecorator):
-    """Store naive UTC, return aware UTC; refuse nothing (naive input is UTC)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        """Convert an aware value to naive UTC before it reaches the database."""
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        """Attach UTC to what the database returns."""
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value
+from database.base import Base, UTCDateTime  # noqa: F401  (re-exported for the models' users)
 
 
 def _utcnow() -> dt.datetime:

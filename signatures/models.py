@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.chain import GENESIS_HASH
-from registry.models import Base, UTCDateTime
+from database.base import Base, UTCDateTime
 
 
 SUBJECT_KINDS = ("covenant", "declaration", "consent", "meeting")

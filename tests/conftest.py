@@ -15,8 +15,8 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from registry import migrate
-from registry.db import make_engine, make_session_factory
+from database import migrate
+from database.engine import make_engine, make_session_factory
 from tests import pgserver
 from tests.auth_support import login  # noqa: F401  (re-exported: tests log in with conftest.login)
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from registry import accounts
-from registry.db import make_engine, make_session_factory
+from database.engine import make_engine, make_session_factory
 from sqlalchemy import select
 
 from registry.models import ApiToken, CaseTable, Consent, Declaration, Grant, Organisation, Person

@@ -71,7 +71,7 @@ def test_demo_users_print_their_logins_and_can_log_in(cli, db_url, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SIGNING_COMPLETE_ON_START": False})
     try:
         from registry import accounts
-        from registry.db import make_session_factory
+        from database.engine import make_session_factory
 
         with make_session_factory(app.extensions["db_engine"])() as session:
             chair = accounts.user_by_email(session, logins["voorzitter Emmen-Noord"][0])

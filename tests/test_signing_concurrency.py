@@ -69,7 +69,7 @@ def test_twenty_signers_at_once(served, api, app_session):
 
 KILL_SCRIPT = """
 import os, signal, sys
-from registry.db import make_engine, make_session_factory
+from database.engine import make_engine, make_session_factory
 from signatures import workflow as service
 url, token, name, stage = sys.argv[1:5]
 factory = make_session_factory(make_engine(url))

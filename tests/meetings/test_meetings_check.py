@@ -125,7 +125,7 @@ def test_chair_and_coordinator_must_be_entitled_themselves(session, world):
 
 def test_fresh_writes_change_the_next_answer_at_once(session, world, engine):
     """A second session (another request) sees an exclusion committed a moment ago."""
-    from registry.db import make_session_factory
+    from database.engine import make_session_factory
 
     meeting = plan(session, world, D(2026, 3, 10), {"EN-1": [world["mira"]]})
     with make_session_factory(engine)() as reader:
@@ -179,7 +179,7 @@ def test_plan_meeting_names_every_bad_field_and_writes_nothing(session, world):
 
 def test_a_long_lived_session_sees_a_new_chair(session, world, engine):
     """Objects survive commits in our sessions (expire_on_commit=False); the check reloads them."""
-    from registry.db import make_session_factory
+    from database.engine import make_session_factory
 
     meeting = plan(session, world, D(2026, 3, 10), {"EN-1": [world["mira"]]})
     with make_session_factory(engine)() as reader:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.db import make_engine
+from database.engine import make_engine
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@
 from alembic import context
 from sqlalchemy import pool
 
-from registry.db import make_engine
-from registry.models import Base
+from database.base import Base
+from database.engine import make_engine
 
-import signatures.models  # noqa: F401  (every table of the service is on Base.metadata)
+# The migration environment is the one place that knows every model module, so that
+# every table of the service is on Base.metadata; the models import only database.base.
+import registry.models  # noqa: F401,E402
+import signatures.models  # noqa: F401,E402
 
 target_metadata = Base.metadata
 config = context.config
