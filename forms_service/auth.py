@@ -225,11 +225,6 @@ def safe_next(target: str | None) -> str:
 # ----------------------------------------------------------------------------- rate limits
 
 
-def _too_many(_limit):
-    """The Dutch 429 page of every login limit."""
-    return make_response(render_template("auth/too_many.html"), 429)
-
-
 def _account_key() -> str:
     return "login-account:" + accounts.normalise_email(request.form.get("email"))[:254]
 
@@ -247,10 +242,10 @@ def _limit_ip() -> str:
     return current_app.config["LOGIN_RATE_LIMIT_IP"]
 
 
-_per_ip = limiter.shared_limit(_limit_ip, scope="login-ip", methods=["POST"], on_breach=_too_many)
-_per_account = limiter.limit(_limit_account, key_func=_account_key, methods=["POST"], on_breach=_too_many)
-_per_pending = limiter.shared_limit(_limit_account, scope="login-mfa", key_func=_pending_key, methods=["POST"],
-                                    on_breach=_too_many)
+# A breach answers through the app's one 429 path (forms_service.security.rate_limited).
+_per_ip = limiter.shared_limit(_limit_ip, scope="login-ip", methods=["POST"])
+_per_account = limiter.limit(_limit_account, key_func=_account_key, methods=["POST"])
+_per_pending = limiter.shared_limit(_limit_account, scope="login-mfa", key_func=_pending_key, methods=["POST"])
 
 
 # ----------------------------------------------------------------------------- login steps

@@ -130,7 +130,7 @@ def test_fifteen_wrong_passwords_then_even_the_right_one_is_refused(client, admi
                 for i in range(15)]
     assert statuses[:10] == [200] * 10 and set(statuses[10:]) == {429}
     right = client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token})
-    assert right.status_code == 429 and "Te veel pogingen" in right.get_data(as_text=True)
+    assert right.status_code == 429 and "Te veel verzoeken" in right.get_data(as_text=True)
     assert client.get("/login").status_code == 200  # the page itself still opens
     # Another account from the same address is not blocked by this account's limit.
     other = client.post("/login", data={"email": "iemand@example.org", "password": "x", "csrf_token": token})
