@@ -261,7 +261,9 @@ def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.Cons
     decision = rules.need_to_know_decision(
         decision, need_to_know.get(person.organisation_id), person.organisation_name, row.reference, facts.on
     )
-    coverage = rules.consent_coverage(consents, person.organisation_id, person.organisation_name, facts.on, case)
+    coverage = rules.consent_coverage(
+        consents, person.organisation_id, person.organisation_name, facts.on, case, facts.covenant.consent_annex
+    )
     warnings = rules.invitee_warnings(
         decision, person, facts.table, facts.covenant, partnership, declarations, facts.on, row.reference, coverage
     )

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import rules
+from registry import packs, rules
 from registry.queries import partnership_facts
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
@@ -307,13 +307,14 @@ def _require_active(partnership: Partnership, on: dt.date, field: str) -> None:
         raise Conflict("Het partnerschap is al beëindigd.", {field: f"Al beëindigd per {end[0]}."})
 
 
-def give_notice(session: Session, partnership: Partnership, given_on: dt.date, notice_months: int = 3) -> Partnership:
-    """Record notice (*opzegging*): the partnership ends ``notice_months`` later."""
+def give_notice(session: Session, partnership: Partnership, given_on: dt.date) -> Partnership:
+    """Record notice (*opzegging*): the partnership ends the notice period of the
+    covenant's template pack later (``[term] notice_months``; 3 without a pack)."""
     _require_active(partnership, given_on, "given_on")
     if partnership.notice_given_on is not None:
         raise Conflict("Er is al opgezegd.", {"given_on": f"Al opgezegd op {partnership.notice_given_on}."})
     partnership.notice_given_on = given_on
-    partnership.ends_on = rules.notice_end_date(given_on, notice_months)
+    partnership.ends_on = rules.notice_end_date(given_on, packs.term_of(partnership.covenant.pack).notice_months)
     session.flush()
     return partnership
 
