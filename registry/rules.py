@@ -175,7 +175,12 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 
 def notice_end_date(given_on: dt.date, notice_months: int = 3) -> dt.date:
-    """First day on which a partner that gave notice on ``given_on`` is no longer one."""
+    """First day on which a partner that gave notice on ``given_on`` is no longer one.
+
+    ``notice_months`` (the pack's ``[term] notice_months``) calendar months later; a day
+    that does not exist becomes the month's last: 30 November plus three months is 28 (or
+    29) February, plus one month 30 December.
+    """
     return add_months(given_on, notice_months)
 
 
@@ -321,6 +326,7 @@ def organisation_decision(
                 "partner",
                 f"{name} is convenantpartner sinds {iso(since)} (convenant {how} op {iso(partnership.signed_on)}).",
             ),
+            covenant_why,  # the covenant's term: "looptijd tot en met …" / "stilzwijgend verlengd tot en met …"
         ),
         tuple(warnings),
     )
@@ -495,7 +501,8 @@ def person_decision(
 
     if not structural_fail:
         if not common_fail:
-            return Decision(True, STRUCTURAL, (*organisation.reasons, b1_why, *common_ok), organisation.warnings)
+            partner_ok = tuple(r for r in organisation.reasons if r.code != "covenant_in_force")
+            return Decision(True, STRUCTURAL, (*partner_ok, b1_why, *common_ok, covenant_why), organisation.warnings)
         # The structural route is complete; only a shared condition blocks (e.g. a closed case).
         return Decision(False, None, _unique(tuple(common_fail)), organisation.warnings)
 
@@ -505,7 +512,7 @@ def person_decision(
         if has_b2:
             if not common_fail:
                 # An incidental participant's organisation need not be a partner: no partner warnings.
-                return Decision(True, INCIDENTAL, (b2_why, *common_ok))
+                return Decision(True, INCIDENTAL, (b2_why, *common_ok, covenant_why))
             # The incidental route is complete; only a shared condition blocks.
             return Decision(False, None, _unique(tuple(common_fail)))
         incidental_fail.append(b2_why)
