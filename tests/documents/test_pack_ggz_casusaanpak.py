@@ -101,13 +101,6 @@ def foreign_words(text: str) -> list[str]:
     return [w for w in FOREIGN if re.search(rf"\b{w}\b", text)]
 
 
-@dataclasses.dataclass(frozen=True)
-class CovenantWithChair(CovenantDoc):
-    """What the core's view-model will carry: the chosen chair model."""
-
-    chair_model: str = ""
-
-
 @pytest.fixture(scope="module")
 def gpack():
     return load_pack(PACK)
@@ -119,10 +112,8 @@ def signed(pack):
     return covenant_from_pack(pack, parties=parties, in_force_on=date(2025, 9, 8))
 
 
-def with_chair(pack, model: str) -> CovenantWithChair:
-    base = signed(pack)
-    return CovenantWithChair(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
-                             chair_model=model)
+def with_chair(pack, model: str) -> CovenantDoc:
+    return dataclasses.replace(signed(pack), chair_model=model)
 
 
 @pytest.fixture(scope="module")
@@ -363,7 +354,7 @@ def test_docx_matches_the_html_and_fills(gpack, tmp_path):
 
 
 def test_meeting_check_and_signing_pages(gpack, text_of_pdf):
-    from forms_service.signing.pdf import FinalView, SignerView
+    from signatures.assembly import FinalView, SignerView
     from registry.meetings import AMSTERDAM, MeetingCheck
 
     check = MeetingCheck(meeting_id=2, table_id=1, table_name="Regionaal casusoverleg",
