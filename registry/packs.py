@@ -339,6 +339,16 @@ def annex_number(pack: Pack | None, kind: str) -> str:
     return DEFAULT_ANNEX_NUMBERS.get(kind, "")
 
 
+CHAIR_MODEL_LABELS = {"independent": "Onafhankelijk voorzitterschap", "fixed": "Vast voorzitterschap",
+                      "rotating": "Roulerend voorzitterschap"}
+"""Dutch names of the chair models a pack may offer (the key itself for any other)."""
+
+
+def chair_model_options(name: str | None) -> list[tuple[str, str]]:
+    """The pack's chair models as (key, Dutch label) pairs, for a form's choices."""
+    return [(model, CHAIR_MODEL_LABELS.get(model, model)) for model in chair_model_choices(name)]
+
+
 def chair_model_choices(name: str | None) -> tuple[str, ...]:
     """The chair models (*voorzitterschap*) a covenant of this pack may choose; empty when
     the pack has none (then the covenant has no chair model)."""

@@ -251,6 +251,11 @@ def chair_model_choices(covenant_or_pack: Covenant | str | None) -> tuple[str, .
     return packs.chair_model_choices(name)
 
 
+def chair_model_options(pack_name: str | None) -> list[tuple[str, str]]:
+    """The chair models of a pack as (key, Dutch label), for the covenant form."""
+    return packs.chair_model_options(pack_name)
+
+
 def set_chair_model(session: Session, covenant: Covenant, chair_model: str | None) -> Covenant:
     """Record the covenant's chair model, one of its pack's ``chair_models``; None (not
     chosen yet) is allowed while drafting. A 422 naming ``chair_model`` otherwise, and

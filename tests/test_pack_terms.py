@@ -309,3 +309,34 @@ def test_cached_pack_reads_a_manifest_once_per_version(packs_root):
     assert first is packs.cached_pack("emmen-maand") and first.term.notice_months == 1
     assert packs.cached_pack("no-such-pack") is None and packs.cached_pack("../etc") is None
     assert packs.term_of("no-such-pack") == packs.DEFAULT_TERM
+
+
+# ----------------------------------------------------------------------------- GET /api/v1/packs
+
+
+def test_packs_api_says_what_each_pack_decides(api, packs_root, client):
+    response = api.get("/api/v1/packs")
+    assert response.status_code == 200
+    found = {p["name"]: p for p in response.json["packs"]}
+    assert list(found) == packs.list_packs() and "emmen-maand" in found and "ggz-casusaanpak" in found
+    for pack in found.values():
+        assert set(pack) == {"name", "title", "region", "term", "annexes", "areas", "consent_categories",
+                             "consent_signers", "table_roles"}
+        assert set(pack["term"]) == {"initial_years", "renewal_years", "notice_months", "ends_on"}
+    assert found["emmen-maand"]["term"] == {"initial_years": 3, "renewal_years": 1, "notice_months": 1, "ends_on": None}
+    ggz = found["ggz-casusaanpak"]
+    assert ggz["term"] == {"initial_years": 3, "renewal_years": 0, "notice_months": 1, "ends_on": "2027-12-31"}
+    assert ggz["consent_signers"] == [{"below_age": 12, "signers": ["parents"]},
+                                      {"below_age": 16, "signers": ["resident", "parents"]},
+                                      {"below_age": None, "signers": ["resident"]}]
+    assert [r["key"] for r in ggz["table_roles"]] == ["chair", "coordinator"]
+    assert ggz["table_roles"][1] == {"key": "coordinator", "label": "coördinator", "organisations": ["Gemeente Voorbeeldstad"]}
+    assert ggz["areas"] == ["Regionaal casusoverleg"] and ggz["region"] == "Voorbeeldregio"
+    onderwijs = found["onderwijs-jeugdhulp"]
+    assert {"key": "bijlage5", "number": "Bijlage 5", "title": "Toestemmingsformulier", "kind": "consent"} in onderwijs["annexes"]
+    assert onderwijs["areas"] == ["MDO", "Verzuim", "Thuiszitters"]
+    assert {"key": "attendance", "label": "gegevens over verzuim en aanwezigheid op school"} in onderwijs["consent_categories"]
+    assert [a["number"] for a in found["emmen-letters"]["annexes"]] == ["Bijlage A", "Bijlage B", "Bijlage C"]
+    assert client.get("/api/v1/packs").status_code == 401
+    described = api.get("/api/openapi.json").json["paths"]["/api/v1/packs"]["get"]
+    assert described["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["packs"]
