@@ -21,6 +21,9 @@ from pathlib import Path
 MANIFEST = "pack.toml"
 ENV_PACKS_DIR = "TEMPLATE_PACKS_DIR"
 
+# The repository's own packs (resolved once: resolving a path costs file-system calls).
+_DEFAULT_PACKS_DIR = Path(__file__).resolve().parents[1] / "templates"
+
 # A pack name is a single folder name: no separators, no "..", no hidden folders.
 _PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -209,7 +212,7 @@ def packs_dir(override: str | os.PathLike | None = None) -> Path:
     from_env = os.environ.get(ENV_PACKS_DIR)
     if from_env:
         return Path(from_env)
-    return Path(__file__).resolve().parents[1] / "templates"
+    return _DEFAULT_PACKS_DIR
 
 
 def list_packs(packs_dir_override: str | os.PathLike | None = None) -> list[str]:
@@ -304,16 +307,17 @@ def cached_pack(name: str | None) -> Pack | None:
     """
     if not isinstance(name, str) or not _PACK_NAME.match(name):
         return None
-    folder = packs_dir() / name
-    manifest = folder / MANIFEST
+    key = os.path.join(os.environ.get(ENV_PACKS_DIR) or str(_DEFAULT_PACKS_DIR), name, MANIFEST)
     try:
-        stat = manifest.stat()
+        stat = os.stat(key)
     except OSError:
         return None
-    key, version = str(manifest), (stat.st_mtime_ns, stat.st_size)
+    version = (stat.st_mtime_ns, stat.st_size)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] == version:
         return hit[1]
+    manifest = Path(key)
+    folder = manifest.parent
     try:
         with manifest.open("rb") as fh:
             pack = _pack_from_manifest(tomllib.load(fh), folder.resolve())
