@@ -111,7 +111,7 @@ def generate(n_declarations: int, seed: int = 7) -> Province:
     covenant_of_org = {o: c for c, orgs in partner_orgs.items() for o in orgs}
 
     in_force = {c: START + dt.timedelta(days=rng.randrange(0, 90)) for c in range(p.covenants)}
-    p.rows["covenant"] = [(c + 1, "bench", f"Convenant {c + 1}", f"Gemeente {c + 1}", 1, in_force[c], False, None, now) for c in range(p.covenants)]
+    p.rows["covenant"] = [(c + 1, "emmen-casustafel", f"Convenant {c + 1}", f"Gemeente {c + 1}", 1, in_force[c], False, None, now) for c in range(p.covenants)]
     p.rows["organisation"] = [(o, f"Organisatie {o}", now) for o in range(1, p.organisations + 1)]
     p.rows["person"] = people = []
     for i in range(1, p.people + 1):
@@ -182,14 +182,18 @@ def generate(n_declarations: int, seed: int = 7) -> Province:
 
 
 COLUMNS = {
-    "covenant": [c.name for c in Covenant.__table__.columns],
+    # the columns the rows above fill (later columns, e.g. of migration 0007, stay NULL)
+    "covenant": ["id", "pack", "title", "region", "version", "in_force_on", "started_early", "ended_on", "created_at"],
     "organisation": [c.name for c in Organisation.__table__.columns],
     "person": ["id", "name", "initials", "function", "email", "organisation_id", "employed_from", "employed_until"],
-    "partnership": [c.name for c in Partnership.__table__.columns],
+    "partnership": ["id", "covenant_id", "organisation_id", "representative_id", "founding", "signed_on", "signed_via",
+                    "notice_given_on", "ends_on", "ended_immediately_on", "termination_decision", "excluded_on",
+                    "exclusion_reason"],
     "case_table": [c.name for c in CaseTable.__table__.columns],
     "case": [c.name for c in Case.__table__.columns],
     "declaration": ["id", "kind", "person_id", "table_id", "case_ref", "signed_on", "signed_via", "revoked_on", "created_at"],
-    "consent": [c.name for c in Consent.__table__.columns],
+    "consent": ["id", "case_id", "signed_by", "resident_name", "resident_birth_date", "purpose", "categories",
+                "other_recipients", "signed_on", "signed_via", "withdrawn_on", "withdrawn_by", "created_at"],
     "consent_recipient": ["consent_id", "organisation_id"],
 }
 ORDER = ["covenant", "organisation", "person", "partnership", "case_table", "case", "declaration", "consent", "consent_recipient"]

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from registry import queries, rules, services
+from registry import packs, queries, rules, services
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     Case,
@@ -73,13 +73,23 @@ def plan_meeting(
     planned_by: str | None = None,
     themes: tuple[str, ...] = THEMES,
     age_bands: tuple[str, ...] = AGE_BANDS,
+    on_request: bool = False,
 ) -> Meeting:
     """Plan a meeting (*overleg plannen*): its cases, invitees and per-case participants.
 
     Every error names its field (``cases[1].theme``); nothing is written unless all are
-    right. A case reference new to the table opens that case on the meeting date.
+    right. A case reference new to the table opens that case on the meeting date. A
+    meeting *op afroep* (``on_request``, besides the fixed dates) needs a pack with
+    ``[meetings] on_request = true``.
     """
     table = services.get(session, CaseTable, table_id, "table_id")
+    if on_request:
+        pack = packs.cached_pack(table.covenant.pack)
+        if pack is None or not pack.meetings_on_request:
+            raise ValidationError(
+                "Dit convenant kent geen overleg op afroep.",
+                {"on_request": "Volgens het convenant komt de casustafel alleen op vaste momenten bijeen."},
+            )
     _validate_agenda(location, cases, themes, age_bands)
     person_ids = list(dict.fromkeys(pid for item in cases for pid in item.invitee_ids))
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
@@ -89,7 +99,8 @@ def plan_meeting(
     }
     if unknown:
         raise NotFound("Onbekende genodigde.", unknown)
-    meeting = Meeting(table=table, starts_at=starts_at, location=(location or "").strip() or None, planned_by=planned_by)
+    meeting = Meeting(table=table, starts_at=starts_at, location=(location or "").strip() or None, planned_by=planned_by,
+                      on_request=bool(on_request))
     meeting.invitees = [MeetingInvitee(person=people[pid]) for pid in person_ids]
     for position, item in enumerate(cases):
         case = services.ensure_case(session, table, item.case_ref, starts_at.date())
@@ -261,7 +272,9 @@ def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.Cons
     decision = rules.need_to_know_decision(
         decision, need_to_know.get(person.organisation_id), person.organisation_name, row.reference, facts.on
     )
-    coverage = rules.consent_coverage(consents, person.organisation_id, person.organisation_name, facts.on, case)
+    coverage = rules.consent_coverage(
+        consents, person.organisation_id, person.organisation_name, facts.on, case, facts.covenant.consent_annex
+    )
     warnings = rules.invitee_warnings(
         decision, person, facts.table, facts.covenant, partnership, declarations, facts.on, row.reference, coverage
     )

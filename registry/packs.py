@@ -21,6 +21,9 @@ from pathlib import Path
 MANIFEST = "pack.toml"
 ENV_PACKS_DIR = "TEMPLATE_PACKS_DIR"
 
+# The repository's own packs (resolved once: resolving a path costs file-system calls).
+_DEFAULT_PACKS_DIR = Path(__file__).resolve().parents[1] / "templates"
+
 # A pack name is a single folder name: no separators, no "..", no hidden folders.
 _PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -44,6 +47,21 @@ class Term:
     ends_on: dt.date | None = None
     """A fixed last day in force (inclusive), e.g. an *intentieverklaring* "tot en met
     31-12-2018"; with it there is no tacit renewal."""
+
+    def __post_init__(self):
+        for name in ("initial_years", "renewal_years", "notice_months"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise TypeError(f"[term] {name} must be a whole number of 0 or more, not {value!r}")
+        if self.initial_years < 1:
+            raise TypeError("[term] initial_years must be at least 1")
+        if self.ends_on is not None and (not isinstance(self.ends_on, dt.date) or isinstance(self.ends_on, dt.datetime)):
+            raise TypeError(f"[term] ends_on must be a date (YYYY-MM-DD), not {self.ends_on!r}")
+
+    @property
+    def renews(self) -> bool:
+        """Renewed tacitly (*stilzwijgend verlengd*): renewal years and no fixed end."""
+        return self.renewal_years > 0 and self.ends_on is None
 
 
 ANNEX_KINDS = ("structural_declaration", "incidental_declaration", "consent", "text")
@@ -194,7 +212,7 @@ def packs_dir(override: str | os.PathLike | None = None) -> Path:
     from_env = os.environ.get(ENV_PACKS_DIR)
     if from_env:
         return Path(from_env)
-    return Path(__file__).resolve().parents[1] / "templates"
+    return _DEFAULT_PACKS_DIR
 
 
 def list_packs(packs_dir_override: str | os.PathLike | None = None) -> list[str]:
@@ -266,3 +284,107 @@ def _pack_from_manifest(data: dict, folder: Path) -> Pack:
         )
     except (KeyError, TypeError) as exc:
         raise PackError(f"invalid {MANIFEST} in {folder}: {exc!r}") from exc
+
+
+# ----------------------------------------------------------------------------- packs as rules
+
+DEFAULT_TERM = Term(initial_years=3, renewal_years=1, notice_months=3)
+"""The term of a covenant whose pack is missing: three years, renewed by one, three months' notice."""
+
+DEFAULT_ANNEX_NUMBERS = {"structural_declaration": "Bijlage 1", "incidental_declaration": "Bijlage 2",
+                         "consent": "Bijlage 4"}
+
+_CACHE: dict[str, tuple[tuple[int, int], Pack]] = {}
+
+
+def cached_pack(name: str | None) -> Pack | None:
+    """The pack called ``name`` as the rules need it, or None when there is no such pack.
+
+    Loaded once per manifest: the cache key is the manifest's path with its modification
+    time and size, so a pack copied into ``$TEMPLATE_PACKS_DIR`` and edited there is read
+    again at the next question, and a check costs one ``stat`` instead of a TOML parse.
+    A missing or invalid pack is None (callers fall back to the defaults).
+    """
+    if not isinstance(name, str) or not _PACK_NAME.match(name):
+        return None
+    key = os.path.join(os.environ.get(ENV_PACKS_DIR) or str(_DEFAULT_PACKS_DIR), name, MANIFEST)
+    try:
+        stat = os.stat(key)
+    except OSError:
+        return None
+    version = (stat.st_mtime_ns, stat.st_size)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    manifest = Path(key)
+    folder = manifest.parent
+    try:
+        with manifest.open("rb") as fh:
+            pack = _pack_from_manifest(tomllib.load(fh), folder.resolve())
+    except (OSError, tomllib.TOMLDecodeError, PackError):
+        return None
+    _CACHE[key] = (version, pack)
+    return pack
+
+
+def term_of(name: str | None) -> Term:
+    """The term (*looptijd*) of the pack called ``name``; :data:`DEFAULT_TERM` without one."""
+    pack = cached_pack(name)
+    return pack.term if pack is not None else DEFAULT_TERM
+
+
+def annex_number(pack: Pack | None, kind: str) -> str:
+    """The printed number ("Bijlage 5") of the pack's annex of ``kind``
+    (``structural_declaration``, ``incidental_declaration`` or ``consent``); the Emmen
+    numbering when the pack has none of that kind."""
+    for annex in (pack.annexes if pack is not None else ()):
+        if annex.kind == kind:
+            return annex.number
+    return DEFAULT_ANNEX_NUMBERS.get(kind, "")
+
+
+CHAIR_MODEL_LABELS = {"independent": "Onafhankelijk voorzitterschap", "fixed": "Vast voorzitterschap",
+                      "rotating": "Roulerend voorzitterschap"}
+"""Dutch names of the chair models a pack may offer (the key itself for any other)."""
+
+
+def chair_model_options(name: str | None) -> list[tuple[str, str]]:
+    """The pack's chair models as (key, Dutch label) pairs, for a form's choices."""
+    return [(model, CHAIR_MODEL_LABELS.get(model, model)) for model in chair_model_choices(name)]
+
+
+def chair_model_choices(name: str | None) -> tuple[str, ...]:
+    """The chair models (*voorzitterschap*) a covenant of this pack may choose; empty when
+    the pack has none (then the covenant has no chair model)."""
+    pack = cached_pack(name)
+    return pack.chair_models if pack is not None else ()
+
+
+def pack_summary(pack: Pack) -> dict:
+    """What a pack decides, as plain JSON-ready data (``GET /api/v1/packs``)."""
+    term = pack.term
+    return {
+        "name": pack.name,
+        "title": pack.title,
+        "region": pack.region,
+        "term": {
+            "initial_years": term.initial_years, "renewal_years": term.renewal_years,
+            "notice_months": term.notice_months, "ends_on": term.ends_on.isoformat() if term.ends_on else None,
+        },
+        "annexes": [{"key": a.key, "number": a.number, "title": a.title, "kind": a.kind} for a in pack.annexes],
+        "areas": [a.name for a in pack.areas],
+        "consent_categories": [{"key": c.key, "label": c.label} for c in pack.consent_categories],
+        "consent_signers": [{"below_age": b.below_age, "signers": list(b.signers)} for b in pack.consent_signers],
+        "table_roles": [{"key": r.key, "label": r.label, "organisations": list(r.organisations)} for r in pack.roles],
+    }
+
+
+def pack_summaries() -> list[dict]:
+    """:func:`pack_summary` of every pack in the packs directory, by name; a pack whose
+    manifest does not load is left out."""
+    found = []
+    for name in list_packs():
+        pack = cached_pack(name)
+        if pack is not None:
+            found.append(pack_summary(pack))
+    return found

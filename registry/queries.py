@@ -1,8 +1,10 @@
 """Registry questions, each as of a date: ``check``, ``entitled`` and ``tables_for``.
 
 They load the few rows a question needs (by indexed keys), turn them into plain facts
-and let :mod:`registry.rules` decide. Nothing is cached, so an answer always reflects
-the latest committed writes.
+and let :mod:`registry.rules` decide. No row is cached, so an answer always reflects
+the latest committed writes; the covenant's term and annex numbers come from its
+template pack (``covenant.pack``), read once per manifest version
+(:func:`registry.packs.cached_pack`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from registry import rules
+from registry import packs, rules
 from registry.errors import NotFound
 from registry.models import Case, CaseTable, Covenant, Declaration, Organisation, Partnership, Person
 
@@ -55,16 +57,31 @@ class Entitlement:
 # ----------------------------------------------------------------------------- fact loading
 
 
-def covenant_facts(covenant: Covenant, terms: tuple[int, int] = (3, 1)) -> rules.CovenantFacts:
-    """The rules' view of a covenant (term lengths come from its template pack)."""
-    return rules.CovenantFacts(
-        id=covenant.id,
-        title=covenant.title,
-        in_force_on=covenant.in_force_on,
-        ended_on=covenant.ended_on,
-        initial_years=terms[0],
-        renewal_years=terms[1],
-    )
+def pack_facts(pack_name: str | None) -> dict:
+    """What the rules take from a covenant's template pack: its term (initial years,
+    renewal years, fixed last day) and the printed numbers of its declarations and consent
+    form. A covenant whose pack is missing gets the defaults (3 years, renewed by 1,
+    Bijlage 1/2/4)."""
+    pack = packs.cached_pack(pack_name)
+    term = pack.term if pack is not None else packs.DEFAULT_TERM
+    return {
+        "initial_years": term.initial_years,
+        "renewal_years": term.renewal_years,
+        "ends_on": term.ends_on,
+        "structural_annex": packs.annex_number(pack, "structural_declaration"),
+        "incidental_annex": packs.annex_number(pack, "incidental_declaration"),
+        "consent_annex": packs.annex_number(pack, "consent"),
+    }
+
+
+def covenant_facts(covenant: Covenant) -> rules.CovenantFacts:
+    """The rules' view of a covenant (term and annex numbers come from its template pack)."""
+    return _covenant_facts(covenant.id, covenant.title, covenant.in_force_on, covenant.ended_on, covenant.pack)
+
+
+def _covenant_facts(id_: int, title: str, in_force_on, ended_on, pack_name: str | None) -> rules.CovenantFacts:
+    """CovenantFacts from the covenant's columns and its pack."""
+    return rules.CovenantFacts(id_, title, in_force_on, ended_on, **pack_facts(pack_name))
 
 
 def partnership_facts(partnership: Partnership, organisation_name: str) -> rules.PartnershipFacts:
@@ -154,6 +171,7 @@ _TABLE_PEOPLE_AND_DECLARATIONS = (
         *_PERSON_COLUMNS, *_PARTNERSHIP_COLUMNS,
         Declaration.id, Declaration.kind, Declaration.table_id, _DECLARATION_TABLE.name,
         Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
+        Covenant.pack,  # last, so the slices below stay put
     )
     .select_from(CaseTable)
     .join(Covenant, Covenant.id == CaseTable.covenant_id)
@@ -197,7 +215,7 @@ def cases_by_reference(session: Session, table_id: int, references: list[str]) -
 
 
 def people_at_table(
-    session: Session, table_id: int, person_ids: list[int], terms: tuple[int, int] = (3, 1)
+    session: Session, table_id: int, person_ids: list[int]
 ) -> tuple[rules.TableFacts, rules.CovenantFacts, dict, dict[int, list[rules.DeclarationFacts]]]:
     """The table and covenant facts, each known person with their partnership, and every
     declaration of theirs, in one query. Unknown person ids are simply absent; an unknown
@@ -207,7 +225,7 @@ def people_at_table(
     ).all()
     if not rows:  # no known person (or no table): the table's own facts, or NotFound
         table, covenant = _table_and_covenant(session, table_id)
-        return rules.TableFacts(table.id, table.name), covenant_facts(covenant, terms), {}, {}
+        return rules.TableFacts(table.id, table.name), covenant_facts(covenant), {}, {}
     people: dict[int, tuple[rules.PersonFacts, rules.PartnershipFacts | None]] = {}
     declarations: dict[int, list[rules.DeclarationFacts]] = {}
     for row in rows:
@@ -218,7 +236,7 @@ def people_at_table(
         if row[20] is not None:
             declarations[pid].append(rules.DeclarationFacts(*row[_DECLARATION_SLICE]))
     table_f = rules.TableFacts(rows[0][0], rows[0][1])
-    covenant_f = rules.CovenantFacts(*rows[0][2:6], initial_years=terms[0], renewal_years=terms[1])
+    covenant_f = _covenant_facts(*rows[0][2:6], rows[0][-1])
     return table_f, covenant_f, people, declarations
 
 
@@ -228,10 +246,9 @@ def check(
     table_id: int,
     on: dt.date,
     case_ref: str | None = None,
-    terms: tuple[int, int] = (3, 1),
 ) -> rules.Decision:
     """May this person join this table on ``on`` (for ``case_ref``)? With every reason."""
-    return check_many(session, table_id, on, [(person_id, case_ref)], terms, fields=("person",))[0]
+    return check_many(session, table_id, on, [(person_id, case_ref)], fields=("person",))[0]
 
 
 def check_many(
@@ -239,7 +256,6 @@ def check_many(
     table_id: int,
     on: dt.date,
     checks: list[tuple[int, str | None]],
-    terms: tuple[int, int] = (3, 1),
     fields: tuple[str, ...] | None = None,
 ) -> list[rules.Decision]:
     """``check`` for many (person, case) pairs at one table, in the order asked.
@@ -249,7 +265,7 @@ def check_many(
     naming ``fields[i]`` (default ``checks[i].person_id``).
     """
     person_ids = list(dict.fromkeys(pid for pid, _ in checks))
-    table_f, covenant_f, people, declarations = people_at_table(session, table_id, person_ids, terms)
+    table_f, covenant_f, people, declarations = people_at_table(session, table_id, person_ids)
     for i, (pid, _) in enumerate(checks):
         if pid not in people:
             field = fields[i] if fields else f"checks[{i}].person_id"
@@ -265,10 +281,10 @@ def check_many(
 
 
 def organisation_decisions(
-    session: Session, covenant: Covenant, on: dt.date, terms: tuple[int, int] = (3, 1)
+    session: Session, covenant: Covenant, on: dt.date
 ) -> list[tuple[Partnership, str, rules.Decision]]:
     """Every listed partner of a covenant with its decision on ``on``."""
-    facts = covenant_facts(covenant, terms)
+    facts = covenant_facts(covenant)
     rows = session.execute(
         select(Partnership, Organisation.name)
         .join(Organisation, Organisation.id == Partnership.organisation_id)
@@ -283,11 +299,10 @@ def entitled(
     table_id: int,
     on: dt.date,
     case_ref: str | None = None,
-    terms: tuple[int, int] = (3, 1),
 ) -> Entitlement:
     """Which organisations and which people may join this table on ``on`` (for a case)."""
     table, covenant = _table_and_covenant(session, table_id)
-    covenant_f = covenant_facts(covenant, terms)
+    covenant_f = covenant_facts(covenant)
     table_f = rules.TableFacts(table.id, table.name)
     partnerships = _partnership_facts_of(session, covenant.id)
     organisations = []

@@ -8,8 +8,12 @@ This is the one place that decides who may join a casustafel on a date. Sources
 - A person participates structurally only while their organisation is a partner, they
   are employed there and they signed Bijlage 1 for *this* table.
 - Anyone else joins one case only, after signing Bijlage 2 for that table and case.
-- Notice on D ends the partnership on D + 3 calendar months (exclusive); immediate
-  termination and exclusion dated D end it on D. A signature dated D grants from D.
+- Notice on D ends the partnership on D + the pack's notice months (exclusive);
+  immediate termination and exclusion dated D end it on D. A signature dated D grants
+  from D. An excluded partner's people are not entitled through a Bijlage 2 either.
+- The covenant's term comes from its template pack: ``initial_years``, then tacit renewal
+  by ``renewal_years`` (0: none, the covenant ends after the initial years) or a fixed
+  last day ``ends_on`` (inclusive).
 
 Every decision carries its reasons: a stable machine ``code`` and a Dutch ``text`` with
 the dates that matter. A denial names every missing condition, not only the first.
@@ -62,7 +66,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class CovenantFacts:
-    """What the rules need to know about a covenant."""
+    """What the rules need to know about a covenant: its dates, its term and the printed
+    numbers of its annexes (all from its template pack; the defaults are Emmen's)."""
 
     id: int
     title: str
@@ -70,6 +75,15 @@ class CovenantFacts:
     ended_on: dt.date | None = None
     initial_years: int = 3
     renewal_years: int = 1
+    ends_on: dt.date | None = None
+    """The fixed last day in force (inclusive) of the pack's term, if it has one."""
+    structural_annex: str = "Bijlage 1"
+    incidental_annex: str = "Bijlage 2"
+    consent_annex: str = "Bijlage 4"
+
+    def annex(self, kind: str) -> str:
+        """The printed number of the declaration of ``kind`` (structural or incidental)."""
+        return self.structural_annex if kind == STRUCTURAL else self.incidental_annex
 
 
 @dataclass(frozen=True)
@@ -161,21 +175,49 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 
 def notice_end_date(given_on: dt.date, notice_months: int = 3) -> dt.date:
-    """First day on which a partner that gave notice on ``given_on`` is no longer one."""
+    """First day on which a partner that gave notice on ``given_on`` is no longer one.
+
+    ``notice_months`` (the pack's ``[term] notice_months``) calendar months later; a day
+    that does not exist becomes the month's last: 30 November plus three months is 28 (or
+    29) February, plus one month 30 December.
+    """
     return add_months(given_on, notice_months)
+
+
+def renews(covenant: CovenantFacts) -> bool:
+    """Does the covenant renew itself tacitly (*stilzwijgend*)? Not with a fixed last day
+    (``ends_on``) nor with ``renewal_years`` 0."""
+    return covenant.ends_on is None and covenant.renewal_years > 0
+
+
+def last_day_in_force(covenant: CovenantFacts) -> dt.date | None:
+    """The last day the covenant is in force by its term (inclusive), or None when it
+    renews itself without end (or is not in force yet).
+
+    A fixed ``ends_on`` is that day; without tacit renewal it is the day before the
+    anniversary ``in_force_on + initial_years``.
+    """
+    if covenant.ends_on is not None:
+        return covenant.ends_on
+    if covenant.in_force_on is None or covenant.renewal_years > 0:
+        return None
+    return add_years(covenant.in_force_on, covenant.initial_years) - dt.timedelta(days=1)
 
 
 def current_term_end(covenant: CovenantFacts, on: dt.date) -> dt.date | None:
     """Last day of the term (initial or tacitly renewed) that contains ``on``.
 
     The covenant runs ``initial_years`` from coming into force, then renews itself by
-    ``renewal_years`` at a time (*stilzwijgend verlengd*). For entitlement this is
-    informative only: renewal means no end unless the covenant or partnership is ended.
+    ``renewal_years`` at a time (*stilzwijgend verlengd*); renewal means no end unless
+    the covenant or partnership is ended. Without renewal (or with a fixed ``ends_on``)
+    the term ends on :func:`last_day_in_force`, also when ``on`` lies after it.
     """
     if covenant.in_force_on is None or on < covenant.in_force_on:
         return None
+    if not renews(covenant):
+        return last_day_in_force(covenant)
     end = add_years(covenant.in_force_on, covenant.initial_years)
-    while end <= on:
+    while end <= on:  # renewal_years > 0 here, so this ends
         end = add_years(end, covenant.renewal_years)
     return end - dt.timedelta(days=1)
 
@@ -221,9 +263,21 @@ def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]
         )
     if covenant.ended_on is not None and on >= covenant.ended_on:
         return False, Reason("covenant_ended", f"Het convenant is beëindigd per {iso(covenant.ended_on)}.")
+    last_day = last_day_in_force(covenant)
+    if last_day is not None and on > last_day:
+        return False, Reason(
+            "covenant_ended",
+            f"De looptijd van het convenant is verstreken: het gold tot en met {iso(last_day)} "
+            f"en wordt niet stilzwijgend verlengd.",
+        )
     term_end = current_term_end(covenant, on)
-    renewed = term_end is not None and term_end >= add_years(covenant.in_force_on, covenant.initial_years)
-    suffix = f"stilzwijgend verlengd tot en met {iso(term_end)}" if renewed else f"looptijd tot en met {iso(term_end)}"
+    if last_day is not None:
+        suffix = f"looptijd tot en met {iso(last_day)}, niet stilzwijgend verlengd"
+    elif term_end >= add_years(covenant.in_force_on, covenant.initial_years):
+        suffix = f"stilzwijgend verlengd tot en met {iso(term_end)}"
+    else:
+        suffix = (f"looptijd tot en met {iso(term_end)}, daarna telkens stilzwijgend verlengd "
+                  f"met {covenant.renewal_years} jaar")
     return True, Reason(
         "covenant_in_force", f"Convenant in werking sinds {iso(covenant.in_force_on)} ({suffix})."
     )
@@ -272,6 +326,7 @@ def organisation_decision(
                 "partner",
                 f"{name} is convenantpartner sinds {iso(since)} (convenant {how} op {iso(partnership.signed_on)}).",
             ),
+            covenant_why,  # the covenant's term: "looptijd tot en met …" / "stilzwijgend verlengd tot en met …"
         ),
         tuple(warnings),
     )
@@ -343,9 +398,13 @@ def declaration_reason(
     table: TableFacts,
     on: dt.date,
     case_ref: str | None = None,
+    label: str | None = None,
 ) -> tuple[bool, Reason]:
-    """Does a valid declaration of ``kind`` exist for this table (and case)? Explain either way."""
-    label = "Bijlage 1" if kind == STRUCTURAL else "Bijlage 2"
+    """Does a valid declaration of ``kind`` exist for this table (and case)? Explain either way.
+
+    ``label`` is the annex's printed number in the covenant's pack (the code stays
+    ``bijlage1_*`` / ``bijlage2_*`` whatever the number)."""
+    label = label or ("Bijlage 1" if kind == STRUCTURAL else "Bijlage 2")
     prefix = "bijlage1" if kind == STRUCTURAL else "bijlage2"
     own_kind = [d for d in declarations if d.kind == kind]
     here = [d for d in own_kind if d.table_id == table.id]
@@ -383,7 +442,7 @@ def _missing_declaration(
         if other_case:
             return Reason(
                 "bijlage2_other_case",
-                f"Bijlage 2 is alleen getekend voor casus {other_case[0].case_ref}, niet voor casus {case_ref}.",
+                f"{label} is alleen getekend voor casus {other_case[0].case_ref}, niet voor casus {case_ref}.",
             )
     elsewhere = [d for d in own_kind if d.table_id != table.id]
     if elsewhere:
@@ -401,6 +460,14 @@ def case_reason(case: CaseFacts | None, case_ref: str, on: dt.date) -> tuple[boo
     return True, None
 
 
+def exclusion_reason(partnership: PartnershipFacts | None, on: dt.date) -> tuple[bool, Reason | None]:
+    """An excluded partner's people take part in nothing from the exclusion date: not
+    structurally and not incidentally through a Bijlage 2 either (consideration 12)."""
+    if partnership is None or partnership.excluded_on is None or on < partnership.excluded_on:
+        return True, None
+    return False, _end_reason(partnership, (partnership.excluded_on, "excluded"))
+
+
 def person_decision(
     person: PersonFacts,
     table: TableFacts,
@@ -415,38 +482,43 @@ def person_decision(
 
     Structural (Bijlage 1): covenant in force, organisation a partner, person employed,
     Bijlage 1 for this table. Incidental (Bijlage 2): covenant in force, person employed,
-    Bijlage 2 for this table and this case. With a case, a closed case blocks both.
+    Bijlage 2 for this table and this case. With a case, a closed case blocks both, and
+    so does the exclusion of the person's organisation. Texts use the annex numbers of
+    the covenant's pack.
     """
     in_force, covenant_why = covenant_reason(covenant, on)
     employed, employment_why = employment_reason(person, on)
     case_open, case_why = case_reason(case, case_ref, on) if case_ref else (True, None)
+    not_excluded, exclusion_why = exclusion_reason(partnership, on)
     common_ok = [r for r in (employment_why,) if r is not None and employed]
-    common_fail = [r for ok, r in ((in_force, covenant_why), (employed, employment_why), (case_open, case_why)) if not ok]
+    common_fail = [r for ok, r in ((in_force, covenant_why), (employed, employment_why), (case_open, case_why),
+                                   (not_excluded, exclusion_why)) if not ok]
 
     organisation = organisation_decision(covenant, partnership, on, person.organisation_name)
     org_failures = [r for r in organisation.reasons if r.code not in ("covenant_not_in_force", "covenant_ended")]
-    has_b1, b1_why = declaration_reason(STRUCTURAL, declarations, table, on)
+    has_b1, b1_why = declaration_reason(STRUCTURAL, declarations, table, on, label=covenant.structural_annex)
     structural_fail = ([] if organisation.allowed else org_failures) + ([] if has_b1 else [b1_why])
 
     if not structural_fail:
         if not common_fail:
-            return Decision(True, STRUCTURAL, (*organisation.reasons, b1_why, *common_ok), organisation.warnings)
+            partner_ok = tuple(r for r in organisation.reasons if r.code != "covenant_in_force")
+            return Decision(True, STRUCTURAL, (*partner_ok, b1_why, *common_ok, covenant_why), organisation.warnings)
         # The structural route is complete; only a shared condition blocks (e.g. a closed case).
         return Decision(False, None, _unique(tuple(common_fail)), organisation.warnings)
 
     incidental_fail: list[Reason] = []
     if case_ref:
-        has_b2, b2_why = declaration_reason(INCIDENTAL, declarations, table, on, case_ref)
+        has_b2, b2_why = declaration_reason(INCIDENTAL, declarations, table, on, case_ref, covenant.incidental_annex)
         if has_b2:
             if not common_fail:
                 # An incidental participant's organisation need not be a partner: no partner warnings.
-                return Decision(True, INCIDENTAL, (b2_why, *common_ok))
+                return Decision(True, INCIDENTAL, (b2_why, *common_ok, covenant_why))
             # The incidental route is complete; only a shared condition blocks.
             return Decision(False, None, _unique(tuple(common_fail)))
         incidental_fail.append(b2_why)
     elif any(d.kind == INCIDENTAL and d.table_id == table.id for d in declarations):
         incidental_fail.append(
-            Reason("case_required", "Met een Bijlage 2 mag alleen worden deelgenomen voor één casus: noem de casus.")
+            Reason("case_required", f"Met een {covenant.incidental_annex} mag alleen worden deelgenomen voor één casus: noem de casus.")
         )
     return Decision(False, None, _unique((*common_fail, *structural_fail, *incidental_fail)), organisation.warnings)
 
@@ -515,9 +587,12 @@ class ConsentCoverage:
 
 
 def consent_coverage(
-    consents: list[ConsentFacts], organisation_id: int, organisation_name: str, on: dt.date, case: CaseFacts | None
+    consents: list[ConsentFacts], organisation_id: int, organisation_name: str, on: dt.date, case: CaseFacts | None,
+    label: str = "Bijlage 4",
 ) -> ConsentCoverage:
-    """Does a valid Bijlage 4 for this case name this organisation on ``on``, for which categories?"""
+    """Does a valid Bijlage 4 for this case name this organisation on ``on``, for which categories?
+
+    ``label`` is the consent form's printed number in the covenant's pack."""
     named = [c for c in consents if organisation_id in c.recipient_ids]
     valid = sorted((c for c in named if consent_valid(c, on, case)), key=lambda c: (c.signed_on, c.id))
     if valid:
@@ -525,16 +600,17 @@ def consent_coverage(
         dates = ", ".join(iso(c.signed_on) for c in valid)
         return ConsentCoverage(
             True, categories,
-            Reason("consent_covered", f"Toestemming (Bijlage 4, getekend {dates}) noemt {organisation_name} als ontvanger."),
+            Reason("consent_covered", f"Toestemming ({label}, getekend {dates}) noemt {organisation_name} als ontvanger."),
         )
-    return ConsentCoverage(False, (), _no_consent_reason(consents, named, organisation_name, on, case))
+    return ConsentCoverage(False, (), _no_consent_reason(consents, named, organisation_name, on, case, label))
 
 
 ANONYMOUS_ONLY = "alleen anonieme of DAT-informatie delen (art. 11)"
 
 
 def _no_consent_reason(
-    consents: list[ConsentFacts], named: list[ConsentFacts], organisation_name: str, on: dt.date, case: CaseFacts | None
+    consents: list[ConsentFacts], named: list[ConsentFacts], organisation_name: str, on: dt.date, case: CaseFacts | None,
+    label: str = "Bijlage 4",
 ) -> Reason:
     """The most telling reason why no consent covers the organisation on ``on``."""
     withdrawn = sorted((c for c in named if c.withdrawn_on is not None and c.withdrawn_on <= on), key=lambda c: c.withdrawn_on)
@@ -549,7 +625,7 @@ def _no_consent_reason(
         return Reason("consent_pending", f"Toestemming wacht nog op ondertekening: {ANONYMOUS_ONLY}.")
     if consents:
         return Reason("consent_not_named", f"De toestemming noemt {organisation_name} niet: {ANONYMOUS_ONLY}.")
-    return Reason("consent_missing", f"Geen toestemming (Bijlage 4) voor deze casus: {ANONYMOUS_ONLY}.")
+    return Reason("consent_missing", f"Geen toestemming ({label}) voor deze casus: {ANONYMOUS_ONLY}.")
 
 
 def need_to_know_decision(
@@ -588,10 +664,12 @@ def invitee_warnings(
     partner = organisation_decision(covenant, partnership, on, person.organisation_name).allowed
     has_b1 = has_valid_declaration(STRUCTURAL, declarations, table.id, on)
     has_b2 = has_valid_declaration(INCIDENTAL, declarations, table.id, on, case_ref)
+    b1, b2 = covenant.structural_annex, covenant.incidental_annex
     if partner and not has_b1:
-        warnings.append(Reason("bijlage1_missing", f"{person.name} heeft geen getekende Bijlage 1 voor {table.name}: stuur Bijlage 1 ter ondertekening."))
-    if not decision.allowed and not has_b2 and not (partner and has_b1):
-        warnings.append(Reason("bijlage2_needed", f"Voor casus {case_ref} is een Bijlage 2 van {person.name} nodig: stuur Bijlage 2 ter ondertekening."))
+        warnings.append(Reason("bijlage1_missing", f"{person.name} heeft geen getekende {b1} voor {table.name}: stuur {b1} ter ondertekening."))
+    excluded = not exclusion_reason(partnership, on)[0]  # no declaration helps an excluded partner's people
+    if not decision.allowed and not has_b2 and not (partner and has_b1) and not excluded:
+        warnings.append(Reason("bijlage2_needed", f"Voor casus {case_ref} is een {b2} van {person.name} nodig: stuur {b2} ter ondertekening."))
     if partnership is not None and partnership.notice_given_on is not None and partnership.ends_on is not None and partnership.ends_on <= on:
         warnings.append(
             Reason(

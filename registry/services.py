@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import rules
+from registry import packs, rules
 from registry.queries import partnership_facts
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
@@ -179,13 +179,16 @@ def add_partner(
     representative_id: int | None,
     signed_on: dt.date | None = None,
     signed_via: str = "paper",
+    mandate: str | None = None,
 ) -> Partnership:
     """List an organisation as a partner, represented by one of its people.
 
     Before the covenant is in force the organisation is a founding partner; afterwards it
     joins by accession (*toetreding*) from its own signing date. A ``signed_on`` date
-    records a signature made on paper.
+    records a signature made on paper. ``mandate`` records that the representative signs
+    *met mandaat* (of whom or what); only a pack with ``[covenant] mandate = true`` allows it.
     """
+    mandate = check_mandate(covenant, mandate)
     organisation = get(session, Organisation, organisation_id, "organisation_id")
     if representative_id is not None:
         representative = get(session, Person, representative_id, "representative_id")
@@ -212,6 +215,7 @@ def add_partner(
         organisation=organisation,
         representative_id=representative_id,
         founding=founding,
+        mandate=mandate,
     )
     session.add(partnership)
     session.flush()
@@ -221,6 +225,54 @@ def add_partner(
         refresh_in_force(session, covenant)
         session.flush()
     return partnership
+
+
+def check_mandate(covenant: Covenant, mandate: str | None) -> str | None:
+    """The mandate text, stripped (None when empty); a 422 naming ``mandate`` when the
+    covenant's pack has no signing *met mandaat* or the text is too long."""
+    mandate = (mandate or "").strip() or None
+    if mandate is None:
+        return None
+    pack = packs.cached_pack(covenant.pack)
+    if pack is None or not pack.mandate:
+        raise ValidationError(
+            "Dit convenant kent geen ondertekening met mandaat.",
+            {"mandate": "Het sjabloonpakket van dit convenant kent geen ondertekening met mandaat."},
+        )
+    if len(mandate) > 300:
+        raise ValidationError("Controleer de velden.", {"mandate": "Maximaal 300 tekens."})
+    return mandate
+
+
+def chair_model_choices(covenant_or_pack: Covenant | str | None) -> tuple[str, ...]:
+    """The chair models (*voorzitterschap*) a covenant may choose: those of its pack
+    (``[covenant] chair_models``); empty when the pack offers none."""
+    name = covenant_or_pack.pack if isinstance(covenant_or_pack, Covenant) else covenant_or_pack
+    return packs.chair_model_choices(name)
+
+
+def chair_model_options(pack_name: str | None) -> list[tuple[str, str]]:
+    """The chair models of a pack as (key, Dutch label), for the covenant form."""
+    return packs.chair_model_options(pack_name)
+
+
+def set_chair_model(session: Session, covenant: Covenant, chair_model: str | None) -> Covenant:
+    """Record the covenant's chair model, one of its pack's ``chair_models``; None (not
+    chosen yet) is allowed while drafting. A 422 naming ``chair_model`` otherwise, and
+    once the covenant is in force (the signed text names the model)."""
+    chair_model = (chair_model or "").strip() or None
+    if chair_model == covenant.chair_model:
+        return covenant
+    choices = chair_model_choices(covenant)
+    if chair_model is not None and chair_model not in choices:
+        message = (f"Kies een van: {', '.join(choices)}." if choices
+                   else "Het sjabloonpakket van dit convenant kent geen keuze voor het voorzitterschap.")
+        raise ValidationError("Onbekend model van voorzitterschap.", {"chair_model": message})
+    if covenant.in_force_on is not None:
+        raise Conflict("Het convenant is al in werking.", {"chair_model": "Het voorzitterschap staat in het getekende convenant."})
+    covenant.chair_model = chair_model
+    session.flush()
+    return covenant
 
 
 def is_in_use(session: Session, covenant: Covenant) -> bool:
@@ -307,13 +359,14 @@ def _require_active(partnership: Partnership, on: dt.date, field: str) -> None:
         raise Conflict("Het partnerschap is al beëindigd.", {field: f"Al beëindigd per {end[0]}."})
 
 
-def give_notice(session: Session, partnership: Partnership, given_on: dt.date, notice_months: int = 3) -> Partnership:
-    """Record notice (*opzegging*): the partnership ends ``notice_months`` later."""
+def give_notice(session: Session, partnership: Partnership, given_on: dt.date) -> Partnership:
+    """Record notice (*opzegging*): the partnership ends the notice period of the
+    covenant's template pack later (``[term] notice_months``; 3 without a pack)."""
     _require_active(partnership, given_on, "given_on")
     if partnership.notice_given_on is not None:
         raise Conflict("Er is al opgezegd.", {"given_on": f"Al opgezegd op {partnership.notice_given_on}."})
     partnership.notice_given_on = given_on
-    partnership.ends_on = rules.notice_end_date(given_on, notice_months)
+    partnership.ends_on = rules.notice_end_date(given_on, packs.term_of(partnership.covenant.pack).notice_months)
     session.flush()
     return partnership
 

@@ -280,6 +280,7 @@ def _routes(i: dict) -> dict:
         ("api.declaration_pdf", "GET"): (f"/api/v1/declarations/{d}/document.pdf", NORTH_READ, {}),
         ("api.consent_pdf", "GET"): (f"/api/v1/consents/{co}/document.pdf", RESIDENT, {}),
         ("api.get_consent", "GET"): (f"/api/v1/consents/{co}", RESIDENT, {}),
+        ("api.list_packs", "GET"): ("/api/v1/packs", LOGGED_IN, {}),
         ("api.blank_form", "GET"): (f"/api/v1/packs/{i['pack']}/forms/bijlage4.pdf", LOGGED_IN, {}),
         ("api.create_consent", "POST"): ("/api/v1/consents", COORDS, {"json": consent_body}),
         ("api.send_covenant", "POST"): (f"/api/v1/covenants/{c}/signing-requests", MANAGE_COV, {}),

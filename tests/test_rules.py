@@ -78,7 +78,7 @@ def test_partner_from_the_day_it_signed_not_the_day_before():
     assert not rules.organisation_decision(covenant, late, D(2025, 5, 31)).allowed
     assert codes(rules.organisation_decision(covenant, late, D(2025, 5, 31))) == ["covenant_signed_later"]
     allowed = rules.organisation_decision(covenant, late, D(2025, 6, 1))
-    assert allowed.allowed and codes(allowed) == ["partner"]
+    assert allowed.allowed and codes(allowed) == ["partner", "covenant_in_force"]
     assert "sinds 2025-06-01" in allowed.reasons[0].text and "toegetreden" in allowed.reasons[0].text
 
 
@@ -165,7 +165,7 @@ def test_ended_covenant_denies():
 def test_structural_participant_allowed_with_reasons_and_dates():
     decision = decide(D(2025, 5, 20), declarations=[b1()])
     assert decision.allowed and decision.basis == rules.STRUCTURAL
-    assert codes(decision) == ["partner", "bijlage1_signed"]
+    assert codes(decision) == ["partner", "bijlage1_signed", "covenant_in_force"]
     assert "Bijlage 1 getekend op 2025-05-20 voor Casustafel Emmen-Noord" in decision.reasons[1].text
 
 
@@ -237,7 +237,7 @@ GUEST = PersonFacts(9, "Sanne Hofstra", 99, "Woonstichting")
 def test_incidental_participant_allowed_for_their_case_only():
     allowed = decide(D(2026, 3, 2), person=GUEST, partnership=None, declarations=[b2()], case_ref="EN-1")
     assert allowed.allowed and allowed.basis == rules.INCIDENTAL
-    assert codes(allowed) == ["bijlage2_signed"] and "casus EN-1" in allowed.reasons[0].text
+    assert codes(allowed) == ["bijlage2_signed", "covenant_in_force"] and "casus EN-1" in allowed.reasons[0].text
     other = decide(D(2026, 3, 2), person=GUEST, partnership=None, declarations=[b2()], case_ref="EN-2")
     assert not other.allowed
     assert "bijlage2_other_case" in codes(other) and "not_partner" in codes(other)

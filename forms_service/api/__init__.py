@@ -68,3 +68,4 @@ from forms_service.api import meetings_api  # noqa: E402,F401
 from forms_service.api import signing_api  # noqa: E402,F401
 from forms_service.api import access_api  # noqa: E402,F401
 from forms_service.api import users_api  # noqa: E402,F401
+from forms_service.api import packs_api  # noqa: E402,F401

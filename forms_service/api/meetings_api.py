@@ -75,13 +75,18 @@ def plan_meeting():
         except ValueError:
             body.errors["starts_at"] = "Geen geldig tijdstip; gebruik JJJJ-MM-DDTUU:MM."
     location = body.str("location", max_length=200)
+    on_request = body.data.get("on_request", False)
+    if on_request is None:
+        on_request = False
+    if not isinstance(on_request, bool):
+        body.errors["on_request"] = "Moet true of false zijn."
     cases = _agenda(body)
     body.check()
     _table(table_id, rights.MEETINGS)
     pack = table_pack(table_id)
     meeting = meetings.plan_meeting(
         db.session(), table_id=table_id, starts_at=starts_at, location=location, cases=cases,
-        planned_by=g.api_user.email, themes=pack.meeting_themes, age_bands=pack.age_bands,
+        planned_by=g.api_user.email, themes=pack.meeting_themes, age_bands=pack.age_bands, on_request=on_request,
     )
     return created(meeting_json(meeting))
 
@@ -113,6 +118,7 @@ def meeting_json(meeting) -> dict:
         "table_id": meeting.table_id,
         "starts_at": meeting.starts_at.isoformat(timespec="minutes"),
         "location": meeting.location,
+        "on_request": bool(meeting.on_request),
         "invitee_ids": [i.person_id for i in meeting.invitees],
         "cases": [
             {"case_ref": c.case.reference, "theme": c.theme, "age_band": c.age_band, "invitee_ids": [p.id for p in c.participants]}
@@ -273,7 +279,7 @@ CONSENT_ANSWER = {"type": "object", "properties": {"covered": {"type": "boolean"
 INVITEE = {"type": "object", "properties": {"person_id": ID, "name": STR, "organisation_id": ID, "organisation_name": STR, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "consent": CONSENT_ANSWER, "warnings": REASONS}}
 AGENDA_ITEM = {"type": "object", "properties": {"case_ref": STR, "theme": {"enum": list(meetings.THEMES)}, "age_band": {"enum": list(meetings.AGE_BANDS)}, "invitee_ids": {"type": "array", "items": ID}}, "required": ["case_ref", "invitee_ids"]}
 STARTS_AT = {"type": "string", "example": "2026-03-10T14:00", "description": "Local time, Europe/Amsterdam"}
-MEETING = {"type": "object", "properties": {"id": ID, "table_id": ID, "starts_at": STARTS_AT, "location": {"type": ["string", "null"]}, "invitee_ids": {"type": "array", "items": ID}, "cases": {"type": "array", "items": AGENDA_ITEM}}}
+MEETING = {"type": "object", "properties": {"id": ID, "table_id": ID, "starts_at": STARTS_AT, "location": {"type": ["string", "null"]}, "on_request": {"type": "boolean"}, "invitee_ids": {"type": "array", "items": ID}, "cases": {"type": "array", "items": AGENDA_ITEM}}}
 CHECK = {"type": "object", "properties": {
     "meeting_id": ID, "on": DATE, "checked_at": {"type": "string", "format": "date-time"}, "starts_at": STARTS_AT,
     "warnings": REASONS,
@@ -282,7 +288,7 @@ CHECK = {"type": "object", "properties": {
 BATCH_RESULT = {"type": "object", "properties": {"person_id": ID, "case_ref": {"type": ["string", "null"]}, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "warnings": REASONS}}
 
 PATHS = {
-    "/api/v1/meetings": {"post": {"summary": "Plan a meeting with its cases and per-case participants", "requestBody": body({"table_id": ID, "starts_at": STARTS_AT, "location": STR, "cases": {"type": "array", "items": AGENDA_ITEM}}, ["table_id", "starts_at", "cases"]), "responses": answer("201", "Planned", MEETING)}},
+    "/api/v1/meetings": {"post": {"summary": "Plan a meeting with its cases and per-case participants", "requestBody": body({"table_id": ID, "starts_at": STARTS_AT, "location": STR, "on_request": {"type": "boolean", "description": "a meeting on request (op afroep), besides the fixed dates; only when the table's pack has [meetings] on_request = true"}, "cases": {"type": "array", "items": AGENDA_ITEM}}, ["table_id", "starts_at", "cases"]), "responses": answer("201", "Planned", MEETING)}},
     "/api/v1/meetings/{meeting_id}/check": {"get": {"summary": "The chair's check (art. 6): every case and invitee as of the meeting date, with consent (art. 11) and warnings", "parameters": [path_id("meeting_id")], "responses": answer("200", "Check", CHECK)}},
     "/api/v1/meetings/{meeting_id}/check.pdf": {"get": {"summary": "The check run now as the presentie- en toetsingslijst, sealed (PAdES; B-T when a timestamp server is configured); 503 when that server is down", "parameters": [path_id("meeting_id")], "responses": {**answer("200", "Sealed PDF"), "200": {"description": "The sealed PDF", "content": {"application/pdf": {}}}, "503": {"description": "The timestamp server is unavailable; nothing was sealed"}}}},
     "/api/v1/check/batch": {"post": {"summary": "Many checks at one table on one date, in the order asked", "requestBody": body({"on": DATE, "table_id": ID, "checks": {"type": "array", "maxItems": MAX_BATCH, "items": {"type": "object", "properties": {"person_id": ID, "case_ref": STR}, "required": ["person_id"]}}}, ["table_id", "checks"]), "responses": answer("200", "Results", {"type": "object", "properties": {"results": {"type": "array", "items": BATCH_RESULT}}})}},

@@ -53,6 +53,7 @@ def partnership_json(p: Partnership) -> dict:
         "signed_on": _d(p.signed_on), "signed_via": p.signed_via,
         "notice_given_on": _d(p.notice_given_on), "ends_on": _d(p.ends_on),
         "ended_immediately_on": _d(p.ended_immediately_on), "excluded_on": _d(p.excluded_on),
+        "mandate": p.mandate,
     }
 
 
@@ -60,7 +61,8 @@ def covenant_json(c: Covenant) -> dict:
     """A covenant as JSON."""
     return {
         "id": c.id, "pack": c.pack, "title": c.title, "region": c.region, "status": c.status,
-        "in_force_on": _d(c.in_force_on), "partners": [partnership_json(p) for p in c.partnerships],
+        "in_force_on": _d(c.in_force_on), "chair_model": c.chair_model,
+        "partners": [partnership_json(p) for p in c.partnerships],
     }
 
 
@@ -135,9 +137,12 @@ def create_covenant():
         title=body.str("title", required=True, max_length=300),
         region=body.str("region", required=True, max_length=200),
     )
+    chair_model = body.str("chair_model", max_length=20)
     body.check()
     build.pack_named(values["pack"])  # 422 naming ``pack`` when no such template pack exists
-    return created(covenant_json(services.create_covenant(db.session(), **values)))
+    covenant = services.create_covenant(db.session(), **values)
+    services.set_chair_model(db.session(), covenant, chair_model)
+    return created(covenant_json(covenant))
 
 
 def _covenant(covenant_id: int, field: str = "covenant_id") -> Covenant:
@@ -163,6 +168,7 @@ def add_partner(covenant_id: int):
         organisation_id=body.int("organisation_id", required=True),
         representative_id=body.int("representative_id", required=True),
         signed_on=body.date("signed_on"),
+        mandate=body.str("mandate", max_length=300),
     )
     body.check()
     partnership = services.add_partner(db.session(), covenant, **values)

@@ -97,6 +97,8 @@ class CovenantForm(FlaskForm):
     title = StringField("Titel", [DataRequired(REQUIRED), Length(max=300, message="Maximaal 300 tekens.")])
     region = StringField("Regio", [DataRequired(REQUIRED), Length(max=200, message="Maximaal 200 tekens.")])
     pack = SelectField("Sjabloonpakket", [DataRequired("Kies een sjabloonpakket.")])
+    # Shown only when the pack offers chair models; its choices come from the registry.
+    chair_model = SelectField("Voorzitterschap", default="", choices=[("", "— nog niet gekozen —")])
     partners = FieldList(FormField(PartnerRow), min_entries=3)
     tables = FieldList(FormField(TableRow))
 

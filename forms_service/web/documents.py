@@ -167,6 +167,7 @@ def save_covenant(form: forms.CovenantForm, covenant: Covenant | None) -> Covena
         covenant = services.create_covenant(db.session(), **values)
     else:
         services.update_covenant_draft(db.session(), covenant, **values)
+    services.set_chair_model(db.session(), covenant, form.chair_model.data)
     save_partner_rows(covenant, form.partners)
     save_table_rows(covenant, form.tables, pack)
     return covenant
@@ -203,13 +204,14 @@ def covenant_form(covenant: Covenant | None) -> forms.CovenantForm:
     pack_name = chosen_pack(covenant)
     data = {"pack": pack_name, "tables": table_rows_data(covenant, pack_name)}
     if covenant is not None:
-        data.update(title=covenant.title, region=covenant.region)
+        data.update(title=covenant.title, region=covenant.region, chair_model=covenant.chair_model or "")
     if request.method == "GET" and covenant is None:
         pack = build.pack_named(pack_name)
         data.update(title=pack.title, region=pack.region)
     formdata = request.form if request.method == "POST" else None
     form = forms.CovenantForm(formdata=formdata, data=data)
     form.pack.choices = [(p, p) for p in list_packs()]
+    form.chair_model.choices = [("", "— nog niet gekozen —"), *services.chair_model_options(pack_name)]
     people = people_choices()
     for row in form.tables:
         row.form.chair_id.choices = people

@@ -34,7 +34,8 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
         select(Partnership).where(Partnership.covenant_id == covenant.id).order_by(Partnership.id)
     ).all()
     parties = tuple(
-        viewmodels.Party(p.organisation.name, p.representative.name if p.representative else "", p.signed_on)
+        viewmodels.Party(p.organisation.name, p.representative.name if p.representative else "", p.signed_on,
+                         mandate=p.mandate or "")
         for p in partnerships
     )
     short_names = {area.name: area.short_name for area in pack.areas}
@@ -52,6 +53,7 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
         region=covenant.region or base.region, municipality=base.municipality,
         pack=pack.name, version=pack.version, parties=base.parties, tables=base.tables,
         table_role_organisations=base.table_role_organisations, in_force_on=covenant.in_force_on,
+        chair_model=covenant.chair_model or "",
     )
 
 

@@ -65,6 +65,9 @@ class Party(_CacheKeyMixin):
     organisation: str
     representative: str
     signed_on: date | None = None
+    mandate: str | None = None
+    """Signed *met mandaat* (of whom or what); "" without; None: not recorded, the pack's
+    ``[covenant] mandate`` decides (a blank form)."""
 
     def __post_init__(self):
         _require_date("signed_on", self.signed_on)
@@ -94,6 +97,8 @@ class CovenantDoc(_CacheKeyMixin):
     tables: tuple[CaseTable, ...]
     table_role_organisations: tuple[str, ...] = ()
     in_force_on: date | None = None
+    chair_model: str = ""
+    """The chosen chair model (one of the pack's ``chair_models``); "" prints them all to tick."""
 
     def __post_init__(self):
         _as_tuple(self, "parties", "tables", "table_role_organisations")

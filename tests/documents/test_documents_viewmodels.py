@@ -27,7 +27,7 @@ def test_cache_key_known_value():
     party = Party("Org", "A. B", date(2025, 5, 12))
     import hashlib
     expected = hashlib.sha256(
-        b'{"data":{"organisation":"Org","representative":"A. B","signed_on":"2025-05-12"},'
+        b'{"data":{"mandate":null,"organisation":"Org","representative":"A. B","signed_on":"2025-05-12"},'
         b'"type":"Party"}').hexdigest()
     assert party.cache_key() == expected
 

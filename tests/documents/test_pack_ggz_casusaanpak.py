@@ -101,13 +101,6 @@ def foreign_words(text: str) -> list[str]:
     return [w for w in FOREIGN if re.search(rf"\b{w}\b", text)]
 
 
-@dataclasses.dataclass(frozen=True)
-class CovenantWithChair(CovenantDoc):
-    """What the core's view-model will carry: the chosen chair model."""
-
-    chair_model: str = ""
-
-
 @pytest.fixture(scope="module")
 def gpack():
     return load_pack(PACK)
@@ -119,10 +112,8 @@ def signed(pack):
     return covenant_from_pack(pack, parties=parties, in_force_on=date(2025, 9, 8))
 
 
-def with_chair(pack, model: str) -> CovenantWithChair:
-    base = signed(pack)
-    return CovenantWithChair(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
-                             chair_model=model)
+def with_chair(pack, model: str) -> CovenantDoc:
+    return dataclasses.replace(signed(pack), chair_model=model)
 
 
 @pytest.fixture(scope="module")

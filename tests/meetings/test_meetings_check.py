@@ -23,7 +23,7 @@ def test_incidental_participant_allowed_for_one_case_and_not_the_other(session, 
     meeting = plan(session, world, D(2026, 3, 10), {"EN-1": [world["mira"], world["sanne"]], "EN-2": [world["mira"], world["sanne"]]})
     check = meetings.meeting_check(session, meeting.id)
     one, two = invitee(check, "EN-1", world["sanne"]), invitee(check, "EN-2", world["sanne"])
-    assert (one.allowed, one.basis, codes(one.reasons)) == (True, "incidental", ["bijlage2_signed"])
+    assert (one.allowed, one.basis, codes(one.reasons)) == (True, "incidental", ["bijlage2_signed", "covenant_in_force"])
     assert not two.allowed and two.basis is None and "bijlage2_other_case" in codes(two.reasons)
     assert codes(two.warnings) == ["bijlage2_needed"]
     mira = invitee(check, "EN-2", world["mira"])
