@@ -601,6 +601,8 @@ def check_consent_signers(consent: Consent, roles: list[str], already: list[str]
     live requests (``already``) every required role is invited. Also re-checks the pack's
     age rule on the sending date."""
     refuse_closed_consent(consent)
+    if consent.signed_on is not None:
+        raise Conflict("Deze toestemming is al getekend.", {"signers": f"Al getekend op {consent.signed_on}."})
     pack = _pack_of(consent.case.table.covenant)
     if consent_rules.has_rule(pack) and consent.resident_birth_date is not None:
         required_now = consent_rules.required_signers(pack, consent.resident_birth_date, on)
@@ -629,10 +631,10 @@ def sign_consent(session: Session, consent: Consent, signed_on: dt.date, signed_
 
 
 def decline_consent(session: Session, consent: Consent, on: dt.date) -> Consent:
-    """A required signer declined: the consent is ``declined`` from ``on`` and never becomes valid."""
-    if consent.signed_on is not None:
-        raise Conflict("Deze toestemming is al getekend.", {"signed_on": f"Al getekend op {consent.signed_on}."})
-    if consent.declined_on is None:
+    """A required signer declined: the consent is ``declined`` from ``on`` and never becomes valid.
+
+    A consent that is already signed stays signed (ending it is a withdrawal)."""
+    if consent.signed_on is None and consent.declined_on is None:
         consent.declined_on = on
         session.flush()
     return consent
