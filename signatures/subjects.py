@@ -23,6 +23,7 @@ from registry import consents as consent_rules
 from registry import services
 from registry.errors import NotFound, ValidationError
 from registry.models import Consent, Covenant, Declaration, Partnership, Person
+from signatures import lifecycle
 from signatures.models import SigningRequest
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -132,8 +133,6 @@ def decline_consent(session: Session, request: SigningRequest, declined_on: dt.d
     """A required signer declined: the consent is declined and every other open request cancelled."""
     consent = services.get(session, Consent, request.subject_id, "consent_id")
     services.decline_consent(session, consent, declined_on)
-    from signatures import lifecycle
-
     for other in live_requests(session, "consent", consent.id):
         if other.id != request.id and other.status in ("pending", "opened"):
             lifecycle.cancel_request(session, other.id, actor=actor,

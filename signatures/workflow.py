@@ -288,7 +288,10 @@ def decline(session: Session, config: Mapping[str, Any], token: str, reason: str
         mail.queue_or_send(session, config, request.requested_by, f"Geweigerd: {title}",
                            f"{request.signer_name} heeft geweigerd te ondertekenen: {title}.\n\n"
                            f"Reden: {request.declined_reason or '(geen reden gegeven)'}\n\n"
-                           f"Verzoek {request.id}. U kunt het verzoek opnieuw versturen of op papier laten tekenen.\n")
+                           f"Verzoek {request.id}. " + (
+                               "De toestemming is daarmee geweigerd en wordt nooit geldig; de andere open verzoeken "
+                               "zijn ingetrokken. Leg zo nodig een nieuwe toestemming vast.\n" if request.subject_kind == "consent"
+                               else "U kunt het verzoek opnieuw versturen of op papier laten tekenen.\n"))
     return request
 
 

@@ -277,6 +277,8 @@ def test_two_parents_one_signs_one_declines_gives_declined_never_sealed(api, cli
     assert statuses(app_session, consent_id) == {"anna@mail.example": "signed", "bram@mail.example": "declined"}
     assert check_covered(api, w) is False
     assert api.get(f"/api/v1/consents/{consent_id}/signed.pdf").status_code == 409
+    notice = next(m for m in api.get("/api/v1/outbox").json["messages"] if m["subject"].startswith("Geweigerd:"))
+    assert "Bram de Vries heeft geweigerd" in notice["body"] and "wordt nooit geldig" in notice["body"]
     # declined is final: no new invitations
     again = send(api, consent_id, ("Carla de Vries", "carla@mail.example", "parents"))
     assert again.status_code == 409
