@@ -181,19 +181,21 @@ def generate(n_declarations: int, seed: int = 7) -> Province:
 # ----------------------------------------------------------------------------- loading
 
 
+def _columns(model, count: int) -> list[str]:
+    """The first ``count`` columns of a model: the rows built above leave the later, nullable
+    columns (migration 0007 onwards: municipality, mandate, contact person, ...) empty."""
+    return [c.name for c in model.__table__.columns][:count]
+
+
 COLUMNS = {
-    # the columns the rows above fill (later columns, e.g. of migration 0007, stay NULL)
-    "covenant": ["id", "pack", "title", "region", "version", "in_force_on", "started_early", "ended_on", "created_at"],
+    "covenant": _columns(Covenant, 9),
     "organisation": [c.name for c in Organisation.__table__.columns],
     "person": ["id", "name", "initials", "function", "email", "organisation_id", "employed_from", "employed_until"],
-    "partnership": ["id", "covenant_id", "organisation_id", "representative_id", "founding", "signed_on", "signed_via",
-                    "notice_given_on", "ends_on", "ended_immediately_on", "termination_decision", "excluded_on",
-                    "exclusion_reason"],
+    "partnership": _columns(Partnership, 13),
     "case_table": [c.name for c in CaseTable.__table__.columns],
     "case": [c.name for c in Case.__table__.columns],
     "declaration": ["id", "kind", "person_id", "table_id", "case_ref", "signed_on", "signed_via", "revoked_on", "created_at"],
-    "consent": ["id", "case_id", "signed_by", "resident_name", "resident_birth_date", "purpose", "categories",
-                "other_recipients", "signed_on", "signed_via", "withdrawn_on", "withdrawn_by", "created_at"],
+    "consent": _columns(Consent, 13),
     "consent_recipient": ["consent_id", "organisation_id"],
 }
 ORDER = ["covenant", "organisation", "person", "partnership", "case_table", "case", "declaration", "consent", "consent_recipient"]

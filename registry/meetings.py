@@ -350,7 +350,7 @@ def _consents(session: Session, case_ids: list[int]) -> dict[int, list[rules.Con
             consent_recipient.c.organisation_id,
         )
         .outerjoin(consent_recipient, consent_recipient.c.consent_id == Consent.id)
-        .where(Consent.case_id.in_(case_ids))
+        .where(Consent.case_id.in_(case_ids), Consent.declined_on.is_(None))  # declined: never valid
         .order_by(Consent.id)
     ).all()
     grouped: dict[int, tuple] = {}

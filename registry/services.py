@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry import consents as consent_rules
 from registry import packs, rules
 from registry.queries import partnership_facts
 from registry.errors import Conflict, NotFound, ValidationError
@@ -28,7 +29,7 @@ from registry.models import (
 )
 
 SIGNED_VIA = ("paper", "online")
-CONSENT_SIGNERS = ("resident", "parents", "resident_and_parents")
+CONSENT_SIGNERS = consent_rules.SIGNED_BY
 
 
 def get(session: Session, model: type, id_: int | None, field: str):
@@ -561,11 +562,16 @@ def create_consent(
     categories: list[str],
     recipient_ids: list[int],
     other_recipients: list[str] | None = None,
-    allowed_categories: tuple[str, ...] | None = None,
+    contact_person: str | None = None,
     signed_on: dt.date | None = None,
     signed_via: str = "paper",
 ) -> Consent:
-    """Record a Bijlage 4 consent for a case; without ``signed_on`` it waits for signing."""
+    """Record a Bijlage 4 consent for a case; without ``signed_on`` it waits for signing.
+
+    The table's covenant's pack decides which data categories exist and who signs
+    (:mod:`registry.consents`: its ``[[consent_signers]]`` age bands on the signing date,
+    for an unsigned consent today): ``signed_by`` must match, so a birth date is required.
+    """
     errors = {}
     if signed_by not in CONSENT_SIGNERS:
         errors["signed_by"] = "Kies inwoner, ouders/verzorgers of beide."
@@ -573,15 +579,28 @@ def create_consent(
         errors["resident_name"] = "Vul de naam van de inwoner in."
     if not (case_ref or "").strip():
         errors["case_ref"] = "Vul de casusreferentie in."
-    if not categories:
-        errors["categories"] = "Kies ten minste één soort gegevens."
-    elif allowed_categories is not None and (bad := [c for c in categories if c not in allowed_categories]):
-        errors["categories"] = f"Onbekende categorie: {', '.join(bad)}."
+    contact_person = (contact_person or "").strip() or None
+    if contact_person and len(contact_person) > 200:
+        errors["contact_person"] = "Te lang (maximaal 200 tekens)."
     others = [o.strip() for o in (other_recipients or []) if o and o.strip()]
     if not recipient_ids and not others:
         errors["recipients"] = "Kies ten minste één organisatie die de gegevens mag ontvangen."
-    if resident_birth_date and resident_birth_date > (signed_on or dt.date.today()):
+    on = signed_on or dt.date.today()
+    if resident_birth_date and resident_birth_date > on:
         errors["resident_birth_date"] = "De geboortedatum ligt in de toekomst."
+    table = session.get(CaseTable, table_id) if table_id is not None else None
+    pack = _pack_of(table.covenant) if table is not None else None
+    if not categories:
+        errors["categories"] = "Kies ten minste één soort gegevens."
+    elif pack is not None and (bad := [c for c in categories if c not in pack.category_keys()]):
+        errors["categories"] = f"Onbekende categorie: {', '.join(bad)}."
+    if pack is not None and consent_rules.has_rule(pack) and "resident_birth_date" not in errors:
+        if resident_birth_date is None:
+            errors["resident_birth_date"] = "Vul de geboortedatum in: de leeftijd bepaalt wie tekent."
+        elif signed_by in CONSENT_SIGNERS:
+            required = consent_rules.required_signers(pack, resident_birth_date, on)
+            if required and set(consent_rules.roles_of(signed_by)) != set(required):
+                errors["signed_by"] = consent_rules.rule_text(pack, resident_birth_date, on)
     if errors:
         raise ValidationError("Controleer de velden.", errors)
     table = get(session, CaseTable, table_id, "table_id")
@@ -596,6 +615,7 @@ def create_consent(
         categories=list(dict.fromkeys(categories)),
         other_recipients=others,
         recipients=recipients,
+        contact_person=contact_person,
         signed_on=signed_on,
         signed_via=signed_via if signed_on else None,
     )
@@ -604,9 +624,72 @@ def create_consent(
     return consent
 
 
+def _pack_of(covenant: Covenant):
+    """The template pack of a covenant, or a 422 naming ``pack``."""
+    pack = packs.cached_pack(covenant.pack)
+    if pack is None:
+        raise ValidationError("Onbekend sjabloonpakket.", {"pack": f"Sjabloonpakket '{covenant.pack}' bestaat niet."})
+    return pack
+
+
+def consent_required_signers(consent: Consent) -> tuple[str, ...]:
+    """The roles that must sign this consent (its ``signed_by``, checked against the pack's
+    rule when it was recorded): ``resident`` and/or ``parents``."""
+    return consent_rules.roles_of(consent.signed_by)
+
+
+def refuse_closed_consent(consent: Consent) -> None:
+    """A declined or withdrawn consent is not signed any more (409)."""
+    if consent.declined_on is not None:
+        raise Conflict("Deze toestemming is geweigerd.", {"signers": f"Geweigerd op {consent.declined_on}; leg een nieuwe toestemming vast."})
+    if consent.withdrawn_on is not None:
+        raise Conflict("Deze toestemming is ingetrokken.", {"signers": f"Ingetrokken per {consent.withdrawn_on}."})
+
+
+def check_consent_signers(consent: Consent, roles: list[str], already: list[str], on: dt.date,
+                          complete: bool = True) -> None:
+    """Signing requests for a consent must go to exactly its required roles: every role
+    invited is required, and (when ``complete``: by link, all at once) together with the
+    live requests (``already``) every required role is invited. Also re-checks the pack's
+    age rule on the sending date."""
+    refuse_closed_consent(consent)
+    if consent.signed_on is not None:
+        raise Conflict("Deze toestemming is al getekend.", {"signers": f"Al getekend op {consent.signed_on}."})
+    pack = _pack_of(consent.case.table.covenant)
+    if consent_rules.has_rule(pack) and consent.resident_birth_date is not None:
+        required_now = consent_rules.required_signers(pack, consent.resident_birth_date, on)
+        if required_now and set(required_now) != set(consent_required_signers(consent)):
+            raise ValidationError("Wie tekent klopt niet meer met de leeftijd.", {
+                "signed_by": consent_rules.rule_text(pack, consent.resident_birth_date, on) + " Leg een nieuwe toestemming vast."})
+    required = consent_required_signers(consent)
+    rule = f"Voor deze toestemming tekenen: {consent_rules.signers_nl(required)}."
+    wrong = sorted({r for r in roles if r not in required})
+    if wrong:
+        raise ValidationError("Deze ondertekenaar hoeft niet te tekenen.", {
+            "signers": f"{consent_rules.signers_nl(tuple(wrong)).capitalize()} tekent niet. {rule}"})
+    missing = [r for r in required if r not in roles and r not in already]
+    if missing and complete:
+        raise ValidationError("Niet iedereen die moet tekenen is uitgenodigd.", {
+            "signers": f"Nodig ook: {consent_rules.signers_nl(tuple(missing))}. {rule}"})
+    if roles.count("resident") + already.count("resident") > 1:
+        raise ValidationError("De inwoner tekent één keer.", {"signers": "Nodig de inwoner één keer uit."})
+
+
 def sign_consent(session: Session, consent: Consent, signed_on: dt.date, signed_via: str) -> Consent:
-    """Record the signature that makes a waiting consent (Bijlage 4) valid."""
+    """Record the signature that makes a waiting consent (Bijlage 4) valid (every required signer signed)."""
+    if consent.declined_on is not None:
+        raise Conflict("Deze toestemming is geweigerd.", {"signed_on": f"Geweigerd op {consent.declined_on}."})
     return record_signature(session, consent, signed_on, signed_via, "Deze toestemming is al getekend.")
+
+
+def decline_consent(session: Session, consent: Consent, on: dt.date) -> Consent:
+    """A required signer declined: the consent is ``declined`` from ``on`` and never becomes valid.
+
+    A consent that is already signed stays signed (ending it is a withdrawal)."""
+    if consent.signed_on is None and consent.declined_on is None:
+        consent.declined_on = on
+        session.flush()
+    return consent
 
 
 def withdraw_consent(session: Session, consent: Consent, on: dt.date, by: str) -> Consent:

@@ -4,7 +4,7 @@
 |---|---|---|
 | ``covenant`` | the representative of every partner that has not signed | the organisation is a partner from its signing date |
 | ``declaration`` | the participant (Bijlage 1 structural, Bijlage 2 incidental) | the declaration holds from its signing date |
-| ``consent`` | the resident and/or parents (Bijlage 4), named when sent | the consent holds once everyone signed |
+| ``consent`` | the resident and/or parents (Bijlage 4), named when sent: exactly the roles the pack's age rule requires | the consent holds once every invited signer signed and every required role is among them; a decline makes it ``declined`` |
 
 The registry is changed by :mod:`registry.services` in the same transaction as the
 signature, with the Europe/Amsterdam calendar date of the signature.
@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import consents as consent_rules
 from registry import services
 from registry.errors import NotFound, ValidationError
 from registry.models import Consent, Covenant, Declaration, Partnership, Person
+from signatures import lifecycle
 from signatures.models import SigningRequest
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -90,9 +92,51 @@ def declaration_title(declaration: Declaration) -> str:
 def _consent(session: Session, subject_id: int) -> Subject:
     consent = services.get(session, Consent, subject_id, "consent_id")
     title = "Bijlage 4 — Toestemmingsformulier informatie-uitwisseling"
-    role = "parents" if consent.signed_by == "parents" else "resident"
-    signers = [] if consent.signed_on else [Signer(consent.resident_name, None, role)]
+    if consent.signed_on or consent.declined_on or consent.withdrawn_on:
+        return Subject("consent", consent.id, title, [])
+    signed = {r.signer_role for r in live_requests(session, "consent", consent.id) if r.status == "signed"}
+    signers = [Signer(consent.resident_name if role == "resident" else f"Ouder/verzorger van {consent.resident_name}",
+                      None, role) for role in services.consent_required_signers(consent) if role not in signed]
     return Subject("consent", consent.id, title, signers)
+
+
+def consent_status(session: Session, consent: Consent) -> str:
+    """The consent's status (:func:`registry.consents.status`): sent means a request still counts."""
+    return consent_rules.status(consent, sent=bool(live_requests(session, "consent", consent.id)))
+
+
+def consent_roles_signed(session: Session, consent_id: int) -> bool:
+    """Has every invited signer of a consent signed, and is every required role among them?"""
+    consent = services.get(session, Consent, consent_id, "consent_id")
+    if consent.declined_on is not None or not all_signed(session, "consent", consent_id):
+        return False
+    signed = {r.signer_role for r in live_requests(session, "consent", consent_id)}
+    return set(services.consent_required_signers(consent)) <= signed
+
+
+def check_consent_signers(session: Session, consent_id: int, signers: list["Signer"], on: dt.date,
+                          complete: bool = True) -> None:
+    """Requests for a consent go to its required roles only and, with the live ones, cover
+    them when ``complete`` (422 ``signers``)."""
+    consent = services.get(session, Consent, consent_id, "consent_id")
+    already = [r.signer_role for r in live_requests(session, "consent", consent_id)]
+    services.check_consent_signers(consent, [s.role for s in signers], already, on, complete=complete)
+
+
+def refuse_closed_consent(session: Session, consent_id: int) -> None:
+    """A declined or withdrawn consent is not signed any more (409)."""
+    consent = services.get(session, Consent, consent_id, "consent_id")
+    services.refuse_closed_consent(consent)
+
+
+def decline_consent(session: Session, request: SigningRequest, declined_on: dt.date, actor: str) -> None:
+    """A required signer declined: the consent is declined and every other open request cancelled."""
+    consent = services.get(session, Consent, request.subject_id, "consent_id")
+    services.decline_consent(session, consent, declined_on)
+    for other in live_requests(session, "consent", consent.id):
+        if other.id != request.id and other.status in ("pending", "opened"):
+            lifecycle.cancel_request(session, other.id, actor=actor,
+                                     reason=f"toestemming geweigerd door {request.signer_name}")
 
 
 def _person_signer(person: Person, role: str) -> Signer:
@@ -106,7 +150,7 @@ def apply_signature(session: Session, request: SigningRequest, signed_on: dt.dat
     elif request.subject_kind == "declaration":
         declaration = services.get(session, Declaration, request.subject_id, "declaration_id")
         services.sign_declaration(session, declaration, signed_on, via)
-    elif request.subject_kind == "consent" and all_signed(session, request.subject_kind, request.subject_id):
+    elif request.subject_kind == "consent" and consent_roles_signed(session, request.subject_id):
         consent = services.get(session, Consent, request.subject_id, "consent_id")
         services.sign_consent(session, consent, signed_on, via)
 
@@ -142,6 +186,9 @@ def is_complete(session: Session, kind: str, subject_id: int) -> bool:
     if kind == "covenant":
         covenant = session.get(Covenant, subject_id)
         return all(p.signed_on is not None for p in covenant.partnerships)
+    if kind == "consent":
+        consent = session.get(Consent, subject_id)
+        return consent is not None and consent.declined_on is None and consent_roles_signed(session, subject_id)
     return True
 
 

@@ -50,6 +50,9 @@ from signatures.subjects import (
     Signer,
     amsterdam_date,
     apply_signature,
+    check_consent_signers,
+    decline_consent,
+    refuse_closed_consent,
     is_complete,
     live_requests,
     load_subject,
@@ -105,6 +108,9 @@ def send_for_signing(session: Session, config: Mapping[str, Any], kind: str, sub
         raise Conflict("Er hoeft niemand (meer) te tekenen.", {"signers": "Iedereen heeft al getekend."})
     validate_signers(signers, need_email=(method == "link"))
     _refuse_duplicates(session, kind, subject_id, signers)
+    if kind == "consent":
+        # Exactly the roles the consent needs; by link all at once (in person they sign one after another).
+        check_consent_signers(session, subject_id, signers, amsterdam_date(tokens.utcnow()), complete=method == "link")
     snapshot = ensure_snapshot(session, kind, subject_id, subject.title)
     return [_invite(session, config, subject.kind, subject.id, s, snapshot, actor=actor, base_url=base_url,
                     method=method, witness_person_id=witness_person_id) for s in signers]
@@ -195,6 +201,8 @@ def resend(session: Session, config: Mapping[str, Any], request_id: int, *, acto
     old = _request(session, request_id)
     if old.status == "signed":
         raise Conflict("Dit verzoek is al ondertekend.", {"request_id": "Al ondertekend."})
+    if old.subject_kind == "consent":
+        refuse_closed_consent(session, old.subject_id)
     if old.status in ("pending", "opened"):
         lifecycle.cancel_request(session, old.id, actor=actor, reason="opnieuw verstuurd")
     subject = load_subject(session, old.subject_kind, old.subject_id)
@@ -273,12 +281,17 @@ def decline(session: Session, config: Mapping[str, Any], token: str, reason: str
             ip: str | None, user_agent: str | None) -> SigningRequest:
     """The signer declines; the requester is told by mail, with the reason."""
     request = lifecycle.decline_request(session, token, reason, ip=ip, user_agent=user_agent)
+    if request.subject_kind == "consent":
+        decline_consent(session, request, amsterdam_date(tokens.utcnow()), actor="system")
     if request.requested_by and "@" in request.requested_by:
         title = load_subject(session, request.subject_kind, request.subject_id).title
         mail.queue_or_send(session, config, request.requested_by, f"Geweigerd: {title}",
                            f"{request.signer_name} heeft geweigerd te ondertekenen: {title}.\n\n"
                            f"Reden: {request.declined_reason or '(geen reden gegeven)'}\n\n"
-                           f"Verzoek {request.id}. U kunt het verzoek opnieuw versturen of op papier laten tekenen.\n")
+                           f"Verzoek {request.id}. " + (
+                               "De toestemming is daarmee geweigerd en wordt nooit geldig; de andere open verzoeken "
+                               "zijn ingetrokken. Leg zo nodig een nieuwe toestemming vast.\n" if request.subject_kind == "consent"
+                               else "U kunt het verzoek opnieuw versturen of op papier laten tekenen.\n"))
     return request
 
 
@@ -290,6 +303,8 @@ def record_paper(session: Session, kind: str, subject_id: int, *, signed_on: dt.
                  person_id: int | None = None) -> SigningRequest:
     """Record a signature on paper: the date and the scanned PDF, kept with the document."""
     _check_scan(scan)
+    if kind == "consent":
+        refuse_closed_consent(session, subject_id)
     if signed_on > amsterdam_date(tokens.utcnow()):
         raise ValidationError("Datum in de toekomst.", {"signed_on": "De datum van ondertekening ligt in de toekomst."})
     request = _request(session, request_id) if request_id else _paper_request(session, kind, subject_id, person_id, actor)

@@ -68,12 +68,16 @@ def sign_via_form(client, link: str, name: str, signature: str | None = None, ag
     return client.post(path_of(link), data=data)
 
 
-def consent(session, table_id: int, name: str = "Sanne de Boer", signed_by: str = "resident") -> int:
-    """A Bijlage 4 waiting for signing (created through the registry service)."""
+def consent(session, table_id: int, name: str = "Sanne de Boer", signed_by: str = "resident",
+            birth_date: dt.date | None = None) -> int:
+    """A Bijlage 4 waiting for signing (created through the registry service); the birth
+    date fits ``signed_by`` under the pack's age rule unless given."""
+    born = birth_date or {"resident": dt.date(1990, 1, 1), "parents": dt.date.today().replace(day=1) - dt.timedelta(days=7 * 365),
+                          "resident_and_parents": dt.date.today().replace(day=1) - dt.timedelta(days=14 * 365)}[signed_by]
     org = services.create_organisation(session, f"Ontvanger {name}")
     row = services.create_consent(session, table_id=table_id, case_ref=f"EN-{name[:3]}", signed_by=signed_by,
-                                  resident_name=name, resident_birth_date=dt.date(1990, 1, 1), purpose="Afstemming hulp",
-                                  categories=["contactgegevens"], recipient_ids=[org.id])
+                                  resident_name=name, resident_birth_date=born, purpose="Afstemming hulp",
+                                  categories=["name_address"], recipient_ids=[org.id])
     session.commit()
     return row.id
 

@@ -171,7 +171,7 @@ def _routes(i: dict) -> dict:
     tok = i["token"]
     decl_body = {"kind": "structural", "person_id": i["worker"], "table_id": n}
     consent_body = {"case_ref": "EN-2026-099", "table_id": n, "recipients": [i["ggd"]], "categories": ["name_address"],
-                    "signed_by": "resident", "resident_name": "Iemand Anders", "purpose": "test"}
+                    "signed_by": "resident", "resident_name": "Iemand Anders", "resident_birth_date": "1990-01-01", "purpose": "test"}
     web_decl = {"data": {"name": "Wim Wever", "initials": "W.", "organisation": "GGD Drenthe", "function": "x",
                          "email": "wim@ggd.example.org", "table_id": str(n)}}
     return {
@@ -222,7 +222,7 @@ def _routes(i: dict) -> dict:
         ("documents.declaration_pdf", "GET"): (f"/declarations/{d}/verklaring.pdf", NORTH_READ, {}),
         ("documents.bijlage4", "GET"): ("/forms/bijlage4", COORDS, {}),
         ("documents.bijlage4", "POST"): ("/forms/bijlage4", COORDS, {"data": {
-            "table_id": str(n), "case_ref": "EN-2026-099", "signed_by": "resident", "resident_name": "Iemand",
+            "table_id": str(n), "case_ref": "EN-2026-099", "signed_by": "resident", "resident_name": "Iemand", "resident_birth_date": "1990-01-01",
             "categories": "name_address", "recipients": str(i["ggd"]), "purpose": "x"}}),
         ("documents.consent", "GET"): (f"/consents/{co}", RESIDENT, {}),
         ("documents.consent_pdf", "GET"): (f"/consents/{co}/toestemming.pdf", RESIDENT, {}),

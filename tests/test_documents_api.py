@@ -24,7 +24,7 @@ def consent_body(world, **overrides) -> dict:
         "case_ref": "EN-2026-014", "table_id": world["table"].id,
         "recipients": [world["ggd"].id, world["lefier"].id, world["buurtteam"].id],
         "other_recipients": ["Sportclub De Bal"], "categories": ["name_address", "current_support"],
-        "signed_by": "resident_and_parents", "resident_name": "Jan Jansen", "resident_birth_date": "2009-03-04",
+        "signed_by": "resident_and_parents", "resident_name": "Jan Jansen", "resident_birth_date": "2011-03-04",
         "purpose": "passende begeleiding bij wonen te vinden", "signed_on": "2026-03-02",
     }
     return {**body, **overrides}
@@ -126,7 +126,7 @@ def test_create_consent_and_its_pdf(api, app_session, world):
     pdf = api.get(f"/api/v1/consents/{data['id']}/document.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Disposition"] == f'attachment; filename="toestemming-{data["id"]}.pdf"'
     text = one_line(pdf_text(pdf.data))
-    assert "Jan Jansen" in text and "4 maart 2009" in text and "passende begeleiding bij wonen te vinden" in text
+    assert "Jan Jansen" in text and "4 maart 2011" in text and "passende begeleiding bij wonen te vinden" in text
     assert ticked(pdf.data) == {
         "naam en adresgegevens",
         "overzicht van de ondersteuning of hulp die nu al geboden wordt",
@@ -138,7 +138,7 @@ def test_create_consent_and_its_pdf(api, app_session, world):
 
 def test_consent_without_signing_date_waits_for_signing(api, world):
     response = api.post("/api/v1/consents", consent_body(world, signed_on=None))
-    assert response.status_code == 201 and response.json["status"] == "awaiting_signature"
+    assert response.status_code == 201 and response.json["status"] == "draft"
     assert response.json["signed_on"] is None
 
 

@@ -63,7 +63,7 @@ def new_covenant_data(world, **overrides) -> dict:
 def bijlage4_data(world, **overrides) -> dict:
     """A valid Bijlage 4 post."""
     data = {
-        "resident_name": "Jan Jansen", "resident_birth_date": "2009-03-04", "signed_by": "parents",
+        "resident_name": "Jan Jansen", "resident_birth_date": "2019-03-04", "signed_by": "parents",
         "purpose": "passende begeleiding bij wonen te vinden", "categories": ["name_address", "situation_summary"],
         "recipients": [str(world["ggd"].id), str(world["buurtteam"].id)], "other_recipients": "Sportclub De Bal",
         "case_ref": "EN-2026-021", "table_id": str(world["table"].id), "signed_on": "2026-03-02",
@@ -272,7 +272,7 @@ def test_bijlage4_creates_a_consent_and_its_pdf_shows_it(logged_in, app_session,
     assert f'href="/consents/{consent.id}/toestemming.pdf"' in page
     pdf = logged_in.get(f"/consents/{consent.id}/toestemming.pdf").data
     text = one_line(pdf_text(pdf))
-    assert "Jan Jansen" in text and "4 maart 2009" in text and "passende begeleiding bij wonen te vinden" in text
+    assert "Jan Jansen" in text and "4 maart 2019" in text and "passende begeleiding bij wonen te vinden" in text
     assert "EN-2026-021" in text
     assert ticked(pdf) == {"naam en adresgegevens", "een korte samenvatting van de situatie", "GGD Drenthe",
                            "Anders, namelijk: Buurtteam Angelslo, Sportclub De Bal"}

@@ -117,7 +117,7 @@ def test_bijlage_1_2_and_4(api, client, app_session, tmp_path):
     b2 = api.post("/api/v1/declarations", {"kind": "incidental", "person_id": guest["id"], "table_id": table["id"], "case_ref": "EN-7"})
     assert b1.status_code == 201 and b1.json["signed_on"] is None and b2.status_code == 201
     consent = api.post("/api/v1/consents", {"table_id": table["id"], "case_ref": "EN-9", "signed_by": "resident",
-                                            "resident_name": "Sanne de Boer", "purpose": "Afstemming van de hulp",
+                                            "resident_name": "Sanne de Boer", "resident_birth_date": "1990-01-01", "purpose": "Afstemming van de hulp",
                                             "categories": ["name_address"], "recipients": [reps[0]["organisation_id"]]})
     assert consent.status_code == 201 and consent.json["signed_on"] is None, consent.json
     consent_id = consent.json["id"]

@@ -19,7 +19,9 @@ from forms_service.api.inputs import Body
 from forms_service.api.openapi import DATE, ID, answer, body, path_id
 from registry.documents import build, list_packs
 from registry import access as rights
+from registry import consents as consent_rules
 from registry import services
+from signatures.subjects import consent_status
 from registry.errors import NotFound
 from registry.models import CaseTable, Consent, Covenant, Declaration
 
@@ -42,7 +44,8 @@ def _d(day: dt.date | None) -> str | None:
 
 
 def consent_json(c: Consent) -> dict:
-    """A consent as JSON; ``status`` says whether it still waits for signing."""
+    """A consent as JSON; ``status`` is :func:`registry.consents.status` (draft, pending,
+    signed, declined, withdrawn) and ``required_signers`` the roles that must sign."""
     return {
         "id": c.id, "case_ref": c.case.reference, "table_id": c.case.table_id,
         "signed_by": c.signed_by, "resident_name": c.resident_name,
@@ -50,7 +53,9 @@ def consent_json(c: Consent) -> dict:
         "categories": list(c.categories or []), "recipients": [o.id for o in c.recipients],
         "other_recipients": list(c.other_recipients or []),
         "signed_on": _d(c.signed_on), "signed_via": c.signed_via, "withdrawn_on": _d(c.withdrawn_on),
-        "status": "withdrawn" if c.withdrawn_on else "signed" if c.signed_on else "awaiting_signature",
+        "declined_on": _d(c.declined_on), "contact_person": c.contact_person,
+        "status": consent_status(db.session(), c),
+        "required_signers": list(services.consent_required_signers(c)),
     }
 
 
@@ -123,7 +128,7 @@ def blank_form(pack: str, form: str):
 
 @bp.post("/v1/consents")
 def create_consent():
-    """Record a Bijlage 4; categories are checked against the covenant's pack."""
+    """Record a Bijlage 4; the service checks categories and who signs against the covenant's pack."""
     body_in = Body.from_request()
     values = dict(
         case_ref=body_in.str("case_ref", required=True, max_length=100),
@@ -135,6 +140,7 @@ def create_consent():
         resident_name=body_in.str("resident_name", required=True, max_length=200),
         resident_birth_date=body_in.date("resident_birth_date"),
         purpose=body_in.str("purpose", max_length=2000) or "",
+        contact_person=body_in.str("contact_person", max_length=200),
         signed_on=body_in.date("signed_on"),
     )
     if any(len(o) > 200 for o in values["other_recipients"]):
@@ -142,8 +148,7 @@ def create_consent():
     body_in.check()
     table = services.get(db.session(), CaseTable, values["table_id"], "table_id")
     access.require(rights.MANAGE_CONSENTS, rights.table_target(db.session(), table))
-    pack = build.pack_named(table.covenant.pack)
-    consent = services.create_consent(db.session(), allowed_categories=pack.category_keys(), **values)
+    consent = services.create_consent(db.session(), **values)
     db.session().commit()
     return jsonify(consent_json(consent)), 201
 
@@ -166,7 +171,10 @@ CONSENT_SCHEMA = {"type": "object", "properties": {
     "other_recipients": {"type": "array", "items": {"type": "string"}},
     "signed_on": {"type": ["string", "null"], "format": "date"}, "signed_via": {"type": ["string", "null"]},
     "withdrawn_on": {"type": ["string", "null"], "format": "date"},
-    "status": {"enum": ["signed", "awaiting_signature", "withdrawn"]},
+    "declined_on": {"type": ["string", "null"], "format": "date"},
+    "contact_person": {"type": ["string", "null"], "maxLength": 200},
+    "status": {"enum": list(consent_rules.STATUSES)},
+    "required_signers": {"type": "array", "items": {"enum": list(consent_rules.ROLES)}},
 }}
 
 PATHS: dict = {
@@ -191,6 +199,7 @@ PATHS: dict = {
             "categories": {"type": "array", "items": {"type": "string"}, "description": "keys from the covenant's pack"},
             "signed_by": {"enum": list(services.CONSENT_SIGNERS)}, "resident_name": {"type": "string"},
             "resident_birth_date": DATE, "purpose": {"type": "string"}, "signed_on": DATE,
+            "contact_person": {"type": "string", "maxLength": 200, "description": "the professional's contactpersoon"},
         }, ["case_ref", "table_id", "categories", "signed_by", "resident_name"]),
         "responses": answer("201", "Created", CONSENT_SCHEMA),
     }},

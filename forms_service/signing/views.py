@@ -301,9 +301,17 @@ def _record_page(kind: str, subject_id: int) -> str | None:
 
 
 def _consent_signers() -> list[Signer]:
-    """A Bijlage 4 signer named on the staff form."""
-    role = request.form.get("role") if request.form.get("role") in ("resident", "parents") else "resident"
-    return [Signer(request.form.get("name", "").strip(), request.form.get("email", "").strip() or None, role)]
+    """The Bijlage 4 signers named on the staff form: ``name``/``email``/``role`` and further
+    rows ``name_1``/``email_1``/``role_1`` … (a row without a name is left out)."""
+    signers = []
+    for suffix in ("", "_1", "_2", "_3"):
+        name = request.form.get("name" + suffix, "").strip()
+        if suffix and not name:
+            continue
+        role = request.form.get("role" + suffix)
+        role = role if role in ("resident", "parents") else "resident"
+        signers.append(Signer(name, request.form.get("email" + suffix, "").strip() or None, role))
+    return signers
 
 
 def _chosen_subject() -> tuple[str, int] | None:

@@ -139,6 +139,7 @@ class ConsentForm(FlaskForm):
     other_recipients = StringField("Anders, namelijk", [Length(max=200, message="Maximaal 200 tekens.")])
     case_ref = StringField("Casusreferentie", [DataRequired("Vul de casusreferentie in."), Length(max=100, message="Maximaal 100 tekens.")])
     table_id = SelectField("Casustafel (gebiedsnetwerk)", [DataRequired("Kies een casustafel.")], coerce=optional_id)
+    contact_person = StringField("Contactpersoon (professional)", [Length(max=200, message="Maximaal 200 tekens.")])
     signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
 
     def validate_recipients(self, field) -> None:

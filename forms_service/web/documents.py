@@ -18,6 +18,7 @@ from forms_service.auth import login_required
 from registry.documents import build, list_packs, render
 from forms_service.web.preview import preview_response
 from signatures import workflow as signing
+from signatures.subjects import consent_status
 from forms_service.web import document_forms as forms
 from registry import access as rights
 from registry import services
@@ -439,7 +440,7 @@ def consent_form():
 
 
 def save_consent(form: forms.ConsentForm):
-    """Record the consent, checking its categories against the table's pack."""
+    """Record the consent; the service checks categories and who signs against the table's pack."""
     table = services.get(db.session(), CaseTable, form.table_id.data, "table_id")
     access.require(rights.MANAGE_CONSENTS, rights.table_target(db.session(), table))
     others = [name.strip() for name in (form.other_recipients.data or "").split(",") if name.strip()]
@@ -447,8 +448,7 @@ def save_consent(form: forms.ConsentForm):
         db.session(), table_id=table.id, case_ref=form.case_ref.data, signed_by=form.signed_by.data,
         resident_name=form.resident_name.data, resident_birth_date=form.resident_birth_date.data,
         purpose=form.purpose.data, categories=form.categories.data, recipient_ids=form.recipients.data,
-        other_recipients=others, signed_on=form.signed_on.data,
-        allowed_categories=build.pack_named(table.covenant.pack).category_keys())
+        other_recipients=others, contact_person=form.contact_person.data, signed_on=form.signed_on.data)
 
 
 @bp.route("/forms/bijlage4", methods=["GET", "POST"])
@@ -470,6 +470,8 @@ def consent(consent_id: int):
     access.require_and_log(rights.RESIDENT_DATA, rights.consent_target(db.session(), consent), "view",
                            "consent", consent_id)
     page = render_template("documents_web/consent.html", consent=consent,
+                           status=consent_status(db.session(), consent),
+                           required_signers=services.consent_required_signers(consent),
                            signing=signing.signing_state(db.session(), "consent", consent_id))
     db.session().commit()
     return page

@@ -113,6 +113,7 @@ def consent_doc(consent: Consent) -> viewmodels.ConsentDoc:
         case_ref=consent.case.reference,
         table_name=consent.case.table.name,
         signed_on=consent.signed_on,
+        contact_person=consent.contact_person or "",
     )
 
 

@@ -148,6 +148,8 @@ class ConsentDoc(_CacheKeyMixin):
     case_ref: str = ""
     table_name: str = ""
     signed_on: date | None = None
+    contact_person: str = ""
+    """The professional's *contactpersoon* for the resident (blank: a line to fill in)."""
 
     def __post_init__(self):
         _as_tuple(self, "categories", "recipients")

@@ -55,7 +55,7 @@ def sealed(api, client) -> dict:
                                          "function": "Jeugdverpleegkundige", "email": "mira@ggd.example"}).json
     b1 = api.post("/api/v1/declarations", {"kind": "structural", "person_id": person["id"], "table_id": table["id"]}).json
     consent = api.post("/api/v1/consents", {"table_id": table["id"], "case_ref": "EN-9", "signed_by": "resident",
-                                            "resident_name": "Sanne de Boer", "purpose": "Afstemming van de hulp",
+                                            "resident_name": "Sanne de Boer", "resident_birth_date": "1990-01-01", "purpose": "Afstemming van de hulp",
                                             "categories": ["name_address"], "recipients": [org_id]}).json
     assert api.post(f"/api/v1/declarations/{b1['id']}/signing-requests").status_code == 201
     assert api.post(f"/api/v1/consents/{consent['id']}/signing-requests", {"signers": [
