@@ -363,7 +363,7 @@ def test_docx_matches_the_html_and_fills(gpack, tmp_path):
 
 
 def test_meeting_check_and_signing_pages(gpack, text_of_pdf):
-    from forms_service.signing.pdf import FinalView, SignerView
+    from signatures.assembly import FinalView, SignerView
     from registry.meetings import AMSTERDAM, MeetingCheck
 
     check = MeetingCheck(meeting_id=2, table_id=1, table_name="Regionaal casusoverleg",

@@ -417,7 +417,7 @@ def test_docx_filled(ojpack):
 def test_meeting_check_and_signing_pages(ojpack, text_of_pdf):
     import datetime as dt
 
-    from forms_service.signing.pdf import FinalView, SignerView
+    from signatures.assembly import FinalView, SignerView
     from registry.meetings import AMSTERDAM, MeetingCheck
 
     check = MeetingCheck(meeting_id=1, table_id=1, table_name="MDO",
