@@ -302,13 +302,13 @@ def form_annex(pack: Pack, key: str) -> Annex | None:
     return next((a for a in form_annexes(pack) if a.key == key), None)
 
 
-def annex_of_kind(pack: Pack, kind: str) -> Annex:
-    """The pack's annex of a form kind (``structural_declaration``, ``consent``, ...)."""
-    for annex in form_annexes(pack):
+def annex_of_kind(pack: Pack | None, kind: str) -> Annex:
+    """The pack's annex of a form kind (``structural_declaration``, ``consent``, ...);
+    without a pack (or without such an annex) the default one."""
+    for annex in form_annexes(pack) if pack is not None else ():
         if annex.kind == kind:
             return annex
-    default = next(a for a in _DEFAULT_ANNEXES if a.kind == kind)
-    return default
+    return next(a for a in _DEFAULT_ANNEXES if a.kind == kind)
 
 
 def annex_document(pack: Pack, annex: Annex) -> str:
