@@ -202,6 +202,14 @@ def consent_annex(consent: Consent) -> packs_module.Annex:
     return packs_module.annex_of_kind(_pack_or_none(consent.case.table.covenant.pack), "consent")
 
 
+def annex_numbers(table: CaseTable) -> dict[str, str]:
+    """How the table's pack numbers its forms: ``{"structural": "Bijlage 1",
+    "incidental": "Bijlage 2", "consent": "Bijlage 4"}`` (onderwijs-jeugdhulp: Bijlage 5)."""
+    pack = _pack_or_none(table.covenant.pack)
+    return {short: packs_module.annex_of_kind(pack, kind).number
+            for short, kind in (*DECLARATION_ANNEX_KINDS.items(), ("consent", "consent"))}
+
+
 def annex_heading(annex: packs_module.Annex) -> str:
     """"Bijlage 5 — Toestemmingsformulier": how pages, signing titles and mails name it."""
     return packs_module.annex_heading(annex)
