@@ -181,21 +181,23 @@ def generate(n_declarations: int, seed: int = 7) -> Province:
 # ----------------------------------------------------------------------------- loading
 
 
-def _columns(model, count: int) -> list[str]:
-    """The first ``count`` columns of a model: the rows built above leave the later, nullable
-    columns (migration 0007 onwards: municipality, mandate, contact person, ...) empty."""
-    return [c.name for c in model.__table__.columns][:count]
+# Columns the synthetic rows do not fill (added by migration 0007; they stay NULL).
+UNFILLED = {"municipality", "areas", "chair_model", "mandate", "contact_person", "declined_on"}
+
+
+def _columns(model) -> list[str]:
+    return [c.name for c in model.__table__.columns if c.name not in UNFILLED]
 
 
 COLUMNS = {
-    "covenant": _columns(Covenant, 9),
+    "covenant": _columns(Covenant),
     "organisation": [c.name for c in Organisation.__table__.columns],
     "person": ["id", "name", "initials", "function", "email", "organisation_id", "employed_from", "employed_until"],
-    "partnership": _columns(Partnership, 13),
-    "case_table": [c.name for c in CaseTable.__table__.columns],
-    "case": [c.name for c in Case.__table__.columns],
+    "partnership": _columns(Partnership),
+    "case_table": _columns(CaseTable),
+    "case": _columns(Case),
     "declaration": ["id", "kind", "person_id", "table_id", "case_ref", "signed_on", "signed_via", "revoked_on", "created_at"],
-    "consent": _columns(Consent, 13),
+    "consent": _columns(Consent),
     "consent_recipient": ["consent_id", "organisation_id"],
 }
 ORDER = ["covenant", "organisation", "person", "partnership", "case_table", "case", "declaration", "consent", "consent_recipient"]

@@ -142,6 +142,10 @@ class ConsentRecipient:
     label: str
     choices: tuple[str, ...] = ()
     note: str = ""
+    fixed: bool = False
+    """A fixed line that is no organisation of the covenant ("Mijn huisarts", "De politie"):
+    printed on every consent form of the pack. Lines that are not fixed are the pack's
+    default recipients, printed only where no covenant supplies its partners."""
 
     def names(self) -> tuple[str, ...]:
         """The organisation names this line stands for, as stored in a consent."""
@@ -275,7 +279,7 @@ def _pack_from_manifest(data: dict, folder: Path) -> Pack:
             consent_categories=tuple(ConsentCategory(c["key"], c["label"])
                                      for c in data.get("consent_categories", [])),
             consent_recipients=tuple(ConsentRecipient(r["label"], tuple(r.get("choices", ())),
-                                                      r.get("note", ""))
+                                                      r.get("note", ""), bool(r.get("fixed", False)))
                                      for r in data.get("consent_recipients", [])),
             founding_partners=tuple(FoundingPartner(p["organisation"], p["representative"])
                                     for p in data.get("founding_partners", [])),
@@ -388,3 +392,71 @@ def pack_summaries() -> list[dict]:
         if pack is not None:
             found.append(pack_summary(pack))
     return found
+
+
+# ----------------------------------------------------------------------------- annexes by key
+
+FORM_KINDS = {"structural_declaration": "declaration_structural",
+              "incidental_declaration": "declaration_incidental",
+              "consent": "consent"}
+"""Annex kinds that are forms, with the manifest document each renders by default."""
+
+_DEFAULT_ANNEXES = (
+    Annex("bijlage1", "Bijlage 1", "Verklaring geheimhouding deelnemer", "structural_declaration"),
+    Annex("bijlage2", "Bijlage 2", "Verklaring geheimhouding incidentele deelnemer", "incidental_declaration"),
+    Annex("bijlage4", "Bijlage 4", "Toestemmingsformulier", "consent"),
+)
+
+
+def pack_annexes(pack: Pack) -> tuple[Annex, ...]:
+    """The pack's annexes in covenant order; a pack without ``[[annexes]]`` gets the
+    three forms of the first packs (keys ``bijlage1``, ``bijlage2``, ``bijlage4``)."""
+    return pack.annexes or _DEFAULT_ANNEXES
+
+
+def form_annexes(pack: Pack) -> tuple[Annex, ...]:
+    """The annexes that are forms (declarations and the consent), in covenant order."""
+    return tuple(a for a in pack_annexes(pack) if a.kind in FORM_KINDS)
+
+
+def form_annex(pack: Pack, key: str) -> Annex | None:
+    """The form annex with this key, or None."""
+    return next((a for a in form_annexes(pack) if a.key == key), None)
+
+
+def annex_of_kind(pack: Pack | None, kind: str) -> Annex:
+    """The pack's annex of a form kind (``structural_declaration``, ``consent``, ...);
+    without a pack (or without such an annex) the default one."""
+    for annex in form_annexes(pack) if pack is not None else ():
+        if annex.kind == kind:
+            return annex
+    return next(a for a in _DEFAULT_ANNEXES if a.kind == kind)
+
+
+def annex_document(pack: Pack, annex: Annex) -> str:
+    """The template a form annex renders: its own ``template``, else the manifest's
+    document of its kind."""
+    return annex.template or FORM_KINDS[annex.kind]
+
+
+def annex_heading(annex: Annex) -> str:
+    """"Bijlage 5 — Toestemmingsformulier": the number and title as pages and mails say it."""
+    return f"{annex.number} — {annex.title}"
+
+
+def role_allows(role: TableRole, organisation_name: str) -> bool:
+    """May someone of this organisation hold the role? Yes when the role names no
+    organisations, else when the name is one of them (case and spacing ignored)."""
+    if not role.organisations:
+        return True
+    folded = " ".join(organisation_name.split()).casefold()
+    return any(" ".join(o.split()).casefold() == folded for o in role.organisations)
+
+
+def default_municipality(pack: Pack, region: str) -> str:
+    """The municipality of a covenant drafted for ``region`` from ``pack``: the pack's
+    own when the region is the pack's, else "gemeente <region>"."""
+    region = (region or "").strip()
+    if region.casefold() == pack.region.casefold():
+        return pack.municipality
+    return f"gemeente {region}"

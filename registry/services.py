@@ -26,6 +26,7 @@ from registry.models import (
     Organisation,
     Partnership,
     Person,
+    TableRoleHolder,
 )
 
 SIGNED_VIA = ("paper", "online")
@@ -149,25 +150,83 @@ def end_employment(session: Session, person: Person, until: dt.date) -> Person:
 # ----------------------------------------------------------------------------- covenants and partnerships
 
 
-def create_covenant(session: Session, *, pack: str, title: str, region: str) -> Covenant:
-    """Draft a covenant from a template pack; it comes into force when its partners sign."""
+def covenant_pack(covenant: Covenant) -> packs.Pack | None:
+    """The covenant's template pack, or None when it no longer exists."""
+    return packs.cached_pack(covenant.pack)
+
+
+def covenant_areas(covenant: Covenant) -> list[str]:
+    """The covenant's own areas (art. 1); a covenant drafted before it had them: the pack's."""
+    if covenant.areas is not None:
+        return list(covenant.areas)
+    pack = covenant_pack(covenant)
+    return [a.name for a in pack.areas] if pack else []
+
+
+def _covenant_data(pack_name: str, region: str, areas, municipality) -> tuple[list[str], str]:
+    """The areas and municipality of a covenant: as given (checked), else the pack's
+    defaults (areas; municipality when the region is the pack's, else "gemeente <region>")."""
+    pack = packs.cached_pack(pack_name)
+    errors = {}
+    if areas is None:
+        areas = [a.name for a in pack.areas] if pack else []
+    else:
+        cleaned = [(a or "").strip() if isinstance(a, str) else "" for a in areas]
+        folded = [a.casefold() for a in cleaned]
+        if not cleaned:
+            errors["areas"] = "Noem ten minste één gebied."
+        elif any(not a for a in cleaned):
+            errors["areas"] = "Een gebied mag niet leeg zijn."
+        elif any(len(a) > 200 for a in cleaned):
+            errors["areas"] = "Een gebied is te lang (maximaal 200 tekens)."
+        elif len(set(folded)) != len(folded):
+            errors["areas"] = "Elk gebied mag maar één keer voorkomen."
+        areas = cleaned
+    municipality = (municipality or "").strip()
+    if len(municipality) > 200:
+        errors["municipality"] = "Te lang (maximaal 200 tekens)."
+    if not municipality:
+        municipality = packs.default_municipality(pack, region) if pack else f"gemeente {region.strip()}"
+    if errors:
+        raise ValidationError("Controleer de velden.", errors)
+    return areas, municipality
+
+
+def create_covenant(session: Session, *, pack: str, title: str, region: str,
+                    areas: list[str] | None = None, municipality: str | None = None) -> Covenant:
+    """Draft a covenant from a template pack; it comes into force when its partners sign.
+
+    The covenant has its own ``areas`` and ``municipality`` (art. 1); left out, the pack
+    supplies them (the municipality only when the region is the pack's own)."""
     errors = {k: "Dit veld is verplicht." for k, v in (("pack", pack), ("title", title), ("region", region)) if not (v or "").strip()}
     if errors:
         raise ValidationError("Controleer de velden.", errors)
-    covenant = Covenant(pack=pack.strip(), title=title.strip(), region=region.strip())
+    areas, municipality = _covenant_data(pack.strip(), region, areas, municipality)
+    covenant = Covenant(pack=pack.strip(), title=title.strip(), region=region.strip(), areas=areas, municipality=municipality)
     session.add(covenant)
     session.flush()
     return covenant
 
 
-def update_covenant_draft(session: Session, covenant: Covenant, *, pack: str, title: str, region: str) -> Covenant:
-    """Change the title, region or pack of a covenant that is still a draft (*concept*)."""
+def update_covenant_draft(session: Session, covenant: Covenant, *, pack: str, title: str, region: str,
+                          areas: list[str] | None = None, municipality: str | None = None) -> Covenant:
+    """Change the title, region, pack, areas or municipality of a covenant that is still a
+    draft (*concept*). An area that already has a table cannot be removed."""
     if covenant.status != "draft":
         raise Conflict("Alleen een concept kan worden gewijzigd.", {"title": "Dit convenant is al in werking."})
     errors = {k: "Dit veld is verplicht." for k, v in (("pack", pack), ("title", title), ("region", region)) if not (v or "").strip()}
     if errors:
         raise ValidationError("Controleer de velden.", errors)
+    if areas is None:
+        areas = covenant_areas(covenant) if pack.strip() == covenant.pack else None
+    if municipality is None and pack.strip() == covenant.pack and region.strip() == covenant.region:
+        municipality = covenant.municipality
+    areas, municipality = _covenant_data(pack.strip(), region, areas, municipality)
+    in_use = sorted({t.area for t in covenant.tables} - set(areas))
+    if in_use:
+        raise ValidationError("Controleer de velden.", {"areas": f"Er is al een casustafel voor {', '.join(in_use)}."})
     covenant.pack, covenant.title, covenant.region = pack.strip(), title.strip(), region.strip()
+    covenant.areas, covenant.municipality = areas, municipality
     session.flush()
     return covenant
 
@@ -397,6 +456,67 @@ def exclude(session: Session, partnership: Partnership, on: dt.date, reason: str
 # ----------------------------------------------------------------------------- tables, declarations, cases
 
 
+COLUMN_ROLES = {"chair": "chair_id", "coordinator": "coordinator_id"}
+"""Table roles kept as columns of :class:`CaseTable`; every other pack role is a
+:class:`TableRoleHolder` row."""
+
+
+def _check_role_holders(session: Session, covenant: Covenant, holders: dict[str, int | None]) -> None:
+    """Every named holder exists and comes from an organisation the pack allows for the
+    role (art. 3: chair from Stichting de Toegang, coordinator from Sedna; a
+    procesregisseur from the school or samenwerkingsverband). ``holders`` maps a field
+    name (``chair_id``, ``coordinator_id``, ``roles.<key>``) to a person id."""
+    pack = covenant_pack(covenant)
+    roles = {r.key: r for r in (pack.roles if pack else ())}
+    errors = {}
+    for field_name, person_id in holders.items():
+        if person_id is None:
+            continue
+        person = get(session, Person, person_id, field_name)
+        key = next((k for k, f in COLUMN_ROLES.items() if f == field_name), field_name.removeprefix("roles."))
+        role = roles.get(key)
+        if role is not None and not packs.role_allows(role, person.organisation.name):
+            errors[field_name] = (f"De {role.label} komt van {' of '.join(role.organisations)}; "
+                                  f"{person.name} werkt bij {person.organisation.name}.")
+    if errors:
+        raise ValidationError("Deze persoon kan deze rol niet vervullen.", errors)
+
+
+def _other_roles(covenant: Covenant, roles: dict[str, int | None] | None) -> dict[str, int | None]:
+    """The non-column roles asked for, as ``roles.<key>`` fields; unknown keys refused."""
+    if not roles:
+        return {}
+    pack = covenant_pack(covenant)
+    known = {r.key for r in (pack.roles if pack else ())} - set(COLUMN_ROLES)
+    unknown = {f"roles.{k}": (f"Gebruik {COLUMN_ROLES[k]}." if k in COLUMN_ROLES else
+                              "Deze rol kent het sjabloonpakket van het convenant niet.")
+               for k in roles if k not in known}
+    if unknown:
+        raise ValidationError("Onbekende rol.", unknown)
+    return {f"roles.{k}": v for k, v in roles.items()}
+
+
+def _store_roles(session: Session, table: CaseTable, roles: dict[str, int | None]) -> None:
+    """Set (or with None remove) the holders of the table's non-column roles."""
+    current = {h.role: h for h in session.scalars(select(TableRoleHolder).where(TableRoleHolder.table_id == table.id))}
+    for key, person_id in roles.items():
+        holder = current.get(key)
+        if person_id is None:
+            if holder is not None:
+                session.delete(holder)
+        elif holder is None:
+            session.add(TableRoleHolder(table_id=table.id, role=key, person_id=person_id))
+        else:
+            holder.person_id = person_id
+    session.flush()
+
+
+def table_roles(session: Session, table: CaseTable) -> dict[str, int]:
+    """The table's non-column role holders: ``{role key: person id}``."""
+    return {h.role: h.person_id for h in session.scalars(
+        select(TableRoleHolder).where(TableRoleHolder.table_id == table.id).order_by(TableRoleHolder.role))}
+
+
 def create_table(
     session: Session,
     *,
@@ -405,32 +525,40 @@ def create_table(
     area: str,
     chair_id: int | None = None,
     coordinator_id: int | None = None,
+    roles: dict[str, int | None] | None = None,
 ) -> CaseTable:
-    """Open a casustafel for an area of the covenant, with its chair and coordinator."""
+    """Open a casustafel for an area of the covenant, with its chair, coordinator and the
+    other roles of the pack (``roles``: key → person id); each holder must come from an
+    organisation the pack names for the role."""
     errors = {k: "Dit veld is verplicht." for k, v in (("name", name), ("area", area)) if not (v or "").strip()}
     if errors:
         raise ValidationError("Controleer de velden.", errors)
-    get(session, Covenant, covenant_id, "covenant_id")
-    if chair_id is not None:
-        get(session, Person, chair_id, "chair_id")
-    if coordinator_id is not None:
-        get(session, Person, coordinator_id, "coordinator_id")
+    covenant = get(session, Covenant, covenant_id, "covenant_id")
+    areas = covenant_areas(covenant)
+    if area.strip() not in areas:
+        raise ValidationError("Onbekend gebied.", {"area": (
+            f"'{area.strip()}' is geen gebied van dit convenant; kies uit: {', '.join(areas)}." if areas
+            else "Dit convenant heeft nog geen gebieden.")})
+    others = _other_roles(covenant, roles)
+    _check_role_holders(session, covenant, {"chair_id": chair_id, "coordinator_id": coordinator_id, **others})
     table = CaseTable(
         covenant_id=covenant_id, name=name.strip(), area=area.strip(), chair_id=chair_id, coordinator_id=coordinator_id
     )
     session.add(table)
     session.flush()
+    _store_roles(session, table, {k.removeprefix("roles."): v for k, v in others.items()})
     return table
 
 
-def set_table_roles(session: Session, table: CaseTable, *, chair_id: int | None, coordinator_id: int | None) -> CaseTable:
-    """Name the chair (*voorzitter*) and coordinator (*coördinator*) of a table."""
-    if chair_id is not None:
-        get(session, Person, chair_id, "chair_id")
-    if coordinator_id is not None:
-        get(session, Person, coordinator_id, "coordinator_id")
+def set_table_roles(session: Session, table: CaseTable, *, chair_id: int | None, coordinator_id: int | None,
+                    roles: dict[str, int | None] | None = None) -> CaseTable:
+    """Name the chair (*voorzitter*), coordinator (*coördinator*) and, with ``roles``, the
+    other role holders of a table; each from an organisation the pack allows."""
+    others = _other_roles(table.covenant, roles)
+    _check_role_holders(session, table.covenant, {"chair_id": chair_id, "coordinator_id": coordinator_id, **others})
     table.chair_id, table.coordinator_id = chair_id, coordinator_id
     session.flush()
+    _store_roles(session, table, {k.removeprefix("roles."): v for k, v in others.items()})
     return table
 
 

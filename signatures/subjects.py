@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from registry import consents as consent_rules
 from registry import services
+from registry.documents import build
 from registry.errors import NotFound, ValidationError
 from registry.models import Consent, Covenant, Declaration, Partnership, Person
 from signatures import lifecycle
@@ -83,15 +84,13 @@ def _declaration(session: Session, subject_id: int) -> Subject:
 
 
 def declaration_title(declaration: Declaration) -> str:
-    """Bijlage 1 or Bijlage 2, by kind."""
-    if declaration.kind == "incidental":
-        return "Bijlage 2 — Verklaring geheimhouding incidentele deelnemer"
-    return "Bijlage 1 — Verklaring geheimhouding deelnemer"
+    """The pack's number and title of the declaration's annex ("Bijlage 1 — Verklaring …")."""
+    return build.annex_heading(build.declaration_annex(declaration))
 
 
 def _consent(session: Session, subject_id: int) -> Subject:
     consent = services.get(session, Consent, subject_id, "consent_id")
-    title = "Bijlage 4 — Toestemmingsformulier informatie-uitwisseling"
+    title = build.annex_heading(build.consent_annex(consent))  # the pack's number and title
     if consent.signed_on or consent.declined_on or consent.withdrawn_on:
         return Subject("consent", consent.id, title, [])
     signed = {r.signer_role for r in live_requests(session, "consent", consent.id) if r.status == "signed"}

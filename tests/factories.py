@@ -26,7 +26,8 @@ def person(session, org, name=None, **kwargs):
 
 def covenant(session, partners=(), in_force=True):
     """A covenant whose ``partners`` [(org, signed_on)] are listed; in force after they sign."""
-    cov = services.create_covenant(session, pack="emmen-casustafel", title="Convenant Test", region="Testregio")
+    cov = services.create_covenant(session, pack="emmen-casustafel", title="Convenant Test", region="Testregio",
+                                   areas=["Noord", "Zuid", "Oost", "West"])
     for org, signed_on in partners:
         rep = person(session, org, function="Bestuurder")
         services.add_partner(session, cov, organisation_id=org.id, representative_id=rep.id, signed_on=signed_on)
@@ -40,7 +41,8 @@ def table(session, cov, area="Noord"):
 
 def emmen_world(session):
     """A covenant of the Emmen pack with two signed partners (with representatives) and
-    a table for Emmen-Noord; plus a recipient organisation that is not on the form.
+    a table for Emmen-Noord whose chair is of Stichting de Toegang and coordinator of
+    Sedna (the pack's table roles); plus a recipient organisation that is not a partner.
 
     Returns a dict of the rows by role; the caller commits.
     """
@@ -53,6 +55,11 @@ def emmen_world(session):
     services.add_partner(session, cov, organisation_id=ggd.id, representative_id=rep_ggd.id, signed_on=D(2025, 5, 1))
     services.add_partner(session, cov, organisation_id=lefier.id, representative_id=rep_lefier.id, signed_on=D(2025, 5, 2))
     nurse = services.create_person(session, name="de Vries", initials="A.B.", organisation_id=ggd.id, function="Jeugdverpleegkundige", email="a@ggd.example")
-    table = services.create_table(session, covenant_id=cov.id, name="Emmen-Noord", area="Emmen-Noord", chair_id=rep_ggd.id, coordinator_id=nurse.id)
+    toegang = organisation(session, "Stichting de Toegang Emmen")
+    sedna = organisation(session, "Stichting Welzijnsorganisatie Sedna")
+    chair = services.create_person(session, name="Anouk Veenstra", initials="A.", organisation_id=toegang.id, function="Voorzitter")
+    coordinator = services.create_person(session, name="Gerda Smit", initials="G.", organisation_id=sedna.id, function="Coördinator")
+    table = services.create_table(session, covenant_id=cov.id, name="Emmen-Noord", area="Emmen-Noord", chair_id=chair.id, coordinator_id=coordinator.id)
     return {"covenant": cov, "ggd": ggd, "lefier": lefier, "buurtteam": buurtteam, "rep_ggd": rep_ggd,
-            "rep_lefier": rep_lefier, "nurse": nurse, "table": table}
+            "rep_lefier": rep_lefier, "nurse": nurse, "table": table, "toegang": toegang, "sedna": sedna,
+            "chair": chair, "coordinator": coordinator}

@@ -166,7 +166,8 @@ def world(tmp_path_factory, sqlite_template):
 
 
 def _routes(i: dict) -> dict:
-    """(endpoint, method) → (url, allowed principals, request keyword arguments)."""
+    """(endpoint, method) → (url, allowed principals, request keyword arguments), or a
+    list of those when one route serves several URLs with different rights."""
     n, c, d, co, m, r = i["north"], i["covenant"], i["declaration"], i["consent"], i["meeting"], i["request"]
     tok = i["token"]
     decl_body = {"kind": "structural", "person_id": i["worker"], "table_id": n}
@@ -214,16 +215,18 @@ def _routes(i: dict) -> dict:
         ("documents.covenant_docx", "GET"): (f"/covenants/{c}/convenant.docx", COVENANT_READ, {}),
         ("documents.forms_overview", "GET"): ("/forms", LOGGED_IN, {}),
         ("documents.blank_form", "GET"): (f"/forms/{i['pack']}/bijlage1.pdf", LOGGED_IN, {}),
-        ("documents.bijlage1", "GET"): ("/forms/bijlage1", BIJLAGE1, {}),
-        ("documents.bijlage1", "POST"): ("/forms/bijlage1", BIJLAGE1, web_decl),
-        ("documents.bijlage2", "GET"): ("/forms/bijlage2", COORDS, {}),
-        ("documents.bijlage2", "POST"): ("/forms/bijlage2", COORDS, {"data": {**web_decl["data"], "case_ref": "EN-1"}}),
         ("documents.declaration", "GET"): (f"/declarations/{d}", NORTH_READ, {}),
         ("documents.declaration_pdf", "GET"): (f"/declarations/{d}/verklaring.pdf", NORTH_READ, {}),
-        ("documents.bijlage4", "GET"): ("/forms/bijlage4", COORDS, {}),
-        ("documents.bijlage4", "POST"): ("/forms/bijlage4", COORDS, {"data": {
-            "table_id": str(n), "case_ref": "EN-2026-099", "signed_by": "resident", "resident_name": "Iemand", "resident_birth_date": "1990-01-01",
-            "categories": "name_address", "recipients": str(i["ggd"]), "purpose": "x"}}),
+        # One view for the form annexes of every pack, by key; the allowed set follows
+        # the annex's kind (structural declaration, incidental declaration, consent).
+        ("documents.annex_form", "GET"): [("/forms/bijlage1", BIJLAGE1, {}), ("/forms/bijlage2", COORDS, {}),
+                                          ("/forms/bijlage4", COORDS, {}), ("/forms/bijlage5", COORDS, {})],
+        ("documents.annex_form", "POST"): [
+            ("/forms/bijlage1", BIJLAGE1, web_decl),
+            ("/forms/bijlage2", COORDS, {"data": {**web_decl["data"], "case_ref": "EN-1"}}),
+            ("/forms/bijlage4", COORDS, {"data": {
+                "table_id": str(n), "case_ref": "EN-2026-099", "signed_by": "resident", "resident_name": "Iemand", "resident_birth_date": "1990-01-01",
+                "categories": "name_address", "recipients": str(i["ggd"]), "purpose": "x"}})],
         ("documents.consent", "GET"): (f"/consents/{co}", RESIDENT, {}),
         ("documents.consent_pdf", "GET"): (f"/consents/{co}/toestemming.pdf", RESIDENT, {}),
         ("meetings.plan", "GET"): (f"/tables/{n}/meetings/new", NORTH_MEETINGS, {}),
@@ -376,18 +379,19 @@ def test_every_route_answers_each_principal_as_the_matrix_says(world, tmp_path, 
         if (endpoint, method) not in matrix:
             missing.append(f"{method} {endpoint}")
             continue
-        url, allowed, kwargs = matrix[(endpoint, method)]
-        copy = tmp_path / f"{endpoint}-{method}.sqlite3"
-        shutil.copy(world.db_path, copy)
-        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{copy}", "WTF_CSRF_ENABLED": False,
-                          "RATELIMIT_ENABLED": False, "SIGNING_COMPLETE_ON_START": False})
-        client = app.test_client()
-        # refused principals first, so an allowed one's write cannot change their answer
-        for principal in sorted(PRINCIPALS, key=lambda p: p in allowed):
-            verdict = _verdict(principal, allowed, url, _ask(client, principal, world, method, url, kwargs))
-            if verdict:
-                problems.append(f"{method} {url} as {principal}: {verdict}")
-        app.extensions["db_engine"].dispose()
+        entries = matrix[(endpoint, method)]
+        for n, (url, allowed, kwargs) in enumerate(entries if isinstance(entries, list) else [entries]):
+            copy = tmp_path / f"{endpoint}-{method}-{n}.sqlite3"
+            shutil.copy(world.db_path, copy)
+            app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{copy}", "WTF_CSRF_ENABLED": False,
+                              "RATELIMIT_ENABLED": False, "SIGNING_COMPLETE_ON_START": False})
+            client = app.test_client()
+            # refused principals first, so an allowed one's write cannot change their answer
+            for principal in sorted(PRINCIPALS, key=lambda p: p in allowed):
+                verdict = _verdict(principal, allowed, url, _ask(client, principal, world, method, url, kwargs))
+                if verdict:
+                    problems.append(f"{method} {url} as {principal}: {verdict}")
+            app.extensions["db_engine"].dispose()
     assert not missing, "routes without an entry in the access matrix: " + ", ".join(missing)
     assert not problems, "\n".join(problems)
 

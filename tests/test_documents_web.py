@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from registry import services
 from registry.documents import load_pack, render
 from registry.models import Case, Consent, Covenant, Declaration, Organisation, Partnership, Person
 from tests import factories
@@ -49,13 +50,16 @@ def new_covenant_data(world, **overrides) -> dict:
         "partners-1-function": "Directeur", "partners-1-email": "",
         "partners-2-organisation": "", "partners-2-name": "", "partners-2-initials": "", "partners-2-function": "", "partners-2-email": "",
     }
-    for i, area in enumerate(a.name for a in load_pack(PACK).areas):
+    areas = [a.name for a in load_pack(PACK).areas]
+    data["areas"] = "\n".join(areas)
+    for i, area in enumerate(areas):
         data[f"tables-{i}-area"] = area
         data[f"tables-{i}-chair_id"] = ""
         data[f"tables-{i}-coordinator_id"] = ""
-    data["tables-3-enabled"] = "y"  # Emmen-Noord
-    data["tables-3-chair_id"] = str(world["rep_ggd"].id)
-    data["tables-3-coordinator_id"] = str(world["nurse"].id)
+    north = f"tables-{areas.index('Emmen-Noord')}"
+    data[f"{north}-enabled"] = "y"
+    data[f"{north}-chair_id"] = str(world["chair"].id)  # the pack's roles: Stichting de Toegang
+    data[f"{north}-coordinator_id"] = str(world["coordinator"].id)  # and Sedna
     data.update(overrides)
     return data
 
@@ -99,9 +103,9 @@ def test_create_a_covenant_with_partners_and_a_table(logged_in, app_session, wor
     assert covenant.status == "draft" and response.headers["Location"] == f"/covenants/{covenant.id}"
     partners = {(p.organisation.name, p.representative.name, p.representative.function) for p in covenant.partnerships}
     assert partners == {("Zorggroep Nieuwdorp", "Piet Pietersen", "Bestuurder"), ("GGD Drenthe", "Rianne ter Laak", "Directeur")}
-    assert count(app_session, Organisation) == 4  # the typed "ggd drenthe" is the existing GGD Drenthe
+    assert count(app_session, Organisation) == 6  # the typed "ggd drenthe" is the existing GGD Drenthe
     [table] = covenant.tables
-    assert (table.area, table.chair_id, table.coordinator_id) == ("Emmen-Noord", world["rep_ggd"].id, world["nurse"].id)
+    assert (table.area, table.chair_id, table.coordinator_id) == ("Emmen-Noord", world["chair"].id, world["coordinator"].id)
 
 
 def test_covenant_form_errors_are_dutch_keep_the_input_and_write_nothing(logged_in, app_session, world):
@@ -139,10 +143,15 @@ def test_edit_a_draft_adds_partners_and_names_table_roles(logged_in, app_session
     app_session.expire_all()
     covenant = app_session.get(Covenant, covenant.id)
     assert covenant.title == "Hernoemd" and [p.organisation.name for p in covenant.partnerships] == ["Zorggroep Nieuwdorp"]
-    second = post(logged_in, path, new_covenant_data(world, title="Hernoemd", **{f"partners-{i}-{f}": "" for i in range(3) for f in ("organisation", "name", "initials", "function", "email")}, **{"tables-3-chair_id": str(world["nurse"].id)}))
+    other_chair = services.create_person(app_session, name="Bram Bos", initials="B.", organisation_id=world["toegang"].id)
+    app_session.commit()
+    north = "tables-" + str([a.name for a in load_pack(PACK).areas].index("Emmen-Noord"))
+    second = post(logged_in, path, new_covenant_data(world, title="Hernoemd", **{f"partners-{i}-{f}": "" for i in range(3) for f in ("organisation", "name", "initials", "function", "email")}, **{f"{north}-chair_id": str(other_chair.id)}))
     assert second.status_code == 302, errors(second)
     app_session.expire_all()
-    assert app_session.get(Covenant, covenant.id).tables[0].chair_id == world["nurse"].id
+    assert app_session.get(Covenant, covenant.id).tables[0].chair_id == other_chair.id
+    refused = post(logged_in, path, new_covenant_data(world, title="Hernoemd", **{f"partners-{i}-{f}": "" for i in range(3) for f in ("organisation", "name", "initials", "function", "email")}, **{f"{north}-chair_id": str(world["nurse"].id)}))
+    assert refused.status_code == 200 and any("Stichting de Toegang Emmen" in e for e in errors(refused))
     assert len(app_session.get(Covenant, covenant.id).tables) == 1
 
 
@@ -218,7 +227,7 @@ def test_bijlage2_needs_a_case_in_dutch_and_keeps_the_input(logged_in, app_sessi
     assert "Geen geldige datum; gebruik JJJJ-MM-DD." in errors(response)
     page = response.get_data(as_text=True)
     assert 'value="Huisartsenpraktijk Zuid"' in page and 'value="Pieters"' in page and 'value="POH"' in page
-    assert count(app_session, Organisation) == 3 and count(app_session, Declaration) == 0
+    assert count(app_session, Organisation) == 5 and count(app_session, Declaration) == 0
     ok = post(logged_in, "/forms/bijlage2", {**data, "case_ref": "EN-2026-003", "signed_on": "2026-03-03"})
     assert ok.status_code == 302, errors(ok)
     text = one_line(pdf_text(logged_in.get(ok.headers["Location"] + "/verklaring.pdf").data))
@@ -230,7 +239,7 @@ def test_bijlage_forms_refuse_posts_without_csrf(logged_in, app_session, world):
     for path in ("/forms/bijlage1", "/forms/bijlage2", "/forms/bijlage4", "/covenants/new"):
         response = logged_in.post(path, data=data)
         assert response.status_code == 400, path
-    assert count(app_session, Organisation) == 3 and count(app_session, Declaration) == 0 and count(app_session, Covenant) == 1
+    assert count(app_session, Organisation) == 5 and count(app_session, Declaration) == 0 and count(app_session, Covenant) == 1
 
 
 def test_injection_through_the_form_is_text_in_the_pdf_and_nothing_is_fetched(logged_in, app_session, world, monkeypatch):
@@ -257,7 +266,7 @@ def test_bijlage4_form_lists_pack_categories_and_registry_organisations(logged_i
     for category in load_pack(PACK).consent_categories:
         assert f'value="{category.key}"' in page and category.label in page
     assert "Woningcorporatie Lefier" in page and "Buurtteam Angelslo" in page
-    assert "Op het formulier staan: GGD Drenthe" in page
+    assert "Op het formulier van dit convenant staan: GGD Drenthe, Woningcorporatie Lefier, De politie" in page
     assert "Anders, namelijk" in page
 
 

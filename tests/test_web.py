@@ -64,7 +64,7 @@ def test_person_page_lists_their_tables(logged_in, app_session):
 def test_user_text_is_escaped_on_pages(logged_in, app_session):
     evil = '<script>alert("x")</script>'
     org = services.create_organisation(app_session, evil)
-    cov = services.create_covenant(app_session, pack="p", title="<b>titel</b>", region="r")
+    cov = services.create_covenant(app_session, pack="p", title="<b>titel</b>", region="r", areas=["a"])
     rep = services.create_person(app_session, name=evil, initials="", organisation_id=org.id)
     services.add_partner(app_session, cov, organisation_id=org.id, representative_id=rep.id, signed_on=dt.date(2025, 1, 1))
     table = services.create_table(app_session, covenant_id=cov.id, name=evil, area="a")
@@ -86,7 +86,7 @@ def test_logout_needs_a_post_with_csrf(logged_in):
 
 def test_a_refused_rule_on_a_page_is_a_dutch_4xx_not_a_500(logged_in, app_session):
     """A covenant whose template pack is missing: planning a meeting answers 422 with the reason."""
-    cov = services.create_covenant(app_session, pack="bestaat-niet", title="T", region="R")
+    cov = services.create_covenant(app_session, pack="bestaat-niet", title="T", region="R", areas=["X"])
     table = services.create_table(app_session, covenant_id=cov.id, name="Casustafel X", area="X")
     app_session.commit()
     response = logged_in.get(f"/tables/{table.id}/meetings/new")

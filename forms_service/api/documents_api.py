@@ -116,7 +116,8 @@ def get_consent(consent_id: int):
 
 @bp.get("/v1/packs/<pack>/forms/<form>.pdf")
 def blank_form(pack: str, form: str):
-    """An empty Bijlage 1, 2 or 4 of a pack, for signing on paper; unknown → 404."""
+    """An empty form annex of a pack by its key (``bijlage1``, ``bijlage5``), for signing
+    on paper; an unknown pack or key → 404 naming ``pack`` or ``form``."""
     if pack not in list_packs():
         raise NotFound("Onbekend sjabloonpakket.", {"pack": f"Sjabloonpakket '{pack}' bestaat niet."})
     document = build.blank_form(pack, form)
@@ -186,9 +187,9 @@ PATHS: dict = {
         "parameters": [path_id("consent_id")], "responses": answer("200", "The consent", CONSENT_SCHEMA)}},
     "/api/v1/consents/{consent_id}/document.pdf": {"get": {"summary": "A filled-in Bijlage 4", "parameters": [path_id("consent_id")], "responses": _file(PDF, "The consent form")}},
     "/api/v1/packs/{pack}/forms/{form}.pdf": {"get": {
-        "summary": "A blank Bijlage 1, 2 or 4 for signing on paper",
+        "summary": "A blank form annex of a pack (by annex key, e.g. bijlage1, bijlage5) for signing on paper; unknown key: 404 naming form",
         "parameters": [{"name": "pack", "in": "path", "required": True, "schema": {"type": "string"}},
-                       {"name": "form", "in": "path", "required": True, "schema": {"enum": list(build.BLANK_FORMS)}}],
+                       {"name": "form", "in": "path", "required": True, "schema": {"type": "string"}, "description": "an annex key of the pack with a form kind"}],
         "responses": _file(PDF, "The blank form"),
     }},
     "/api/v1/consents": {"post": {

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from forms_service import access, db
 from forms_service.api import bp
-from forms_service.api.inputs import Body
+from forms_service.api.inputs import ID_MESSAGE, Body, valid_id
 from registry.documents import build
 from registry import access as rights
 from registry import queries, rules, services
@@ -61,8 +61,8 @@ def covenant_json(c: Covenant) -> dict:
     """A covenant as JSON."""
     return {
         "id": c.id, "pack": c.pack, "title": c.title, "region": c.region, "status": c.status,
-        "in_force_on": _d(c.in_force_on), "chair_model": c.chair_model,
-        "partners": [partnership_json(p) for p in c.partnerships],
+        "municipality": c.municipality, "areas": services.covenant_areas(c), "chair_model": c.chair_model,
+        "in_force_on": _d(c.in_force_on), "partners": [partnership_json(p) for p in c.partnerships],
     }
 
 
@@ -71,6 +71,7 @@ def table_json(t: CaseTable) -> dict:
     return {
         "id": t.id, "name": t.name, "area": t.area, "covenant_id": t.covenant_id,
         "chair_id": t.chair_id, "coordinator_id": t.coordinator_id,
+        "roles": services.table_roles(db.session(), t),
     }
 
 
@@ -136,6 +137,8 @@ def create_covenant():
         pack=body.str("pack", required=True, max_length=100),
         title=body.str("title", required=True, max_length=300),
         region=body.str("region", required=True, max_length=200),
+        municipality=body.str("municipality", max_length=200),
+        areas=body.list_of("areas", str) if body.data.get("areas") is not None else None,
     )
     chair_model = body.str("chair_model", max_length=20)
     body.check()
@@ -223,6 +226,23 @@ def exclude(covenant_id: int, organisation_id: int):
     return done(partnership_json(services.exclude(db.session(), partnership, on, reason)))
 
 
+def _roles(body: Body) -> dict[str, int | None]:
+    """``"roles": {"<key>": person_id}``: the table's other role holders (e.g. procesregisseur)."""
+    roles = body.data.get("roles")
+    if roles is None:
+        return {}
+    if not isinstance(roles, dict):
+        body.errors["roles"] = "Moet een object zijn: {\"rol\": persoon-id}."
+        return {}
+    out = {}
+    for key, value in roles.items():
+        if value is not None and not valid_id(value):
+            body.errors[f"roles.{key}"] = ID_MESSAGE
+        else:
+            out[key] = value
+    return out
+
+
 @bp.post("/v1/tables")
 def create_table():
     """Open a case table."""
@@ -233,6 +253,7 @@ def create_table():
         area=body.str("area", required=True, max_length=200),
         chair_id=body.int("chair_id"),
         coordinator_id=body.int("coordinator_id"),
+        roles=_roles(body),
     )
     body.check()
     _covenant(values["covenant_id"])

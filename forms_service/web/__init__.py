@@ -15,6 +15,7 @@ from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, parse_date
 from forms_service.auth import login_required
 from registry import access as rights
 from registry import queries, rules
+from registry.documents import build
 from registry.errors import DomainError, NotFound
 from registry.models import CaseTable, Covenant, Person
 
@@ -67,7 +68,7 @@ def table(table_id: int):
     partners = sorted(queries.organisation_decisions(session, case_table.covenant, on), key=lambda row: row[1].casefold())
     return render_template(
         "web/table.html", table=case_table, result=result, partners=partners,
-        on=on, case_ref=case_ref, date_error=date_error,
+        on=on, case_ref=case_ref, date_error=date_error, numbers=build.annex_numbers(case_table),
     )
 
 

@@ -96,6 +96,8 @@ class CovenantForm(FlaskForm):
     Meta = DutchMeta
     title = StringField("Titel", [DataRequired(REQUIRED), Length(max=300, message="Maximaal 300 tekens.")])
     region = StringField("Regio", [DataRequired(REQUIRED), Length(max=200, message="Maximaal 200 tekens.")])
+    municipality = StringField("Gemeente", [Length(max=200, message="Maximaal 200 tekens.")])
+    areas = TextAreaField("Gebieden (één per regel)", [Length(max=20000, message="Te lang.")])
     pack = SelectField("Sjabloonpakket", [DataRequired("Kies een sjabloonpakket.")])
     # Shown only when the pack offers chair models; its choices come from the registry.
     chair_model = SelectField("Voorzitterschap", default="", choices=[("", "— nog niet gekozen —")])
@@ -136,6 +138,7 @@ class ConsentForm(FlaskForm):
     purpose = TextAreaField("Wat is er nodig?", [DataRequired("Beschrijf wat er nodig is."), Length(max=2000, message="Maximaal 2000 tekens.")])
     categories = CheckboxesField("Welke gegevens mogen worden gedeeld?", [DataRequired("Kies ten minste één soort gegevens.")])
     recipients = CheckboxesField("Aan welke organisaties?", coerce=int)
+    fixed_recipients = CheckboxesField("Vaste regels van het formulier")
     other_recipients = StringField("Anders, namelijk", [Length(max=200, message="Maximaal 200 tekens.")])
     case_ref = StringField("Casusreferentie", [DataRequired("Vul de casusreferentie in."), Length(max=100, message="Maximaal 100 tekens.")])
     table_id = SelectField("Casustafel (gebiedsnetwerk)", [DataRequired("Kies een casustafel.")], coerce=optional_id)
@@ -144,5 +147,5 @@ class ConsentForm(FlaskForm):
 
     def validate_recipients(self, field) -> None:
         """At least one organisation, ticked or typed under 'Anders, namelijk'."""
-        if not field.data and not (self.other_recipients.data or "").strip():
+        if not field.data and not self.fixed_recipients.data and not (self.other_recipients.data or "").strip():
             raise ValidationError("Kies ten minste één organisatie of vul 'Anders, namelijk' in.")

@@ -1,5 +1,6 @@
 """Staff pages for the paperwork: covenants (draft, edit, preview, PDF/DOCX) and the
-annex forms Bijlage 1, 2 and 4 (filled in online or printed blank for paper).
+form annexes of the packs by key (``/forms/bijlage1``, ``/forms/bijlage5``: filled in
+online, or printed blank for paper), named with the pack's number and title.
 
 Every form is saved in one transaction: the registry services flush, the view commits
 once; when a service refuses, its per-field Dutch messages go onto the form fields,
@@ -29,9 +30,6 @@ bp = Blueprint("documents", __name__)
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-BLANK_TITLES = {"bijlage1": "Bijlage 1 — Verklaring geheimhouding deelnemer",
-                "bijlage2": "Bijlage 2 — Verklaring geheimhouding incidentele deelnemer",
-                "bijlage4": "Bijlage 4 — Toestemmingsformulier informatie-uitwisseling"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -104,12 +102,15 @@ def people_choices() -> list[tuple]:
     return [(None, "— nog niet gekozen —")] + [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
 
 
-def table_choices(permission: str = rights.READ) -> list[tuple]:
-    """The case tables the account may ``permission`` at, for the annex forms."""
+def table_choices(permission: str = rights.READ, packs: list[str] | None = None) -> list[tuple]:
+    """The case tables the account may ``permission`` at, for the annex forms; with
+    ``packs`` only tables of covenants of those packs (the packs with this form)."""
     visible = access.visible_table_ids(permission)
     query = select(CaseTable).order_by(CaseTable.name)
     if visible is not None:
         query = query.where(CaseTable.id.in_(visible))
+    if packs is not None:
+        query = query.join(CaseTable.covenant).where(Covenant.pack.in_(packs))
     tables = db.session().scalars(query).all()
     return [(None, "— kies een casustafel —")] + [(t.id, f"{t.name} ({t.covenant.title})") for t in tables]
 
@@ -139,16 +140,15 @@ def save_partner_rows(covenant: Covenant, rows) -> None:
             services.add_partner(session, covenant, organisation_id=organisation.id, representative_id=person.id)
 
 
-def save_table_rows(covenant: Covenant, rows, pack) -> None:
-    """Open the tables ticked, or update chair and coordinator of tables already open."""
+def save_table_rows(covenant: Covenant, rows) -> None:
+    """Open the tables ticked, or update chair and coordinator of tables already open;
+    the services refuse an area that is not the covenant's and a role holder from an
+    organisation the pack does not allow."""
     session = db.session()
-    areas = {a.name for a in pack.areas}
     existing = {t.area: t for t in covenant.tables}
     for row in rows:
         data, prefix = row.form, row.name + "-"
-        if data.area.data not in areas:
-            raise ValidationError("Onbekend gebied.", {prefix + "enabled": "Dit gebied hoort niet bij het gekozen sjabloonpakket."})
-        roles = {"chair_id": prefix + "chair_id", "coordinator_id": prefix + "coordinator_id"}
+        roles = {"chair_id": prefix + "chair_id", "coordinator_id": prefix + "coordinator_id", "area": prefix + "enabled"}
         with fields_as(roles):
             if data.area.data in existing:
                 services.set_table_roles(session, existing[data.area.data], chair_id=data.chair_id.data, coordinator_id=data.coordinator_id.data)
@@ -157,20 +157,27 @@ def save_table_rows(covenant: Covenant, rows, pack) -> None:
                                       chair_id=data.chair_id.data, coordinator_id=data.coordinator_id.data)
 
 
+def typed_areas(form: forms.CovenantForm) -> list[str] | None:
+    """The areas typed, one per line (blank lines skipped); None when nothing was typed."""
+    lines = [line.strip() for line in (form.areas.data or "").splitlines() if line.strip()]
+    return lines or None
+
+
 def save_covenant(form: forms.CovenantForm, covenant: Covenant | None) -> Covenant:
     """Create or update the draft with its partners, then its tables (one transaction).
 
     Partners first: once a covenant has tables, later partners join by accession.
     """
-    values = dict(pack=form.pack.data, title=form.title.data, region=form.region.data)
-    pack = build.pack_named(form.pack.data)
+    values = dict(pack=form.pack.data, title=form.title.data, region=form.region.data,
+                  municipality=form.municipality.data or None, areas=typed_areas(form))
+    build.pack_named(form.pack.data)
     if covenant is None:
         covenant = services.create_covenant(db.session(), **values)
     else:
         services.update_covenant_draft(db.session(), covenant, **values)
     services.set_chair_model(db.session(), covenant, form.chair_model.data)
     save_partner_rows(covenant, form.partners)
-    save_table_rows(covenant, form.tables, pack)
+    save_table_rows(covenant, form.tables)
     return covenant
 
 
@@ -188,27 +195,38 @@ def chosen_pack(covenant: Covenant | None) -> str:
     return packs[0] if packs else ""
 
 
-def table_rows_data(covenant: Covenant | None, pack_name: str) -> list[dict]:
-    """One row per area of the pack, prefilled from the covenant's tables."""
-    pack = build.pack_named(pack_name)
+def form_areas(covenant: Covenant | None, pack_name: str) -> list[str]:
+    """The areas the form shows rows for: as typed, else the covenant's, else the pack's."""
+    typed = [line.strip() for line in request.form.get("areas", "").splitlines() if line.strip()] if request.method == "POST" else []
+    if typed:
+        return list(dict.fromkeys(typed))
+    if covenant is not None and covenant.pack == pack_name:
+        return services.covenant_areas(covenant)
+    return [a.name for a in build.pack_named(pack_name).areas]
+
+
+def table_rows_data(covenant: Covenant | None, areas: list[str]) -> list[dict]:
+    """One row per area of the covenant, prefilled from the covenant's tables."""
     existing = {t.area: t for t in covenant.tables} if covenant else {}
     return [
-        {"area": a.name, "enabled": a.name in existing,
-         "chair_id": existing[a.name].chair_id if a.name in existing else None,
-         "coordinator_id": existing[a.name].coordinator_id if a.name in existing else None}
-        for a in pack.areas
+        {"area": area, "enabled": area in existing,
+         "chair_id": existing[area].chair_id if area in existing else None,
+         "coordinator_id": existing[area].coordinator_id if area in existing else None}
+        for area in areas
     ]
 
 
 def covenant_form(covenant: Covenant | None) -> forms.CovenantForm:
     """The covenant form: submitted data, or the covenant's values, with choices filled in."""
     pack_name = chosen_pack(covenant)
-    data = {"pack": pack_name, "tables": table_rows_data(covenant, pack_name)}
+    areas = form_areas(covenant, pack_name)
+    data = {"pack": pack_name, "tables": table_rows_data(covenant, areas), "areas": "\n".join(areas)}
     if covenant is not None:
-        data.update(title=covenant.title, region=covenant.region, chair_model=covenant.chair_model or "")
+        data.update(title=covenant.title, region=covenant.region, municipality=covenant.municipality or "",
+                    chair_model=covenant.chair_model or "")
     if request.method == "GET" and covenant is None:
         pack = build.pack_named(pack_name)
-        data.update(title=pack.title, region=pack.region)
+        data.update(title=pack.title, region=pack.region, municipality=pack.municipality)
     formdata = request.form if request.method == "POST" else None
     form = forms.CovenantForm(formdata=formdata, data=data)
     form.pack.choices = [(p, p) for p in list_packs()]
@@ -323,17 +341,41 @@ def forms_overview():
     if resident is not None:
         consents = consents.where(Case.table_id.in_(resident))
     declarations, consents = session.scalars(declarations).all(), session.scalars(consents).all()
-    return render_template("documents_web/forms.html", packs=list_packs(), blank_titles=BLANK_TITLES,
-                           declarations=declarations, consents=consents)
+    blank = [(pack, build.form_annexes(pack)) for pack in list_packs()]
+    fill_in = {}
+    for _, annexes in blank:
+        for annex in annexes:
+            fill_in.setdefault(annex.key, annex)
+    return render_template("documents_web/forms.html", blank=blank, fill_in=list(fill_in.values()),
+                           heading=build.annex_heading, declarations=declarations, consents=consents,
+                           declaration_annex=build.declaration_annex, consent_annex=build.consent_annex)
 
 
 @bp.get("/forms/<pack>/<form>.pdf")
 @login_required
 def blank_form(pack: str, form: str):
-    """A blank Bijlage 1, 2 or 4 of a pack, as PDF to print."""
-    if pack not in list_packs() or form not in build.BLANK_FORMS:
+    """A blank form annex of a pack by its key, as PDF to print."""
+    if pack not in list_packs() or form not in {a.key for a in build.form_annexes(pack)}:
         abort(404)
     return download(build.blank_form(pack, form).pdf, PDF, f"{pack}-{form}-blanco.pdf")
+
+
+@bp.route("/forms/<key>", methods=["GET", "POST"])
+@login_required
+def annex_form(key: str):
+    """A form annex by its key (``bijlage1``, ``bijlage2``, ``bijlage4``, ``bijlage5``):
+    a declaration or the consent, as the packs that have this key define it."""
+    found = build.annexes_with_key(key)
+    if not found:
+        abort(404)
+    kind = found[0][1].kind
+    packs = [name for name, annex in found if annex.kind == kind]
+    heading = build.annex_heading(found[0][1])
+    if kind == "structural_declaration":
+        return declaration_form_view(forms.DeclarationForm, "structural", heading, packs)
+    if kind == "incidental_declaration":
+        return declaration_form_view(forms.IncidentalDeclarationForm, "incidental", heading, packs)
+    return consent_form_view(heading, packs)
 
 
 # ----------------------------------------------------------------------------- Bijlage 1 and 2
@@ -356,7 +398,7 @@ def save_declaration(form: forms.DeclarationForm, kind: str) -> Declaration:
     return declaration
 
 
-def declaration_form_view(form_class, kind: str, template_title: str):
+def declaration_form_view(form_class, kind: str, template_title: str, packs: list[str] | None = None):
     """GET shows the form; POST saves it in one transaction and opens the new record.
 
     A partner contact may fill in a Bijlage 1 for its own employees only: the saved
@@ -365,26 +407,12 @@ def declaration_form_view(form_class, kind: str, template_title: str):
     permission = rights.SEND_BIJLAGE1 if kind == "structural" else rights.MANAGE_DECLARATIONS
     access.require_role_for(permission)
     form = form_class()
-    form.table_id.choices = table_choices(rights.READ if kind == "structural" else rights.MANAGE_DECLARATIONS)
+    form.table_id.choices = table_choices(rights.READ if kind == "structural" else rights.MANAGE_DECLARATIONS, packs)
     if form.validate_on_submit() and (declaration := save(form, lambda: save_declaration(form, kind))):
         flash("De verklaring is opgeslagen.")
         return redirect(url_for("documents.declaration", declaration_id=declaration.id))
     return render_template("documents_web/declaration_form.html", form=form, title=template_title,
                            incidental=kind == "incidental", organisations=organisation_names())
-
-
-@bp.route("/forms/bijlage1", methods=["GET", "POST"])
-@login_required
-def bijlage1():
-    """Bijlage 1: confidentiality declaration of a participant of a partner."""
-    return declaration_form_view(forms.DeclarationForm, "structural", "Bijlage 1 — Verklaring geheimhouding deelnemer")
-
-
-@bp.route("/forms/bijlage2", methods=["GET", "POST"])
-@login_required
-def bijlage2():
-    """Bijlage 2: confidentiality declaration for one case."""
-    return declaration_form_view(forms.IncidentalDeclarationForm, "incidental", "Bijlage 2 — Verklaring geheimhouding incidentele deelnemer")
 
 
 @bp.get("/declarations/<int:declaration_id>")
@@ -395,6 +423,7 @@ def declaration(declaration_id: int):
     access.require_and_log(rights.READ, rights.declaration_target(db.session(), declaration), "view",
                            "declaration", declaration_id)
     page = render_template("documents_web/declaration.html", declaration=declaration,
+                           title=build.annex_heading(build.declaration_annex(declaration)),
                            signing=signing.signing_state(db.session(), "declaration", declaration_id))
     db.session().commit()
     return page
@@ -411,39 +440,43 @@ def declaration_pdf(declaration_id: int):
 # ----------------------------------------------------------------------------- Bijlage 4
 
 
-def consent_pack(form: forms.ConsentForm):
-    """The pack of the chosen table's covenant (its categories are on the form), else the first."""
+def consent_pack(form: forms.ConsentForm, packs: list[str] | None = None):
+    """The pack of the chosen table's covenant (its categories are on the form), else the
+    first table's, else the first pack with this form."""
     table = db.session().get(CaseTable, form.table_id.data) if form.table_id.data else None
     if table is None:
-        table = db.session().scalar(select(CaseTable).order_by(CaseTable.name).limit(1))
-    return build.pack_named(table.covenant.pack if table else list_packs()[0])
+        query = select(CaseTable).order_by(CaseTable.name).limit(1)
+        if packs is not None:
+            query = query.join(CaseTable.covenant).where(Covenant.pack.in_(packs))
+        table = db.session().scalar(query)
+    return build.pack_named(table.covenant.pack if table else (packs or list_packs())[0]), table
 
 
-def recipient_choices(pack) -> list[tuple]:
-    """Registry organisations; those on the pack's form say how the form names them."""
-    choices = []
-    for organisation in db.session().scalars(select(Organisation).order_by(Organisation.name)):
-        label = build.match_recipient(pack, organisation.name)
-        choices.append((organisation.id, organisation.name if not label or label == organisation.name else f"{organisation.name} (op het formulier: {label})"))
-    return choices
+def recipient_choices() -> list[tuple]:
+    """Registry organisations by id (a consent names organisations by id, never by label)."""
+    return [(o.id, o.name) for o in db.session().scalars(select(Organisation).order_by(Organisation.name))]
 
 
-def consent_form():
-    """The consent form with tables, categories and recipients as choices, and its pack."""
+def consent_form(packs: list[str] | None = None):
+    """The consent form with tables, categories, recipients and the pack's fixed lines as
+    choices; its pack and (when chosen) table."""
     access.require_role_for(rights.MANAGE_CONSENTS)
     form = forms.ConsentForm()
-    form.table_id.choices = table_choices(rights.MANAGE_CONSENTS)
-    pack = consent_pack(form)
+    form.table_id.choices = table_choices(rights.MANAGE_CONSENTS, packs)
+    pack, table = consent_pack(form, packs)
     form.categories.choices = [(c.key, c.label) for c in pack.consent_categories]
-    form.recipients.choices = recipient_choices(pack)
-    return form, pack
+    form.recipients.choices = recipient_choices()
+    form.fixed_recipients.choices = [(n, n) for line in build.viewmodels.pack_recipient_lines(pack, fixed_only=True)
+                                     for n in line.names()]
+    return form, pack, table
 
 
 def save_consent(form: forms.ConsentForm):
     """Record the consent; the service checks categories and who signs against the table's pack."""
     table = services.get(db.session(), CaseTable, form.table_id.data, "table_id")
     access.require(rights.MANAGE_CONSENTS, rights.table_target(db.session(), table))
-    others = [name.strip() for name in (form.other_recipients.data or "").split(",") if name.strip()]
+    others = list(form.fixed_recipients.data or [])
+    others += [name.strip() for name in (form.other_recipients.data or "").split(",") if name.strip()]
     return services.create_consent(
         db.session(), table_id=table.id, case_ref=form.case_ref.data, signed_by=form.signed_by.data,
         resident_name=form.resident_name.data, resident_birth_date=form.resident_birth_date.data,
@@ -451,15 +484,15 @@ def save_consent(form: forms.ConsentForm):
         other_recipients=others, contact_person=form.contact_person.data, signed_on=form.signed_on.data)
 
 
-@bp.route("/forms/bijlage4", methods=["GET", "POST"])
-@login_required
-def bijlage4():
-    """Bijlage 4: the resident's consent to share data."""
-    form, pack = consent_form()
+def consent_form_view(heading: str, packs: list[str]):
+    """The consent form (Bijlage 4, Bijlage 5, …): the resident's consent to share data."""
+    form, pack, table = consent_form(packs)
     if form.validate_on_submit() and (consent := save(form, lambda: save_consent(form))):
         flash("Het toestemmingsformulier is opgeslagen.")
         return redirect(url_for("documents.consent", consent_id=consent.id))
-    return render_template("documents_web/consent_form.html", form=form, pack=pack)
+    partners = [p.organisation.name for p in table.covenant.partnerships] if table else []
+    return render_template("documents_web/consent_form.html", form=form, pack=pack, title=heading,
+                           on_form=partners + [c for _, c in form.fixed_recipients.choices])
 
 
 @bp.get("/consents/<int:consent_id>")
@@ -470,6 +503,7 @@ def consent(consent_id: int):
     access.require_and_log(rights.RESIDENT_DATA, rights.consent_target(db.session(), consent), "view",
                            "consent", consent_id)
     page = render_template("documents_web/consent.html", consent=consent,
+                           title=build.annex_heading(build.consent_annex(consent)),
                            status=consent_status(db.session(), consent),
                            required_signers=services.consent_required_signers(consent),
                            signing=signing.signing_state(db.session(), "consent", consent_id))

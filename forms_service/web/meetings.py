@@ -167,7 +167,9 @@ def check(meeting_id: int):
     consents = meetings.consents_of_meeting(session, meeting_id)
     invited = signing.open_declaration_requests(session, result.table_id)
     labels = category_labels(session.get(CaseTable, result.table_id))
-    return render_template("meetings/check.html", check=result, consents=consents, invited=invited, labels=labels)
+    numbers = build.annex_numbers(db.session().get(CaseTable, result.table_id))
+    return render_template("meetings/check.html", check=result, consents=consents, invited=invited, labels=labels,
+                           numbers=numbers)
 
 
 @bp.get("/meetings/<int:meeting_id>/toetsingslijst.pdf")
@@ -191,7 +193,6 @@ def check_pdf(meeting_id: int):
 
 
 DECLARATION_FOR_WARNING = {"bijlage1_missing": rules.STRUCTURAL, "bijlage2_needed": rules.INCIDENTAL}
-BIJLAGE = {rules.STRUCTURAL: "Bijlage 1", rules.INCIDENTAL: "Bijlage 2"}
 
 
 @bp.post("/meetings/<int:meeting_id>/send-for-signing")
@@ -206,7 +207,9 @@ def send_for_signing(meeting_id: int):
     wanted = _missing_declaration(result, request.form.get("person_id", type=int), request.form.get("kind"),
                                   request.form.get("case_ref", ""))
     if wanted is None:
-        flash("Voor deze deelnemer ontbreekt (nu) geen Bijlage 1 of 2 bij dit overleg.")
+        numbers = build.annex_numbers(db.session().get(CaseTable, result.table_id))
+        second = numbers["incidental"].removeprefix("Bijlage ") if numbers["structural"].startswith("Bijlage ") else numbers["incidental"]
+        flash(f"Voor deze deelnemer ontbreekt (nu) geen {numbers['structural']} of {second} bij dit overleg.")
         return redirect(url_for("meetings.check", meeting_id=meeting_id))
     invitee, kind, case_ref = wanted
     try:
@@ -218,7 +221,8 @@ def send_for_signing(meeting_id: int):
         flash(" ".join([error.message, *error.fields.values()]))
     else:
         db.session().commit()
-        flash(f"{BIJLAGE[kind]} is ter ondertekening verstuurd aan {invitee.name} ({invitation.request.signer_email}).")
+        number = build.annex_numbers(db.session().get(CaseTable, result.table_id))[kind]
+        flash(f"{number} is ter ondertekening verstuurd aan {invitee.name} ({invitation.request.signer_email}).")
     return redirect(url_for("meetings.check", meeting_id=meeting_id))
 
 
@@ -279,7 +283,8 @@ def withdraw_consent(consent_id: int):
     status = 422 if form.is_submitted() else 200
     labels = category_labels(consent.case.table)
     access.log_read(use, "view", "consent", consent.id)
-    page = render_template("meetings/withdraw_consent.html", form=form, consent=consent, labels=labels)
+    page = render_template("meetings/withdraw_consent.html", form=form, consent=consent, labels=labels,
+                           number=build.consent_annex(consent).number)
     db.session().commit()
     return page, status
 

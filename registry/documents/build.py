@@ -16,7 +16,6 @@ from registry.documents import render, viewmodels
 from registry.errors import NotFound, ValidationError
 from registry.models import CaseTable, Consent, Covenant, Declaration, Partnership, Person
 
-BLANK_FORMS = {"bijlage1": "declaration_structural", "bijlage2": "declaration_incidental", "bijlage4": "consent"}
 
 
 def pack_named(name: str) -> packs_module.Pack:
@@ -50,11 +49,36 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
     base = viewmodels.covenant_from_pack(pack, parties=parties, in_force_on=covenant.in_force_on, tables=table_vms or None)
     return viewmodels.CovenantDoc(
         title=_title_without_region(covenant.title, covenant.region) or base.title,
-        region=covenant.region or base.region, municipality=base.municipality,
+        region=covenant.region or base.region, municipality=covenant_municipality(covenant, pack),
         pack=pack.name, version=pack.version, parties=base.parties, tables=base.tables,
         table_role_organisations=base.table_role_organisations, in_force_on=covenant.in_force_on,
         chair_model=covenant.chair_model or "",
+        areas=covenant_area_vms(covenant, pack), consent_recipients=recipient_lines(covenant, pack),
     )
+
+
+def covenant_municipality(covenant: Covenant, pack: packs_module.Pack) -> str:
+    """The covenant's municipality; a covenant drafted before it had one: the default."""
+    return covenant.municipality or packs_module.default_municipality(pack, covenant.region)
+
+
+def covenant_area_vms(covenant: Covenant, pack: packs_module.Pack) -> tuple[viewmodels.Area, ...]:
+    """The covenant's areas, with the pack's short name where the pack knows the area."""
+    short_names = {area.name: area.short_name for area in pack.areas}
+    from registry.services import covenant_areas
+    return tuple(viewmodels.Area(name, short_names.get(name, name)) for name in covenant_areas(covenant))
+
+
+def recipient_lines(covenant: Covenant, pack: packs_module.Pack) -> tuple[viewmodels.RecipientLine, ...]:
+    """The recipient lines of the covenant's consent form: its partners (in the order
+    listed) plus the pack's fixed lines ("Mijn huisarts"); a covenant without partners
+    yet: the pack's default lines."""
+    partners = [p.organisation.name for p in covenant.partnerships]
+    if not partners:
+        return viewmodels.pack_recipient_lines(pack)
+    notes = {r.label: r.note for r in pack.consent_recipients if not r.choices and not r.fixed}
+    lines = [viewmodels.RecipientLine(name, (), notes.get(name, "")) for name in dict.fromkeys(partners)]
+    return tuple(lines) + viewmodels.pack_recipient_lines(pack, fixed_only=True)
 
 
 def _title_without_region(title: str, region: str) -> str:
@@ -69,6 +93,7 @@ def _title_without_region(title: str, region: str) -> str:
 def declaration_doc(declaration: Declaration) -> viewmodels.DeclarationDoc:
     """A Bijlage 1 or 2 as filled in for its person and table."""
     person: Person = declaration.person
+    covenant = declaration.table.covenant
     initials = f"{person.initials} " if person.initials and not person.name.startswith(person.initials) else ""
     return viewmodels.DeclarationDoc(
         kind=declaration.kind,
@@ -78,30 +103,29 @@ def declaration_doc(declaration: Declaration) -> viewmodels.DeclarationDoc:
         function=person.function or "",
         case_ref=declaration.case_ref or "",
         signed_on=declaration.signed_on,
+        covenant_title=_title_without_region(covenant.title, covenant.region),
+        region=covenant.region,
     )
 
 
-def match_recipient(pack: packs_module.Pack, organisation_name: str) -> str | None:
-    """The consent form's label for a registry organisation, if the form lists it.
-
-    The form names organisations briefly ("Stichting X"), the registry often fully
-    ("Stichting X Regio"): a label matches when one contains the other.
-    """
-    folded = organisation_name.casefold()
-    for label in pack.recipient_names():
-        if label.casefold() in folded or folded in label.casefold():
-            return label
-    return None
-
-
 def consent_doc(consent: Consent) -> viewmodels.ConsentDoc:
-    """A Bijlage 4 as filled in: recipients on the form are ticked, others go under 'Anders'."""
-    pack = pack_named(consent.case.table.covenant.pack)
+    """A Bijlage 4 as filled in for its covenant: the covenant's partners and the pack's
+    fixed lines are on the form; a recipient is ticked by organisation id (a partner) or
+    by the exact text of a fixed line; anything else goes under 'Anders'."""
+    covenant = consent.case.table.covenant
+    pack = pack_named(covenant.pack)
+    lines = recipient_lines(covenant, pack)
+    partner_ids = {p.organisation_id: p.organisation.name for p in covenant.partnerships}
+    fixed = {name.casefold(): name for line in viewmodels.pack_recipient_lines(pack, fixed_only=True)
+             for name in line.names()}
+    on_form = {name for line in lines for name in line.names()}
     ticked, others = [], []
     for organisation in consent.recipients:
-        label = match_recipient(pack, organisation.name)
-        (ticked.append(label) if label else others.append(organisation.name))
-    others.extend(consent.other_recipients or [])
+        name = partner_ids.get(organisation.id)
+        (ticked.append(name) if name in on_form else others.append(organisation.name))
+    for other in consent.other_recipients or []:
+        name = fixed.get(other.strip().casefold())
+        (ticked.append(name) if name in on_form else others.append(other))
     return viewmodels.ConsentDoc(
         resident_name=consent.resident_name,
         resident_birth_date=consent.resident_birth_date,
@@ -114,6 +138,10 @@ def consent_doc(consent: Consent) -> viewmodels.ConsentDoc:
         table_name=consent.case.table.name,
         signed_on=consent.signed_on,
         contact_person=consent.contact_person or "",
+        covenant_title=_title_without_region(covenant.title, covenant.region),
+        region=covenant.region,
+        municipality=covenant_municipality(covenant, pack),
+        recipient_lines=lines,
     )
 
 
@@ -156,10 +184,64 @@ def covenant_docx(session: Session, covenant: Covenant) -> bytes:
     return render.render_docx(pack_named(covenant.pack), "covenant_docx", covenant_doc(session, covenant))
 
 
+DECLARATION_ANNEX_KINDS = {"structural": "structural_declaration", "incidental": "incidental_declaration"}
+
+
+def _pack_or_none(name: str) -> packs_module.Pack | None:
+    try:
+        return packs_module.load_pack(name)
+    except packs_module.PackError:
+        return None
+
+
+def declaration_annex(declaration: Declaration) -> packs_module.Annex:
+    """The annex (number, title, key) a Bijlage 1/2 is in its covenant's pack."""
+    return packs_module.annex_of_kind(_pack_or_none(declaration.table.covenant.pack),
+                                      DECLARATION_ANNEX_KINDS[declaration.kind])
+
+
+def consent_annex(consent: Consent) -> packs_module.Annex:
+    """The consent form's annex in its covenant's pack (Emmen: Bijlage 4; onderwijs-jeugdhulp: Bijlage 5)."""
+    return packs_module.annex_of_kind(_pack_or_none(consent.case.table.covenant.pack), "consent")
+
+
+def annex_numbers(table: CaseTable) -> dict[str, str]:
+    """How the table's pack numbers its forms: ``{"structural": "Bijlage 1",
+    "incidental": "Bijlage 2", "consent": "Bijlage 4"}`` (onderwijs-jeugdhulp: Bijlage 5)."""
+    pack = _pack_or_none(table.covenant.pack)
+    return {short: packs_module.annex_of_kind(pack, kind).number
+            for short, kind in (*DECLARATION_ANNEX_KINDS.items(), ("consent", "consent"))}
+
+
+def annex_heading(annex: packs_module.Annex) -> str:
+    """"Bijlage 5 — Toestemmingsformulier": how pages, signing titles and mails name it."""
+    return packs_module.annex_heading(annex)
+
+
+def annexes_with_key(key: str) -> list[tuple[str, packs_module.Annex]]:
+    """Every pack (name, annex) whose form annex has this key, in pack order."""
+    found = []
+    for name in packs_module.list_packs():
+        pack = _pack_or_none(name)
+        annex = packs_module.form_annex(pack, key) if pack else None
+        if annex is not None:
+            found.append((name, annex))
+    return found
+
+
+def form_annexes(pack_name: str) -> tuple[packs_module.Annex, ...]:
+    """The form annexes (declarations, consent) of a pack, in covenant order."""
+    return packs_module.form_annexes(pack_named(pack_name))
+
+
 def blank_form(pack_name: str, form: str) -> render.RenderedDocument:
-    """An empty Bijlage 1, 2 or 4 for signing on paper."""
-    if form not in BLANK_FORMS:
-        raise NotFound("Onbekend formulier.", {"form": "Kies bijlage1, bijlage2 of bijlage4."})
-    kind = BLANK_FORMS[form]
+    """An empty form annex of a pack by its key (``bijlage1``, ``bijlage5``), for signing
+    on paper; an unknown key is a 404 naming ``form``."""
+    pack = pack_named(pack_name)
+    annex = packs_module.form_annex(pack, form)
+    if annex is None:
+        keys = ", ".join(a.key for a in packs_module.form_annexes(pack))
+        raise NotFound("Onbekend formulier.", {"form": f"Kies een van de formulieren van dit pakket: {keys}."})
+    kind = packs_module.FORM_KINDS[annex.kind]
     vm = viewmodels.ConsentDoc() if kind == "consent" else viewmodels.DeclarationDoc(kind=kind.removeprefix("declaration_"))
-    return render.render_pdf(pack_named(pack_name), kind, vm)
+    return render.render_pdf(pack, packs_module.annex_document(pack, annex), vm)

@@ -31,7 +31,7 @@ from urllib.request import url2pathname
 import jinja2
 
 from registry.packs import Pack
-from .viewmodels import ConsentDoc, CovenantDoc, DeclarationDoc
+from .viewmodels import ConsentDoc, CovenantDoc, DeclarationDoc, with_pack_defaults
 
 #: PDF variants this renderer supports. PDF/A-3b is the default: the archival format
 #: that still allows embedded files (evidence, source data) and PAdES sealing.
@@ -105,7 +105,10 @@ def document_date(vm) -> date | None:
 
 def render_html(pack: Pack, template: str, vm) -> str:
     """Render ``template`` (a manifest document kind or file name) of ``pack`` with the
-    view-model ``vm`` as ``doc``. Consent view-models are checked against the pack."""
+    view-model ``vm`` as ``doc``. Consent view-models are checked against the pack.
+    What the view-model leaves empty (region, municipality, areas, recipient lines)
+    comes from the pack: the pack supplies defaults, the covenant its own data."""
+    vm = with_pack_defaults(vm, pack)
     if isinstance(vm, ConsentDoc):
         vm.check_against(pack)
     tmpl = _environment(pack.path).get_template(_template_file(pack, template))
@@ -203,7 +206,7 @@ def render_docx(pack: Pack, template: str, vm) -> bytes:
     jinja_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     jinja_env.filters["nl_date"] = dutch_date
     jinja_env.filters["join_nl"] = join_nl
-    tpl.render({"doc": vm, "pack": pack}, jinja_env=jinja_env)
+    tpl.render({"doc": with_pack_defaults(vm, pack), "pack": pack}, jinja_env=jinja_env)
     out = io.BytesIO()
     tpl.save(out)
     return _without_zip_timestamps(out.getvalue())

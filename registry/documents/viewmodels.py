@@ -85,6 +85,33 @@ class CaseTable(_CacheKeyMixin):
 
 
 @dataclass(frozen=True)
+class Area(_CacheKeyMixin):
+    """An area (*gebied*, art. 1) of the covenant; ``short_name`` as the text names it."""
+
+    name: str
+    short_name: str = ""
+
+
+@dataclass(frozen=True)
+class RecipientLine(_CacheKeyMixin):
+    """A line of the consent form's recipients: a partner of the covenant, or a fixed
+    line of the pack ("Mijn huisarts"); ``choices`` are alternatives to strike through."""
+
+    label: str
+    choices: tuple[str, ...] = ()
+    note: str = ""
+
+    def __post_init__(self):
+        _as_tuple(self, "choices")
+
+    def names(self) -> tuple[str, ...]:
+        """The names this line stands for when ticked."""
+        if not self.choices:
+            return (self.label,)
+        return tuple(f"{self.label} {choice}" for choice in self.choices)
+
+
+@dataclass(frozen=True)
 class CovenantDoc(_CacheKeyMixin):
     """The covenant (*Convenant Samenwerking Casustafel*) with its parties and tables."""
 
@@ -99,9 +126,13 @@ class CovenantDoc(_CacheKeyMixin):
     in_force_on: date | None = None
     chair_model: str = ""
     """The chosen chair model (one of the pack's ``chair_models``); "" prints them all to tick."""
+    areas: tuple[Area, ...] = ()
+    """The covenant's own areas (art. 1); empty: the pack's."""
+    consent_recipients: tuple[RecipientLine, ...] = ()
+    """The recipient lines of its Bijlage 4 (partners + the pack's fixed lines); empty: the pack's."""
 
     def __post_init__(self):
-        _as_tuple(self, "parties", "tables", "table_role_organisations")
+        _as_tuple(self, "parties", "tables", "table_role_organisations", "areas", "consent_recipients")
         _require_date("in_force_on", self.in_force_on)
 
     def last_signed_on(self) -> date | None:
@@ -125,6 +156,9 @@ class DeclarationDoc(_CacheKeyMixin):
     case_ref: str = ""
     signed_on: date | None = None
     place: str = ""
+    covenant_title: str = ""
+    region: str = ""
+    """The covenant's title and region for the running header; empty: the pack's."""
 
     def __post_init__(self):
         if self.kind not in DECLARATION_KINDS:
@@ -150,9 +184,14 @@ class ConsentDoc(_CacheKeyMixin):
     signed_on: date | None = None
     contact_person: str = ""
     """The professional's *contactpersoon* for the resident (blank: a line to fill in)."""
+    covenant_title: str = ""
+    region: str = ""
+    municipality: str = ""
+    recipient_lines: tuple[RecipientLine, ...] = ()
+    """The covenant's recipient lines; empty (with title, region, municipality): the pack's."""
 
     def __post_init__(self):
-        _as_tuple(self, "categories", "recipients")
+        _as_tuple(self, "categories", "recipients", "recipient_lines")
         if self.signed_by is not None and self.signed_by not in CONSENT_SIGNERS:
             raise ValueError(f"signed_by must be one of {CONSENT_SIGNERS} or None")
         _require_date("resident_birth_date", self.resident_birth_date)
@@ -162,9 +201,41 @@ class ConsentDoc(_CacheKeyMixin):
         """Raise ValueError if a category key or recipient is not on the pack's form,
         so a typo cannot silently drop a tick from a legal document."""
         unknown = set(self.categories) - set(pack.category_keys())
-        unknown |= set(self.recipients) - set(pack.recipient_names())
+        lines = self.recipient_lines or pack_recipient_lines(pack)
+        unknown |= set(self.recipients) - {name for line in lines for name in line.names()}
         if unknown:
             raise ValueError(f"not on the consent form of pack {pack.name!r}: {sorted(unknown)}")
+
+
+def pack_recipient_lines(pack: Pack, fixed_only: bool = False) -> tuple[RecipientLine, ...]:
+    """The pack's consent recipient lines (all: the default form; ``fixed_only``: the
+    lines that go on every covenant's form besides its partners)."""
+    return tuple(RecipientLine(r.label, r.choices, r.note) for r in pack.consent_recipients
+                 if r.fixed or not fixed_only)
+
+
+def pack_areas(pack: Pack) -> tuple[Area, ...]:
+    """The pack's default areas."""
+    return tuple(Area(a.name, a.short_name) for a in pack.areas)
+
+
+def with_pack_defaults(vm, pack: Pack):
+    """Fill what a view-model leaves empty from the pack (title, region, municipality,
+    areas, recipient lines), so templates read everything from ``doc``."""
+    if isinstance(vm, CovenantDoc):
+        return dataclasses.replace(
+            vm, municipality=vm.municipality or pack.municipality, region=vm.region or pack.region,
+            areas=vm.areas or pack_areas(pack),
+            consent_recipients=vm.consent_recipients or pack_recipient_lines(pack))
+    if isinstance(vm, DeclarationDoc):
+        return dataclasses.replace(vm, covenant_title=vm.covenant_title or pack.title,
+                                   region=vm.region or pack.region)
+    if isinstance(vm, ConsentDoc):
+        return dataclasses.replace(
+            vm, covenant_title=vm.covenant_title or pack.title, region=vm.region or pack.region,
+            municipality=vm.municipality or pack.municipality,
+            recipient_lines=vm.recipient_lines or pack_recipient_lines(pack))
+    return vm
 
 
 def covenant_from_pack(pack: Pack, parties: tuple[Party, ...] | None = None,
@@ -180,4 +251,4 @@ def covenant_from_pack(pack: Pack, parties: tuple[Party, ...] | None = None,
         title=pack.title, region=pack.region, municipality=pack.municipality,
         pack=pack.name, version=pack.version, parties=tuple(parties), tables=tuple(tables),
         table_role_organisations=tuple(r.text_name for r in pack.table_roles),
-        in_force_on=in_force_on)
+        in_force_on=in_force_on, areas=pack_areas(pack), consent_recipients=pack_recipient_lines(pack))

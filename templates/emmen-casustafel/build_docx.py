@@ -40,12 +40,17 @@ INLINE = {
     "§REGION§": "{{ doc.region }}",
     "§MUNICIPALITY§": "{{ doc.municipality }}",
     "§VERSION§": "{{ doc.version }}",
-    "§AREAS§": "{{ doc.tables | map(attribute='short_name') | join_nl }}",
+    "§AREAS§": "{{ doc.areas | sort(attribute='short_name') | map(attribute='short_name') | join_nl }}",
+    "§AREANAMES§": "{{ doc.areas | map(attribute='name') | join(', ') }}",
     "§ROLE1§ en §ROLE2§": "{{ doc.table_role_organisations | join_nl }}",
     "§ORG§": "{{ party.organisation }}",
     "§REP§": "{{ party.representative }}",
 }
 LINE_BREAK = "§BR§"
+# The consent form's recipient lines (the covenant's partners and the pack's fixed lines).
+RECIPIENT = "§RCPT§"
+RECIPIENT_TEXT = ("{{ r.label }}{{ (' ' ~ (r.choices | join(' / '))) if r.choices else '' }}"
+                  "{{ (' ' ~ r.note) if (r.note and r.choices) else '' }}")
 DOTS = "……………………………………………"
 
 BLOCKS = {"h1", "h2", "h3", "p", "li", "tr", "div"}
@@ -54,11 +59,13 @@ BLOCKS = {"h1", "h2", "h3", "p", "li", "tr", "div"}
 def symbolic_covenant():
     """A CovenantDoc whose every field is a marker the converter recognises."""
     from registry.documents import CaseTable, CovenantDoc, Party
+    from registry.documents.viewmodels import Area, RecipientLine
     return CovenantDoc(
         title="§TITLE§", region="§REGION§", municipality="§MUNICIPALITY§", pack=PACK_NAME,
         version="§VERSION§", parties=(Party("§ORG§", "§REP§", MARK_DATE),),
         tables=(CaseTable("§AREAS§", "§AREAS§"),),
-        table_role_organisations=("§ROLE1§", "§ROLE2§"), in_force_on=MARK_DATE)
+        table_role_organisations=("§ROLE1§", "§ROLE2§"), in_force_on=MARK_DATE,
+        areas=(Area("§AREANAMES§", "§AREAS§"),), consent_recipients=(RecipientLine(RECIPIENT),))
 
 
 class Block:
@@ -267,6 +274,9 @@ def wrap_loops(blocks: list[Block]) -> list[Block]:
         text = block.text
         if block.tag == "p" and "§ORG§" in text:
             out += [_tag("{%p for party in doc.parties %}"), block, _tag("{%p endfor %}")]
+        elif RECIPIENT in text:
+            block.text = text.replace(RECIPIENT, RECIPIENT_TEXT)
+            out += [_tag("{%p for r in doc.consent_recipients %}"), block, _tag("{%p endfor %}")]
         elif block.tag == "p" and MARK_DATE_TEXT in text:
             block.text = text.replace(MARK_DATE_TEXT, "{{ doc.in_force_on | nl_date }}")
             out += [_tag("{%p if doc.in_force_on %}"), block, _tag("{%p endif %}")]
@@ -299,7 +309,7 @@ def build(out: Path = HERE / "covenant.docx") -> Path:
             continue
         write_block(document, block)
         i += 1
-    document.core_properties.title = f"{pack.title} {pack.region}"
+    document.core_properties.title = pack.title  # the region is the covenant's, not the pack's
     document.core_properties.language = pack.language
     document.save(out)
     _fix_zip_timestamps(out)

@@ -15,8 +15,11 @@ CODE = Path(__file__).resolve().parents[2] / "forms_service" / "documents"
 def test_emmen_pack_manifest(pack):
     assert pack.name == "emmen-casustafel" and pack.region == "Emmen"
     assert pack.municipality == "gemeente Emmen"
-    assert [a.name for a in pack.areas] == ["De Blokken", "De Monden", "De Velden",
-                                            "Emmen-Noord", "Emmen-Oost", "Emmen-Zuid"]
+    # the order of the footnote of Bijlage 3; art. 1 lists the short names alphabetically
+    assert [a.name for a in pack.areas] == ["Emmen-Noord", "Emmen-Zuid", "Emmen-Oost",
+                                            "De Monden", "De Velden", "De Blokken"]
+    assert [r.key for r in pack.roles] == ["chair", "coordinator"]
+    assert [a.key for a in pack.annexes] == ["bijlage1", "bijlage2", "bijlage3", "bijlage4"]
     assert (pack.term.initial_years, pack.term.renewal_years, pack.term.notice_months) == (3, 1, 3)
     assert [r.organisation for r in pack.table_roles] == [
         "Stichting de Toegang Emmen", "Stichting Welzijnsorganisatie Sedna"]

@@ -12,16 +12,18 @@ D = dt.date
 
 
 def build(session) -> dict:
-    """GGD and Toegang sign in May 2025; Woonstichting is no partner.
+    """GGD, Toegang and Sedna sign in May 2025; Woonstichting is no partner.
 
-    Casustafel Noord: chair Anouk (Toegang) and coordinator Gerda (GGD), both with
+    Casustafel Noord: chair Anouk (Toegang) and coordinator Gerda (Sedna: the Emmen
+    pack's table roles come from Stichting de Toegang and Sedna), both with
     Bijlage 1; Mira (GGD) with Bijlage 1; Sanne (Woonstichting) with Bijlage 2 for
     EN-1 only; Piet (Toegang) without any declaration. A consent for EN-1 (signed
     2026-02-16) names GGD for two data categories.
     """
-    ggd, toegang, housing = f.organisation(session, "GGD"), f.organisation(session, "Toegang"), f.organisation(session, "Woonstichting")
-    cov = f.covenant(session, [(ggd, D(2025, 5, 5)), (toegang, D(2025, 5, 12))])
-    anouk, gerda = f.person(session, toegang, "Anouk"), f.person(session, ggd, "Gerda")
+    ggd, toegang, housing = f.organisation(session, "GGD"), f.organisation(session, "Stichting de Toegang Emmen"), f.organisation(session, "Woonstichting")
+    sedna = f.organisation(session, "Stichting Welzijnsorganisatie Sedna")
+    cov = f.covenant(session, [(ggd, D(2025, 5, 5)), (toegang, D(2025, 5, 12)), (sedna, D(2025, 5, 12))])
+    anouk, gerda = f.person(session, toegang, "Anouk"), f.person(session, sedna, "Gerda")
     north = services.create_table(session, covenant_id=cov.id, name="Casustafel Noord", area="Noord", chair_id=anouk.id, coordinator_id=gerda.id)
     mira, sanne, piet = f.person(session, ggd, "Mira"), f.person(session, housing, "Sanne"), f.person(session, toegang, "Piet")
     for someone in (anouk, gerda, mira):
