@@ -295,9 +295,6 @@ def _pack_from_manifest(data: dict, folder: Path) -> Pack:
 DEFAULT_TERM = Term(initial_years=3, renewal_years=1, notice_months=3)
 """The term of a covenant whose pack is missing: three years, renewed by one, three months' notice."""
 
-DEFAULT_ANNEX_NUMBERS = {"structural_declaration": "Bijlage 1", "incidental_declaration": "Bijlage 2",
-                         "consent": "Bijlage 4"}
-
 _CACHE: dict[str, tuple[tuple[int, int], Pack]] = {}
 
 
@@ -340,11 +337,8 @@ def term_of(name: str | None) -> Term:
 def annex_number(pack: Pack | None, kind: str) -> str:
     """The printed number ("Bijlage 5") of the pack's annex of ``kind``
     (``structural_declaration``, ``incidental_declaration`` or ``consent``); the Emmen
-    numbering when the pack has none of that kind."""
-    for annex in (pack.annexes if pack is not None else ()):
-        if annex.kind == kind:
-            return annex.number
-    return DEFAULT_ANNEX_NUMBERS.get(kind, "")
+    numbering when the pack has none of that kind (see :func:`annex_of_kind`)."""
+    return annex_of_kind(pack, kind).number
 
 
 CHAIR_MODEL_LABELS = {"independent": "Onafhankelijk voorzitterschap", "fixed": "Vast voorzitterschap",

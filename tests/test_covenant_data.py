@@ -85,7 +85,7 @@ def test_a_partner_with_a_similar_name_is_not_ticked(api):
     outsider = api.post("/api/v1/organisations", {"name": "Gemeente Assen-Zuid"}).json
     consent = api.post("/api/v1/consents", {
         "case_ref": "AS-2", "table_id": table["id"], "recipients": [outsider["id"]], "categories": ["name_address"],
-        "signed_by": "resident", "resident_name": "B", "purpose": "x", "signed_on": "2026-02-01"}).json
+        "signed_by": "resident", "resident_birth_date": "1980-01-01", "resident_name": "B", "purpose": "x", "signed_on": "2026-02-01"}).json
     form = one_line(pdf_text(api.get(f"/api/v1/consents/{consent['id']}/document.pdf").data))
     assert "X Gemeente Assen " not in form and "Anders, namelijk: Gemeente Assen-Zuid" in form
 

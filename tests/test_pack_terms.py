@@ -33,6 +33,8 @@ def copy_of_emmen(root: Path, name: str, term: str, extra: str = "") -> Path:
     text = text.replace(f'name = "{EMMEN}"', f'name = "{name}"', 1)
     text, count = TERM.subn("[term]\n" + term.strip() + "\n\n", text, count=1)
     assert count == 1
+    if "[[annexes]]" in extra:  # the copy's own annex numbers replace the pack's
+        text = re.sub(r"\[\[annexes\]\]\n(?:[^\[\n][^\n]*\n)*\n?", "", text)
     manifest.write_text(text + extra, encoding="utf-8")
     return folder
 
