@@ -124,7 +124,7 @@ def test_a_failed_request_changes_nothing(api, app_session):
 
 def test_incidental_declaration_needs_a_case(api):
     covenant_id, (org_a, _b) = setup_covenant(api)
-    table_id = api.post("/api/v1/tables", {"covenant_id": covenant_id, "name": "T", "area": "A"}).json["id"]
+    table_id = api.post("/api/v1/tables", {"covenant_id": covenant_id, "name": "T", "area": "Emmen-Noord"}).json["id"]
     guest_org = api.post("/api/v1/organisations", {"name": "Gast"}).json
     guest = api.post("/api/v1/people", {"name": "Gast", "initials": "G.", "organisation_id": guest_org["id"], "function": "x", "email": "g@example.org"}).json
     missing_case = api.post("/api/v1/declarations", {"kind": "incidental", "person_id": guest["id"], "table_id": table_id, "signed_on": "2026-03-02"})
