@@ -61,6 +61,9 @@ class AgendaItem:
     theme: str | None = None
     age_band: str | None = None
     invitee_ids: tuple[int, ...] = ()
+    family_roles: tuple[str, ...] = ()
+    """Keys of the pack's ``[[case_participants]]`` taking part in their own case (e.g.
+    ``ouder_met_gezag``, ``jongere``): roles only, never names (DAT, no WAT)."""
 
 
 def plan_meeting(
@@ -71,8 +74,6 @@ def plan_meeting(
     location: str | None,
     cases: list[AgendaItem],
     planned_by: str | None = None,
-    themes: tuple[str, ...] = THEMES,
-    age_bands: tuple[str, ...] = AGE_BANDS,
     on_request: bool = False,
 ) -> Meeting:
     """Plan a meeting (*overleg plannen*): its cases, invitees and per-case participants.
@@ -80,17 +81,20 @@ def plan_meeting(
     Every error names its field (``cases[1].theme``); nothing is written unless all are
     right. A case reference new to the table opens that case on the meeting date. A
     meeting *op afroep* (``on_request``, besides the fixed dates) needs a pack with
-    ``[meetings] on_request = true``.
+    ``[meetings] on_request = true``. Themes, age bands and the family roles of a case
+    come from the covenant's pack.
     """
     table = services.get(session, CaseTable, table_id, "table_id")
+    pack = packs.cached_pack(table.covenant.pack)
     if on_request:
-        pack = packs.cached_pack(table.covenant.pack)
         if pack is None or not pack.meetings_on_request:
             raise ValidationError(
                 "Dit convenant kent geen overleg op afroep.",
                 {"on_request": "Volgens het convenant komt de casustafel alleen op vaste momenten bijeen."},
             )
-    _validate_agenda(location, cases, themes, age_bands)
+    choices = agenda_choices(table)
+    _validate_agenda(location, cases, choices.themes, choices.age_bands)
+    _validate_family_roles(cases, pack.case_participants if pack else ())
     person_ids = list(dict.fromkeys(pid for item in cases for pid in item.invitee_ids))
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
     unknown = {
@@ -108,11 +112,52 @@ def plan_meeting(
             MeetingCase(
                 case=case, position=position, theme=item.theme, age_band=item.age_band,
                 participants=[people[pid] for pid in dict.fromkeys(item.invitee_ids)],
+                family_roles=list(dict.fromkeys(item.family_roles)) or None,
             )
         )
     session.add(meeting)
     session.flush()
     return meeting
+
+
+@dataclass(frozen=True)
+class AgendaChoices:
+    """What a table's agenda may say, from its covenant's pack: themes, age bands and the
+    family roles that take part in their own case (key, label)."""
+
+    themes: tuple[str, ...]
+    age_bands: tuple[str, ...]
+    family_roles: tuple[tuple[str, str], ...]
+
+
+def agenda_choices(table: CaseTable) -> AgendaChoices:
+    """The choices of a table's planning form (the pack's, else the defaults)."""
+    pack = packs.cached_pack(table.covenant.pack)
+    return AgendaChoices(
+        (pack.meeting_themes if pack else ()) or THEMES, (pack.age_bands if pack else ()) or AGE_BANDS,
+        tuple((role.key, role.label) for role in (pack.case_participants if pack else ())),
+    )
+
+
+def _validate_family_roles(cases: list[AgendaItem], roles) -> None:
+    """Family roles must be the pack's case participants; one with a minimum age (a
+    *jongere* from 12) needs an age band that starts at that age or later."""
+    by_key = {role.key: role for role in roles}
+    errors: dict[str, str] = {}
+    for i, item in enumerate(cases):
+        for key in item.family_roles:
+            role = by_key.get(key)
+            if role is None:
+                allowed = ", ".join(by_key) or "geen (dit convenant kent geen deelname van inwoners aan hun casus)"
+                errors[f"cases[{i}].family_roles"] = f"Onbekende rol '{key}'; kies uit: {allowed}."
+            elif role.min_age is not None:
+                youngest = rules.age_band_bounds(item.age_band)[0]
+                if youngest is None or youngest < role.min_age:
+                    errors[f"cases[{i}].family_roles"] = (
+                        f"Een {role.label} neemt pas vanaf {role.min_age} jaar deel aan de eigen casus; "
+                        f"kies een leeftijdscategorie vanaf {role.min_age} jaar.")
+    if errors:
+        raise ValidationError("Controleer de deelnemers van de casussen.", errors)
 
 
 def _validate_agenda(
@@ -195,6 +240,10 @@ class CaseCheck:
     theme: str | None
     age_band: str | None
     invitees: tuple[InviteeCheck, ...]
+    family_participants: tuple[tuple[str, str], ...] = ()
+    """(key, label) of the family roles taking part in their own case, without a declaration."""
+    warnings: tuple[rules.Reason, ...] = ()
+    """Case-level warnings, e.g. ``no_parent_invited`` for a minor's case."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +283,9 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
     consents = _consents(session, case_ids)
     need_to_know = _need_to_know(session, case_ids)
     facts = _Facts(table_f, covenant_f, people, declarations, on)
+    roles = packs.cached_pack(table.covenant.pack)
+    roles = roles.case_participants if roles else ()
+    labels = {role.key: role.label for role in roles}
     cases = tuple(
         CaseCheck(
             row.reference, row.theme, row.age_band,
@@ -241,6 +293,8 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
                 _invitee_check(facts, pid, row, consents.get(row.case_id, []), need_to_know.get(row.case_id, {}))
                 for pid in participants.get(row.meeting_case_id, [])
             ),
+            tuple((key, labels.get(key, key)) for key in (row.family_roles or ())),
+            rules.family_warnings(row.age_band, tuple(row.family_roles or ()), tuple(labels)),
         )
         for row in agenda
     )
@@ -322,7 +376,8 @@ def _agenda(session: Session, meeting_id: int):
     rows = session.execute(
         select(
             MeetingCase.id.label("meeting_case_id"), MeetingCase.case_id, Case.reference,
-            MeetingCase.theme, MeetingCase.age_band, Case.opened_on, Case.closed_on, meeting_participant.c.person_id,
+            MeetingCase.theme, MeetingCase.age_band, MeetingCase.family_roles, Case.opened_on, Case.closed_on,
+            meeting_participant.c.person_id,
         )
         .join(Case, Case.id == MeetingCase.case_id)
         .outerjoin(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)

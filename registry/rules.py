@@ -692,3 +692,34 @@ def role_warning(role: str, person_name: str | None, decision: Decision | None) 
         return None
     why = "; ".join(r.text for r in decision.reasons)
     return Reason(f"{role}_not_entitled", f"De {label} {person_name} mag zelf niet aan deze casustafel deelnemen: {why}")
+
+
+# ----------------------------------------------------------------------------- a case's own family
+
+
+PARENT_ROLE = "ouder_met_gezag"
+"""The pack key of a parent with authority (*ouder met gezag*) taking part in a case."""
+
+
+def age_band_bounds(age_band: str | None) -> tuple[int | None, int | None]:
+    """(youngest, oldest) of an age band label: "12-16" → (12, 16), "80+" → (80, None),
+    anything else → (None, None)."""
+    text = (age_band or "").strip()
+    if text.endswith("+") and text[:-1].isdigit():
+        return int(text[:-1]), None
+    low, _, high = text.partition("-")
+    if low.isdigit() and high.isdigit():
+        return int(low), int(high)
+    return None, None
+
+
+def family_warnings(age_band: str | None, family_roles: tuple[str, ...],
+                    pack_roles: tuple[str, ...]) -> tuple[Reason, ...]:
+    """Warnings about who of the family takes part: a minor's case (an age band that starts
+    below 18) without a parent with authority, when the covenant lets parents take part."""
+    youngest = age_band_bounds(age_band)[0]
+    if PARENT_ROLE in pack_roles and youngest is not None and youngest < 18 and PARENT_ROLE not in family_roles:
+        return (Reason("no_parent_invited",
+                       f"Casus van een minderjarige (leeftijd {age_band}) zonder ouder met gezag: "
+                       "nodig een ouder met gezag uit voor het casusoverleg."),)
+    return ()

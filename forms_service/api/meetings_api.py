@@ -57,6 +57,7 @@ def _agenda(body: Body) -> list[meetings.AgendaItem]:
             theme=sub.str("theme", max_length=20),
             age_band=sub.str("age_band", max_length=8),
             invitee_ids=tuple(sub.list_of("invitee_ids", int, required=True)),
+            family_roles=tuple(sub.list_of("family_roles", str)),
         )
         body.errors.update({f"cases[{i}].{name}": message for name, message in sub.errors.items()})
         items.append(item)
@@ -83,10 +84,9 @@ def plan_meeting():
     cases = _agenda(body)
     body.check()
     _table(table_id, rights.MEETINGS)
-    pack = table_pack(table_id)
     meeting = meetings.plan_meeting(
         db.session(), table_id=table_id, starts_at=starts_at, location=location, cases=cases,
-        planned_by=g.api_user.email, themes=pack.meeting_themes, age_bands=pack.age_bands, on_request=on_request,
+        planned_by=g.api_user.email, on_request=on_request,
     )
     return created(meeting_json(meeting))
 
@@ -105,12 +105,6 @@ def _meeting(meeting_id: int) -> Meeting:
     return meeting
 
 
-def table_pack(table_id: int):
-    """The template pack of a table's covenant (its meeting themes and age bands)."""
-    table = services.get(db.session(), CaseTable, table_id, "table_id")
-    return build.pack_named(table.covenant.pack)
-
-
 def meeting_json(meeting) -> dict:
     """A meeting as JSON: when, where, the agenda and the invitees."""
     return {
@@ -121,7 +115,8 @@ def meeting_json(meeting) -> dict:
         "on_request": bool(meeting.on_request),
         "invitee_ids": [i.person_id for i in meeting.invitees],
         "cases": [
-            {"case_ref": c.case.reference, "theme": c.theme, "age_band": c.age_band, "invitee_ids": [p.id for p in c.participants]}
+            {"case_ref": c.case.reference, "theme": c.theme, "age_band": c.age_band,
+             "invitee_ids": [p.id for p in c.participants], "family_roles": list(c.family_roles or [])}
             for c in meeting.cases
         ],
     }
@@ -164,6 +159,8 @@ def check_json(check: meetings.MeetingCheck) -> dict:
             {
                 "case_ref": case.case_ref, "theme": case.theme, "age_band": case.age_band,
                 "invitees": [invitee_json(i) for i in case.invitees],
+                "family_participants": [{"key": key, "label": label} for key, label in case.family_participants],
+                "warnings": reasons_json(case.warnings),
             }
             for case in check.cases
         ],
@@ -277,7 +274,7 @@ STR = {"type": "string"}
 REASONS = {"type": "array", "items": REASON}
 CONSENT_ANSWER = {"type": "object", "properties": {"covered": {"type": "boolean"}, "categories": {"type": "array", "items": STR}, "reason": REASON}, "required": ["covered", "categories"]}
 INVITEE = {"type": "object", "properties": {"person_id": ID, "name": STR, "organisation_id": ID, "organisation_name": STR, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "consent": CONSENT_ANSWER, "warnings": REASONS}}
-AGENDA_ITEM = {"type": "object", "properties": {"case_ref": STR, "theme": {"enum": list(meetings.THEMES)}, "age_band": {"enum": list(meetings.AGE_BANDS)}, "invitee_ids": {"type": "array", "items": ID}}, "required": ["case_ref", "invitee_ids"]}
+AGENDA_ITEM = {"type": "object", "properties": {"case_ref": STR, "theme": {"type": "string", "description": "one of the pack's meeting themes"}, "age_band": {"type": "string", "description": "one of the pack's age bands"}, "invitee_ids": {"type": "array", "items": ID}, "family_roles": {"type": "array", "items": STR, "description": "keys of the pack's case_participants taking part in their own case (e.g. ouder_met_gezag, jongere); no names"}}, "required": ["case_ref", "invitee_ids"]}
 STARTS_AT = {"type": "string", "example": "2026-03-10T14:00", "description": "Local time, Europe/Amsterdam"}
 MEETING = {"type": "object", "properties": {"id": ID, "table_id": ID, "starts_at": STARTS_AT, "location": {"type": ["string", "null"]}, "on_request": {"type": "boolean"}, "invitee_ids": {"type": "array", "items": ID}, "cases": {"type": "array", "items": AGENDA_ITEM}}}
 CHECK = {"type": "object", "properties": {

@@ -124,18 +124,17 @@ def plan(table_id: int):
     access.require(rights.MEETINGS, rights.table_target(db.session(), table))
     form = PlanMeetingForm()
     choices = _invitee_choices(table)
-    pack = build.pack_named(table.covenant.pack)
+    agenda = meetings.agenda_choices(table)
     for row in form.cases.entries:
         row.form.invitee_ids.choices = choices
-        row.form.theme.choices = [("", "—"), *((t, t) for t in pack.meeting_themes)]
-        row.form.age_band.choices = [("", "—"), *((a, a) for a in pack.age_bands)]
+        row.form.theme.choices = [("", "—"), *((t, t) for t in agenda.themes)]
+        row.form.age_band.choices = [("", "—"), *((a, a) for a in agenda.age_bands)]
     if form.validate_on_submit():
         items, rows = _agenda(form)
         try:
             meeting = meetings.plan_meeting(
                 db.session(), table_id=table.id, starts_at=dt.datetime.combine(form.day.data, form.time.data),
                 location=form.location.data, cases=items, planned_by=current_user().email,
-                themes=pack.meeting_themes, age_bands=pack.age_bands,
             )
         except DomainError as error:
             db.session().rollback()
