@@ -85,10 +85,12 @@ def test_logout_needs_a_post_with_csrf(logged_in):
 
 
 def test_a_refused_rule_on_a_page_is_a_dutch_4xx_not_a_500(logged_in, app_session):
-    """A covenant whose template pack is missing: planning a meeting answers 422 with the reason."""
+    """A covenant whose template pack is missing: its preview answers 422 with the reason
+    (planning a meeting still works: the core falls back to the default themes and age bands)."""
     cov = services.create_covenant(app_session, pack="bestaat-niet", title="T", region="R", areas=["X"])
     table = services.create_table(app_session, covenant_id=cov.id, name="Casustafel X", area="X")
     app_session.commit()
-    response = logged_in.get(f"/tables/{table.id}/meetings/new")
+    assert logged_in.get(f"/tables/{table.id}/meetings/new").status_code == 200
+    response = logged_in.get(f"/covenants/{cov.id}/preview")
     assert response.status_code == 422
     assert "Sjabloonpakket &#39;bestaat-niet&#39; bestaat niet." in response.get_data(as_text=True)
