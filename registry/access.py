@@ -151,6 +151,13 @@ def authorize(session: Session, user: User, permission: str, target: Target = AN
     raise Forbidden("U heeft geen rechten voor deze gegevens of handeling.")
 
 
+def widest_use(session: Session, user: User) -> Use:
+    """The account's widest grant (admin first) as a :class:`Use`, for logging a read of
+    a list that spans several scopes (the signing overview, the logs)."""
+    grant = sorted(user.grants, key=lambda g: g.role != "admin")[0]
+    return _use(session, user, grant)
+
+
 def may(session: Session, user: User, permission: str, target: Target = ANYWHERE) -> bool:
     """True when :func:`authorize` would allow it (for showing or hiding a button)."""
     try:

@@ -264,11 +264,7 @@ def _may_sign(kind: str, subject_id: int) -> bool:
 
 def _any_use() -> rights.Use:
     """The account's widest grant, for logging a list that spans several scopes."""
-    user = access.acting_user()
-    grant = sorted(user.grants, key=lambda g: g.role != "admin")[0]
-    person = user.person
-    return rights.Use(user.id, user.email, grant.role, grant.scope,
-                      grant.organisation_id or (person.organisation_id if person else None))
+    return rights.widest_use(db.session(), access.acting_user())
 
 
 def _allow(kind: str, subject_id: int, purpose: str = "send") -> rights.Use:

@@ -43,8 +43,7 @@ def page():
     user = access.acting_user()
     filters, errors = _filters()
     found = access_log.readable_entries(db.session(), user, **filters)
-    grant = sorted(user.grants, key=lambda g: g.role != "admin")[0]
-    use = rights.Use(user.id, user.email, grant.role, grant.scope, None)
+    use = rights.widest_use(db.session(), user)
     access.log_read(use, "search" if filters else "view", "access_log", None,
                     {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()})
     html = render_template("web/access_log.html", entries=found, args=request.args, errors=errors)
@@ -62,8 +61,7 @@ def evidence():
     access.require_role_for(rights.LOGS)
     user = access.acting_user()
     rows = readable_evidence(db.session(), user)
-    grant = sorted(user.grants, key=lambda g: g.role != "admin")[0]
-    access.log_read(rights.Use(user.id, user.email, grant.role, grant.scope, None), "view", "evidence_log", None)
+    access.log_read(rights.widest_use(db.session(), user), "view", "evidence_log", None)
     html = render_template("web/evidence_log.html", events=rows)
     db.session().commit()
     return html
