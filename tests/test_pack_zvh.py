@@ -8,6 +8,7 @@ the DOCX rebuilt and filled."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.util
 import io
@@ -20,7 +21,7 @@ import pytest
 
 from registry.documents import (CaseTable, DeclarationDoc, Party, covenant_from_pack, load_pack,
                                 render_docx, render_html, render_pdf)
-from registry.packs import form_annexes, pack_summary
+from registry.packs import Retention, form_annexes, pack_summary
 from tests.readback import pdf_text
 
 PACK = "zorg-en-veiligheidshuis"
@@ -204,10 +205,8 @@ def test_case_life_keys_in_the_manifest(zpack):
     assert "tracks" not in settings
 
 
-def test_parsed_case_life_when_the_loader_has_it(zpack):
-    """Once registry/packs.py parses the contract's keys, they agree with the manifest."""
-    if not hasattr(zpack, "phases"):
-        pytest.skip("the loader does not parse [[phases]] yet")
+def test_the_loader_parses_the_case_life_keys(zpack):
+    """registry/packs.py parses the contract's keys as the manifest has them."""
     assert [(p.key, tuple(p.visible_to)) for p in zpack.phases] == [
         ("aanmelding", ("bringer", "procesregisseur")), ("triage", ("bringer", "procesregisseur")),
         ("casusoverleg", ("participants", "procesregisseur", "chair")), ("afschaling", ("bringer", "procesregisseur"))]
@@ -215,6 +214,7 @@ def test_parsed_case_life_when_the_loader_has_it(zpack):
     assert (zpack.retention.anchor, zpack.retention.archive_after_months, zpack.retention.delete_after_months,
             zpack.retention.exception_max_months) == ("phase:afschaling", 6, 12, 6)
     assert zpack.case_rules.procesregisseur is True and zpack.case_rules.legal_basis != "consent"
+    assert zpack.case_rules.legal_basis_label.startswith("wettelijke taak van de aanmeldende partner")
     assert zpack.case_rules.min_age is None
 
 
@@ -248,10 +248,8 @@ def test_access_per_phase_follows_the_manifest(covenant_text, zpack):
     assert re.search(r"3\. Casusoverleg\s+de deelnemers aan het casusoverleg, de procesregisseur en de", layout)
     assert re.search(r"4\. Afschaling\s+de aanmeldende partner en de procesregisseur", layout)
     # the stages print the pack's months: an edited pack changes the text
-    edited = dict(zpack.settings, retention={"from": "phase:afschaling", "archive_after_months": 3,
-                                             "delete_after_months": 9, "exception_max_months": 4})
-    import dataclasses
-    html = render_html(dataclasses.replace(zpack, settings=edited), "covenant", signed(zpack))
+    edited = Retention(anchor="phase:afschaling", archive_after_months=3, delete_after_months=9, exception_max_months=4)
+    html = render_html(dataclasses.replace(zpack, retention=edited), "covenant", signed(zpack))
     assert "Stap 1: 0-3 maanden" in html and "Stap 3: 9 maanden na besluit" in html and "maximaal 4 maanden" in html
 
 
@@ -380,14 +378,176 @@ def test_the_api_lists_the_pack_and_its_blank_forms(api):
     zvh = found[PACK]
     assert [r["key"] for r in zvh["table_roles"]] == ["procesregisseur", "chair", "coordinator"]
     assert [a["key"] for a in zvh["annexes"]] == ["bijlage1", "bijlage2", "bijlage3"]
-    if "phases" in zvh:   # once GET /api/v1/packs says it (issue 10 contract)
-        assert [p["key"] for p in zvh["phases"]] == ["aanmelding", "triage", "casusoverleg", "afschaling"]
-        assert zvh["retention"] == {"from": "phase:afschaling", "archive_after_months": 6,
-                                    "delete_after_months": 12, "exception_max_months": 6}
-        assert zvh["min_age"] is None
+    assert [p["key"] for p in zvh["phases"]] == ["aanmelding", "triage", "casusoverleg", "afschaling"]
+    assert zvh["retention"] == {"from": "phase:afschaling", "archive_after_months": 6,
+                                "delete_after_months": 12, "exception_max_months": 6}
+    assert zvh["min_age"] is None and zvh["legal_basis"] == "shared_professional_secrecy"
     for key in ("bijlage1", "bijlage2"):
         blank = api.get(f"/api/v1/packs/{PACK}/forms/{key}.pdf")
         assert blank.status_code == 200 and blank.mimetype == "application/pdf"
         assert norm(f"Bijlage {key[-1]} Verklaring geheimhouding") in one_line(pdf_text(blank.data))
     assert api.get(f"/api/v1/packs/{PACK}/forms/bijlage3.pdf").status_code == 404   # a text annex
     assert api.get(f"/api/v1/packs/{PACK}/forms/bijlage4.pdf").status_code == 404   # no consent form
+
+
+# --- end to end through the API (issue 10 §5) -------------------------------------------
+
+def _person(api, name: str, organisation_id: int, function: str = "Medewerker") -> int:
+    response = api.post("/api/v1/people", {"name": name, "initials": name[0] + ".", "organisation_id": organisation_id,
+                                           "function": function, "email": f"{name.split()[-1].lower()}@example.org"})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def _client_for(app_session, client, email: str, grants=(), person_id=None):
+    """An API client for a new account with these grants and this linked person."""
+    from registry import accounts
+    from tests.conftest import Api
+
+    user = accounts.create_user(app_session, email, "een lang wachtwoord", name="Gebruiker", person_id=person_id,
+                                grants=list(grants), created_by="test")
+    token = accounts.create_token(app_session, user)
+    app_session.commit()
+    return Api(client, token)
+
+
+def test_zvh_end_to_end(api, app_session, client):
+    """A ZVH covenant with its partners and casusoverleg; a case through the four phases,
+    seen in each only by whom the pack says; participants in the pack's roles; the
+    documents rendered; a case that does not belong deleted at once."""
+    cov = api.post("/api/v1/covenants", {"pack": PACK, "title": TITLE, "region": "Voorbeeldregio"})
+    assert cov.status_code == 201, cov.json
+    covenant_id = cov.json["id"]
+    orgs = {name: api.post("/api/v1/organisations", {"name": name}).json["id"]
+            for name in ("Gemeente Voorbeeldstad", "Politie Eenheid Voorbeeld", "Reclassering Nederland",
+                         "GGZ Voorbeeldregio", "Veilig Thuis Voorbeeldregio")}
+    gemeente, politie, reclassering, ggz, veilig_thuis = orgs.values()
+    reps = {org: _person(api, f"Vertegenwoordiger {i}", org, "Bestuurder") for i, org in enumerate(orgs.values())}
+    for i, (org, rep) in enumerate(reps.items()):
+        added = api.post(f"/api/v1/covenants/{covenant_id}/partners",
+                         {"organisation_id": org, "representative_id": rep, "signed_on": f"2026-01-0{i + 1}"})
+        assert added.status_code == 201, added.json
+    assert added.json["covenant"]["in_force_on"] == "2026-01-05"
+
+    regisseur = _person(api, "Rob Regisseur", gemeente, "Procesregisseur")
+    voorzitter = _person(api, "Carla Voorzitter", gemeente, "Procesregisseur")
+    manager = _person(api, "Mona Manager", gemeente, "Manager Zorg- en Veiligheidshuis")
+    agent = _person(api, "Paul Wijkagent", politie, "Wijkagent")
+    werker = _person(api, "Rik Reclassering", reclassering, "Reclasseringswerker")
+    psychiater = _person(api, "Gea Psychiater", ggz, "Psychiater")
+    # the procesregisseur comes from the organisation hosting the ZVH (the pack's rule)
+    wrong = api.post("/api/v1/tables", {"covenant_id": covenant_id, "name": "Casusoverleg ZVH",
+                                        "area": "Casusoverleg complexe casuïstiek", "roles": {"procesregisseur": agent}})
+    assert wrong.status_code == 422 and "roles.procesregisseur" in wrong.json["error"]["fields"]
+    table = api.post("/api/v1/tables", {"covenant_id": covenant_id, "name": "Casusoverleg ZVH",
+                                        "area": "Casusoverleg complexe casuïstiek", "chair_id": voorzitter,
+                                        "coordinator_id": manager, "roles": {"procesregisseur": regisseur}})
+    assert table.status_code == 201, table.json
+    table_id = table.json["id"]
+    for person in (werker, psychiater):
+        declared = api.post("/api/v1/declarations", {"kind": "structural", "person_id": person, "table_id": table_id,
+                                                     "signed_on": "2026-01-20"})
+        assert declared.status_code == 201, declared.json
+
+    # phase 1: aanmelding by a partner's wijkagent
+    opened = api.post("/api/v1/cases", {"table_id": table_id, "reference": "ZVH-2026-001", "opened_on": "2026-02-02",
+                                        "brought_by_person_id": agent})
+    assert opened.status_code == 201, opened.json
+    case = opened.json
+    assert (case["phase"], case["opened_on"], case["closed_on"]) == ("aanmelding", "2026-02-02", None)
+    path = f"/api/v1/cases/{case['id']}"
+
+    bringer = _client_for(app_session, client, "politie@example.org", [{"role": "partner_contact", "organisation_id": politie}])
+    procesregisseur = _client_for(app_session, client, "rob@example.org", (), regisseur)
+    chair = _client_for(app_session, client, "carla@example.org", [{"role": "chair", "table_id": table_id}], voorzitter)
+    coordinator = _client_for(app_session, client, "mona@example.org", [{"role": "coordinator", "table_id": table_id}], manager)
+    participant = _client_for(app_session, client, "rik@example.org", (), werker)
+    other = _client_for(app_session, client, "vt@example.org", [{"role": "partner_contact", "organisation_id": veilig_thuis}])
+
+    def who_sees() -> set[str]:
+        clients = {"bringer": bringer, "procesregisseur": procesregisseur, "chair": chair,
+                   "coordinator": coordinator, "participant": participant, "other": other}
+        seen = {name for name, c in clients.items() if c.get(path).status_code == 200}
+        for name, c in clients.items():
+            if name not in seen:
+                assert c.get(path).status_code == 403, name
+        return seen
+
+    assert who_sees() == {"bringer", "procesregisseur"}
+    refused = coordinator.get(path).json["error"]["message"]
+    assert "1. Aanmelding en intake" in refused and "de aanmelder" in refused and "de procesregisseur" in refused
+
+    # phase 2: triage by the procesregisseur, on behalf of the aanmelder
+    moved = procesregisseur.post(f"{path}/phase", {"phase": "triage", "on": "2026-02-09", "reason": "past in het ZVH"})
+    assert moved.status_code == 200, moved.json
+    assert moved.json["phase"] == "triage" and moved.json["due"] == []
+    assert who_sees() == {"bringer", "procesregisseur"}
+    for person, role in ((werker, "uitvoerder"), (psychiater, "expert")):
+        joined = procesregisseur.post(f"{path}/participants", {"person_id": person, "role": role, "on": "2026-02-16"})
+        assert joined.status_code == 201 and joined.json["ad_hoc"] is False, joined.json
+    bad_role = procesregisseur.post(f"{path}/participants", {"person_id": agent, "role": "adhoc"})
+    assert bad_role.status_code == 422 and "expert" in bad_role.json["error"]["fields"]["role"]
+    assert procesregisseur.post(f"{path}/sharing-basis", {"organisation_id": politie, "basis": "own_task"}).status_code == 200
+    assert who_sees() == {"bringer", "procesregisseur"}            # participants only from phase 3
+
+    # phase 3: casusoverleg, seen by its participants, the procesregisseur and the chair
+    assert procesregisseur.post(f"{path}/phase", {"phase": "casusoverleg", "on": "2026-03-02"}).status_code == 200
+    assert who_sees() == {"participant", "procesregisseur", "chair"}
+    meeting = api.post("/api/v1/meetings", {"table_id": table_id, "starts_at": "2026-03-05T10:00", "on_request": True,
+                                            "cases": [{"case_ref": "ZVH-2026-001", "theme": "(ernstige) overlast",
+                                                       "age_band": "23+", "invitee_ids": [werker, psychiater]}]})
+    assert meeting.status_code == 201, meeting.json
+    bad_theme = api.post("/api/v1/meetings", {"table_id": table_id, "starts_at": "2026-03-06T10:00",
+                                              "cases": [{"case_ref": "ZVH-2026-001", "theme": "jeugd",
+                                                         "invitee_ids": [werker]}]})
+    assert bad_theme.status_code == 422
+    checked = api.get(f"/api/v1/meetings/{meeting.json['id']}/check").json
+    assert [i["allowed"] for i in checked["cases"][0]["invitees"]] == [True, True]
+    check_pdf = api.get(f"/api/v1/meetings/{meeting.json['id']}/check.pdf")
+    assert check_pdf.status_code == 200
+    check_text = norm(pdf_text(check_pdf.data))
+    assert "Rik Reclassering" in check_text and "wettelijke taak van de aanmeldende partner" in check_text
+
+    # phase 4: afschaling — back to the procesregisseur and the aanmelder
+    down = procesregisseur.post(f"{path}/phase", {"phase": "afschaling", "on": "2026-06-01",
+                                                  "reason": "aanpak voldoende uitgekristalliseerd"})
+    assert down.status_code == 200 and down.json["phase"] == "afschaling"
+    assert who_sees() == {"bringer", "procesregisseur"}
+    file = api.get(path).json
+    assert [(e["kind"], e["from_phase"], e["to_phase"], e["on"]) for e in file["events"]] == [
+        ("opened", None, "aanmelding", "2026-02-02"), ("phase", "aanmelding", "triage", "2026-02-09"),
+        ("phase", "triage", "casusoverleg", "2026-03-02"), ("phase", "casusoverleg", "afschaling", "2026-06-01")]
+    assert [(p["name"], p["role"]) for p in file["participants"]] == [("Rik Reclassering", "uitvoerder"),
+                                                                      ("Gea Psychiater", "expert")]
+    assert [(b["organisation_id"], b["basis"]) for b in file["sharing_bases"]] == [(politie, "own_task")]
+    closed = procesregisseur.post(f"{path}/closure", {"on": "2026-06-15", "reason": "deescalated"})
+    assert closed.status_code == 200 and closed.json["closed_on"] == "2026-06-15", closed.json
+
+    # a non-partner joins one case with Bijlage 2; a case that does not belong is deleted at once
+    corporatie = api.post("/api/v1/organisations", {"name": "Woningcorporatie Voorbeeld"}).json["id"]
+    consulent = _person(api, "Wim Woning", corporatie, "Consulent")
+    other_case = api.post("/api/v1/cases", {"table_id": table_id, "reference": "ZVH-2026-002", "opened_on": "2026-04-01",
+                                            "brought_by_person_id": agent}).json
+    incidental = api.post("/api/v1/declarations", {"kind": "incidental", "person_id": consulent, "table_id": table_id,
+                                                   "case_ref": "ZVH-2026-002", "signed_on": "2026-04-02"})
+    assert incidental.status_code == 201, incidental.json
+    declaration_pdf = f"/api/v1/declarations/{incidental.json['id']}/document.pdf"
+    text = one_line(pdf_text(api.get(declaration_pdf).data))
+    assert norm(ANNEXES[1]) in text and "Wim Woning" in text and "Kenmerk casus: ZVH-2026-002" in text
+    gone = api.post(f"/api/v1/cases/{other_case['id']}/closure", {"on": "2026-04-03", "reason": "not_belonging"})
+    assert gone.status_code == 200 and gone.json["retention_stage"] == "erased"
+    assert api.get(f"/api/v1/cases/{other_case['id']}").status_code == 410
+    assert "ZVH-2026-002" not in one_line(pdf_text(api.get(declaration_pdf).data))   # only administration stays
+
+    # the documents as printed
+    pdf = api.get(f"/api/v1/covenants/{covenant_id}/document.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = one_line(pdf_text(pdf.data))
+    assert "Gemeente Voorbeeldstad, vertegenwoordigd door Vertegenwoordiger 0," in text
+    assert "Artikel 5. Bevoegdheidsverlening aan de procesregisseur (mandaat en machtiging)" in text
+    assert norm(MANDATE) in text and "Dit convenant is in werking getreden op 5 januari 2026." in text
+    assert re.search(r"Casusoverleg complexe casuïstiek Carla Voorzitter Mona Manager", text)
+    docx_file = api.get(f"/api/v1/covenants/{covenant_id}/document.docx")
+    assert docx_file.status_code == 200
+    texts = [p.text for p in docx.Document(io.BytesIO(docx_file.data)).paragraphs]
+    assert "Reclassering Nederland, vertegenwoordigd door Vertegenwoordiger 2," in texts
