@@ -170,9 +170,11 @@ procesregisseur, the table's chair and coordinator, the case's participants."""
 DEADLINE_KINDS = ("due", "not_before")
 """A phase deadline is a latest date (*uiterlijk*) or an earliest date (*op zijn vroegst*)."""
 
-LEGAL_BASES = ("consent", "shared_professional_secrecy")
-"""How a table may share special data: on the resident's consent (AVG art. 9 lid 2a) or
-under shared professional secrecy (art. 458ter Strafwetboek, Belgium)."""
+LEGAL_BASES = ("consent", "shared_professional_secrecy", "statutory_task")
+"""How a table may share special data: on the resident's consent (AVG art. 9 lid 2a),
+under shared professional secrecy (art. 458ter Strafwetboek, Belgium) or on each
+partner's own statutory task (AVG art. 6 lid 1 sub e; Zorg- en Veiligheidshuis). Only
+``consent`` uses consent forms."""
 
 RETENTION_ANCHORS = ("closed", "evaluated")
 """When a case's retention clock starts, besides ``phase:<key>`` (entering a phase)."""

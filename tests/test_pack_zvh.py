@@ -186,7 +186,7 @@ def test_case_life_keys_in_the_manifest(zpack):
     assert settings["cases"]["procesregisseur_label"] == "procesregisseur"
     # not the resident's consent: the partners' own statutory tasks (the contract's
     # non-consent basis; the label says what it is)
-    assert settings["cases"]["legal_basis"] == "shared_professional_secrecy"
+    assert settings["cases"]["legal_basis"] == "statutory_task"
     assert "art. 6 lid 1 sub e AVG" in settings["cases"]["legal_basis_label"]
     assert "min_age" not in settings["cases"]
     assert [(p["key"], p["label"], p["visible_to"]) for p in settings["phases"]] == [
@@ -381,7 +381,7 @@ def test_the_api_lists_the_pack_and_its_blank_forms(api):
     assert [p["key"] for p in zvh["phases"]] == ["aanmelding", "triage", "casusoverleg", "afschaling"]
     assert zvh["retention"] == {"from": "phase:afschaling", "archive_after_months": 6,
                                 "delete_after_months": 12, "exception_max_months": 6}
-    assert zvh["min_age"] is None and zvh["legal_basis"] == "shared_professional_secrecy"
+    assert zvh["min_age"] is None and zvh["legal_basis"] == "statutory_task"
     for key in ("bijlage1", "bijlage2"):
         blank = api.get(f"/api/v1/packs/{PACK}/forms/{key}.pdf")
         assert blank.status_code == 200 and blank.mimetype == "application/pdf"
