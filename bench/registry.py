@@ -195,9 +195,10 @@ COLUMNS = {
     "person": ["id", "name", "initials", "function", "email", "organisation_id", "employed_from", "employed_until"],
     "partnership": _columns(Partnership),
     "case_table": _columns(CaseTable),
-    "case": _columns(Case),
+    "case": ["id", "table_id", "reference", "opened_on", "closed_on"],
     "declaration": ["id", "kind", "person_id", "table_id", "case_ref", "signed_on", "signed_via", "revoked_on", "created_at"],
-    "consent": _columns(Consent),
+    "consent": ["id", "case_id", "signed_by", "resident_name", "resident_birth_date", "purpose", "categories",
+                "other_recipients", "signed_on", "signed_via", "withdrawn_on", "withdrawn_by", "created_at"],
     "consent_recipient": ["consent_id", "organisation_id"],
 }
 ORDER = ["covenant", "organisation", "person", "partnership", "case_table", "case", "declaration", "consent", "consent_recipient"]

@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 from registry import queries, rules
 from registry.errors import Forbidden, NotFound
 from registry.models import (
-    CaseTable, Consent, Covenant, Declaration, Grant, Meeting, Partnership, Person, User,
+    Case, CaseParticipant, CaseTable, Consent, Covenant, Declaration, Grant, Meeting, MeetingCase, Partnership,
+    Person, TableRoleHolder, User, meeting_participant,
 )
 
 READ = "read"
@@ -62,6 +63,14 @@ LOGS = "logs"
 """Read the access log and the evidence log."""
 ADMIN = "admin"
 """Manage accounts, read the outbox."""
+CASES = "cases"
+"""See a case's file: phases, participants, sharing bases, action list — as its phase allows."""
+MANAGE_CASES = "manage_cases"
+"""Open a case, move it between phases, close and evaluate it, add participants."""
+RETENTION = "retention"
+"""Keep a case longer (an exception with a review date) or reopen an archived one."""
+SUBJECT_REQUESTS = "subject_requests"
+"""The register of residents' requests (AVG art. 15–17): record, export, erase."""
 
 ROLES_FOR = {
     READ: {"coordinator", "chair", "partner_contact"},
@@ -76,11 +85,18 @@ ROLES_FOR = {
     SIGNING: {"coordinator"},
     LOGS: {"privacy_officer"},
     ADMIN: set(),
+    CASES: {"coordinator", "chair", "partner_contact"},
+    MANAGE_CASES: {"coordinator", "chair", "partner_contact"},
+    RETENTION: {"coordinator"},
+    SUBJECT_REQUESTS: {"privacy_officer"},
 }
 """Besides ``admin`` (who may everything), the roles that may each permission in scope."""
 
 RESIDENT_PERMISSIONS = frozenset({MANAGE_CONSENTS, WITHDRAW_CONSENT, RESIDENT_DATA})
 """Permissions that touch resident data: they also need today's entitlement at the table."""
+
+CASE_STAFF_AUDIENCES = frozenset({"procesregisseur", "chair", "coordinator"})
+"""Audiences of a phase that may also manage the case in it (move, close, participants)."""
 
 
 class NotEntitled(Forbidden):
@@ -106,6 +122,8 @@ class Target:
     partner_ids: frozenset[int] = frozenset()
     resident_table_id: int | None = None
     structural_only: bool = field(default=False)
+    case_id: int | None = None
+    """The case the record belongs to: its phase decides who sees it, archived and erased close it."""
 
 
 ANYWHERE = Target()
@@ -145,6 +163,8 @@ def authorize(session: Session, user: User, permission: str, target: Target = AN
             if problem is not None:
                 not_entitled = not_entitled or problem
                 continue
+        if target.case_id is not None:
+            _case_gate(session, user, target.case_id, permission)
         return _use(session, user, grant)
     if not_entitled is not None:
         raise not_entitled
@@ -268,10 +288,133 @@ def declaration_target(session: Session, declaration: Declaration) -> Target:
 
 
 def consent_target(session: Session, consent: Consent) -> Target:
-    """A Bijlage 4: resident data of its case's table."""
+    """A Bijlage 4: resident data of its case's table, as the case's phase allows."""
     table = consent.case.table
     return Target(covenant_ids=frozenset({table.covenant_id}), table_ids=frozenset({table.id}),
-                  resident_table_id=table.id)
+                  resident_table_id=table.id, case_id=consent.case_id)
+
+
+def case_target(session: Session, case: Case) -> Target:
+    """A case: its table's staff, and the partner contacts of the bringing organisation."""
+    table = case.table
+    return Target(covenant_ids=frozenset({table.covenant_id}), table_ids=frozenset({table.id}),
+                  organisation_id=case.brought_by_organisation_id, structural_only=True, case_id=case.id)
+
+
+# ----------------------------------------------------------------------------- cases by phase
+
+
+def case_audiences(session: Session, user: User, case: Case) -> set[str]:
+    """Which of a phase's audiences (:data:`registry.packs.PHASE_AUDIENCES`) the user is
+    for this case: by grant (coordinator, chair, the bringing organisation's partner
+    contact) and by the linked person (bringer, procesregisseur, participant)."""
+    found: set[str] = set()
+    table = case.table
+    for grant in user.grants if user.is_active else ():
+        if grant.role == "coordinator" and (grant.table_id == table.id or grant.covenant_id == table.covenant_id):
+            found.add("coordinator")
+        elif grant.role == "chair" and grant.table_id == table.id:
+            found.add("chair")
+        elif (grant.role == "partner_contact" and case.brought_by_organisation_id is not None
+              and grant.organisation_id == case.brought_by_organisation_id):
+            found.add("bringer")
+    person_id = user.person_id if user.is_active else None
+    if person_id is None:
+        return found
+    if person_id == case.brought_by_person_id:
+        found.add("bringer")
+    if person_id == table.chair_id:
+        found.add("chair")
+    if person_id == table.coordinator_id:
+        found.add("coordinator")
+    if person_id == case.procesregisseur_id or session.scalar(select(TableRoleHolder.id).where(
+            TableRoleHolder.table_id == table.id, TableRoleHolder.role == "procesregisseur",
+            TableRoleHolder.person_id == person_id)):
+        found.add("procesregisseur")
+    if session.scalar(select(CaseParticipant.id).where(
+            CaseParticipant.case_id == case.id, CaseParticipant.person_id == person_id,
+            CaseParticipant.ended_on.is_(None))) or session.scalar(
+            select(MeetingCase.id).join(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
+            .where(MeetingCase.case_id == case.id, meeting_participant.c.person_id == person_id)):
+        found.add("participants")
+    return found
+
+
+def _case_gate(session: Session, user: User, case_id: int, permission: str) -> None:
+    """Erased → Gone; archived → Archived (except reopening it); then the case's phase
+    must show it to one of the user's audiences (an admin passes)."""
+    from registry import cases
+
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Deze casus bestaat niet.", {"case_id": "Onbekende casus."})
+    if case.retention_stage == "erased":
+        cases.ensure_readable(case)
+    if permission == RETENTION:
+        return
+    cases.ensure_readable(case)
+    if user.is_admin:
+        return
+    phase = cases.current_phase(case)
+    audiences = case_audiences(session, user, case) & set(phase.visible_to)
+    if permission in (MANAGE_CASES,) and not audiences & (CASE_STAFF_AUDIENCES | {"bringer"}):
+        audiences = set()
+    if not audiences:
+        raise Forbidden(f"In de fase '{phase.label}' is deze casus alleen zichtbaar voor: "
+                        + ", ".join(_AUDIENCE_LABELS[a] for a in phase.visible_to) + ".")
+
+
+_AUDIENCE_LABELS = {"bringer": "de aanmelder", "procesregisseur": "de procesregisseur", "chair": "de voorzitter",
+                    "coordinator": "de coördinator", "participants": "de deelnemers aan de casus"}
+
+
+def may_see_case(session: Session, user: User, case: Case) -> bool:
+    """Whether :func:`authorize_case` would show the case (for a table's list; an archived
+    case is listed — findable — but its file stays closed)."""
+    from registry import cases
+
+    if not cases.listed(case):
+        return False
+    if case.retention_stage == "archived":
+        try:
+            authorize(session, user, CASES, Target(covenant_ids=frozenset({case.table.covenant_id}),
+                                                   table_ids=frozenset({case.table_id}),
+                                                   organisation_id=case.brought_by_organisation_id))
+            return True
+        except Forbidden:
+            return False
+    try:
+        authorize_case(session, user, case, CASES)
+    except Forbidden:
+        return False
+    return True
+
+
+def authorize_case(session: Session, user: User, case: Case, permission: str = CASES) -> Use:
+    """Allow ``permission`` (:data:`CASES`, :data:`MANAGE_CASES`, :data:`RETENTION`) on a
+    case, or raise. Grants decide first; a person without a fitting grant (a case's
+    procesregisseur or participant) may still see — and as procesregisseur manage — the
+    case while its phase shows it to them. The returned Use names that audience."""
+    target = case_target(session, case)
+    try:
+        return authorize(session, user, permission, target)
+    except NotFound:
+        raise
+    except Forbidden as refused:
+        if permission == RETENTION or not user.is_active or user.person_id is None:
+            raise
+        from registry import cases
+
+        cases.ensure_readable(case)
+        own = case_audiences(session, user, case) & set(cases.current_phase(case).visible_to)
+        own -= {"coordinator", "chair"}  # those come from grants, checked above
+        if permission == MANAGE_CASES:
+            own &= {"procesregisseur"}
+        if not own:
+            raise refused
+        person = session.get(Person, user.person_id)
+        role = "procesregisseur" if "procesregisseur" in own else sorted(own)[0]
+        return Use(user.id, user.email, role, f"case:{case.id}", person.organisation_id if person else None)
 
 
 def meeting_target(session: Session, meeting: Meeting) -> Target:

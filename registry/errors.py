@@ -55,3 +55,16 @@ class BadRequest(DomainError):
 
     status = 400
     code = "bad_request"
+
+
+class Archived(Forbidden):
+    """The case is archived (*gearchiveerd*): findable, its file closed until reopened (HTTP 403)."""
+
+    code = "archived"
+
+
+class Gone(DomainError):
+    """The record was deleted by retention or an erasure request (*verwijderd*, HTTP 410)."""
+
+    status = 410
+    code = "erased"

@@ -195,7 +195,15 @@ class Declaration(Base):
 
 
 class Case(Base):
-    """A case (*casus*) discussed at a table, known only by a pseudonymous reference."""
+    """A case (*casus*) discussed at a table, known only by a pseudonymous reference.
+
+    It moves through the phases of its covenant's pack (``phase``, since ``phase_since``;
+    None before the first move means the pack's first phase), was brought by an
+    organisation and person (*aanmelder*, *inbrenger*), may have a procesregisseur and a
+    partner holding the *casusregie*, and ends with a closure (reason code, evaluation).
+    ``retention_stage`` is ``active``, ``archived`` (findable, file closed) or ``erased``
+    (a tombstone: the reference is replaced, only non-identifying figures remain).
+    """
 
     __tablename__ = "case"
     __table_args__ = (UniqueConstraint("table_id", "reference"),)
@@ -205,8 +213,123 @@ class Case(Base):
     reference: Mapped[str] = mapped_column(String(100))
     opened_on: Mapped[dt.date] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    phase: Mapped[str | None] = mapped_column(String(40))
+    phase_since: Mapped[dt.date | None] = mapped_column(Date)
+    track: Mapped[str | None] = mapped_column(String(10))
+    brought_by_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    brought_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    procesregisseur_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    casusregie_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+    evaluated_on: Mapped[dt.date | None] = mapped_column(Date)
+    retention_stage: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+    archived_on: Mapped[dt.date | None] = mapped_column(Date)
+    erased_on: Mapped[dt.date | None] = mapped_column(Date)
+    retention_hold_reason: Mapped[str | None] = mapped_column(String(500))
+    retention_review_on: Mapped[dt.date | None] = mapped_column(Date)
 
     table: Mapped[CaseTable] = relationship()
+    brought_by_organisation: Mapped[Organisation | None] = relationship(foreign_keys=[brought_by_organisation_id])
+    brought_by_person: Mapped[Person | None] = relationship(foreign_keys=[brought_by_person_id])
+    procesregisseur: Mapped[Person | None] = relationship(foreign_keys=[procesregisseur_id])
+    casusregie_organisation: Mapped[Organisation | None] = relationship(foreign_keys=[casusregie_organisation_id])
+    participants: Mapped[list[CaseParticipant]] = relationship(
+        back_populates="case", order_by="CaseParticipant.id", cascade="all, delete-orphan")
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan")
+
+
+class CaseEvent(Base):
+    """One step in a case's life, with date, who and why (*verloop van de casus*):
+    ``phase`` (from → to), ``closed``, ``evaluated``, ``reopened``, ``exception``
+    (retention held), ``archived``. The reason is short administrative text, never WAT.
+    Deleted with the case."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    on: Mapped[dt.date] = mapped_column(Date)
+    from_phase: Mapped[str | None] = mapped_column(String(40))
+    to_phase: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseParticipant(Base):
+    """A person taking part in one case (*deelnemer aan de casus*), in a pack's case role
+    (ZVH: *expert*, *informant*, *uitvoerder*); ``ad_hoc``: of a non-partner, for this
+    case only, with a signed incidental declaration (Bijlage 2) for it."""
+
+    __tablename__ = "case_participant"
+    __table_args__ = (UniqueConstraint("case_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(40))
+    ad_hoc: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_on: Mapped[dt.date] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    added_by: Mapped[str] = mapped_column(String(254))
+
+    case: Mapped[Case] = relationship(back_populates="participants")
+    person: Mapped[Person] = relationship()
+
+
+class SharingBasis(Base):
+    """A partner's recorded weighing of its basis for sharing in one case (art. 5 and 7:
+    *grondslag voor verstrekking*): ``own_task`` (own statutory task), ``consent`` or
+    ``none``; by whom and when. Deleted with the case."""
+
+    __tablename__ = "sharing_basis"
+    __table_args__ = (UniqueConstraint("case_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    basis: Mapped[str] = mapped_column(String(20))
+    recorded_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class ActionItem(Base):
+    """A line of a meeting's action list (*actielijst*): who does what by when — the
+    "what" is one of a fixed list of action kinds (DAT only, no WAT). Readable only by
+    the meeting's entitled participants; deleted with the case."""
+
+    __tablename__ = "action_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    done_on: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+
+    person: Mapped[Person] = relationship()
+
+
+class RetentionFigure(Base):
+    """What remains of deleted records (*niet-herleidbare gegevens*): counts per table,
+    month and kind (``case_erased``, ``consent_erased``, ``case_not_belonging``, …)."""
+
+    __tablename__ = "retention_figure"
+    __table_args__ = (UniqueConstraint("table_id", "month", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("case_table.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    kind: Mapped[str] = mapped_column(String(30))
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 consent_recipient = Table(
@@ -241,6 +364,7 @@ class Consent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
     contact_person: Mapped[str | None] = mapped_column(String(200))  # the professional's *contactpersoon*
     declined_on: Mapped[dt.date | None] = mapped_column(Date)  # a required signer declined: never valid
+    erased_on: Mapped[dt.date | None] = mapped_column(Date)  # identity and documents deleted (410 erased)
 
     case: Mapped[Case] = relationship()
     recipients: Mapped[list[Organisation]] = relationship(

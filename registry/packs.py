@@ -163,6 +163,90 @@ class FoundingPartner:
     representative: str
 
 
+PHASE_AUDIENCES = ("bringer", "procesregisseur", "chair", "coordinator", "participants")
+"""Who a phase may show a case to: the registering partner (*aanmelder*), the case's
+procesregisseur, the table's chair and coordinator, the case's participants."""
+
+DEADLINE_KINDS = ("due", "not_before")
+"""A phase deadline is a latest date (*uiterlijk*) or an earliest date (*op zijn vroegst*)."""
+
+LEGAL_BASES = ("consent", "shared_professional_secrecy")
+"""How a table may share special data: on the resident's consent (AVG art. 9 lid 2a) or
+under shared professional secrecy (art. 458ter Strafwetboek, Belgium)."""
+
+RETENTION_ANCHORS = ("closed", "evaluated")
+"""When a case's retention clock starts, besides ``phase:<key>`` (entering a phase)."""
+
+
+@dataclass(frozen=True)
+class PhaseDeadline:
+    """A term counted from the day a case entered a phase: ``due`` at the latest,
+    ``not_before`` at the earliest (e.g. "terug aan de expertentafel binnen 6 maanden")."""
+
+    months: int
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A phase of a case (*fase*): who may see the case while it is in it, and its terms."""
+
+    key: str
+    label: str
+    visible_to: tuple[str, ...]
+    deadlines: tuple[PhaseDeadline, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseRole:
+    """The role of a participant in one case (ZVH: *expert*, *informant*, *uitvoerder*).
+    ``ad_hoc``: someone of a non-partner joins only this case, with the pack's
+    incidental confidentiality declaration for it (Neteland: *ad-hocpartner*)."""
+
+    key: str
+    label: str
+    ad_hoc: bool = False
+
+
+@dataclass(frozen=True)
+class Track:
+    """A track a case follows (Neteland: *spoor* 1, 2, 3)."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Staged retention (*bewaartermijnen*): from ``anchor`` (``closed``, ``evaluated`` or
+    ``phase:<key>``) the case is archived after ``archive_after_months`` (None: no archive
+    stage) and deleted after ``delete_after_months``; an exception's review date lies at
+    most ``exception_max_months`` ahead."""
+
+    anchor: str = "closed"
+    archive_after_months: int | None = None
+    delete_after_months: int = 12
+    exception_max_months: int = 6
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    """How a pack's cases share information: ``legal_basis`` (one of :data:`LEGAL_BASES`)
+    with its Dutch ``legal_basis_label``, an optional ``min_age`` of the resident, and
+    whether each case has a procesregisseur (and what the pack calls one)."""
+
+    legal_basis: str = "consent"
+    legal_basis_label: str = "toestemming van de inwoner"
+    min_age: int | None = None
+    procesregisseur: bool = False
+    procesregisseur_label: str = "procesregisseur"
+
+
+DEFAULT_PHASES = (Phase("open", "Lopend", PHASE_AUDIENCES),)
+"""The one phase of a pack that defines none: the case is visible to everyone involved."""
+
+
 @dataclass(frozen=True)
 class Pack:
     """A loaded template pack: manifest values plus the folder it lives in."""
@@ -190,6 +274,11 @@ class Pack:
     meetings_on_request: bool = False
     chair_models: tuple[str, ...] = ()
     mandate: bool = False
+    phases: tuple[Phase, ...] = DEFAULT_PHASES
+    case_roles: tuple[CaseRole, ...] = ()
+    tracks: tuple[Track, ...] = ()
+    retention: Retention = Retention()
+    case_rules: CaseRules = CaseRules()
     settings: dict = field(default_factory=dict, compare=False, hash=False)
 
     def document(self, kind: str) -> str:
@@ -198,6 +287,14 @@ class Pack:
             if key == kind:
                 return filename
         raise PackError(f"pack {self.name!r} has no document {kind!r}")
+
+    def phase(self, key: str | None) -> Phase | None:
+        """The phase called ``key``, or None."""
+        return next((p for p in self.phases if p.key == key), None)
+
+    def case_role(self, key: str | None) -> CaseRole | None:
+        """The case role called ``key``, or None."""
+        return next((r for r in self.case_roles if r.key == key), None)
 
     def recipient_names(self) -> tuple[str, ...]:
         """Every organisation name a consent (Bijlage 4) may list as recipient."""
@@ -275,6 +372,12 @@ def _pack_from_manifest(data: dict, folder: Path) -> Pack:
             meetings_on_request=bool(data.get("meetings", {}).get("on_request", False)),
             chair_models=tuple(data.get("covenant", {}).get("chair_models", ())),
             mandate=bool(data.get("covenant", {}).get("mandate", False)),
+            phases=_phases(data.get("phases")),
+            case_roles=tuple(CaseRole(r["key"], r["label"], bool(r.get("ad_hoc", False)))
+                             for r in data.get("case_roles", [])),
+            tracks=tuple(Track(str(t["key"]), t["label"]) for t in data.get("tracks", [])),
+            retention=_retention(data.get("retention", {})),
+            case_rules=_case_rules(data.get("cases", {})),
             settings=data,
             consent_categories=tuple(ConsentCategory(c["key"], c["label"])
                                      for c in data.get("consent_categories", [])),
@@ -288,6 +391,49 @@ def _pack_from_manifest(data: dict, folder: Path) -> Pack:
         )
     except (KeyError, TypeError) as exc:
         raise PackError(f"invalid {MANIFEST} in {folder}: {exc!r}") from exc
+
+
+def _phases(items: list | None) -> tuple[Phase, ...]:
+    """The ``[[phases]]`` of a manifest (checked), or the one default phase."""
+    if not items:
+        return DEFAULT_PHASES
+    phases = []
+    for item in items:
+        audiences = tuple(item.get("visible_to", PHASE_AUDIENCES))
+        unknown = set(audiences) - set(PHASE_AUDIENCES)
+        if unknown or not re.fullmatch(r"[a-z0-9_]+", item["key"]):
+            raise KeyError(f"phase {item['key']!r}: unknown audience {sorted(unknown)} or bad key")
+        deadlines = tuple(PhaseDeadline(int(d["months"]), d.get("kind", "due"), d["label"])
+                          for d in item.get("deadlines", []))
+        if any(d.kind not in DEADLINE_KINDS or d.months < 0 for d in deadlines):
+            raise KeyError(f"phase {item['key']!r}: deadline kind must be one of {DEADLINE_KINDS}")
+        phases.append(Phase(item["key"], item["label"], audiences, deadlines))
+    if len({p.key for p in phases}) != len(phases):
+        raise KeyError("phase keys must be unique")
+    return tuple(phases)
+
+
+def _retention(data: dict) -> Retention:
+    """The ``[retention]`` table of a manifest, checked."""
+    retention = Retention(anchor=data.get("from", "closed"),
+                          archive_after_months=data.get("archive_after_months"),
+                          delete_after_months=int(data.get("delete_after_months", 12)),
+                          exception_max_months=int(data.get("exception_max_months", 6)))
+    if retention.anchor not in RETENTION_ANCHORS and not retention.anchor.startswith("phase:"):
+        raise KeyError(f"retention.from must be one of {RETENTION_ANCHORS} or phase:<key>")
+    if retention.archive_after_months is not None and retention.archive_after_months > retention.delete_after_months:
+        raise KeyError("retention.archive_after_months after delete_after_months")
+    return retention
+
+
+def _case_rules(data: dict) -> CaseRules:
+    """The ``[cases]`` table of a manifest, checked."""
+    rules = CaseRules(**{k: v for k, v in data.items() if k in CaseRules.__dataclass_fields__})
+    if rules.legal_basis not in LEGAL_BASES:
+        raise KeyError(f"cases.legal_basis must be one of {LEGAL_BASES}")
+    if rules.legal_basis == "shared_professional_secrecy" and "legal_basis_label" not in data:
+        rules = CaseRules(**{**rules.__dict__, "legal_basis_label": "gedeeld beroepsgeheim"})
+    return rules
 
 
 # ----------------------------------------------------------------------------- packs as rules
@@ -411,6 +557,14 @@ def pack_summary(pack: Pack) -> dict:
         "consent_categories": [{"key": c.key, "label": c.label} for c in pack.consent_categories],
         "consent_signers": [{"below_age": b.below_age, "signers": list(b.signers)} for b in pack.consent_signers],
         "table_roles": [{"key": r.key, "label": r.label, "organisations": list(r.organisations)} for r in pack.roles],
+        "phases": [{"key": p.key, "label": p.label} for p in pack.phases],
+        "legal_basis": pack.case_rules.legal_basis,
+        "min_age": pack.case_rules.min_age,
+        "retention": {
+            "from": pack.retention.anchor, "archive_after_months": pack.retention.archive_after_months,
+            "delete_after_months": pack.retention.delete_after_months,
+            "exception_max_months": pack.retention.exception_max_months,
+        },
     }
 
 

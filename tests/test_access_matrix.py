@@ -119,7 +119,7 @@ def _build_world(session, config) -> dict:
     return {
         "covenant": covenant.id, "north": north.id, "south": south.id, "ggd": ggd.id,
         "org_partner": partnership.organisation_id, "chair": north.chair_id, "worker": worker.id,
-        "declaration": declaration.id, "signed_declaration": signed.id, "consent": consent.id,
+        "declaration": declaration.id, "signed_declaration": signed.id, "consent": consent.id, "case": consent.case_id,
         "meeting": meeting.id, "request": invitation.request.id, "token": invitation.token,
         "pack": covenant.pack,
     }
@@ -312,6 +312,19 @@ def _routes(i: dict) -> dict:
             "email": "nieuw@matrix.example.org", "name": "Nieuw", "grants": [{"role": "chair", "table_id": n}]}}),
         ("api.create_token", "POST"): (f"/api/v1/users/{i['user_nogrant']}/tokens", {"admin", "nogrant"}, {}),
         ("api.revoke_token", "DELETE"): (f"/api/v1/tokens/{i['token_nogrant']}", {"admin", "nogrant"}, {}),
+        # cases: the table's staff by grant, as Emmen's phases show a case to its chair and coordinator
+        ("api.create_case", "POST"): ("/api/v1/cases", NORTH_MEETINGS, {"json": {"table_id": n, "reference": "EN-NIEUW"}}),
+        ("api.get_case", "GET"): (f"/api/v1/cases/{i['case']}", NORTH_MEETINGS, {}),
+        ("api.move_phase", "POST"): (f"/api/v1/cases/{i['case']}/phase", NORTH_MEETINGS, {"json": {"phase": "inbreng"}}),
+        ("api.close_case", "POST"): (f"/api/v1/cases/{i['case']}/closure", NORTH_MEETINGS,
+                                     {"json": {"on": dt.date.today().isoformat(), "reason": "handled"}}),
+        ("api.evaluate_case", "POST"): (f"/api/v1/cases/{i['case']}/evaluation", NORTH_MEETINGS,
+                                        {"json": {"on": dt.date.today().isoformat()}}),
+        ("api.add_participant", "POST"): (f"/api/v1/cases/{i['case']}/participants", NORTH_MEETINGS,
+                                          {"json": {"person_id": i["worker"]}}),
+        ("api.record_sharing_basis", "POST"): (f"/api/v1/cases/{i['case']}/sharing-basis", NORTH_MEETINGS,
+                                               {"json": {"organisation_id": i["ggd"], "basis": "own_task"}}),
+        ("api.table_cases", "GET"): (f"/api/v1/tables/{n}/cases", NORTH_READ, {}),
     }
 
 

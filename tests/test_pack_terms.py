@@ -323,7 +323,8 @@ def test_packs_api_says_what_each_pack_decides(api, packs_root, client):
     assert list(found) == packs.list_packs() and "emmen-maand" in found and "ggz-casusaanpak" in found
     for pack in found.values():
         assert set(pack) == {"name", "title", "region", "term", "annexes", "areas", "consent_categories",
-                             "consent_signers", "table_roles"}
+                             "consent_signers", "table_roles", "phases", "legal_basis",
+                             "min_age", "retention"}
         assert set(pack["term"]) == {"initial_years", "renewal_years", "notice_months", "ends_on"}
     assert found["emmen-maand"]["term"] == {"initial_years": 3, "renewal_years": 1, "notice_months": 1, "ends_on": None}
     ggz = found["ggz-casusaanpak"]

@@ -35,11 +35,21 @@ PACK = {"type": "object", "properties": {
         "below_age": NULLABLE_INT, "signers": {"type": "array", "items": STR}}}},
     "table_roles": {"type": "array", "items": {"type": "object", "properties": {
         "key": STR, "label": STR, "organisations": {"type": "array", "items": STR}}}},
-}, "required": ["name", "title", "region", "term", "annexes", "areas", "consent_categories", "consent_signers", "table_roles"]}
+    "phases": {"type": "array", "items": {"type": "object", "properties": {"key": STR, "label": STR},
+                                          "required": ["key", "label"]}},
+    "legal_basis": {"enum": list(packs.LEGAL_BASES)},
+    "min_age": NULLABLE_INT,
+    "retention": {"type": "object", "properties": {
+        "from": {"type": "string", "description": "closed, evaluated or phase:<key>"},
+        "archive_after_months": NULLABLE_INT, "delete_after_months": {"type": "integer"},
+        "exception_max_months": {"type": "integer"}},
+        "required": ["from", "archive_after_months", "delete_after_months", "exception_max_months"]},
+}, "required": ["name", "title", "region", "term", "annexes", "areas", "consent_categories", "consent_signers",
+                "table_roles", "phases", "legal_basis", "min_age", "retention"]}
 
 openapi.FRAGMENTS.append({
     "/api/v1/packs": {"get": {
-        "summary": "The template packs and what each decides: term, annexes, areas, consent categories and signers, table roles",
+        "summary": "The template packs and what each decides: term, annexes, areas, consent categories and signers, table roles, phases, legal basis, minimum age, retention",
         "responses": answer("200", "Packs", {"type": "object", "properties": {"packs": {"type": "array", "items": PACK}}}),
     }},
 })
