@@ -513,27 +513,17 @@ LEGAL_BASIS_LABELS = {CONSENT: "toestemming van de inwoner",
 """Default Dutch labels of the legal bases a pack's ``[cases] legal_basis`` may state."""
 
 
-def _cases_settings(pack: Pack | None) -> dict:
-    """The pack's ``[cases]`` table as written (empty without a pack or the table).
-
-    The one place that reads the raw manifest for the legal basis: once the loader parses
-    ``[cases]`` into the Pack dataclass, only this function changes."""
-    cases = pack.settings.get("cases") if pack is not None else None
-    return cases if isinstance(cases, dict) else {}
-
-
 def legal_basis(pack: Pack | None) -> str:
     """How information is shared at the pack's tables: ``consent`` (the default: special
     data only with a valid consent) or ``shared_professional_secrecy`` (art. 458ter Sw.:
-    no consent form)."""
-    return _cases_settings(pack).get("legal_basis") or CONSENT
+    no consent form). The pack's ``[cases] legal_basis`` (:class:`CaseRules`)."""
+    return pack.case_rules.legal_basis if pack is not None else CONSENT
 
 
 def legal_basis_label(pack: Pack | None) -> str:
     """The Dutch name of the legal basis, as the chair's check prints it, e.g.
     "gedeeld beroepsgeheim (art. 458ter Sw.)"."""
-    basis = legal_basis(pack)
-    return _cases_settings(pack).get("legal_basis_label") or LEGAL_BASIS_LABELS.get(basis, basis)
+    return pack.case_rules.legal_basis_label if pack is not None else LEGAL_BASIS_LABELS[CONSENT]
 
 
 def consent_applies(pack: Pack | None) -> bool:

@@ -146,25 +146,25 @@ def test_manifest(npack):
 
 
 def test_phases_deadlines_tracks_roles_and_retention(npack):
-    phases = npack.settings["phases"]
-    assert [p["key"] for p in phases] == ["aanmelding", "dossiervorming_weging", "uitvoering", "afsluiting"]
-    assert [p["label"] for p in phases][:3] == ["Aanmelding", "Dossiervorming en weging",
-                                                "Aanduiding verantwoordelijke en uitvoering"]
-    allowed = {"bringer", "procesregisseur", "chair", "coordinator", "participants"}
-    assert all(set(p["visible_to"]) <= allowed and re.fullmatch(r"[a-z0-9_]+", p["key"]) for p in phases)
-    assert phases[0]["visible_to"] == ["bringer", "procesregisseur"]           # before the expert table
-    assert all("participants" in p["visible_to"] for p in phases[1:])
-    assert "deadlines" not in phases[0] and "deadlines" not in phases[1]
-    assert [(d["months"], d["kind"]) for d in phases[2]["deadlines"]] == [(6, "due"), (6, "not_before")]
-    assert "expertentafel" in phases[2]["deadlines"][0]["label"]
-    assert "passieve casusregie" in phases[2]["deadlines"][1]["label"]
-    assert [(d["months"], d["kind"]) for d in phases[3]["deadlines"]] == [(6, "not_before")]
-    assert [(r["key"], r["ad_hoc"]) for r in npack.settings["case_roles"]] == [
-        ("vaste_partner", False), ("ad_hoc_partner", True)]
-    tracks = npack.settings["tracks"]
-    assert [t["key"] for t in tracks] == ["1", "2", "3"]
-    assert "intersectoraal advies" in tracks[0]["label"] and "SAMEN-traject" in tracks[2]["label"]
-    assert npack.settings["retention"] == {"from": "closed", "delete_after_months": 12, "exception_max_months": 6}
+    phases = npack.phases
+    assert [p.key for p in phases] == ["aanmelding", "dossiervorming_weging", "uitvoering", "afsluiting"]
+    assert [p.label for p in phases][:3] == ["Aanmelding", "Dossiervorming en weging",
+                                             "Aanduiding verantwoordelijke en uitvoering"]
+    assert phases[0].visible_to == ("bringer", "procesregisseur")             # before the expert table
+    assert all("participants" in p.visible_to for p in phases[1:])
+    assert phases[0].deadlines == () and phases[1].deadlines == ()
+    assert [(d.months, d.kind) for d in phases[2].deadlines] == [(6, "due"), (6, "not_before")]
+    assert "expertentafel" in phases[2].deadlines[0].label
+    assert "passieve casusregie" in phases[2].deadlines[1].label
+    assert [(d.months, d.kind) for d in phases[3].deadlines] == [(6, "not_before")]
+    assert [(r.key, r.ad_hoc) for r in npack.case_roles] == [("vaste_partner", False), ("ad_hoc_partner", True)]
+    assert [t.key for t in npack.tracks] == ["1", "2", "3"]
+    assert "intersectoraal advies" in npack.tracks[0].label and "SAMEN-traject" in npack.tracks[2].label
+    assert npack.retention == packs.Retention(anchor="closed", archive_after_months=None, delete_after_months=12,
+                                              exception_max_months=6)
+    assert npack.case_rules == packs.CaseRules(legal_basis="shared_professional_secrecy", legal_basis_label=LABEL,
+                                               min_age=18, procesregisseur=True,
+                                               procesregisseur_label="SAMEN-regisseur")
 
 
 def test_legal_basis_accessors(npack):
@@ -173,11 +173,12 @@ def test_legal_basis_accessors(npack):
     assert not packs.consent_applies(npack)
     emmen = load_pack("emmen-casustafel")
     assert packs.legal_basis(emmen) == "consent" and packs.consent_applies(emmen)
-    assert packs.legal_basis_label(emmen) == "toestemming van de inwoner"
+    assert packs.legal_basis_label(emmen).startswith("toestemming van de inwoner")
     assert packs.legal_basis(None) == "consent" and packs.consent_applies(None)
     # a pack stating the basis without its own label gets the default one
-    bare = dataclasses.replace(emmen, settings={**emmen.settings, "cases": {"legal_basis": "shared_professional_secrecy"}})
-    assert packs.legal_basis_label(bare) == "gedeeld beroepsgeheim"
+    bare = dataclasses.replace(emmen, case_rules=packs._case_rules({"legal_basis": "shared_professional_secrecy"}))
+    assert packs.legal_basis(bare) == "shared_professional_secrecy"
+    assert packs.legal_basis_label(bare) == "gedeeld beroepsgeheim" == packs.LEGAL_BASIS_LABELS[packs.legal_basis(bare)]
     assert consent_rules.no_consent_reason(npack) == REFUSAL and consent_rules.no_consent_reason(emmen) is None
     with pytest.raises(ValidationError) as refused:
         consent_rules.refuse_without_consent(npack)
@@ -188,7 +189,7 @@ def test_no_consent_form_is_offered(npack):
     assert [a.key for a in packs.form_annexes(npack)] == ["bijlage1", "bijlage2"]
     # even a pack that carries a consent annex offers none once its basis is not consent
     emmen = load_pack("emmen-casustafel")
-    secrecy = dataclasses.replace(emmen, settings={**emmen.settings, "cases": {"legal_basis": "shared_professional_secrecy"}})
+    secrecy = dataclasses.replace(emmen, case_rules=packs.CaseRules(legal_basis="shared_professional_secrecy"))
     assert "consent" in {a.kind for a in packs.form_annexes(emmen)}
     assert "consent" not in {a.kind for a in packs.form_annexes(secrecy)}
 
@@ -452,7 +453,8 @@ def test_emmen_check_still_shows_consent(api):
     meeting = api.post("/api/v1/meetings", {"table_id": table["id"], "starts_at": "2026-03-05T10:00",
                                             "cases": [{"case_ref": "EN-1", "invitee_ids": [rep]}]}).json
     check = api.get(f"/api/v1/meetings/{meeting['id']}/check").json
-    assert check["legal_basis"] == {"key": "consent", "label": "toestemming van de inwoner"}
+    assert check["legal_basis"]["key"] == "consent"
+    assert check["legal_basis"]["label"].startswith("toestemming van de inwoner")
     consent = check["cases"][0]["invitees"][0]["consent"]
     assert consent["legal_basis"] == "consent" and consent["reason"]["code"] == "consent_missing"
 
@@ -478,3 +480,99 @@ def test_the_web_offers_no_consent_form_and_refuses_one(api, logged_in, app_sess
     assert REFUSAL in posted.get_data(as_text=True)
     from registry.models import Consent
     assert app_session.query(Consent).count() == 0
+
+
+MINOR = "Deze tafel bespreekt alleen inwoners van 18 jaar en ouder; een casus van een minderjarige hoort hier niet."
+
+
+def test_neteland_end_to_end_through_the_api(api):
+    """The charter's case life through the API: an adult's dossier through the four
+    phases with the SAMEN-regisseur's terms as dates, a vaste and an ad hoc partner, the
+    expert table's check with the legal basis, no consent, closure; a minor refused."""
+    w = world(api)
+    summary = next(p for p in api.get("/api/v1/packs").json["packs"] if p["name"] == PACK)
+    assert summary["legal_basis"] == "shared_professional_secrecy" and summary["min_age"] == 18
+    assert [p["key"] for p in summary["phases"]] == ["aanmelding", "dossiervorming_weging", "uitvoering", "afsluiting"]
+    assert summary["retention"] == {"from": "closed", "archive_after_months": None, "delete_after_months": 12,
+                                    "exception_max_months": 6}
+
+    # adults only: a minor's dossier is refused, and so is one without an age
+    minor = api.post("/api/v1/cases", {"table_id": w["table"], "reference": "NET-2026-009", "age": 17,
+                                       "brought_by_person_id": w["worker"]})
+    assert minor.status_code == 422 and minor.json["error"]["fields"] == {"age": MINOR}
+    no_age = api.post("/api/v1/cases", {"table_id": w["table"], "reference": "NET-2026-009"})
+    assert no_age.status_code == 422 and set(no_age.json["error"]["fields"]) == {"age"}
+    assert api.get(f"/api/v1/tables/{w['table']}/cases").json["cases"] == []
+    bad_track = api.post("/api/v1/cases", {"table_id": w["table"], "reference": "NET-2026-010", "age": 45, "track": "4"})
+    assert bad_track.status_code == 422 and set(bad_track.json["error"]["fields"]) == {"track"}
+
+    # 1. aanmelding by a fixed partner, adult, spoor 3
+    opened = api.post("/api/v1/cases", {"table_id": w["table"], "reference": "NET-2026-010", "opened_on": "2026-01-05",
+                                        "brought_by_person_id": w["worker"], "age": 45, "track": "3"})
+    assert opened.status_code == 201, opened.json
+    case = opened.json
+    assert (case["phase"], case["phase_label"], case["track"], case["due"]) == ("aanmelding", "Aanmelding", "3", [])
+    assert case["brought_by_organisation_id"] == w["CAW De Kempen"]
+    path = f"/api/v1/cases/{case['id']}"
+
+    # 2. dossiervorming en weging: no terms
+    moved = api.post(f"{path}/phase", {"phase": "dossiervorming_weging", "on": "2026-01-20",
+                                       "reason": "gescreend op de triagetafel"})
+    assert moved.status_code == 200 and moved.json["due"] == []
+
+    # 3. aanduiding verantwoordelijke en uitvoering: back at the table within 6 months,
+    #    passive regie no earlier than 6 months
+    moved = api.post(f"{path}/phase", {"phase": "uitvoering", "on": "2026-02-10", "reason": "plan van aanpak"})
+    assert moved.status_code == 200, moved.json
+    assert [(d["kind"], d["date"]) for d in moved.json["due"]] == [("due", "2026-08-10"), ("not_before", "2026-08-10")]
+    assert moved.json["due"][0]["label"] == "terug op de expertentafel (uiterlijk 6 maanden)"
+    in_time = api.get(f"/api/v1/tables/{w['table']}/cases?on=2026-08-10").json["cases"][0]["due"]
+    assert [d["passed"] for d in in_time] == [False, False]
+    late = api.get(f"/api/v1/tables/{w['table']}/cases?on=2026-08-11").json["cases"][0]["due"]
+    assert [d["passed"] for d in late] == [True, False]           # a not_before date never "passes"
+
+    # participants: a fixed partner's worker, and an ad hoc partner only with a Bijlage 2
+    fixed = api.post(f"{path}/participants", {"person_id": w["worker"], "role": "vaste_partner", "on": "2026-02-10"})
+    assert fixed.status_code == 201 and fixed.json["ad_hoc"] is False
+    refused = api.post(f"{path}/participants", {"person_id": w["ad_hoc"], "role": "ad_hoc_partner", "on": "2026-02-12"})
+    assert refused.status_code == 422 and set(refused.json["error"]["fields"]) == {"person_id"}
+    declared = api.post("/api/v1/declarations", {"kind": "incidental", "person_id": w["ad_hoc"], "table_id": w["table"],
+                                                 "case_ref": "NET-2026-010", "signed_on": "2026-02-11"})
+    assert declared.status_code == 201, declared.json
+    joined = api.post(f"{path}/participants", {"person_id": w["ad_hoc"], "role": "ad_hoc_partner", "on": "2026-02-12"})
+    assert joined.status_code == 201 and joined.json["ad_hoc"] is True
+
+    # the expert table's check: the legal basis, no consent, no consent warnings
+    meeting = api.post("/api/v1/meetings", {"table_id": w["table"], "starts_at": "2026-03-02T14:00", "cases": [
+        {"case_ref": "NET-2026-010", "theme": "terugkomdossier", "age_band": "26-64",
+         "invitee_ids": [w["worker"], w["ad_hoc"], w["regisseur"]]}]})
+    assert meeting.status_code == 201, meeting.json
+    check = api.get(f"/api/v1/meetings/{meeting.json['id']}/check").json
+    assert check["legal_basis"] == {"key": "shared_professional_secrecy", "label": LABEL}
+    invitees = {i["person_id"]: i for i in check["cases"][0]["invitees"]}
+    assert [(invitees[p]["allowed"], invitees[p]["basis"]) for p in (w["worker"], w["ad_hoc"], w["regisseur"])] == [
+        (True, "structural"), (True, "incidental"), (True, "structural")]
+    assert {i["consent"]["legal_basis"] for i in invitees.values()} == {"shared_professional_secrecy"}
+    assert not [x for i in invitees.values() for x in i["warnings"] if x["code"].startswith("consent")]
+    consent = api.post("/api/v1/consents", {**CONSENT_BODY, "case_ref": "NET-2026-010", "table_id": w["table"],
+                                            "recipients": [w["CAW De Kempen"]]})
+    assert consent.status_code == 422 and consent.json["error"]["fields"] == {"table_id": REFUSAL}
+
+    # 4. afsluiten dossier after passive regie: closure considered no earlier than 6 months
+    moved = api.post(f"{path}/phase", {"phase": "afsluiting", "on": "2026-09-01", "reason": "passieve casusregie"})
+    assert moved.status_code == 200, moved.json
+    assert [(d["kind"], d["date"]) for d in moved.json["due"]] == [("not_before", "2027-03-01")]
+    closed = api.post(f"{path}/closure", {"on": "2027-03-15", "reason": "handled"})
+    assert closed.status_code == 200 and closed.json["closed_on"] == "2027-03-15" and closed.json["due"] == []
+    file = api.get(path).json
+    assert [(e["kind"], e["to_phase"], e["on"]) for e in file["events"]] == [
+        ("opened", "aanmelding", "2026-01-05"), ("phase", "dossiervorming_weging", "2026-01-20"),
+        ("phase", "uitvoering", "2026-02-10"), ("phase", "afsluiting", "2026-09-01"), ("closed", None, "2027-03-15")]
+    assert [(p["role"], p["ad_hoc"]) for p in file["participants"]] == [("vaste_partner", False),
+                                                                        ("ad_hoc_partner", True)]
+
+    # the charter as the API prints it
+    pdf = api.get(f"/api/v1/covenants/{w['covenant']}/document.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = one_line(pdf_text(pdf.data))
+    assert "Lokale politie Neteland, vertegenwoordigd door Vertegenwoordiger 0," in text and LABEL in text
