@@ -480,6 +480,11 @@ def test_the_web_offers_no_consent_form_and_refuses_one(api, logged_in, app_sess
     assert REFUSAL in posted.get_data(as_text=True)
     from registry.models import Consent
     assert app_session.query(Consent).count() == 0
+    # the table, covenant and preview pages of the pack render
+    for path in (f"/tables/{w['table']}", f"/tables/{w['triage']}", f"/covenants/{w['covenant']}"):
+        assert logged_in.get(path).status_code == 200, path
+    preview = logged_in.get(f"/covenants/{w['covenant']}/preview")
+    assert preview.status_code == 200 and LABEL in preview.get_data(as_text=True)
 
 
 MINOR = "Deze tafel bespreekt alleen inwoners van 18 jaar en ouder; een casus van een minderjarige hoort hier niet."
