@@ -506,6 +506,33 @@ def chair_model_choices(name: str | None) -> tuple[str, ...]:
     return pack.chair_models if pack is not None else ()
 
 
+# ----------------------------------------------------------------------------- legal basis (issue 10 §1)
+
+CONSENT = "consent"
+SHARED_PROFESSIONAL_SECRECY = "shared_professional_secrecy"
+LEGAL_BASIS_LABELS = {CONSENT: "toestemming van de inwoner",
+                      SHARED_PROFESSIONAL_SECRECY: "gedeeld beroepsgeheim"}
+"""Default Dutch labels of the legal bases a pack's ``[cases] legal_basis`` may state."""
+
+
+def legal_basis(pack: Pack | None) -> str:
+    """How information is shared at the pack's tables: ``consent`` (the default: special
+    data only with a valid consent) or ``shared_professional_secrecy`` (art. 458ter Sw.:
+    no consent form). The pack's ``[cases] legal_basis`` (:class:`CaseRules`)."""
+    return pack.case_rules.legal_basis if pack is not None else CONSENT
+
+
+def legal_basis_label(pack: Pack | None) -> str:
+    """The Dutch name of the legal basis, as the chair's check prints it, e.g.
+    "gedeeld beroepsgeheim (art. 458ter Sw.)"."""
+    return pack.case_rules.legal_basis_label if pack is not None else LEGAL_BASIS_LABELS[CONSENT]
+
+
+def consent_applies(pack: Pack | None) -> bool:
+    """Is a resident's consent the basis for sharing at this pack's tables? (No pack: yes.)"""
+    return legal_basis(pack) == CONSENT
+
+
 def pack_summary(pack: Pack) -> dict:
     """What a pack decides, as plain JSON-ready data (``GET /api/v1/packs``)."""
     term = pack.term
@@ -565,8 +592,10 @@ def pack_annexes(pack: Pack) -> tuple[Annex, ...]:
 
 
 def form_annexes(pack: Pack) -> tuple[Annex, ...]:
-    """The annexes that are forms (declarations and the consent), in covenant order."""
-    return tuple(a for a in pack_annexes(pack) if a.kind in FORM_KINDS)
+    """The annexes that are forms (declarations and the consent), in covenant order; a
+    pack whose legal basis is not consent (:func:`consent_applies`) offers no consent form."""
+    consent = consent_applies(pack)
+    return tuple(a for a in pack_annexes(pack) if a.kind in FORM_KINDS and (consent or a.kind != "consent"))
 
 
 def form_annex(pack: Pack, key: str) -> Annex | None:
