@@ -433,8 +433,8 @@ def _case_rules(data: dict) -> CaseRules:
     rules = CaseRules(**{k: v for k, v in data.items() if k in CaseRules.__dataclass_fields__})
     if rules.legal_basis not in LEGAL_BASES:
         raise KeyError(f"cases.legal_basis must be one of {LEGAL_BASES}")
-    if rules.legal_basis == "shared_professional_secrecy" and "legal_basis_label" not in data:
-        rules = CaseRules(**{**rules.__dict__, "legal_basis_label": "gedeeld beroepsgeheim"})
+    if "legal_basis_label" not in data:
+        rules = CaseRules(**{**rules.__dict__, "legal_basis_label": LEGAL_BASIS_LABELS[rules.legal_basis]})
     return rules
 
 
@@ -510,15 +510,17 @@ def chair_model_choices(name: str | None) -> tuple[str, ...]:
 
 CONSENT = "consent"
 SHARED_PROFESSIONAL_SECRECY = "shared_professional_secrecy"
+STATUTORY_TASK = "statutory_task"
 LEGAL_BASIS_LABELS = {CONSENT: "toestemming van de inwoner",
-                      SHARED_PROFESSIONAL_SECRECY: "gedeeld beroepsgeheim"}
+                      SHARED_PROFESSIONAL_SECRECY: "gedeeld beroepsgeheim",
+                      STATUTORY_TASK: "de wettelijke taak van de partners"}
 """Default Dutch labels of the legal bases a pack's ``[cases] legal_basis`` may state."""
 
 
 def legal_basis(pack: Pack | None) -> str:
     """How information is shared at the pack's tables: ``consent`` (the default: special
-    data only with a valid consent) or ``shared_professional_secrecy`` (art. 458ter Sw.:
-    no consent form). The pack's ``[cases] legal_basis`` (:class:`CaseRules`)."""
+    data only with a valid consent), ``shared_professional_secrecy`` (art. 458ter Sw.) or
+    ``statutory_task`` (AVG art. 6 lid 1 sub e) — the last two without consent forms. The pack's ``[cases] legal_basis`` (:class:`CaseRules`)."""
     return pack.case_rules.legal_basis if pack is not None else CONSENT
 
 

@@ -448,6 +448,11 @@ def test_zvh_end_to_end(api, app_session, client):
         declared = api.post("/api/v1/declarations", {"kind": "structural", "person_id": person, "table_id": table_id,
                                                      "signed_on": "2026-01-20"})
         assert declared.status_code == 201, declared.json
+    # the ZVH shares on the partners' statutory task: no consent form at its tables
+    consent = api.post("/api/v1/consents", {"table_id": table_id, "case_ref": "ZVH-X", "signed_by": "resident",
+                                            "resident_name": "Iemand", "resident_birth_date": "1980-01-01",
+                                            "purpose": "x", "categories": [], "recipients": []})
+    assert consent.status_code == 422 and "wettelijke taak" in consent.json["error"]["fields"]["table_id"]
 
     # phase 1: aanmelding by a partner's wijkagent
     opened = api.post("/api/v1/cases", {"table_id": table_id, "reference": "ZVH-2026-001", "opened_on": "2026-02-02",

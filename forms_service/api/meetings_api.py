@@ -21,7 +21,7 @@ from forms_service.signing.views import pdf_response
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query
 from forms_service.api.registry_api import created, decision_json, done, reasons_json, table_json
 from registry import access as rights
-from registry import meetings, queries, rules, services
+from registry import meetings, packs, queries, rules, services
 from registry.models import CaseTable, Consent, Meeting, Person
 from signatures.seal import TimestampUnavailable
 
@@ -281,7 +281,7 @@ MEETING = {"type": "object", "properties": {"id": ID, "table_id": ID, "starts_at
 CHECK = {"type": "object", "properties": {
     "meeting_id": ID, "on": DATE, "checked_at": {"type": "string", "format": "date-time"}, "starts_at": STARTS_AT,
     "warnings": REASONS,
-    "legal_basis": {"type": "object", "properties": {"key": {"enum": ["consent", "shared_professional_secrecy"]}, "label": STR}, "description": "how information is shared at this table (the pack's [cases] legal_basis)"},
+    "legal_basis": {"type": "object", "properties": {"key": {"enum": list(packs.LEGAL_BASES)}, "label": STR}, "description": "how information is shared at this table (the pack's [cases] legal_basis)"},
     "cases": {"type": "array", "items": {"type": "object", "properties": {"case_ref": STR, "theme": {"type": ["string", "null"]}, "age_band": {"type": ["string", "null"]}, "invitees": {"type": "array", "items": INVITEE}}}},
 }}
 BATCH_RESULT = {"type": "object", "properties": {"person_id": ID, "case_ref": {"type": ["string", "null"]}, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "warnings": REASONS}}
