@@ -417,6 +417,12 @@ def authorize_case(session: Session, user: User, case: Case, permission: str = C
         return Use(user.id, user.email, role, f"case:{case.id}", person.organisation_id if person else None)
 
 
+def subject_request_target(request) -> Target:
+    """A resident's request (:class:`registry.models.SubjectRequest`): the privacy
+    officers of its covenant; one without a covenant concerns every covenant (admins)."""
+    return Target(covenant_ids=frozenset({request.covenant_id}) if request.covenant_id else frozenset())
+
+
 def meeting_target(session: Session, meeting: Meeting) -> Target:
     """A meeting: the table it belongs to."""
     return Target(covenant_ids=frozenset({meeting.table.covenant_id}), table_ids=frozenset({meeting.table_id}),
