@@ -288,7 +288,12 @@ def declaration_target(session: Session, declaration: Declaration) -> Target:
 
 
 def consent_target(session: Session, consent: Consent) -> Target:
-    """A Bijlage 4: resident data of its case's table, as the case's phase allows."""
+    """A Bijlage 4: resident data of its case's table, as the case's phase allows. An
+    erased consent (retention, an erasure request) is Gone for everyone: 410 ``erased``."""
+    if consent.erased_on is not None:
+        from registry.errors import Gone
+
+        raise Gone("Deze toestemming is verwijderd volgens de bewaartermijn of een verzoek van de inwoner.")
     table = consent.case.table
     return Target(covenant_ids=frozenset({table.covenant_id}), table_ids=frozenset({table.id}),
                   resident_table_id=table.id, case_id=consent.case_id)

@@ -365,7 +365,7 @@ def _reads(session: Session, request: SubjectRequest, consents: list[Consent], c
     users = {u.id: u for u in session.scalars(select(User).where(
         User.id.in_({e.user_id for e in entries if e.user_id is not None})))} if entries else {}
     organisations = dict(session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({e.organisation_id for e in entries if e.organisation_id is not None})))) if entries else {}
+        Organisation.id.in_({e.organisation_id for e in entries if e.organisation_id is not None}))).all()) if entries else {}
     found = []
     for entry in entries:
         user = users.get(entry.user_id)
