@@ -279,6 +279,7 @@ def _routes(i: dict) -> dict:
         ("api.entitled", "GET"): (f"/api/v1/tables/{n}/entitled", NORTH_READ, {}),
         ("api.check", "GET"): (f"/api/v1/check?person={i['chair']}&table={n}", NORTH_READ, {}),
         ("api.covenant_pdf", "GET"): (f"/api/v1/covenants/{c}/document.pdf", COVENANT_READ, {}),
+        ("api.covenant_partners", "GET"): (f"/api/v1/covenants/{c}/partners", COVENANT_READ, {}),
         ("api.covenant_docx", "GET"): (f"/api/v1/covenants/{c}/document.docx", COVENANT_READ, {}),
         ("api.declaration_pdf", "GET"): (f"/api/v1/declarations/{d}/document.pdf", NORTH_READ, {}),
         ("api.consent_pdf", "GET"): (f"/api/v1/consents/{co}/document.pdf", RESIDENT, {}),
