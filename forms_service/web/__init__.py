@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from forms_service import access, db
+from forms_service.api.export_api import zip_response
 from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, parse_date
 from forms_service.auth import login_required
 from registry import access as rights
@@ -18,6 +19,7 @@ from registry import queries, rules
 from registry.documents import build
 from registry.errors import DomainError, NotFound
 from registry.models import CaseTable, Covenant, Person
+from signatures import export
 
 bp = Blueprint("web", __name__)
 
@@ -61,7 +63,8 @@ def table(table_id: int):
     """Who may join this table on a date (default today), with basis and reasons."""
     session = db.session()
     case_table = session.get(CaseTable, table_id) or abort(404)
-    access.require(rights.READ, rights.table_target(session, case_table))
+    target = rights.table_target(session, case_table)
+    access.require(rights.READ, target)
     on, date_error = requested_date()
     case_ref = request.args.get("case", "").strip()[:100] or None
     result = queries.entitled(session, table_id, on, case_ref)
@@ -69,7 +72,16 @@ def table(table_id: int):
     return render_template(
         "web/table.html", table=case_table, result=result, partners=partners,
         on=on, case_ref=case_ref, date_error=date_error, numbers=build.annex_numbers(case_table),
+        may_export=export.may_export(session, access.acting_user(), target),
     )
+
+
+@bp.get("/tables/<int:table_id>/ondertekend.zip")
+@login_required
+def table_signed_zip(table_id: int):
+    """Every sealed Bijlage 1/2/4 of the table this account may download, as one ZIP."""
+    case_table = db.session().get(CaseTable, table_id) or abort(404)
+    return zip_response(export.plan_table_export(db.session(), access.acting_user(), case_table))
 
 
 @bp.get("/people/<int:person_id>")
