@@ -341,6 +341,8 @@ class _Encrypted(TypeDecorator):
 class EncryptedText(_Encrypted):
     """A text column stored as AES-GCM ciphertext (``fse1:`` + base64) in a ``TEXT`` column."""
 
+    cache_ok = True
+
     impl = Text
 
     def to_bytes(self, value) -> bytes:
@@ -359,6 +361,8 @@ class EncryptedText(_Encrypted):
 
 class EncryptedDate(EncryptedText):
     """A date stored as the AES-GCM ciphertext of its ISO form in a ``TEXT`` column."""
+
+    cache_ok = True
 
     def to_bytes(self, value) -> bytes:
         if isinstance(value, dt.datetime):
@@ -380,6 +384,8 @@ class EncryptedDate(EncryptedText):
 
 class EncryptedBytes(_Encrypted):
     """A binary column (a PDF, a PNG) stored as AES-GCM ciphertext in a ``BLOB``/``bytea``."""
+
+    cache_ok = True
 
     impl = LargeBinary
     kind = "bytes"

@@ -58,7 +58,12 @@ def _has_data(connection) -> bool:
 
 
 def upgrade() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
+    connection = op.get_bind()
+    has_data = _has_data(connection)
+    if has_data and not crypto.is_configured():  # before any DDL: SQLite cannot roll that back
+        raise RuntimeError("Migratie 0008 versleutelt bestaande inwonergegevens en heeft de datasleutel nodig: "
+                           "voer haar uit met 'forms-service init-db' (DATA_KEY of instance/data_key).")
+    postgres = connection.dialect.name == "postgresql"
     for table, columns in _by_table().items():
         with op.batch_alter_table(table) as batch:
             for column, old in columns:
@@ -68,12 +73,8 @@ def upgrade() -> None:
                 batch.add_column(sa.Column("resident_key", sa.String(64), nullable=True))
                 batch.create_index("ix_consent_resident_key", ["resident_key"], unique=False)
 
-    connection = op.get_bind()
-    if not _has_data(connection):
+    if not has_data:
         return
-    if not crypto.is_configured():
-        raise RuntimeError("Migratie 0008 versleutelt bestaande inwonergegevens en heeft de datasleutel nodig: "
-                           "voer haar uit met 'forms-service init-db' (DATA_KEY of instance/data_key).")
     for table, columns in ENCRYPTED.items():
         crypto.encrypt_columns(connection, table, columns, clear_ok=True)
     crypto.recompute_resident_keys(connection, crypto.ResidentKeyed("consent", "resident_name",
