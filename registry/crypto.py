@@ -99,6 +99,7 @@ class KeyRing:
     current: bytes
     older: tuple[bytes, ...] = ()
     _by_id: dict[bytes, bytes] = field(default_factory=dict, compare=False, repr=False)
+    _aead: dict[bytes, AESGCM] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         keys = (self.current, *self.older)
@@ -122,6 +123,13 @@ class KeyRing:
         except KeyError:
             raise UnknownKeyError(f"sleutel {kid.hex()} staat niet in de sleutelring "
                                   f"(huidige sleutel {self.current_id})") from None
+
+    def aead(self, key: bytes) -> AESGCM:
+        """The AES-GCM object of a key of the ring (made once per key)."""
+        found = self._aead.get(key)
+        if found is None:
+            found = self._aead[key] = AESGCM(key)
+        return found
 
     def index_key(self) -> bytes:
         """The HMAC key of :func:`resident_key`, derived from the current key (HKDF-SHA256)."""
@@ -228,7 +236,7 @@ def encrypt(plain: bytes, context: str, ring: KeyRing | None = None) -> bytes:
     """``MAGIC | key id | nonce | AES-256-GCM(plain, associated data = context)``."""
     ring = ring or key_ring()
     nonce = secrets.token_bytes(NONCE_BYTES)
-    return MAGIC + key_id(ring.current) + nonce + AESGCM(ring.current).encrypt(nonce, plain, context.encode())
+    return MAGIC + key_id(ring.current) + nonce + ring.aead(ring.current).encrypt(nonce, plain, context.encode())
 
 
 def ciphertext_key_id(blob: bytes) -> bytes | None:
@@ -258,7 +266,7 @@ def decrypt(blob: bytes, context: str, ring: KeyRing | None = None) -> bytes:
     start = len(MAGIC) + KEY_ID_BYTES
     nonce, body = blob[start:start + NONCE_BYTES], blob[start + NONCE_BYTES:]
     try:
-        return AESGCM(key).decrypt(nonce, body, context.encode())
+        return ring.aead(key).decrypt(nonce, body, context.encode())
     except InvalidTag:
         raise DecryptionError(f"{context}: versleutelde waarde is beschadigd of gewijzigd "
                               f"(controle AES-GCM mislukt)") from None

@@ -95,5 +95,7 @@ def downgrade() -> None:
                 batch.drop_index("ix_consent_resident_key")
                 batch.drop_column("resident_key")
             for column, old in columns:
+                if isinstance(old, sa.Date) and not postgres:
+                    continue  # SQLite would CAST '1990-01-01' to 1990; as TEXT it is the same ISO date
                 extra = {"postgresql_using": f'"{column}"::date'} if postgres and isinstance(old, sa.Date) else {}
                 batch.alter_column(column, existing_type=sa.Text(), type_=old, **extra)
