@@ -172,14 +172,15 @@ def key_file_path(instance_dir: str | os.PathLike[str]) -> str:
 def load_or_create_key_file(instance_dir: str | os.PathLike[str]) -> list[str]:
     """The keys of the instance folder's key file, generated once (mode 600) when missing."""
     path = key_file_path(instance_dir)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write("# forms-service data key: back it up; without it the encrypted data is lost.\n")
-            handle.write(generate_key() + "\n")
+    if not os.path.exists(path):  # written whole, then linked: a second process sees all or nothing
+        tmp = f"{path}.new{os.getpid()}"
+        write_key_file(tmp, [generate_key()])
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     keys = read_key_file(path)
     if not keys:
         raise CryptoError(f"{path} bevat geen sleutel")
