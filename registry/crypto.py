@@ -8,7 +8,8 @@ the instance folder, see :func:`key_ring_from_config`; tests do it in ``conftest
   types: Python sees clear values, the database only ciphertext. Each value has its own
   random 96-bit nonce and is bound to its column (associated data ``"table.column"``),
   so a ciphertext copied into another column does not decrypt. Such columns cannot be
-  searched or sorted in SQL; find a resident with :func:`resident_key` instead.
+  searched in SQL (a comparison other than ``IS NULL`` raises); find a resident with
+  :func:`resident_key` instead.
 * A ciphertext names the key that made it (a 4-byte key id), so the ring can hold the
   current key plus older ones while :func:`rotate` re-encrypts everything with the
   current key (``forms-service rotate-data-key``).
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import LargeBinary, Text, event
+from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 MAGIC = b"FSE1"
@@ -219,9 +221,13 @@ def configure(ring: KeyRing | None, reload: Callable[[], KeyRing] | None = None)
 
 
 def key_ring() -> KeyRing:
-    """The configured ring, or :class:`KeyRingMissing`."""
+    """The configured ring; unconfigured, the ring of ``DATA_KEY`` (+ ``DATA_KEY_PREVIOUS``)
+    in the environment (a script); else :class:`KeyRingMissing`."""
     if _ring is None:
-        raise KeyRingMissing("Geen datasleutel ingesteld (registry.crypto.configure).")
+        if os.environ.get("DATA_KEY"):
+            configure(ring_from_texts(os.environ["DATA_KEY"], _split(os.environ.get("DATA_KEY_PREVIOUS"))))
+            return _ring
+        raise KeyRingMissing("Geen datasleutel ingesteld (DATA_KEY of registry.crypto.configure).")
     return _ring
 
 
@@ -342,6 +348,19 @@ class _Encrypted(TypeDecorator):
         if blob is None:
             raise DecryptionError(f"{self.context}: de waarde is niet versleuteld of beschadigd")
         return self.from_bytes(decrypt(blob, self.context))
+
+    class comparator_factory(TypeDecorator.Comparator):
+        """Only ``IS NULL`` / ``IS NOT NULL``: a ciphertext has a random nonce, so ``==``,
+        ``LIKE`` or ``<`` would silently match nothing; refuse them instead."""
+
+        def operate(self, op, *other, **kwargs):
+            if op in (operators.is_, operators.is_not):
+                return super().operate(op, *other, **kwargs)
+            raise CryptoError(f"{self.type.context}: een versleutelde kolom kan niet worden vergeleken "
+                              f"of doorzocht in SQL (gebruik resident_key of filter in Python)")
+
+        def reverse_operate(self, op, other, **kwargs):
+            raise CryptoError(f"{self.type.context}: een versleutelde kolom kan niet worden vergeleken in SQL")
 
     def process_literal_param(self, value, dialect):  # never inline a clear value into SQL
         raise CryptoError(f"{self.context}: versleutelde kolom kan niet als letterlijke SQL-waarde")

@@ -324,3 +324,13 @@ def test_instance_folder_and_sqlite_file_are_private(tmp_path, monkeypatch):
         assert mode(folder) == 0o700
     finally:
         os.umask(previous)
+
+
+def test_an_encrypted_column_refuses_a_sql_comparison():
+    from signatures.models import OutboxMessage
+
+    assert str(sa.select(Consent.id).where(Consent.resident_name.is_not(None))).endswith("IS NOT NULL")
+    for compare in (lambda: Consent.resident_name == NAME, lambda: OutboxMessage.to == EMAIL,
+                    lambda: Consent.resident_birth_date < BIRTH, lambda: Consent.resident_name.like("X%")):
+        with pytest.raises(crypto.CryptoError, match="niet worden vergeleken"):
+            compare()
