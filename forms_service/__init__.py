@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config_module.load_config())
     if test_config:
         app.config.update(test_config)
+    config_module.configure_data_key(app.config)  # before any row is read or written
     db.init_app(app)
     csrf.init_app(app)
     security.init_app(app)  # before the blueprints: the ``int`` converter for ids

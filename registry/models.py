@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from database.base import Base, UTCDateTime  # noqa: F401  (re-exported for the models' users)
+from registry.crypto import EncryptedDate, EncryptedText, keeps_resident_key
 
 
 def _utcnow() -> dt.datetime:
@@ -340,11 +341,15 @@ consent_recipient = Table(
 )
 
 
+@keeps_resident_key
 class Consent(Base):
     """A resident's consent (*toestemmingsformulier*, Bijlage 4) to share named data
     categories with named organisations for a stated purpose.
 
-    Holds from ``signed_on`` until ``withdrawn_on`` (exclusive) or the case closes.
+    Holds from ``signed_on`` until ``withdrawn_on`` (exclusive) or the case closes. The
+    resident's name and birth date are encrypted at rest (:mod:`registry.crypto`);
+    ``resident_key`` (their keyed hash, filled on every insert and update) finds a
+    resident's consents without decrypting them.
     """
 
     __tablename__ = "consent"
@@ -352,8 +357,9 @@ class Consent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     signed_by: Mapped[str] = mapped_column(String(24))  # resident | parents | resident_and_parents
-    resident_name: Mapped[str] = mapped_column(String(200))
-    resident_birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    resident_name: Mapped[str] = mapped_column(EncryptedText("consent.resident_name"))
+    resident_birth_date: Mapped[dt.date | None] = mapped_column(EncryptedDate("consent.resident_birth_date"))
+    resident_key: Mapped[str | None] = mapped_column(String(64), index=True)
     purpose: Mapped[str] = mapped_column(Text, default="")
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     other_recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
