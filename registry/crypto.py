@@ -474,7 +474,9 @@ def keeps_resident_key(cls, name: str = "resident_name", birth_date: str = "resi
     every insert and update, and let :func:`rotate` recompute it with a new data key."""
 
     def fill(_mapper, _connection, target) -> None:
-        setattr(target, key, resident_key(getattr(target, name), getattr(target, birth_date)))
+        # an erased identity (no name, no birth date) keeps no key that could find it
+        clear = (getattr(target, name), getattr(target, birth_date))
+        setattr(target, key, resident_key(*clear) if any(clear) else None)
 
     event.listen(cls, "before_insert", fill)
     event.listen(cls, "before_update", fill)

@@ -265,6 +265,9 @@ def test_migration_0008_encrypts_existing_clear_values(db_url):
         conn.execute(sa.text("INSERT INTO consent (id, case_id, signed_by, resident_name, resident_birth_date, purpose, "
                              "categories, other_recipients, created_at) VALUES (1, 1, 'resident', :n, '1990-01-01', '', "
                              "'[]', '[]', '2025-01-01 00:00:00')"), {"n": NAME})
+        # rows that reference the tables SQLite copies while altering them (foreign keys stay whole)
+        conn.execute(sa.text("INSERT INTO organisation (id, name, created_at) VALUES (1, 'GGD', '2025-01-01 00:00:00')"))
+        conn.execute(sa.text("INSERT INTO consent_recipient (consent_id, organisation_id) VALUES (1, 1)"))
         conn.execute(sa.text("INSERT INTO outbox_messages (id, \"to\", subject, body, created_at) "
                              "VALUES (1, :to, 'S', :body, '2025-01-01 00:00:00')"), {"to": EMAIL, "body": f"Beste {NAME}"})
     engine.dispose()
@@ -283,6 +286,7 @@ def test_migration_0008_encrypts_existing_clear_values(db_url):
         assert consent.resident_name == NAME and consent.resident_birth_date == dt.date(1990, 1, 1)
         from signatures.models import OutboxMessage
         assert fresh.get(OutboxMessage, 1).to == EMAIL
+        assert [o.id for o in consent.recipients] == [1] and consent.case.reference == "R-1"
     engine.dispose()
     if make_url(db_url).get_backend_name() == "sqlite":
         _assert_nothing_identifies(_raw_database(db_url))  # secure_delete: the old clear pages are zeroed
