@@ -53,6 +53,8 @@ NORTH_MEETINGS = COORDS | {"chair_north", "chair_unentitled"}
 NORTH_READ = NORTH_MEETINGS | {"partner"}
 COVENANT_READ = NORTH_READ | {"chair_south"}
 RESIDENT = COORDS | {"chair_north"}
+ACTIONS = RESIDENT
+"""A meeting's action list: its entitled participants (the north chair and coordinator) and the admin."""
 BIJLAGE1 = COORDS | {"partner"}
 LOGS = {"admin", "privacy"}
 PUBLIC = set(PRINCIPALS)
@@ -98,6 +100,11 @@ def _build_world(session, config) -> dict:
         planned_by="matrix")
     invitation = service.send_for_signing(session, config, "declaration", declaration.id, actor="matrix",
                                           base_url="http://localhost/")[0]
+    from registry import actions
+
+    meeting_case = meeting.cases[0].case
+    action = actions.record_action(session, meeting, meeting_case, session.get(Person, north.chair_id), "referral",
+                                   meeting.on + dt.timedelta(days=14), "matrix")
     partnership = covenant.partnerships[1]
     people = {
         "admin": (None, [_grant("admin")]),
@@ -121,7 +128,7 @@ def _build_world(session, config) -> dict:
         "org_partner": partnership.organisation_id, "chair": north.chair_id, "worker": worker.id,
         "declaration": declaration.id, "signed_declaration": signed.id, "consent": consent.id, "case": consent.case_id,
         "meeting": meeting.id, "request": invitation.request.id, "token": invitation.token,
-        "pack": covenant.pack,
+        "pack": covenant.pack, "action": action.id,
     }
 
 
@@ -325,6 +332,17 @@ def _routes(i: dict) -> dict:
         ("api.record_sharing_basis", "POST"): (f"/api/v1/cases/{i['case']}/sharing-basis", NORTH_MEETINGS,
                                                {"json": {"organisation_id": i["ggd"], "basis": "own_task"}}),
         ("api.table_cases", "GET"): (f"/api/v1/tables/{n}/cases", NORTH_READ, {}),
+        ("api.set_casusregie", "POST"): (f"/api/v1/cases/{i['case']}/casusregie", NORTH_MEETINGS,
+                                         {"json": {"organisation_id": i["ggd"]}}),
+        ("api.set_procesregisseur", "POST"): (f"/api/v1/cases/{i['case']}/procesregisseur", NORTH_MEETINGS,
+                                              {"json": {"person_id": i["chair"]}}),
+        # the action list: the table's coordinator and chair entitled today, and the meeting's entitled
+        # invitees (here the chair and the coordinator themselves); chair_unentitled is not
+        ("api.meeting_actions", "GET"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {}),
+        ("api.record_action", "POST"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {"json": {
+            "case_ref": "EN-2026-007", "person_id": i["chair"], "action": "referral",
+            "due_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()}}),
+        ("api.action_done", "POST"): (f"/api/v1/actions/{i['action']}/done", ACTIONS, {"json": {}}),
     }
 
 
