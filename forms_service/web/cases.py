@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from forms_service import access, db
 from forms_service.auth import current_user, login_required
@@ -49,7 +49,7 @@ def Code(label, message=None):  # noqa: N802
 
 
 def Day(label, required: str | None = None):  # noqa: N802
-    return DateInput(label, [DataRequired(required)] if required else [Optional()])
+    return DateInput(label, [InputRequired(required)] if required else [Optional()])
 
 
 class CaseForm(FlaskForm):
