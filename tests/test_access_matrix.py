@@ -314,6 +314,19 @@ def _routes(i: dict) -> dict:
         ("api.withdraw_consent", "POST"): (f"/api/v1/consents/{co}/withdrawal", RESIDENT, {"json": {"on": "2026-12-01"}}),
         ("api.withdraw_need_to_know", "POST"): ("/api/v1/need-to-know-withdrawals", NORTH_MEETINGS, {"json": {
             "table_id": n, "case_ref": "EN-2026-007", "organisation_id": i["ggd"]}}),
+        # case pages: as the API, the table's staff by grant (Emmen's phases show a case to chair and coordinator)
+        ("cases.case", "GET"): (f"/cases/{i['case']}", NORTH_MEETINGS, {}),
+        ("cases.move_phase", "POST"): (f"/cases/{i['case']}/phase", NORTH_MEETINGS, {"data": {}}),
+        ("cases.close", "POST"): (f"/cases/{i['case']}/closure", NORTH_MEETINGS, {"data": {}}),
+        ("cases.evaluate", "POST"): (f"/cases/{i['case']}/evaluation", NORTH_MEETINGS, {"data": {}}),
+        ("cases.add_participant", "POST"): (f"/cases/{i['case']}/participants", NORTH_MEETINGS, {"data": {}}),
+        ("cases.sharing_basis", "POST"): (f"/cases/{i['case']}/sharing-basis", NORTH_MEETINGS, {"data": {}}),
+        ("cases.casusregie", "POST"): (f"/cases/{i['case']}/casusregie", NORTH_MEETINGS, {"data": {}}),
+        ("cases.procesregisseur", "POST"): (f"/cases/{i['case']}/procesregisseur", NORTH_MEETINGS, {"data": {}}),
+        ("cases.new_case", "POST"): (f"/tables/{n}/cases", NORTH_MEETINGS, {"data": {}}),
+        ("cases.meeting_actions", "GET"): (f"/meetings/{m}/actions", ACTIONS, {}),
+        ("cases.meeting_actions", "POST"): (f"/meetings/{m}/actions", ACTIONS, {"data": {}}),
+        ("cases.action_done", "POST"): (f"/actions/{i['action']}/done", ACTIONS, {"data": {}}),
         ("api.read_access_log", "GET"): ("/api/v1/access-log", LOGS, {}),
         ("api.create_user", "POST"): ("/api/v1/users", ADMIN, {"json": {
             "email": "nieuw@matrix.example.org", "name": "Nieuw", "grants": [{"role": "chair", "table_id": n}]}}),
