@@ -160,7 +160,8 @@ def _person_choices(people) -> list[tuple[int | str, str]]:
     return [("", "—"), *((p.id, f"{p.name} ({p.organisation.name})") for p in people)]
 
 
-def _fill_case_forms(forms: dict, case: Case, pack) -> None:
+def _fill_case_forms(forms: dict, case: Case, pack, posted: str | None = None) -> None:
+    """Choices of every form of the case page; today's date in each form not posted."""
     session = db.session()
     table = case.table
     today = rules.today()
@@ -177,11 +178,9 @@ def _fill_case_forms(forms: dict, case: Case, pack) -> None:
     entitled = queries.entitled(session, table.id, today)
     forms["regisseur"].person_id.choices = [("", "—"), *((p.id, f"{p.name} ({p.organisation_name})")
                                                          for p in entitled.people if p.basis == rules.STRUCTURAL)]
-    for name in ("phase", "evaluation", "participant", "basis", "regie", "regisseur"):
-        if forms[name].on.data is None and not forms[name].is_submitted():
+    for name in CASE_FORMS:
+        if name != posted and forms[name].on.data is None:
             forms[name].on.data = today
-    if not forms["close"].is_submitted():
-        forms["close"].on.data = today
 
 
 def _may_manage(case: Case) -> bool:
@@ -203,7 +202,7 @@ def render_case(case: Case, use: rights.Use, posted: tuple[str, FlaskForm] | Non
     forms = {name: cls(formdata=None, prefix=name) for name, cls in CASE_FORMS.items()}
     if posted is not None:
         forms[posted[0]] = posted[1]
-    _fill_case_forms(forms, case, pack)
+    _fill_case_forms(forms, case, pack, posted[0] if posted else None)
     today = rules.today()
     bases = {b.organisation_id: b for b in cases.sharing_bases(session, case)}
     page = render_template(
@@ -238,7 +237,7 @@ def _case_post(case_id: int, name: str, apply) -> tuple:
     use = rights.authorize_case(db.session(), current_user(), found, rights.MANAGE_CASES)
     form = CASE_FORMS[name](prefix=name)
     _fill_case_forms({**{n: c(formdata=None, prefix=n) for n, c in CASE_FORMS.items()}, name: form}, found,
-                     cases.pack_of(found))
+                     cases.pack_of(found), name)
     if form.validate_on_submit():
         try:
             message = apply(found, form, use.email)
