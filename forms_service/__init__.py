@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.web.users import bp as users_bp
     from forms_service.web.subject_requests import bp as subject_requests_bp
     from forms_service.web.public import bp as public_bp
+    from forms_service.web.cases import bp as cases_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
@@ -79,4 +80,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(subject_requests_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(cases_bp)
     app.register_blueprint(api_bp)

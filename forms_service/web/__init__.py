@@ -60,20 +60,35 @@ def index():
 @bp.get("/tables/<int:table_id>")
 @login_required
 def table(table_id: int):
-    """Who may join this table on a date (default today), with basis and reasons."""
+    """Who may join this table on a date (default today), with basis and reasons; the
+    cases this account may see with their phase and due dates, and a "new case" form."""
     session = db.session()
     case_table = session.get(CaseTable, table_id) or abort(404)
+    return render_table(case_table)
+
+
+def render_table(case_table: CaseTable, new_case_form=None, status: int = 200):
+    """The table page (also after a refused "new case" form, with its errors)."""
+    from forms_service.web import cases as case_pages
+
+    session = db.session()
     target = rights.table_target(session, case_table)
     access.require(rights.READ, target)
     on, date_error = requested_date()
     case_ref = request.args.get("case", "").strip()[:100] or None
-    result = queries.entitled(session, table_id, on, case_ref)
+    result = queries.entitled(session, case_table.id, on, case_ref)
     partners = sorted(queries.organisation_decisions(session, case_table.covenant, on), key=lambda row: row[1].casefold())
+    opening = rights.Target(covenant_ids=frozenset({case_table.covenant_id}), table_ids=frozenset({case_table.id}),
+                            structural_only=True)
+    may_open = access.may(rights.MANAGE_CASES, opening)
+    form = new_case_form if new_case_form is not None else (case_pages.new_case_form(case_table) if may_open else None)
     return render_template(
         "web/table.html", table=case_table, result=result, partners=partners,
         on=on, case_ref=case_ref, date_error=date_error, numbers=build.annex_numbers(case_table),
         may_export=export.may_export(session, access.acting_user(), target),
-    )
+        case_rows=case_pages.table_case_rows(case_table, on), new_case=form,
+        case_pack=case_pages.cases.pack_of_table(case_table),
+    ), status
 
 
 @bp.get("/tables/<int:table_id>/ondertekend.zip")
