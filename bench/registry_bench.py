@@ -204,7 +204,7 @@ COLUMNS = {
     "case_table": _columns(CaseTable),
     "case": ["id", "table_id", "reference", "opened_on", "closed_on"],
     "declaration": ["id", "kind", "person_id", "table_id", "case_ref", "signed_on", "signed_via", "revoked_on", "created_at"],
-    "consent": ["id", "case_id", "signed_by", "resident_name", "resident_birth_date", "purpose", "categories",
+    "consent": ["id", "case_id", "signed_by", "resident_name", "resident_birth_date", "resident_key", "purpose", "categories",
                 "other_recipients", "signed_on", "signed_via", "withdrawn_on", "withdrawn_by", "created_at"],
     "consent_recipient": ["consent_id", "organisation_id"],
 }
