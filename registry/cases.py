@@ -104,6 +104,8 @@ def open_case(session: Session, table: CaseTable, reference: str, *, opened_on: 
         errors["reference"] = "Vul de casusreferentie in."
     elif len(reference) > 100:
         errors["reference"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+    elif problem := rules.case_reference_problem(reference):
+        errors["reference"] = problem
     if phase is not None and pack.phase(phase) is None:
         errors["phase"] = "Onbekende fase; kies uit: " + ", ".join(p.key for p in pack.phases) + "."
     if track is not None and track not in {t.key for t in pack.tracks}:

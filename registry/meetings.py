@@ -180,6 +180,8 @@ def _validate_agenda(
             errors[f"cases[{i}].case_ref"] = "Vul de (pseudonieme) casusreferentie in."
         elif len(ref) > 100:
             errors[f"cases[{i}].case_ref"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+        elif problem := rules.case_reference_problem(ref):
+            errors[f"cases[{i}].case_ref"] = problem
         elif ref in seen:
             errors[f"cases[{i}].case_ref"] = f"Casus {ref} staat al op de agenda."
         seen.add(ref)

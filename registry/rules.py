@@ -25,6 +25,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass, field
 
 STRUCTURAL = "structural"
@@ -156,6 +157,57 @@ def today() -> dt.date:
 def iso(day: dt.date | None) -> str:
     """A date as ``YYYY-MM-DD`` (the form used in every reason text)."""
     return day.isoformat() if day else "?"
+
+
+# ----------------------------------------------------------------------------- input rules
+
+
+def signing_date_problem(signed_on: dt.date | None, on: dt.date | None = None) -> str | None:
+    """Why ``signed_on`` cannot be a signing date, or None: nobody signs after today
+    (``on``, default :func:`today`, the Europe/Amsterdam date). The one rule behind every
+    form field and API field ``signed_on`` (declarations, consents, covenant partners,
+    paper signatures)."""
+    on = on or today()
+    if signed_on is not None and signed_on > on:
+        return (f"De datum van ondertekening ({iso(signed_on)}) ligt na vandaag ({iso(on)}); "
+                "vul de datum in waarop echt is getekend.")
+    return None
+
+
+CASE_REFERENCE_HINT = "Gebruik een casusnummer, geen naam of adres"
+"""The start of every refusal of a case reference that looks like personal data."""
+
+_UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
+_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)*"
+_PARTICLES = r"(?:(?:van|de|der|den|ter|ten|te|het|'t|von|la|le|du|da|di|op|in|el|al|bin)\s+)*"
+_NAME = re.compile(rf"(?<![\w-]){_WORD}\s+{_PARTICLES}{_WORD}(?![\w-])")
+_INITIALS = re.compile(rf"(?<![\w-])(?:[{_UPPER}]\.\s?)+{_PARTICLES}{_WORD}(?![\w-])")
+_STREETS = ("straat", "weg", "laan", "plein", "pad", "dijk", "kade", "gracht", "singel", "dreef", "steeg",
+            "markt", "baan", "ring", "wal", "erf", "brink", "allee", "hof", "park", "plantsoen", "dam")
+_HOUSE_NUMBER = re.compile(rf"[{_UPPER}{_LOWER}]*(?:{'|'.join(_STREETS)})\s+\d{{1,5}}(?:\s?[a-zA-Z]|-\d+)?(?![\w-])",
+                           re.IGNORECASE)
+_POSTCODE = re.compile(r"(?:(?<!\w)[1-9]\d{3}\s+|(?<![\w-])[1-9]\d{3})(?!SA|SD|SS)[A-Z]{2}(?![\w-])", re.IGNORECASE)
+
+
+def case_reference_problem(reference: str | None) -> str | None:
+    """Why ``reference`` is not a pseudonymous case reference, or None.
+
+    A case is known only by a number (``EN-2026-007``, ``MDO-1``): a reference with two
+    capitalised words (``Jan Jansen``, ``J. de Vries``), a street with a house number
+    (``Dorpsstraat 1``) or a postcode (``1234 AB``) names a resident and is refused.
+    The one rule for every place a case reference enters (declarations, consents,
+    cases, meeting agendas).
+    """
+    text = (reference or "").strip()
+    if not text:
+        return None
+    if _POSTCODE.search(text):
+        return f"{CASE_REFERENCE_HINT}: dit lijkt op een postcode."
+    if _HOUSE_NUMBER.search(text):
+        return f"{CASE_REFERENCE_HINT}: dit lijkt op een adres met huisnummer."
+    if _NAME.search(text) or _INITIALS.search(text):
+        return f"{CASE_REFERENCE_HINT}: dit lijkt op een naam."
+    return None
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

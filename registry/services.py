@@ -41,6 +41,21 @@ def get(session: Session, model: type, id_: int | None, field: str):
     return row
 
 
+def check_signing_date(signed_on: dt.date | None, field: str = "signed_on") -> None:
+    """A 422 naming ``field`` when ``signed_on`` is after today (:func:`rules.signing_date_problem`)."""
+    problem = rules.signing_date_problem(signed_on)
+    if problem:
+        raise ValidationError("Datum van ondertekening in de toekomst.", {field: problem})
+
+
+def check_case_reference(reference: str | None, field: str = "case_ref") -> None:
+    """A 422 naming ``field`` when ``reference`` looks like a name or address
+    (:func:`rules.case_reference_problem`)."""
+    problem = rules.case_reference_problem(reference)
+    if problem:
+        raise ValidationError("Ongeldige casusreferentie.", {field: problem})
+
+
 def _flush(session: Session, message: str, field: str) -> None:
     """Flush, turning a unique-constraint clash into a 409 that names the field."""
     try:
@@ -248,6 +263,7 @@ def add_partner(
     records a signature made on paper. ``mandate`` records that the representative signs
     *met mandaat* (of whom or what); only a pack with ``[covenant] mandate = true`` allows it.
     """
+    check_signing_date(signed_on)
     mandate = check_mandate(covenant, mandate)
     organisation = get(session, Organisation, organisation_id, "organisation_id")
     if representative_id is not None:
@@ -353,6 +369,7 @@ def sign_partnership(session: Session, partnership: Partnership, signed_on: dt.d
     founding partner has signed (on the latest founding signing date)."""
     if signed_via not in SIGNED_VIA:
         raise ValidationError("Onbekende wijze van ondertekenen.", {"signed_via": "Kies papier of online."})
+    check_signing_date(signed_on)
     if partnership.signed_on is not None:
         raise Conflict("Dit partnerschap is al ondertekend.", {"signed_on": f"Al ondertekend op {partnership.signed_on}."})
     partnership.signed_on = signed_on
@@ -587,8 +604,12 @@ def create_declaration(
         errors["case_ref"] = "Een Bijlage 1 geldt voor de hele casustafel, niet voor één casus."
     if case_ref and len(case_ref) > 100:
         errors["case_ref"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+    elif case_ref and (problem := rules.case_reference_problem(case_ref)):
+        errors["case_ref"] = problem
     if signed_via not in SIGNED_VIA:
         errors["signed_via"] = "Kies papier of online."
+    if problem := rules.signing_date_problem(signed_on):
+        errors["signed_on"] = problem
     if errors:
         raise ValidationError("Controleer de velden.", errors)
     get(session, Person, person_id, "person_id")
@@ -627,6 +648,7 @@ def record_signature(session: Session, row, signed_on: dt.date, signed_via: str,
     """Record the signature of a declaration or consent that waited for it (once only)."""
     if signed_via not in SIGNED_VIA:
         raise ValidationError("Onbekende wijze van ondertekenen.", {"signed_via": "Kies papier of online."})
+    check_signing_date(signed_on)
     if row.signed_on is not None:
         raise Conflict(already, {"signed_on": f"Al getekend op {row.signed_on}."})
     row.signed_on = signed_on
@@ -653,6 +675,7 @@ def ensure_case(session: Session, table: CaseTable, reference: str, opened_on: d
     """The case with this reference on this table, opened on ``opened_on`` when new."""
     case = find_case(session, table.id, reference)
     if case is None:
+        check_case_reference(reference)
         case = Case(table_id=table.id, reference=reference, opened_on=opened_on)
         session.add(case)
         session.flush()
@@ -710,6 +733,10 @@ def create_consent(
         errors["resident_name"] = "Vul de naam van de inwoner in."
     if not (case_ref or "").strip():
         errors["case_ref"] = "Vul de casusreferentie in."
+    elif problem := rules.case_reference_problem(case_ref):
+        errors["case_ref"] = problem
+    if problem := rules.signing_date_problem(signed_on):
+        errors["signed_on"] = problem
     contact_person = (contact_person or "").strip() or None
     if contact_person and len(contact_person) > 200:
         errors["contact_person"] = "Te lang (maximaal 200 tekens)."

@@ -69,6 +69,39 @@ class FinalView:
     signers: list[SignerView]
     disclosures: str = "—"
     paper_partners: list[dict] = field(default_factory=list)
+    verify_url: str = ""
+    """``/verify`` of this service for this document (its SHA-256): the certificate's QR code."""
+
+    @property
+    def verify_qr_data_url(self) -> str | None:
+        """The QR code of :attr:`verify_url` as an inline PNG (the renderer serves no other URLs)."""
+        if not self.verify_url:
+            return None
+        return "data:image/png;base64," + base64.b64encode(verify_qr_png(self.verify_url)).decode()
+
+
+VERIFY_PATH = "/verify"
+DEVELOPMENT_BASE_URL = "http://localhost:5000"
+"""The base of the QR code's link when neither PUBLIC_BASE_URL nor SERVER_NAME is set."""
+
+
+def verify_url(config, document_sha256: str) -> str:
+    """The absolute ``/verify`` link for a document: ``PUBLIC_BASE_URL`` (else
+    ``SERVER_NAME``, else :data:`DEVELOPMENT_BASE_URL`) + ``/verify?document=<SHA-256>``,
+    the SHA-256 of the document pages the certificate prints."""
+    base = config.get("PUBLIC_BASE_URL") or (
+        f"{config.get('PREFERRED_URL_SCHEME') or 'https'}://{config['SERVER_NAME']}" if config.get("SERVER_NAME")
+        else DEVELOPMENT_BASE_URL)
+    return f"{base.rstrip('/')}{VERIFY_PATH}?document={document_sha256}"
+
+
+def verify_qr_png(url: str) -> bytes:
+    """``url`` as a QR code PNG (segno, error correction M, 4 px per module, quiet zone 4)."""
+    import segno
+
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=4, border=4)
+    return out.getvalue()
 
 
 def render_pages(view: FinalView, pack_name: str) -> bytes:

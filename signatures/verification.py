@@ -50,6 +50,34 @@ IDENTIFICATION_NL = {
 witness) the certificate of completion prints: the answer never adds personal data."""
 
 
+KINDS_NL = {"covenant": "convenant", "declaration": "verklaring (Bijlage 1/2)", "consent": "toestemming"}
+
+
+def expected_document(session: Session, document_sha256: str | None) -> dict | None:
+    """What the QR code of a certificate of completion points at (``/verify?document=``):
+    the sealed document whose document pages have this SHA-256, as ``{"document_sha256",
+    "known", "kind", "kind_nl", "id", "sealed_on"}`` — no title and no names (anyone with
+    the code sees it); None when the value is no SHA-256."""
+    value = (document_sha256 or "").strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        return None
+    stored = session.scalar(select(SignedDocument).where(SignedDocument.document_sha256 == value,
+                                                         SignedDocument.status == "sealed").limit(1))
+    if stored is None:
+        return {"document_sha256": value, "known": False}
+    return {"document_sha256": value, "known": True, "kind": stored.subject_kind,
+            "kind_nl": KINDS_NL.get(stored.subject_kind, stored.subject_kind), "id": stored.subject_id,
+            "sealed_on": stored.sealed_at.date().isoformat() if stored.sealed_at else None}
+
+
+def matches_expected(result: dict | None, expected: dict | None) -> bool | None:
+    """Whether a verification answer is the document of the QR code (None: nothing expected)."""
+    if not expected or result is None:
+        return None
+    document = result.get("document") or {}
+    return bool(result.get("valid")) and document.get("document_sha256") == expected["document_sha256"]
+
+
 def verify_upload(session: Session, config: Mapping[str, Any], pdf_bytes: bytes) -> dict:
     """The verification answer as plain data (the API's JSON, the page's context)."""
     from signatures.verify import verify_pdf

@@ -305,8 +305,7 @@ def record_paper(session: Session, kind: str, subject_id: int, *, signed_on: dt.
     _check_scan(scan)
     if kind == "consent":
         refuse_closed_consent(session, subject_id)
-    if signed_on > amsterdam_date(tokens.utcnow()):
-        raise ValidationError("Datum in de toekomst.", {"signed_on": "De datum van ondertekening ligt in de toekomst."})
+    services.check_signing_date(signed_on)
     request = _request(session, request_id) if request_id else _paper_request(session, kind, subject_id, person_id, actor)
     if (request.subject_kind, request.subject_id) != (kind, subject_id):
         raise NotFound("Dit verzoek hoort niet bij dit document.", {"request_id": "Hoort bij een ander document."})
@@ -548,7 +547,7 @@ def build_final(session: Session, config: Mapping[str, Any], doc: SignedDocument
         return merged, "paper", snapshot.sha256 if snapshot else hashlib.sha256(merged).hexdigest()
     if snapshot is None:
         raise RuntimeError("no stored document to seal")
-    view = final_view(session, doc, snapshot, requests)
+    view = final_view(session, doc, snapshot, requests, config=config)
     pages = final_pdf.render_pages(view, build.pack_of_subject(session, doc.subject_kind, doc.subject_id))
     assembled = final_pdf.assemble(snapshot.pdf, pages, scans, view)
     return seal(config, assembled, view), "sealed", snapshot.sha256
@@ -575,15 +574,17 @@ def _final_snapshot(session: Session, doc: SignedDocument, requests: list[Signin
 
 
 def final_view(session: Session, doc: SignedDocument, snapshot: DocumentSnapshot,
-               requests: list[SigningRequest]) -> final_pdf.FinalView:
-    """Plain data for the signature page and the certificate."""
+               requests: list[SigningRequest], *, config: Mapping[str, Any] | None = None) -> final_pdf.FinalView:
+    """Plain data for the signature page and the certificate (with ``config``: the
+    certificate's QR code to ``/verify`` for this document)."""
     signers = [_signer_view(session, r) for r in requests]
     versions = sorted({r.disclosure_version for r in requests if r.disclosure_version})
     disclosures = "; ".join(f"versie {v}, SHA-256 {get_disclosure(v).sha256}" for v in versions) or "—"
     return final_pdf.FinalView(
         kind=doc.subject_kind, id=doc.subject_id, title=snapshot.title, version=snapshot.version,
         sha256=snapshot.sha256, completed_at=_utc(max(r.signed_at for r in requests)), signers=signers,
-        disclosures=disclosures, paper_partners=_outside_partners(session, doc, requests))
+        disclosures=disclosures, paper_partners=_outside_partners(session, doc, requests),
+        verify_url=final_pdf.verify_url(config or {}, snapshot.sha256))
 
 
 def _signer_view(session: Session, request: SigningRequest) -> final_pdf.SignerView:

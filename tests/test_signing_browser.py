@@ -67,7 +67,11 @@ def test_sign_in_a_browser_and_download_the_sealed_pdf(page, served, api, client
     from pypdf import PdfReader
 
     signature_page = next(p for p in PdfReader(io.BytesIO(pdf)).pages if "Handtekening" in p.extract_text())
-    assert len(signature_page.images) == 1  # the drawn signature is on the signature page
+    from PIL import Image
+
+    sizes = [image.image.size for image in signature_page.images]
+    # The drawn signature is on the signature page; the only other image is the certificate's QR code.
+    assert Image.open(io.BytesIO(drawn)).size in sizes and len(sizes) == 2, sizes
 
 
 def _draw(page) -> None:

@@ -24,6 +24,7 @@ MAX_JSON_DEPTH = 32
 
 ID_MESSAGE = f"Moet een geheel getal zijn van 1 tot en met {MAX_ID}."
 DATE_MESSAGE = f"Geen geldige datum; gebruik JJJJ-MM-DD met een jaar van {MIN_YEAR} tot en met {MAX_YEAR}."
+EMPTY_QUERY_DATE_MESSAGE = f"Lege datum: gebruik JJJJ-MM-DD met een jaar van {MIN_YEAR} tot en met {MAX_YEAR}, of laat de parameter weg."
 
 
 def parse_date(value: Any) -> dt.date:
@@ -154,7 +155,11 @@ class Body:
         return value
 
     def date(self, name: str, required: bool = False) -> dt.date | None:
-        """A ``YYYY-MM-DD`` date field."""
+        """A ``YYYY-MM-DD`` date field. In a query string a date parameter given empty
+        (``?on=``) is an error naming it, like a malformed one; leave it out for the default."""
+        if self._error_class is BadRequest and self.data.get(name) == "":
+            self.errors[name] = EMPTY_QUERY_DATE_MESSAGE
+            return None
         if self._missing(name, required):
             return None
         try:

@@ -8,8 +8,6 @@ paper, in person, downloads, the outbox.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for,
 )
@@ -17,11 +15,12 @@ from sqlalchemy import select
 
 from forms_service import access, db
 from registry.documents import build
+from forms_service.web.document_forms import parse_form_date
 from forms_service.web.preview import preview_response
 from forms_service.auth import current_user, login_required
 from signatures import workflow as service
 from signatures.subjects import KINDS, Signer, load_subject
-from signatures.verification import verify_upload
+from signatures.verification import expected_document, matches_expected, verify_upload
 from registry import access as rights
 from registry.errors import DomainError
 from signatures import lifecycle, mail
@@ -211,13 +210,17 @@ def pdf_response(data: bytes, filename: str) -> Response:
 def verify():
     """Anyone uploads a PDF and reads whether our seal is intact, and who signed when."""
     result = None
+    # The QR code on a certificate of completion opens /verify?document=<SHA-256>.
+    wanted = request.values.get("document", "")[:100]
+    expected = expected_document(db.session(), wanted) if wanted else None
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             flash("Kies een PDF-bestand.")
         else:
             result = verify_upload(db.session(), current_app.config, upload.read())
-    return render_template("signing/verify.html", result=result)
+    return render_template("signing/verify.html", result=result, wanted=wanted, expected=expected,
+                           matches=matches_expected(result, expected))
 
 
 # ----------------------------------------------------------------------------- staff
@@ -379,9 +382,13 @@ def paper(kind: str, subject_id: int):
     """Record a paper signature: the date and the scanned PDF."""
     _allow(kind, subject_id)
     upload = request.files.get("scan")
+    typed = request.form.get("signed_on", "")
     try:
-        signed_on = dt.date.fromisoformat(request.form.get("signed_on", ""))
-    except ValueError:
+        signed_on = parse_form_date(typed)
+    except ValueError as exc:
+        flash(f"Datum van ondertekening „{typed.strip()[:40]}”: {exc}")
+        return redirect(url_for("signing.overview"))
+    if signed_on is None:
         flash("Vul de datum van ondertekening in (JJJJ-MM-DD).")
         return redirect(url_for("signing.overview"))
     request_id = request.form.get("request_id", type=int)

@@ -9,10 +9,14 @@ fields.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, EmailField, FieldList, Form, FormField, HiddenField,
                      RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+
+from forms_service.api.inputs import parse_date
 
 REQUIRED = "Dit veld is verplicht."
 SIGNERS = [("resident", "De inwoner"), ("parents", "Ouders/verzorgers"),
@@ -30,18 +34,52 @@ def optional_id(value) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
-class DateInput(DateField):
-    """A ``<input type=date>`` with a Dutch message for a date it cannot read."""
+INVALID_DATE = "Geen geldige datum; gebruik JJJJ-MM-DD."
+"""The one message for a date a form cannot read (never "Vul de datum in")."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators or [Optional()], format="%Y-%m-%d", **kwargs)
+
+def parse_form_date(text: str | None) -> dt.date | None:
+    """A form's ``YYYY-MM-DD`` as a date (years MIN_YEAR … MAX_YEAR); None when empty;
+    ValueError with :data:`INVALID_DATE` when it is not a date. The one parser of dates
+    typed into a web form (:class:`DateInput`, the paper signature on ``/ondertekening``)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise ValueError(INVALID_DATE) from None
+
+
+class DateWidget(widgets.DateInput):
+    """``<input type=date>``; while the field holds text that is no date, a text input
+    with exactly what was typed (a date input would show it empty)."""
+
+    def __call__(self, field, **kwargs):
+        if field.raw_data and field.process_errors:
+            kwargs.setdefault("inputmode", "numeric")
+            kwargs.setdefault("placeholder", "JJJJ-MM-DD")
+            return widgets.TextInput()(field, **kwargs)
+        return super().__call__(field, **kwargs)
+
+
+class DateInput(DateField):
+    """A date of a web form: optional, or with ``required`` the message for an empty
+    field. A date it cannot read ("2026-13-45") keeps what was typed and says
+    :data:`INVALID_DATE` (also when the field is required)."""
+
+    widget = DateWidget()
+
+    def __init__(self, label=None, validators=None, required: str | None = None, **kwargs):
+        chain = [InputRequired(required)] if required else [Optional()]
+        super().__init__(label, [*chain, *(validators or [])], format="%Y-%m-%d", **kwargs)
 
     def process_formdata(self, valuelist):
-        """Parse ``YYYY-MM-DD``; a Dutch error otherwise."""
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError("Geen geldige datum; gebruik JJJJ-MM-DD.") from exc
+        """Parse ``YYYY-MM-DD`` with :func:`parse_form_date`."""
+        if not valuelist:
+            return
+        self.data = None
+        self.data = parse_form_date(" ".join(valuelist))
 
 
 class CheckboxesField(SelectMultipleField):

@@ -14,12 +14,13 @@ import datetime as dt
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, FieldList, Form, FormField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms import FieldList, Form, FormField, SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms_service import access, db
 from forms_service.auth import current_user, login_required
+from forms_service.web.document_forms import DateInput
 from registry.documents import build
 from signatures.meeting_list import sealed_meeting_check
 from signatures import workflow as signing
@@ -54,7 +55,7 @@ class AgendaItemForm(Form):
 class PlanMeetingForm(FlaskForm):
     """Plan a meeting (*overleg plannen*); only fixed labels, no free text about a case."""
 
-    day = DateField("Datum", validators=[DataRequired("Vul de datum in.")])
+    day = DateInput("Datum", required="Vul de datum in.")
     time = TimeField("Aanvang", validators=[DataRequired("Vul de aanvangstijd in.")])
     location = StringField("Locatie", validators=[Optional(), Length(max=200, message="Maximaal 200 tekens.")])
     cases = FieldList(FormField(AgendaItemForm), min_entries=AGENDA_ROWS, max_entries=meetings.MAX_CASES)
@@ -63,7 +64,7 @@ class PlanMeetingForm(FlaskForm):
 class WithdrawConsentForm(FlaskForm):
     """Withdraw a consent (*toestemming intrekken*) from a date."""
 
-    on = DateField("Ingetrokken per", validators=[DataRequired("Vul de datum in.")])
+    on = DateInput("Ingetrokken per", required="Vul de datum in.")
 
 
 class NeedToKnowForm(FlaskForm):
@@ -72,7 +73,7 @@ class NeedToKnowForm(FlaskForm):
     case_ref = StringField("Casus", validators=[DataRequired("Kies de casus."), Length(max=100)])
     organisation_id = SelectField("Organisatie", coerce=int, choices=[], validate_choice=False,
                                   validators=[DataRequired("Kies de organisatie.")])
-    on = DateField("Met ingang van", validators=[DataRequired("Vul de datum in.")])
+    on = DateInput("Met ingang van", required="Vul de datum in.")
 
 
 def _invitee_choices(table: CaseTable) -> list[tuple[int, str]]:
