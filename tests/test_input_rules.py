@@ -321,3 +321,12 @@ def test_the_qr_code_opens_verify_for_that_document(api, client, app, app_sessio
     assert "hoort niet bij een document dat door deze dienst is verzegeld" in text and "niet het document van de QR-code" in text
     assert "geen geldige documentcode" in client.get("/verify?document=<script>").get_data(as_text=True)
     assert "<script>" not in client.get("/verify?document=<script>").get_data(as_text=True)
+
+
+def test_every_pack_prints_the_qr_code_and_the_check_without_us():
+    """Each pack's certificate of completion carries the QR block (packs copy this page)."""
+    from registry import packs
+
+    for name in packs.list_packs():
+        page = (packs.load_pack(name).path / "signing_pages.html").read_text(encoding="utf-8")
+        assert "doc.verify_qr_data_url" in page and "pdfsig bestand.pdf" in page, name
