@@ -17,10 +17,16 @@ stop_worker() {
   fi
 }
 trap stop_worker EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 echo "Serving on http://$HOST:$PORT (worker pid $worker_pid)"
 "$BIN/gunicorn" --no-control-socket --workers "$WORKERS" --bind "$HOST:$PORT" \
   --access-logfile - --logger-class forms_service.gunicorn_logging.TokenMaskingLogger \
-  "forms_service:create_app()"
+  "forms_service:create_app()" &
+gunicorn_pid=$!
+# SIGTERM/SIGINT to this script: pass it on to gunicorn, wait for it, then stop the worker.
+trap 'kill -TERM "$gunicorn_pid" 2>/dev/null || true' TERM INT
+status=0
+while kill -0 "$gunicorn_pid" 2>/dev/null; do
+  wait "$gunicorn_pid" && status=0 || status=$?
+done
+exit "$status"

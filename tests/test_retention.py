@@ -351,3 +351,44 @@ def test_a_daily_job_claimed_elsewhere_is_skipped_and_a_failed_one_tried_again(a
     assert worker.daily(factory, "test", day + dt.timedelta(days=1), lambda s: "morgen") == "morgen"
     app_session.expire_all()
     assert sorted((r.day, r.summary) for r in app_session.query(JobRun)) == [(day, "klaar"), (D("2026-05-02"), "morgen")]
+
+
+def test_make_run_starts_the_worker_beside_gunicorn_and_stops_it_with_gunicorn(tmp_path):
+    """scripts/run.sh (what ``make run`` serves with): both up; SIGTERM stops both."""
+    import signal
+    import socket
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "gunicorn").exists() or not (bin_dir / "forms-service").exists():
+        pytest.skip("gunicorn / forms-service are not installed beside this Python")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "BIN": str(bin_dir), "PORT": str(port), "WORKERS": "1", "PYTHONPATH": str(root),
+           "FORMS_SERVICE_INSTANCE": str(tmp_path / "inst"), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    assert subprocess.run([str(bin_dir / "forms-service"), "init-db"], env=env, cwd=root,
+                          capture_output=True, timeout=120).returncode == 0
+    out = (tmp_path / "out.txt").open("w")
+    script = subprocess.Popen(["bash", "scripts/run.sh"], env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "bewaartermijnen" not in (tmp_path / "out.txt").read_text() or "Listening at" not in (
+                tmp_path / "out.txt").read_text():
+            assert time.monotonic() < deadline and script.poll() is None, (tmp_path / "out.txt").read_text()
+            time.sleep(0.2)
+        children = subprocess.run(["ps", "-o", "cmd=", "-g", str(script.pid)], capture_output=True, text=True).stdout
+        assert "forms-service worker" in children and "gunicorn" in children
+        script.send_signal(signal.SIGTERM)
+        script.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while subprocess.run(["ps", "-o", "pid=", "-g", str(script.pid)], capture_output=True, text=True).stdout.strip():
+            assert time.monotonic() < deadline, "worker or gunicorn still running"
+            time.sleep(0.2)
+        assert "Worker gestopt." in (tmp_path / "out.txt").read_text()
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+        out.close()
