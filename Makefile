@@ -23,7 +23,7 @@ test: setup
 	FORMS_SERVICE_REQUIRE_PG=1 FORMS_SERVICE_REQUIRE_OIDC=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/registry_bench.py
 	$(BIN)/python bench/documents.py
 
 clean:

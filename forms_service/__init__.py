@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.web.meetings import bp as meetings_bp
     from forms_service.web.access_log import bp as access_log_bp
     from forms_service.web.users import bp as users_bp
+    from forms_service.web.subject_requests import bp as subject_requests_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
@@ -74,4 +75,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(meetings_bp)
     app.register_blueprint(access_log_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(subject_requests_bp)
     app.register_blueprint(api_bp)

@@ -18,6 +18,7 @@ from forms_service.config import load_config
 from database import migrate
 from registry import accounts, queries, rules
 from database.engine import make_engine, make_session_factory
+from registry.cases import CLOSE_REASONS
 from registry.errors import DomainError
 
 
@@ -191,6 +192,59 @@ def entitled(table_id: int, on: str | None, case_ref: str | None) -> None:
     click.echo("Personen:")
     for person in result.people:
         click.echo(f"  {person.name} ({person.organisation_name}, {person.basis}): {'; '.join(r.text for r in person.reasons)}")
+
+
+# ----------------------------------------------------------------------------- a case's life
+
+
+def _actor() -> str:
+    """Who a command acts as in a case's history: ``cli:<login name>``."""
+    return f"cli:{os.environ.get('USER') or os.environ.get('LOGNAME') or 'onbekend'}"
+
+
+@main.command("close-case")
+@click.option("--case", "case_id", type=int, required=True, help="id van de casus")
+@click.option("--on", "on", default=None, help="JJJJ-MM-DD (standaard vandaag)")
+@click.option("--reason", type=click.Choice(sorted(CLOSE_REASONS)),
+              required=True, help="reden van afsluiten")
+@click.option("--evaluated-on", default=None, help="JJJJ-MM-DD: datum van de evaluatie, als die er al is")
+def close_case(case_id: int, on: str | None, reason: str, evaluated_on: str | None) -> None:
+    """Close a case with a reason code (and its evaluation date); not_belonging deletes it at once."""
+    from registry import cases
+
+    with _session() as session:
+        try:
+            case = cases.get_case(session, case_id)
+            cases.close_case(session, case, on=_date(on), reason=reason, by=_actor(),
+                             evaluated_on=_date(evaluated_on) if evaluated_on else None)
+            session.commit()
+        except DomainError as exc:
+            raise click.ClickException(_domain_text(exc)) from None
+        click.echo(f"Casus {case.id} gesloten per {case.closed_on} ({cases.CLOSE_REASONS[reason]})"
+                   + (f", geëvalueerd op {case.evaluated_on}" if case.evaluated_on else "")
+                   + ("; verwijderd" if case.retention_stage == "erased" else "") + ".")
+
+
+@main.command("evaluate-case")
+@click.option("--case", "case_id", type=int, required=True, help="id van de casus")
+@click.option("--on", "on", default=None, help="JJJJ-MM-DD (standaard vandaag)")
+def evaluate_case(case_id: int, on: str | None) -> None:
+    """Record the evaluation of a closed case (Emmen art. 6: then it may be deleted)."""
+    from registry import cases
+
+    with _session() as session:
+        try:
+            case = cases.get_case(session, case_id)
+            cases.record_evaluation(session, case, on=_date(on), by=_actor())
+            session.commit()
+        except DomainError as exc:
+            raise click.ClickException(_domain_text(exc)) from None
+        click.echo(f"Casus {case.id} geëvalueerd op {case.evaluated_on}.")
+
+
+def _domain_text(exc: DomainError) -> str:
+    """A registry error as one line: its message and each field's message."""
+    return " ".join([exc.message, *(f"{name}: {text}" for name, text in exc.fields.items())])
 
 
 # ----------------------------------------------------------------------------- signing jobs

@@ -288,7 +288,12 @@ def declaration_target(session: Session, declaration: Declaration) -> Target:
 
 
 def consent_target(session: Session, consent: Consent) -> Target:
-    """A Bijlage 4: resident data of its case's table, as the case's phase allows."""
+    """A Bijlage 4: resident data of its case's table, as the case's phase allows. An
+    erased consent (retention, an erasure request) is Gone for everyone: 410 ``erased``."""
+    if consent.erased_on is not None:
+        from registry.errors import Gone
+
+        raise Gone("Deze toestemming is verwijderd volgens de bewaartermijn of een verzoek van de inwoner.")
     table = consent.case.table
     return Target(covenant_ids=frozenset({table.covenant_id}), table_ids=frozenset({table.id}),
                   resident_table_id=table.id, case_id=consent.case_id)
@@ -415,6 +420,12 @@ def authorize_case(session: Session, user: User, case: Case, permission: str = C
         person = session.get(Person, user.person_id)
         role = "procesregisseur" if "procesregisseur" in own else sorted(own)[0]
         return Use(user.id, user.email, role, f"case:{case.id}", person.organisation_id if person else None)
+
+
+def subject_request_target(request) -> Target:
+    """A resident's request (:class:`registry.models.SubjectRequest`): the privacy
+    officers of its covenant; one without a covenant concerns every covenant (admins)."""
+    return Target(covenant_ids=frozenset({request.covenant_id}) if request.covenant_id else frozenset())
 
 
 def meeting_target(session: Session, meeting: Meeting) -> Target:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from registry import packs
+from registry.errors import ValidationError
 from registry.packs import ConsentSignerBand, Pack
 
 SIGNED_BY = ("resident", "parents", "resident_and_parents")
@@ -22,6 +24,23 @@ STATUSES = ("draft", "pending", "signed", "declined", "withdrawn")
 STATUS_NL = {"draft": "concept: vastgelegd, nog niet verstuurd", "pending": "verstuurd, wacht op ondertekening",
              "signed": "getekend", "declined": "geweigerd", "withdrawn": "ingetrokken"}
 ROLE_NL = {"resident": "inwoner", "parents": "ouders/verzorgers"}
+
+
+def no_consent_reason(pack: Pack | None) -> str | None:
+    """Why a consent cannot be recorded at a table of this pack, in Dutch; None when the
+    pack's legal basis is consent. A pack sharing information under shared professional
+    secrecy (art. 458ter Sw.) has no consent form."""
+    if packs.consent_applies(pack):
+        return None
+    return (f"Deze tafel deelt informatie op grond van {packs.legal_basis_label(pack)}; "
+            "een toestemmingsformulier is niet van toepassing.")
+
+
+def refuse_without_consent(pack: Pack | None, field: str = "table_id") -> None:
+    """422 naming ``field`` (the table) when the pack's legal basis is not consent."""
+    reason = no_consent_reason(pack)
+    if reason is not None:
+        raise ValidationError(reason, {field: reason})
 
 
 def age_on(birth_date: dt.date, on: dt.date) -> int:

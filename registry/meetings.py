@@ -262,6 +262,10 @@ class MeetingCheck:
     checked_at: dt.datetime
     warnings: tuple[rules.Reason, ...]
     cases: tuple[CaseCheck, ...]
+    legal_basis: str = packs.CONSENT
+    """How information is shared at this table (the pack's ``[cases] legal_basis``)."""
+    legal_basis_label: str = packs.LEGAL_BASIS_LABELS[packs.CONSENT]
+    """Its Dutch name, printed in the consent column when the basis is not consent."""
 
 
 def now() -> dt.datetime:
@@ -283,11 +287,14 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
     person_ids = list(dict.fromkeys([*(pid for pids in participants.values() for pid in pids), *role_ids]))
     table_f, covenant_f, people, declarations = queries.people_at_table(session, table.id, person_ids)
     case_ids = [row.case_id for row in agenda]
-    consents = _consents(session, case_ids)
+    pack = packs.cached_pack(table.covenant.pack)
+    basis, basis_label = packs.legal_basis(pack), packs.legal_basis_label(pack)
+    # Without consent as the basis (art. 458ter Sw.) no consent is read, asked or missed.
+    no_consent = None if packs.consent_applies(pack) else rules.legal_basis_coverage(basis, basis_label)
+    consents = _consents(session, case_ids) if no_consent is None else {}
     need_to_know = _need_to_know(session, case_ids)
-    facts = _Facts(table_f, covenant_f, people, declarations, on)
-    roles = packs.cached_pack(table.covenant.pack)
-    roles = roles.case_participants if roles else ()
+    facts = _Facts(table_f, covenant_f, people, declarations, on, no_consent)
+    roles = pack.case_participants if pack else ()
     labels = {role.key: role.label for role in roles}
     cases = tuple(
         CaseCheck(row.reference, None, None, (), retention_stage="archived",
@@ -306,7 +313,7 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
     )
     return MeetingCheck(
         meeting.id, table.id, table.name, meeting.starts_at, meeting.location, on,
-        checked_at or now(), _role_warnings(facts, table), cases,
+        checked_at or now(), _role_warnings(facts, table), cases, basis, basis_label,
     )
 
 
@@ -319,6 +326,8 @@ class _Facts:
     people: dict
     declarations: dict
     on: dt.date
+    no_consent: rules.ConsentCoverage | None = None
+    """The consent column's answer for every invitee when the legal basis is not consent."""
 
 
 def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.ConsentFacts], need_to_know: dict) -> InviteeCheck:
@@ -332,7 +341,7 @@ def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.Cons
     decision = rules.need_to_know_decision(
         decision, need_to_know.get(person.organisation_id), person.organisation_name, row.reference, facts.on
     )
-    coverage = rules.consent_coverage(
+    coverage = facts.no_consent or rules.consent_coverage(
         consents, person.organisation_id, person.organisation_name, facts.on, case, facts.covenant.consent_annex
     )
     warnings = rules.invitee_warnings(

@@ -372,6 +372,38 @@ class Consent(Base):
     )
 
 
+class SubjectRequest(Base):
+    """A resident's request under the AVG (*verzoek van een betrokkene*): access (art. 15),
+    correction (16), erasure (17), restriction (18) or objection (21).
+
+    ``due_on`` is the statutory deadline (received + one month, art. 12(3));
+    ``covenant_id`` scopes the request to one covenant: that covenant's privacy officers
+    handle it and its export and erasure reach only that covenant's tables (None: every
+    covenant, an administrator's request). The register keeps the request itself — who
+    asked, when, what came of it — as the controller's accountability (art. 5(2)).
+    ``resident_name`` and ``resident_birth_date`` are plain columns until encryption at
+    rest lands (they become encrypted types then).
+    """
+
+    __tablename__ = "subject_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # access | correction | erasure | restriction | objection
+    resident_name: Mapped[str] = mapped_column(String(200))
+    resident_birth_date: Mapped[dt.date] = mapped_column(Date)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    covenant_id: Mapped[int | None] = mapped_column(ForeignKey("covenant.id"), index=True)
+    handled_on: Mapped[dt.date | None] = mapped_column(Date)
+    handled_by: Mapped[str | None] = mapped_column(String(254))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_text: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    covenant: Mapped[Covenant | None] = relationship()
+
+
 ROLES = ("admin", "coordinator", "chair", "partner_contact", "privacy_officer")
 """The staff roles of a grant (see :mod:`registry.access` for what each may do)."""
 

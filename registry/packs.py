@@ -170,9 +170,11 @@ procesregisseur, the table's chair and coordinator, the case's participants."""
 DEADLINE_KINDS = ("due", "not_before")
 """A phase deadline is a latest date (*uiterlijk*) or an earliest date (*op zijn vroegst*)."""
 
-LEGAL_BASES = ("consent", "shared_professional_secrecy")
-"""How a table may share special data: on the resident's consent (AVG art. 9 lid 2a) or
-under shared professional secrecy (art. 458ter Strafwetboek, Belgium)."""
+LEGAL_BASES = ("consent", "shared_professional_secrecy", "statutory_task")
+"""How a table may share special data: on the resident's consent (AVG art. 9 lid 2a),
+under shared professional secrecy (art. 458ter Strafwetboek, Belgium) or on each
+partner's own statutory task (AVG art. 6 lid 1 sub e; Zorg- en Veiligheidshuis). Only
+``consent`` uses consent forms."""
 
 RETENTION_ANCHORS = ("closed", "evaluated")
 """When a case's retention clock starts, besides ``phase:<key>`` (entering a phase)."""
@@ -431,8 +433,8 @@ def _case_rules(data: dict) -> CaseRules:
     rules = CaseRules(**{k: v for k, v in data.items() if k in CaseRules.__dataclass_fields__})
     if rules.legal_basis not in LEGAL_BASES:
         raise KeyError(f"cases.legal_basis must be one of {LEGAL_BASES}")
-    if rules.legal_basis == "shared_professional_secrecy" and "legal_basis_label" not in data:
-        rules = CaseRules(**{**rules.__dict__, "legal_basis_label": "gedeeld beroepsgeheim"})
+    if "legal_basis_label" not in data:
+        rules = CaseRules(**{**rules.__dict__, "legal_basis_label": LEGAL_BASIS_LABELS[rules.legal_basis]})
     return rules
 
 
@@ -504,6 +506,35 @@ def chair_model_choices(name: str | None) -> tuple[str, ...]:
     return pack.chair_models if pack is not None else ()
 
 
+# ----------------------------------------------------------------------------- legal basis (issue 10 §1)
+
+CONSENT = "consent"
+SHARED_PROFESSIONAL_SECRECY = "shared_professional_secrecy"
+STATUTORY_TASK = "statutory_task"
+LEGAL_BASIS_LABELS = {CONSENT: "toestemming van de inwoner",
+                      SHARED_PROFESSIONAL_SECRECY: "gedeeld beroepsgeheim",
+                      STATUTORY_TASK: "de wettelijke taak van de partners"}
+"""Default Dutch labels of the legal bases a pack's ``[cases] legal_basis`` may state."""
+
+
+def legal_basis(pack: Pack | None) -> str:
+    """How information is shared at the pack's tables: ``consent`` (the default: special
+    data only with a valid consent), ``shared_professional_secrecy`` (art. 458ter Sw.) or
+    ``statutory_task`` (AVG art. 6 lid 1 sub e) — the last two without consent forms. The pack's ``[cases] legal_basis`` (:class:`CaseRules`)."""
+    return pack.case_rules.legal_basis if pack is not None else CONSENT
+
+
+def legal_basis_label(pack: Pack | None) -> str:
+    """The Dutch name of the legal basis, as the chair's check prints it, e.g.
+    "gedeeld beroepsgeheim (art. 458ter Sw.)"."""
+    return pack.case_rules.legal_basis_label if pack is not None else LEGAL_BASIS_LABELS[CONSENT]
+
+
+def consent_applies(pack: Pack | None) -> bool:
+    """Is a resident's consent the basis for sharing at this pack's tables? (No pack: yes.)"""
+    return legal_basis(pack) == CONSENT
+
+
 def pack_summary(pack: Pack) -> dict:
     """What a pack decides, as plain JSON-ready data (``GET /api/v1/packs``)."""
     term = pack.term
@@ -563,8 +594,10 @@ def pack_annexes(pack: Pack) -> tuple[Annex, ...]:
 
 
 def form_annexes(pack: Pack) -> tuple[Annex, ...]:
-    """The annexes that are forms (declarations and the consent), in covenant order."""
-    return tuple(a for a in pack_annexes(pack) if a.kind in FORM_KINDS)
+    """The annexes that are forms (declarations and the consent), in covenant order; a
+    pack whose legal basis is not consent (:func:`consent_applies`) offers no consent form."""
+    consent = consent_applies(pack)
+    return tuple(a for a in pack_annexes(pack) if a.kind in FORM_KINDS and (consent or a.kind != "consent"))
 
 
 def form_annex(pack: Pack, key: str) -> Annex | None:

@@ -580,10 +580,23 @@ class ConsentCoverage:
     covered: bool
     categories: tuple[str, ...]
     reason: Reason
+    legal_basis: str = "consent"
+    """The pack's legal basis for sharing: ``consent`` (this answer is about a consent) or
+    e.g. ``shared_professional_secrecy`` (no consent applies; ``reason`` names the basis)."""
 
     def as_dict(self) -> dict:
-        """JSON shape: ``{"covered", "categories", "reason"}``."""
-        return {"covered": self.covered, "categories": list(self.categories), "reason": self.reason.as_dict()}
+        """JSON shape: ``{"covered", "categories", "reason", "legal_basis"}``."""
+        return {"covered": self.covered, "categories": list(self.categories), "reason": self.reason.as_dict(),
+                "legal_basis": self.legal_basis}
+
+
+def legal_basis_coverage(legal_basis: str, label: str) -> ConsentCoverage:
+    """The consent column at a table that shares information on another legal basis than
+    consent (art. 458ter Sw.): no consent is asked, none is missing; the reason names the
+    basis."""
+    return ConsentCoverage(False, (), Reason(legal_basis, f"Informatie wordt gedeeld op grond van {label}; "
+                                                          "een toestemmingsformulier is niet van toepassing."),
+                           legal_basis)
 
 
 def consent_coverage(
@@ -678,7 +691,7 @@ def invitee_warnings(
                 f"het partnerschap eindigt op {iso(partnership.ends_on)}, vóór of op de vergaderdatum {iso(on)}.",
             )
         )
-    if coverage.reason.code == "consent_withdrawn":
+    if coverage.legal_basis == "consent" and coverage.reason.code == "consent_withdrawn":
         warnings.append(coverage.reason)
     return _unique(tuple(warnings))
 

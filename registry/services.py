@@ -700,6 +700,9 @@ def create_consent(
     (:mod:`registry.consents`: its ``[[consent_signers]]`` age bands on the signing date,
     for an unsigned consent today): ``signed_by`` must match, so a birth date is required.
     """
+    table = session.get(CaseTable, table_id) if table_id is not None else None
+    if table is not None:  # a table sharing under art. 458ter Sw. has no consent at all
+        consent_rules.refuse_without_consent(packs.cached_pack(table.covenant.pack), "table_id")
     errors = {}
     if signed_by not in CONSENT_SIGNERS:
         errors["signed_by"] = "Kies inwoner, ouders/verzorgers of beide."
@@ -716,7 +719,6 @@ def create_consent(
     on = signed_on or dt.date.today()
     if resident_birth_date and resident_birth_date > on:
         errors["resident_birth_date"] = "De geboortedatum ligt in de toekomst."
-    table = session.get(CaseTable, table_id) if table_id is not None else None
     pack = _pack_of(table.covenant) if table is not None else None
     if not categories:
         errors["categories"] = "Kies ten minste één soort gegevens."

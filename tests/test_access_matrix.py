@@ -14,6 +14,8 @@ request, and these accounts:
 | ``chair_south`` | chair of Emmen-Zuid | Emmen-Zuid's chair |
 | ``partner`` | partner contact of GGD Drenthe | — |
 | ``privacy`` | privacy officer of the covenant | — |
+
+An erasure request of the demo consent's resident, for the covenant, is in the register.
 | ``nogrant`` | none | — |
 
 Every record the routes name lives at Emmen-Noord (the consent, the meeting, the
@@ -99,6 +101,11 @@ def _build_world(session, config) -> dict:
     invitation = service.send_for_signing(session, config, "declaration", declaration.id, actor="matrix",
                                           base_url="http://localhost/")[0]
     partnership = covenant.partnerships[1]
+    from registry import subject_requests
+
+    subject_request = subject_requests.create_request(
+        session, kind="erasure", resident_name=consent.resident_name, resident_birth_date=consent.resident_birth_date,
+        received_on=None, by="matrix", covenant_id=covenant.id)
     people = {
         "admin": (None, [_grant("admin")]),
         "coord_cov": (north.coordinator_id, [_grant("coordinator", covenant_id=covenant.id)]),
@@ -121,7 +128,7 @@ def _build_world(session, config) -> dict:
         "org_partner": partnership.organisation_id, "chair": north.chair_id, "worker": worker.id,
         "declaration": declaration.id, "signed_declaration": signed.id, "consent": consent.id, "case": consent.case_id,
         "meeting": meeting.id, "request": invitation.request.id, "token": invitation.token,
-        "pack": covenant.pack,
+        "pack": covenant.pack, "subject_request": subject_request.id,
     }
 
 
@@ -169,7 +176,7 @@ def _routes(i: dict) -> dict:
     """(endpoint, method) → (url, allowed principals, request keyword arguments), or a
     list of those when one route serves several URLs with different rights."""
     n, c, d, co, m, r = i["north"], i["covenant"], i["declaration"], i["consent"], i["meeting"], i["request"]
-    tok = i["token"]
+    tok, sr = i["token"], i["subject_request"]
     decl_body = {"kind": "structural", "person_id": i["worker"], "table_id": n}
     consent_body = {"case_ref": "EN-2026-099", "table_id": n, "recipients": [i["ggd"]], "categories": ["name_address"],
                     "signed_by": "resident", "resident_name": "Iemand Anders", "resident_birth_date": "1990-01-01", "purpose": "test"}
@@ -240,6 +247,16 @@ def _routes(i: dict) -> dict:
         ("meetings.withdraw_consent", "POST"): (f"/consents/{co}/withdraw", RESIDENT, {"data": {"on": "2026-12-01"}}),
         ("access_log.page", "GET"): ("/toegangslog", LOGS, {}),
         ("access_log.evidence", "GET"): ("/bewijslog", LOGS, {}),
+        # residents' requests: the covenant's privacy officer and admins
+        ("subject_requests.register_page", "GET"): ("/verzoeken", LOGS, {}),
+        ("subject_requests.new_request", "GET"): ("/verzoeken/nieuw", LOGS, {}),
+        ("subject_requests.new_request", "POST"): ("/verzoeken/nieuw", LOGS, {"data": {}}),
+        ("subject_requests.detail", "GET"): (f"/verzoeken/{sr}", LOGS, {}),
+        ("subject_requests.detail", "POST"): (f"/verzoeken/{sr}", LOGS, {"data": {}}),
+        ("subject_requests.export_pdf", "GET"): (f"/verzoeken/{sr}/inzage.pdf", LOGS, {}),
+        ("subject_requests.export_json_file", "GET"): (f"/verzoeken/{sr}/inzage.json", LOGS, {}),
+        ("subject_requests.erase", "GET"): (f"/verzoeken/{sr}/verwijderen", LOGS, {}),
+        ("subject_requests.erase", "POST"): (f"/verzoeken/{sr}/verwijderen", LOGS, {"data": {"confirm": "y"}}),
         ("signing.sign_page", "GET"): (f"/onderteken/{tok}", PUBLIC, {}),
         ("signing.sign_page", "POST"): ("/onderteken/unknown-token", PUBLIC, {"data": {}}),
         ("signing.done", "GET"): (f"/onderteken/{tok}/klaar", PUBLIC, {}),
@@ -329,6 +346,15 @@ def _routes(i: dict) -> dict:
         ("api.retention_exception", "POST"): (f"/api/v1/cases/{i['case']}/retention-exception", COORDS, {"json": {
             "reason": "lopend onderzoek", "review_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()}}),
         ("api.reopen_case", "POST"): (f"/api/v1/cases/{i['case']}/reopening", COORDS, {"json": {"reason": "heropend"}}),
+        ("api.create_subject_request", "POST"): ("/api/v1/subject-requests", LOGS, {"json": {
+            "kind": "access", "resident_name": "Iemand", "resident_birth_date": "1990-01-01"}}),
+        ("api.list_subject_requests", "GET"): ("/api/v1/subject-requests", LOGS, {}),
+        ("api.get_subject_request", "GET"): (f"/api/v1/subject-requests/{sr}", LOGS, {}),
+        ("api.export_subject_request", "GET"): (f"/api/v1/subject-requests/{sr}/export", LOGS, {}),
+        ("api.export_subject_request_pdf", "GET"): (f"/api/v1/subject-requests/{sr}/export.pdf", LOGS, {}),
+        ("api.handle_subject_request", "POST"): (f"/api/v1/subject-requests/{sr}/handling", LOGS,
+                                                 {"json": {"outcome": "granted"}}),
+        ("api.erase_subject_request", "POST"): (f"/api/v1/subject-requests/{sr}/erasure", LOGS, {}),
     }
 
 

@@ -94,3 +94,32 @@ def test_create_token_expiry_option(cli):
     assert default.returncode == 0 and "geldig tot en met" in default.stdout
     too_far = cli("create-token", "--email", "b@example.org", "--expires-on", "2999-01-01")
     assert too_far.returncode == 1 and "365" in too_far.stderr
+
+
+def test_close_and_evaluate_a_case_from_the_command_line(cli, db_url):
+    from sqlalchemy import select
+
+    from database.engine import make_engine, make_session_factory
+    from registry.models import Case, CaseEvent
+
+    assert cli("init-db").returncode == 0 and cli("demo").returncode == 0
+    engine = make_engine(db_url)
+    with make_session_factory(engine)() as session:
+        case = session.scalar(select(Case).where(Case.closed_on.is_(None)).order_by(Case.id))
+        case_id, opened = case.id, case.opened_on
+    early = cli("close-case", "--case", str(case_id), "--on", "2000-01-01", "--reason", "handled")
+    assert early.returncode == 1 and f"De casus is geopend op {opened}" in early.stderr
+    unknown = cli("close-case", "--case", str(case_id), "--reason", "klaar")
+    assert unknown.returncode == 2 and "handled" in unknown.stderr
+    closed = cli("close-case", "--case", str(case_id), "--on", opened.isoformat(), "--reason", "handled")
+    assert closed.returncode == 0 and f"gesloten per {opened}" in closed.stdout, closed.stderr
+    evaluated = cli("evaluate-case", "--case", str(case_id), "--on", opened.isoformat())
+    assert evaluated.returncode == 0 and "geëvalueerd" in evaluated.stdout, evaluated.stderr
+    again = cli("evaluate-case", "--case", str(case_id))
+    assert again.returncode == 1 and "Al geëvalueerd" in again.stderr
+    with make_session_factory(engine)() as session:
+        kinds = [e.kind for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id))]
+        assert kinds[-2:] == ["closed", "evaluated"]
+        assert session.get(Case, case_id).evaluated_on == opened
+    engine.dispose()
+    assert cli("close-case", "--case", "999999", "--reason", "handled").returncode == 1

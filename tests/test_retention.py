@@ -392,3 +392,12 @@ def test_make_run_starts_the_worker_beside_gunicorn_and_stops_it_with_gunicorn(t
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
         out.close()
+
+
+def test_the_zvh_pack_carries_the_rule_tested_above():
+    from registry import packs
+
+    zvh = packs.cached_pack("zorg-en-veiligheidshuis")
+    assert zvh.retention == packs.Retention(anchor="phase:afschaling", archive_after_months=6,
+                                            delete_after_months=12, exception_max_months=6)
+    assert "afschaling" in {p.key for p in zvh.phases}

@@ -70,3 +70,4 @@ from forms_service.api import access_api  # noqa: E402,F401
 from forms_service.api import users_api  # noqa: E402,F401
 from forms_service.api import packs_api  # noqa: E402,F401
 from forms_service.api import cases_api  # noqa: E402,F401
+from forms_service.api import subject_requests_api  # noqa: E402,F401

@@ -21,7 +21,7 @@ from forms_service.signing.views import pdf_response
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query
 from forms_service.api.registry_api import created, decision_json, done, reasons_json, table_json
 from registry import access as rights
-from registry import meetings, queries, rules, services
+from registry import meetings, packs, queries, rules, services
 from registry.models import CaseTable, Consent, Meeting, Person
 from signatures.seal import TimestampUnavailable
 
@@ -155,6 +155,7 @@ def check_json(check: meetings.MeetingCheck) -> dict:
         "on": check.on.isoformat(),
         "checked_at": check.checked_at.isoformat(timespec="seconds"),
         "warnings": reasons_json(check.warnings),
+        "legal_basis": {"key": check.legal_basis, "label": check.legal_basis_label},
         "cases": [
             {
                 "case_ref": case.case_ref, "theme": case.theme, "age_band": case.age_band,
@@ -272,7 +273,7 @@ def withdraw_need_to_know():
 
 STR = {"type": "string"}
 REASONS = {"type": "array", "items": REASON}
-CONSENT_ANSWER = {"type": "object", "properties": {"covered": {"type": "boolean"}, "categories": {"type": "array", "items": STR}, "reason": REASON}, "required": ["covered", "categories"]}
+CONSENT_ANSWER = {"type": "object", "properties": {"covered": {"type": "boolean"}, "categories": {"type": "array", "items": STR}, "reason": REASON, "legal_basis": {"type": "string", "description": "consent, or the pack's other legal basis (shared_professional_secrecy: no consent applies, reason names the basis)"}}, "required": ["covered", "categories"]}
 INVITEE = {"type": "object", "properties": {"person_id": ID, "name": STR, "organisation_id": ID, "organisation_name": STR, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "consent": CONSENT_ANSWER, "warnings": REASONS}}
 AGENDA_ITEM = {"type": "object", "properties": {"case_ref": STR, "theme": {"type": "string", "description": "one of the pack's meeting themes"}, "age_band": {"type": "string", "description": "one of the pack's age bands"}, "invitee_ids": {"type": "array", "items": ID}, "family_roles": {"type": "array", "items": STR, "description": "keys of the pack's case_participants taking part in their own case (e.g. ouder_met_gezag, jongere); no names"}}, "required": ["case_ref", "invitee_ids"]}
 STARTS_AT = {"type": "string", "example": "2026-03-10T14:00", "description": "Local time, Europe/Amsterdam"}
@@ -280,6 +281,7 @@ MEETING = {"type": "object", "properties": {"id": ID, "table_id": ID, "starts_at
 CHECK = {"type": "object", "properties": {
     "meeting_id": ID, "on": DATE, "checked_at": {"type": "string", "format": "date-time"}, "starts_at": STARTS_AT,
     "warnings": REASONS,
+    "legal_basis": {"type": "object", "properties": {"key": {"enum": list(packs.LEGAL_BASES)}, "label": STR}, "description": "how information is shared at this table (the pack's [cases] legal_basis)"},
     "cases": {"type": "array", "items": {"type": "object", "properties": {"case_ref": STR, "theme": {"type": ["string", "null"]}, "age_band": {"type": ["string", "null"]}, "invitees": {"type": "array", "items": INVITEE}}}},
 }}
 BATCH_RESULT = {"type": "object", "properties": {"person_id": ID, "case_ref": {"type": ["string", "null"]}, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "warnings": REASONS}}

@@ -22,6 +22,8 @@ from signatures import workflow as signing
 from signatures.subjects import consent_status
 from forms_service.web import document_forms as forms
 from registry import access as rights
+from registry import consents as consent_rules
+from registry import packs as packs_module
 from registry import services
 from registry.errors import DomainError, ValidationError
 from registry.models import Case, CaseTable, Consent, Covenant, Declaration, Organisation, Person
@@ -488,12 +490,20 @@ def save_consent(form: forms.ConsentForm):
 def consent_form_view(heading: str, packs: list[str]):
     """The consent form (Bijlage 4, Bijlage 5, …): the resident's consent to share data."""
     form, pack, table = consent_form(packs)
-    if form.validate_on_submit() and (consent := save(form, lambda: save_consent(form))):
+    # A table sharing under another legal basis (art. 458ter Sw.) has no consent: the
+    # registry's reason on the table field, 422.
+    refusal = consent_rules.no_consent_reason(packs_module.cached_pack(table.covenant.pack)) \
+        if form.is_submitted() and table is not None else None
+    if refusal is None and form.validate_on_submit() and (consent := save(form, lambda: save_consent(form))):
         flash("Het toestemmingsformulier is opgeslagen.")
         return redirect(url_for("documents.consent", consent_id=consent.id))
+    if refusal is not None:
+        form.validate()
+        form.table_id.errors = [refusal]
     partners = [p.organisation.name for p in table.covenant.partnerships] if table else []
-    return render_template("documents_web/consent_form.html", form=form, pack=pack, title=heading,
+    page = render_template("documents_web/consent_form.html", form=form, pack=pack, title=heading,
                            on_form=partners + [c for _, c in form.fixed_recipients.choices])
+    return (page, 422) if refusal is not None else page
 
 
 @bp.get("/consents/<int:consent_id>")

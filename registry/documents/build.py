@@ -8,6 +8,8 @@ web forms and the API all get their documents from here.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -245,3 +247,19 @@ def blank_form(pack_name: str, form: str) -> render.RenderedDocument:
     kind = packs_module.FORM_KINDS[annex.kind]
     vm = viewmodels.ConsentDoc() if kind == "consent" else viewmodels.DeclarationDoc(kind=kind.removeprefix("declaration_"))
     return render.render_pdf(pack, packs_module.annex_document(pack, annex), vm)
+
+
+SYSTEM_DOCUMENTS = Path(__file__).resolve().parent / "system"
+"""The service's own documents (not of any covenant): a pack-like folder, so the renderer
+confines reads to it as to a covenant's pack; it is outside TEMPLATE_PACKS_DIR and never
+offered as a pack."""
+
+
+def system_pack() -> packs_module.Pack:
+    """The pack-like folder of the service's own documents (the access export)."""
+    return packs_module.load_pack(SYSTEM_DOCUMENTS.name, SYSTEM_DOCUMENTS.parent)
+
+
+def subject_export_pdf(export) -> render.RenderedDocument:
+    """A resident's access export (:class:`registry.subject_requests.Export`) as PDF/A-3b."""
+    return render.render_pdf(system_pack(), "subject_export", export)

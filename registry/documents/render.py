@@ -100,7 +100,7 @@ def document_date(vm) -> date | None:
         return vm.in_force_on or vm.last_signed_on()
     if isinstance(vm, (DeclarationDoc, ConsentDoc)):
         return vm.signed_on
-    return getattr(vm, "signed_on", None)
+    return getattr(vm, "signed_on", None) or getattr(vm, "exported_on", None)
 
 
 def render_html(pack: Pack, template: str, vm) -> str:

@@ -38,7 +38,8 @@ def test_plan_then_check_a_meeting(api, world):
     assert sanne["EN-2"]["allowed"] is False and [w["code"] for w in sanne["EN-2"]["warnings"]] == ["bijlage2_needed"]
     mira = next(i for i in data["cases"][0]["invitees"] if i["person_id"] == world["mira"].id)
     assert mira["consent"]["covered"] is True and mira["consent"]["categories"] == ["name_address", "situation_summary"]
-    assert sanne["EN-1"]["consent"] == {"covered": False, "categories": [], "reason": sanne["EN-1"]["consent"]["reason"]}
+    assert sanne["EN-1"]["consent"] == {"covered": False, "categories": [], "reason": sanne["EN-1"]["consent"]["reason"],
+                                        "legal_basis": "consent"}
 
 
 def test_plan_meeting_names_every_bad_field(api, world):

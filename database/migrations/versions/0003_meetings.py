@@ -1,6 +1,6 @@
 """Meetings: agenda (cases with theme and age band), invitees, per-case participants and
 need-to-know withdrawals (art. 6). The registry queries need no new index: they all
-look up by keys 0001 already indexes (see bench/registry.py for the figures).
+look up by keys 0001 already indexes (see bench/registry_bench.py for the figures).
 
 Revision ID: 0003_meetings
 Revises: 0002_signing

@@ -9,9 +9,9 @@ concurrent clients). It runs the same on a province scaled down to ``--growth-fr
 declarations (same density per table: every count scales with the declarations) to show
 how the cost grows with the size of the database.
 
-    python bench/registry.py                               # 1M and 10k, SQLite and PostgreSQL
-    python bench/registry.py --declarations 100000 --backend sqlite
-    python bench/registry.py --declarations 2000 --growth-from 1000 --iterations 20
+    python bench/registry_bench.py                               # 1M and 10k, SQLite and PostgreSQL
+    python bench/registry_bench.py --declarations 100000 --backend sqlite
+    python bench/registry_bench.py --declarations 2000 --growth-from 1000 --iterations 20
 
 No cache is involved anywhere: each measured call opens its own session and
 transaction, like a web request, so it reads the latest committed writes.
