@@ -42,10 +42,15 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from database import migrate  # noqa: E402
-from registry import accounts, meetings, queries  # noqa: E402
+from registry import accounts, crypto, meetings, queries  # noqa: E402
 from database.engine import make_engine, make_session_factory  # noqa: E402
 from registry.rules import notice_end_date  # noqa: E402
 from registry.models import Case, CaseTable, Consent, Covenant, Organisation, Partnership  # noqa: E402
+
+# Resident names are encrypted at rest: one data key for this process and the gunicorn
+# it starts (DATA_KEY, generated when unset), so bulk-loaded rows read back like real ones.
+os.environ.setdefault("DATA_KEY", crypto.generate_key())
+crypto.configure(crypto.ring_from_texts(os.environ["DATA_KEY"]))
 
 START = dt.date(2021, 1, 1)
 DAYS = 5 * 365
@@ -169,7 +174,9 @@ def generate(n_declarations: int, seed: int = 7) -> Province:
         case = cases[rng.randrange(p.cases)]
         signed = case[3] + dt.timedelta(days=rng.randrange(0, 60))
         withdrawn = signed + dt.timedelta(days=rng.randrange(1, 300)) if rng.random() < 0.1 else None
-        consents.append((i, case[0], "resident", f"Inwoner {i} (synthetisch)", None, "", json.dumps(rng.sample(CATEGORIES, 2)),
+        name = f"Inwoner {i} (synthetisch)"
+        consents.append((i, case[0], "resident", crypto.encrypt_text(name, "consent.resident_name"), None,
+                         crypto.resident_key(name, None), "", json.dumps(rng.sample(CATEGORIES, 2)),
                          "[]", signed, "paper", withdrawn, "bench" if withdrawn else None, now))
         covenant = covenant_of_table[case[1] - 1]
         for org in rng.sample(partner_orgs[covenant], min(3, len(partner_orgs[covenant]))):
@@ -197,7 +204,7 @@ COLUMNS = {
     "case_table": _columns(CaseTable),
     "case": ["id", "table_id", "reference", "opened_on", "closed_on"],
     "declaration": ["id", "kind", "person_id", "table_id", "case_ref", "signed_on", "signed_via", "revoked_on", "created_at"],
-    "consent": ["id", "case_id", "signed_by", "resident_name", "resident_birth_date", "purpose", "categories",
+    "consent": ["id", "case_id", "signed_by", "resident_name", "resident_birth_date", "resident_key", "purpose", "categories",
                 "other_recipients", "signed_on", "signed_via", "withdrawn_on", "withdrawn_by", "created_at"],
     "consent_recipient": ["consent_id", "organisation_id"],
 }

@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config_module.load_config())
     if test_config:
         app.config.update(test_config)
+    config_module.configure_data_key(app.config)  # before any row is read or written
     db.init_app(app)
     csrf.init_app(app)
     security.init_app(app)  # before the blueprints: the ``int`` converter for ids
@@ -66,6 +67,8 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.web.access_log import bp as access_log_bp
     from forms_service.web.users import bp as users_bp
     from forms_service.web.subject_requests import bp as subject_requests_bp
+    from forms_service.web.public import bp as public_bp
+    from forms_service.web.cases import bp as cases_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
@@ -76,4 +79,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(access_log_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(subject_requests_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(cases_bp)
     app.register_blueprint(api_bp)

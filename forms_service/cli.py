@@ -14,12 +14,21 @@ import sys
 
 import click
 
-from forms_service.config import load_config
+from forms_service.config import configure_data_key
+from forms_service.config import load_config as _load_config
 from database import migrate
 from registry import accounts, queries, rules
 from database.engine import make_engine, make_session_factory
 from registry.cases import CLOSE_REASONS
 from registry.errors import DomainError
+
+
+def load_config() -> dict:
+    """The app's configuration, with the data key ring configured (every command reads
+    or writes encrypted columns with the same key as the web app)."""
+    config = _load_config()
+    configure_data_key(config)
+    return config
 
 
 def _session():
@@ -353,6 +362,55 @@ def verify_log() -> None:
                    f"({result.checked} regels in orde daarvoor).", err=True)
     if broken:
         sys.exit(1)
+
+
+@main.command("rotate-data-key")
+def rotate_data_key() -> None:
+    """Re-encrypt every encrypted value with a new data key, then drop the old key.
+
+    With the key file in the instance folder: a new key is generated and written first
+    (old key kept beside it), every value re-encrypted in one transaction, then the old
+    key removed. With ``DATA_KEY``: set the new key in ``DATA_KEY`` and the old one in
+    ``DATA_KEY_PREVIOUS``, run this, then remove ``DATA_KEY_PREVIOUS``. Stop the web app
+    first: a running app keeps writing with the key it started with.
+    """
+    from database.base import Base
+    from registry import crypto
+    import registry.models  # noqa: F401  (every encrypted column on Base.metadata)
+    import signatures.models  # noqa: F401
+
+    config = _load_config()
+    key_file = None if config.get("DATA_KEY") else crypto.key_file_path(config["INSTANCE_DIR"])
+    if key_file:
+        old_keys = crypto.load_or_create_key_file(config["INSTANCE_DIR"])
+        new_key = crypto.generate_key()
+        crypto.write_key_file(key_file, [new_key, *old_keys])  # a crash below loses nothing
+    ring = configure_data_key(config)
+    if not key_file and not ring.older:
+        click.echo("Let op: DATA_KEY_PREVIOUS is leeg; alles wordt met DATA_KEY opnieuw versleuteld.", err=True)
+    engine = make_engine(config["DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            counts = crypto.rotate(connection, Base.metadata, ring)
+    except crypto.CryptoError as exc:
+        raise click.ClickException(f"Niets gewijzigd: {exc}") from None
+    finally:
+        engine.dispose()
+    if key_file:
+        crypto.write_key_file(key_file, [new_key])
+        crypto.configure(crypto.KeyRing(crypto.decode_key(new_key)))
+    for name in sorted(set(counts.encrypted) | set(counts.unchanged)):
+        click.echo(f"  {name}: {counts.encrypted.get(name, 0)} opnieuw versleuteld, "
+                   f"{counts.unchanged.get(name, 0)} al met de nieuwe sleutel")
+    for name, n in sorted(counts.keys.items()):
+        click.echo(f"  {name}: {n} opnieuw berekend")
+    total = sum(counts.encrypted.values())
+    click.echo(f"Datasleutel vervangen door {ring.current_id}: {total} waarden opnieuw versleuteld, "
+               f"{sum(counts.keys.values())} inwonersleutels opnieuw berekend.")
+    if key_file:
+        click.echo(f"Oude sleutel verwijderd uit {key_file}. Maak nu een nieuwe back-up van dit bestand.")
+    else:
+        click.echo("Verwijder nu DATA_KEY_PREVIOUS en bewaar de nieuwe DATA_KEY op een veilige plek.")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 |---|---|---|
 | ``DATABASE_URL`` | SQLAlchemy URL (``postgresql+psycopg://...`` for production) | SQLite file in the instance folder |
 | ``SECRET_KEY`` | signs session cookies and CSRF tokens | generated once into ``instance/secret_key`` |
-| ``FORMS_SERVICE_INSTANCE`` | the instance folder (database, keys, secret) | ``instance/`` beside the code |
+| ``FORMS_SERVICE_INSTANCE`` | the instance folder (database, keys, secret; created mode 700) | ``instance/`` beside the code |
+| ``DATA_KEY`` | the data key that encrypts resident identity at rest (urlsafe base64 of 32 bytes) | generated once into ``instance/data_key`` (mode 600) |
+| ``DATA_KEY_PREVIOUS`` | older data keys (comma-separated) still read while ``rotate-data-key`` re-encrypts | unset |
 | ``TEMPLATE_PACKS_DIR`` | folder with the document template packs | ``templates/`` of the repository |
 | ``PUBLIC_BASE_URL`` | absolute base of links in mails, e.g. ``https://casustafel.emmen.nl`` | ``SERVER_NAME`` or the request's host |
 | ``SERVER_NAME`` | Flask's host name (also used for links when no ``PUBLIC_BASE_URL``) | unset |
@@ -26,8 +28,8 @@
 | ``TRUSTED_PROXIES`` | how many reverse proxies in front set ``X-Forwarded-For/-Proto/-Host`` (ProxyFix) | 0 |
 | ``SESSION_COOKIE_SECURE`` | send the session cookie over HTTPS only | on when ``PUBLIC_BASE_URL`` starts with ``https`` |
 
-Several app servers behind a load balancer must share ``DATABASE_URL`` and ``SECRET_KEY``
-(and the seal key, see the README): nothing else lives in process memory.
+Several app servers behind a load balancer must share ``DATABASE_URL``, ``SECRET_KEY`` and
+``DATA_KEY`` (and the seal key, see the README): nothing else lives in process memory.
 """
 
 from __future__ import annotations
@@ -40,10 +42,34 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def instance_dir() -> Path:
-    """The instance folder, created when missing."""
+    """The instance folder, created mode 700 when missing (it holds the keys and the
+    SQLite file); an existing folder that others may read is narrowed to 700."""
     path = Path(os.environ.get("FORMS_SERVICE_INSTANCE") or REPO_ROOT / "instance").resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private(path, 0o700)
     return path
+
+
+def private(path: Path, mode: int) -> None:
+    """Take group and other rights off a file or folder we own (left alone otherwise)."""
+    try:
+        info = path.stat()
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            os.chmod(path, mode)
+    except OSError:
+        pass
+
+
+def configure_data_key(config: dict):
+    """Give :mod:`registry.crypto` the key ring of this configuration (``DATA_KEY`` or
+    the instance folder's key file); a ciphertext of an unknown key re-reads it once
+    (after ``rotate-data-key`` in another process). Returns the ring."""
+    from registry import crypto
+
+    settings = {k: config.get(k) for k in ("DATA_KEY", "DATA_KEY_PREVIOUS", "INSTANCE_DIR")}
+    ring = crypto.key_ring_from_config(settings)
+    crypto.configure(ring, reload=lambda: crypto.key_ring_from_config(settings))
+    return ring
 
 
 def database_url(instance: Path) -> str:
@@ -124,6 +150,8 @@ def load_config() -> dict:
         "INSTANCE_DIR": str(instance),
         "DATABASE_URL": database_url(instance),
         "SECRET_KEY": secret_key(instance),
+        "DATA_KEY": os.environ.get("DATA_KEY") or None,
+        "DATA_KEY_PREVIOUS": os.environ.get("DATA_KEY_PREVIOUS") or None,
         "TEMPLATE_PACKS_DIR": os.environ.get("TEMPLATE_PACKS_DIR") or str(REPO_ROOT / "templates"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -428,6 +428,77 @@ def subject_request_target(request) -> Target:
     return Target(covenant_ids=frozenset({request.covenant_id}) if request.covenant_id else frozenset())
 
 
+# ----------------------------------------------------------------------------- action lists
+
+
+@dataclass(frozen=True)
+class ActionListAccess:
+    """Who reads a meeting's action list: the :class:`Use` for the log, the cases whose
+    lines the account sees (None: all of them) and whether it may record and close lines."""
+
+    use: Use
+    case_ids: frozenset[int] | None
+    may_record: bool
+
+
+def authorize_action_list(session: Session, user: User, meeting: Meeting, *, record: bool = False,
+                          today: dt.date | None = None) -> ActionListAccess:
+    """Allow reading (or, with ``record``, keeping) a meeting's action list, or raise.
+
+    Readable only by the meeting's entitled participants (Emmen art. 7): an admin; the
+    table's coordinator or chair (a :data:`MEETINGS` grant at the table) whose linked
+    person is entitled at the table structurally today; and each person invited for a
+    case on the agenda who is entitled at the table for that case
+    (:func:`registry.queries.check`) on the meeting's date and still today — they see the
+    lines of those cases only. Keeping the list (record a line, mark one done) is the
+    coordinator's and chair's; a person may also mark their own line done.
+    """
+    day = today or rules.today()
+    target = meeting_target(session, meeting)
+    refused: Forbidden | None = None
+    try:
+        use = authorize(session, user, MEETINGS, target)
+    except Forbidden as exc:
+        refused = exc
+    else:
+        if user.is_admin:
+            return ActionListAccess(use, None, True)
+        problem = _resident_entitlement(session, user, target, day)
+        if problem is None:
+            return ActionListAccess(use, None, True)
+        refused = NotEntitled("U bent vandaag niet gerechtigd aan deze casustafel, dus geen inzage in de "
+                              "actielijst: " + problem.message.split(": ", 1)[-1])
+    if record or not user.is_active or user.person_id is None:
+        raise refused
+    rows = session.execute(
+        select(MeetingCase.case_id, Case.reference).join(Case, Case.id == MeetingCase.case_id)
+        .join(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
+        .where(MeetingCase.meeting_id == meeting.id, meeting_participant.c.person_id == user.person_id)).all()
+    if not rows:
+        raise refused
+    allowed, reasons = set(), []
+    for case_id, reference in rows:
+        decisions = [queries.check(session, user.person_id, meeting.table_id, on, reference)
+                     for on in dict.fromkeys((meeting.on, day))]
+        if all(d.allowed for d in decisions):
+            allowed.add(case_id)
+        else:
+            reasons.extend(r.text for d in decisions if not d.allowed for r in d.reasons)
+    if not allowed:
+        raise NotEntitled("U bent niet gerechtigd aan deze casustafel, dus geen inzage in de actielijst: "
+                          + " ".join(dict.fromkeys(reasons)))
+    person = session.get(Person, user.person_id)
+    use = Use(user.id, user.email, "participant", f"meeting:{meeting.id}", person.organisation_id if person else None)
+    return ActionListAccess(use, frozenset(allowed), False)
+
+
+def may_close_action(access: ActionListAccess, user: User, item_person_id: int, item_case_id: int) -> bool:
+    """The list's keepers close any line; a reader closes their own line of a case they see."""
+    if access.may_record:
+        return True
+    return (user.person_id == item_person_id and access.case_ids is not None and item_case_id in access.case_ids)
+
+
 def meeting_target(session: Session, meeting: Meeting) -> Target:
     """A meeting: the table it belongs to."""
     return Target(covenant_ids=frozenset({meeting.table.covenant_id}), table_ids=frozenset({meeting.table_id}),

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry import packs, rules
+from registry import packs, queries, rules
 from registry.errors import Archived, Conflict, Gone, NotFound, ValidationError
-from registry.models import Case, CaseEvent, CaseParticipant, CaseTable, Declaration, Person, SharingBasis
+from registry.models import (
+    Case, CaseEvent, CaseParticipant, CaseTable, Declaration, Organisation, Partnership, Person, SharingBasis,
+)
 
 CLOSE_REASONS = {
     "handled": "afgehandeld",
@@ -47,6 +49,11 @@ REASON_MAX = 500
 def pack_of(case: Case) -> packs.Pack:
     """The pack of the case's covenant (a missing pack: an empty default pack's rules)."""
     return packs.cached_pack(case.table.covenant.pack) or _FALLBACK
+
+
+def pack_of_table(table: CaseTable) -> packs.Pack:
+    """The pack of a table's covenant (a missing pack: the empty default pack's rules)."""
+    return packs.cached_pack(table.covenant.pack) or _FALLBACK
 
 
 _FALLBACK = packs.Pack(
@@ -252,6 +259,80 @@ def record_sharing_basis(session: Session, case: Case, organisation_id: int, bas
     return row
 
 
+# ----------------------------------------------------------------------------- regie
+
+
+def partner_decision(session: Session, case: Case, organisation_id: int, on: dt.date) -> rules.Decision:
+    """Is the organisation a partner of the case's covenant on ``on``? (the registry's rule)."""
+    covenant = case.table.covenant
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("Deze organisatie bestaat niet.", {"organisation_id": "Onbekende organisatie."})
+    partnership = session.scalar(select(Partnership).where(Partnership.covenant_id == covenant.id,
+                                                           Partnership.organisation_id == organisation_id))
+    return rules.organisation_decision(
+        queries.covenant_facts(covenant),
+        queries.partnership_facts(partnership, organisation.name) if partnership is not None else None,
+        on, organisation.name)
+
+
+def _open_for_regie(case: Case, on: dt.date, field: str) -> None:
+    """A closed case gets no new regie; a date before the opening is refused."""
+    ensure_readable(case)
+    if case.closed_on is not None:
+        raise Conflict("De casus is gesloten.", {field: f"Gesloten per {case.closed_on}."})
+    if on < case.opened_on:
+        raise ValidationError("Datum vóór opening.", {"on": f"De casus is geopend op {case.opened_on}."})
+
+
+def set_casusregie(session: Session, case: Case, organisation_id: int, on: dt.date, by: str) -> Case:
+    """Give the *casusregie* of the case to a partner (Emmen art. 5 and 7) from ``on``.
+
+    The organisation must be a partner of the covenant on that date (the registry's
+    :func:`registry.rules.organisation_decision`, with its Dutch reasons when not). A
+    :class:`CaseEvent` ``casusregie`` records the change.
+    """
+    _open_for_regie(case, on, "organisation_id")
+    decision = partner_decision(session, case, organisation_id, on)
+    if not decision.allowed:
+        raise ValidationError("Geen convenantpartner op deze datum.", {
+            "organisation_id": "Alleen een convenantpartner kan de casusregie voeren: "
+                               + " ".join(r.text for r in decision.reasons)})
+    if case.casusregie_organisation_id == organisation_id:
+        raise Conflict("Deze partner voert de casusregie al.", {"organisation_id": "Voert de casusregie al."})
+    name = session.get(Organisation, organisation_id).name
+    case.casusregie_organisation_id = organisation_id
+    session.add(CaseEvent(case_id=case.id, kind="casusregie", on=on, reason=f"casusregie bij {name}"[:REASON_MAX],
+                          recorded_by=by))
+    session.flush()
+    return case
+
+
+def set_procesregisseur(session: Session, case: Case, person: Person, on: dt.date, by: str) -> Case:
+    """Make ``person`` the case's procesregisseur from ``on``, where the pack has one per
+    case (``[cases] procesregisseur = true``). The person must be entitled at the table
+    structurally on that date (:func:`registry.queries.check`: Bijlage 1, employed,
+    organisation a partner); a :class:`CaseEvent` ``procesregisseur`` records it."""
+    _open_for_regie(case, on, "person_id")
+    pack = pack_of(case)
+    label = pack.case_rules.procesregisseur_label
+    if not pack.case_rules.procesregisseur:
+        raise ValidationError("Geen procesregisseur per casus.", {
+            "person_id": "Dit convenant kent geen procesregisseur per casus."})
+    decision = queries.check(session, person.id, case.table_id, on)
+    if not (decision.allowed and decision.basis == rules.STRUCTURAL):
+        raise ValidationError(f"Niet gerechtigd als {label}.", {
+            "person_id": f"De {label} moet structureel aan deze casustafel deelnemen: "
+                         + " ".join(r.text for r in decision.reasons)})
+    if case.procesregisseur_id == person.id:
+        raise Conflict(f"Al {label}.", {"person_id": f"Is al {label} van deze casus."})
+    case.procesregisseur_id = person.id
+    session.add(CaseEvent(case_id=case.id, kind="procesregisseur", on=on,
+                          reason=f"{label}: {person.name}"[:REASON_MAX], recorded_by=by))
+    session.flush()
+    return case
+
+
 # ----------------------------------------------------------------------------- deadlines
 
 
@@ -290,6 +371,34 @@ def sharing_bases(session: Session, case: Case) -> list[SharingBasis]:
     """Each partner's recorded basis for sharing in the case, by organisation."""
     return list(session.scalars(select(SharingBasis).where(SharingBasis.case_id == case.id)
                                 .order_by(SharingBasis.organisation_id)))
+
+
+def table_cases(session: Session, table: CaseTable) -> list[Case]:
+    """The cases a table lists (erased ones are tombstones), oldest first; who may see
+    each is :func:`registry.access.may_see_case`."""
+    return [case for case in session.scalars(select(Case).where(Case.table_id == table.id)
+                                             .order_by(Case.opened_on, Case.id)) if listed(case)]
+
+
+def invited_organisations(session: Session, case: Case) -> list[Organisation]:
+    """The partners invited for the case: the organisations of its participants and of
+    the people invited for it at a meeting, plus any with a recorded sharing basis."""
+    from registry.models import MeetingCase, meeting_participant
+
+    ids = set(session.scalars(select(Person.organisation_id).join(CaseParticipant, CaseParticipant.person_id == Person.id)
+                              .where(CaseParticipant.case_id == case.id)))
+    ids |= set(session.scalars(
+        select(Person.organisation_id).join(meeting_participant, meeting_participant.c.person_id == Person.id)
+        .join(MeetingCase, MeetingCase.id == meeting_participant.c.meeting_case_id).where(MeetingCase.case_id == case.id)))
+    ids |= set(session.scalars(select(SharingBasis.organisation_id).where(SharingBasis.case_id == case.id)))
+    if not ids:
+        return []
+    return list(session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)))
+
+
+EVENT_LABELS = {"opened": "aangemeld", "phase": "naar een andere fase", "closed": "afgesloten",
+                "evaluated": "geëvalueerd", "casusregie": "casusregie", "procesregisseur": "procesregisseur"}
+"""The Dutch name of each kind of :class:`CaseEvent` (the case's history)."""
 
 
 def get_case(session: Session, case_id: int) -> Case:

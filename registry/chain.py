@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from registry.crypto import CryptoError
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first entry of every chain."""
@@ -162,13 +163,37 @@ class Chain:
             return "chain_hash does not match prev_hash and content_hash"
         return None
 
+    def _entries(self, session: Session):
+        """Every entry in ``seq`` order, 500 at a time; where a batch holds a value that
+        does not decrypt, that batch one by one, yielding ``(seq, error)`` for the bad one."""
+        last = 0
+        while True:
+            stmt = select(self.entry).where(self.entry.seq > last).order_by(self.entry.seq).limit(500)
+            try:
+                batch = list(session.scalars(stmt))
+            except CryptoError:
+                seqs = session.scalars(select(self.entry.seq).where(self.entry.seq > last)
+                                       .order_by(self.entry.seq).limit(500)).all()
+                for seq in seqs:
+                    try:
+                        yield session.scalars(select(self.entry).where(self.entry.seq == seq)).one()
+                    except CryptoError as exc:
+                        yield (seq, exc)
+                        return
+                last = seqs[-1]
+                continue
+            if not batch:
+                return
+            yield from batch
+            last = batch[-1].seq
+
     def verify(self, session: Session) -> VerifyResult:
         """Walk the whole log in ``seq`` order and check every link and the head."""
         prev, checked = GENESIS_HASH, 0
-        rows = session.execute(
-            select(self.entry).order_by(self.entry.seq).execution_options(yield_per=500)
-        ).scalars()
-        for entry in rows:
+        for entry in self._entries(session):
+            if isinstance(entry, tuple):  # (seq, error): an encrypted field was changed
+                return VerifyResult(False, checked, min(entry[0], checked + 1),
+                                    f"personal data does not decrypt: {entry[1]}")
             problem = self.check_entry(entry, checked + 1, prev)
             if problem:
                 return VerifyResult(False, checked, min(entry.seq, checked + 1), problem)

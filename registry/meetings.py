@@ -23,6 +23,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from registry import packs, queries, rules, services
+from registry.cases import SHARING_BASES
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     Case,
@@ -34,6 +35,7 @@ from registry.models import (
     NeedToKnowWithdrawal,
     Organisation,
     Person,
+    SharingBasis,
     consent_recipient,
     meeting_participant,
 )
@@ -230,6 +232,11 @@ class InviteeCheck:
     reasons: tuple[rules.Reason, ...]
     consent: rules.ConsentCoverage
     warnings: tuple[rules.Reason, ...]
+    sharing_basis: str | None = None
+    """The organisation's recorded basis for sharing in this case (a key of
+    :data:`registry.cases.SHARING_BASES`), or None when it has not weighed it yet."""
+    sharing_basis_label: str | None = None
+    """Its Dutch label, shown beside the consent column."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +300,7 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
     no_consent = None if packs.consent_applies(pack) else rules.legal_basis_coverage(basis, basis_label)
     consents = _consents(session, case_ids) if no_consent is None else {}
     need_to_know = _need_to_know(session, case_ids)
+    bases = _sharing_bases(session, case_ids)
     facts = _Facts(table_f, covenant_f, people, declarations, on, no_consent)
     roles = pack.case_participants if pack else ()
     labels = {role.key: role.label for role in roles}
@@ -303,7 +311,8 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
         CaseCheck(
             row.reference, row.theme, row.age_band,
             tuple(
-                _invitee_check(facts, pid, row, consents.get(row.case_id, []), need_to_know.get(row.case_id, {}))
+                _invitee_check(facts, pid, row, consents.get(row.case_id, []), need_to_know.get(row.case_id, {}),
+                               bases.get(row.case_id, {}))
                 for pid in participants.get(row.meeting_case_id, [])
             ),
             tuple((key, labels.get(key, key)) for key in (row.family_roles or ())),
@@ -330,7 +339,8 @@ class _Facts:
     """The consent column's answer for every invitee when the legal basis is not consent."""
 
 
-def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.ConsentFacts], need_to_know: dict) -> InviteeCheck:
+def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.ConsentFacts], need_to_know: dict,
+                   bases: dict[int, str] | None = None) -> InviteeCheck:
     """Decision, consent answer and warnings for one invitee and one case."""
     person, partnership = facts.people[person_id]
     declarations = facts.declarations.get(person_id, [])
@@ -347,9 +357,11 @@ def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.Cons
     warnings = rules.invitee_warnings(
         decision, person, facts.table, facts.covenant, partnership, declarations, facts.on, row.reference, coverage
     )
+    basis = (bases or {}).get(person.organisation_id)
     return InviteeCheck(
         person.id, person.name, person.organisation_id, person.organisation_name,
         decision.allowed, decision.basis, decision.reasons, coverage, warnings,
+        basis, SHARING_BASES.get(basis) if basis else None,
     )
 
 
@@ -448,6 +460,18 @@ def _need_to_know(session: Session, case_ids: list[int]) -> dict[int, dict[int, 
     result: dict[int, dict[int, dt.date]] = {}
     for case_id, organisation_id, effective_on in rows:
         result.setdefault(case_id, {})[organisation_id] = effective_on
+    return result
+
+
+def _sharing_bases(session: Session, case_ids: list[int]) -> dict[int, dict[int, str]]:
+    """Per case: organisation → its recorded basis for sharing (art. 5 and 7)."""
+    if not case_ids:
+        return {}
+    result: dict[int, dict[int, str]] = {}
+    for case_id, organisation_id, basis in session.execute(
+            select(SharingBasis.case_id, SharingBasis.organisation_id, SharingBasis.basis)
+            .where(SharingBasis.case_id.in_(case_ids))):
+        result.setdefault(case_id, {})[organisation_id] = basis
     return result
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from database.base import Base, UTCDateTime  # noqa: F401  (re-exported for the models' users)
+from registry.crypto import EncryptedDate, EncryptedText, keeps_resident_key
 
 
 def _utcnow() -> dt.datetime:
@@ -340,11 +341,15 @@ consent_recipient = Table(
 )
 
 
+@keeps_resident_key
 class Consent(Base):
     """A resident's consent (*toestemmingsformulier*, Bijlage 4) to share named data
     categories with named organisations for a stated purpose.
 
-    Holds from ``signed_on`` until ``withdrawn_on`` (exclusive) or the case closes.
+    Holds from ``signed_on`` until ``withdrawn_on`` (exclusive) or the case closes. The
+    resident's name and birth date are encrypted at rest (:mod:`registry.crypto`);
+    ``resident_key`` (their keyed hash, filled on every insert and update) finds a
+    resident's consents without decrypting them.
     """
 
     __tablename__ = "consent"
@@ -352,8 +357,9 @@ class Consent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     signed_by: Mapped[str] = mapped_column(String(24))  # resident | parents | resident_and_parents
-    resident_name: Mapped[str] = mapped_column(String(200))
-    resident_birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    resident_name: Mapped[str] = mapped_column(EncryptedText("consent.resident_name"))
+    resident_birth_date: Mapped[dt.date | None] = mapped_column(EncryptedDate("consent.resident_birth_date"))
+    resident_key: Mapped[str | None] = mapped_column(String(64), index=True)
     purpose: Mapped[str] = mapped_column(Text, default="")
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     other_recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -372,6 +378,7 @@ class Consent(Base):
     )
 
 
+@keeps_resident_key
 class SubjectRequest(Base):
     """A resident's request under the AVG (*verzoek van een betrokkene*): access (art. 15),
     correction (16), erasure (17), restriction (18) or objection (21).
@@ -381,16 +388,17 @@ class SubjectRequest(Base):
     handle it and its export and erasure reach only that covenant's tables (None: every
     covenant, an administrator's request). The register keeps the request itself — who
     asked, when, what came of it — as the controller's accountability (art. 5(2)).
-    ``resident_name`` and ``resident_birth_date`` are plain columns until encryption at
-    rest lands (they become encrypted types then).
+    ``resident_name`` and ``resident_birth_date`` are encrypted (:mod:`registry.crypto`);
+    ``resident_key`` is their keyed hash, the same as a consent's for the same resident.
     """
 
     __tablename__ = "subject_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12))  # access | correction | erasure | restriction | objection
-    resident_name: Mapped[str] = mapped_column(String(200))
-    resident_birth_date: Mapped[dt.date] = mapped_column(Date)
+    resident_name: Mapped[str] = mapped_column(EncryptedText("subject_request.resident_name"))
+    resident_birth_date: Mapped[dt.date] = mapped_column(EncryptedDate("subject_request.resident_birth_date"))
+    resident_key: Mapped[str | None] = mapped_column(String(64), index=True)
     received_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date] = mapped_column(Date, index=True)
     recorded_by: Mapped[str] = mapped_column(String(254))

@@ -294,6 +294,26 @@ def organisation_decisions(
     return [(p, name, rules.organisation_decision(facts, partnership_facts(p, name), on)) for p, name in rows]
 
 
+def partner_statuses(
+    session: Session, covenant: Covenant, on: dt.date
+) -> list[tuple[Partnership, str, rules.PartnerStatus]]:
+    """Every listed organisation of a covenant with its status on ``on``
+    (:func:`registry.rules.partner_status`), ordered by organisation name."""
+    facts = covenant_facts(covenant)
+    rows = session.execute(
+        select(Partnership, Organisation.name)
+        .join(Organisation, Organisation.id == Partnership.organisation_id)
+        .where(Partnership.covenant_id == covenant.id)
+        .order_by(Organisation.name, Partnership.id)
+    ).all()
+    return [(p, name, rules.partner_status(facts, partnership_facts(p, name), on)) for p, name in rows]
+
+
+def covenant_in_force(covenant: Covenant, on: dt.date) -> bool:
+    """Is the covenant itself in force on ``on`` (its term from its pack)?"""
+    return rules.covenant_reason(covenant_facts(covenant), on)[0]
+
+
 def entitled(
     session: Session,
     table_id: int,

@@ -332,6 +332,64 @@ def organisation_decision(
     )
 
 
+PARTNER_STATUSES = ("partner", "notice_given", "ended", "excluded", "not_signed", "covenant_not_in_force")
+"""A listed organisation's status on a date (:func:`partner_status`):
+
+- ``partner``: a partner on that date;
+- ``notice_given``: still a partner, but notice was given (it ends on ``ends_on``);
+- ``ended``: no longer a partner, after notice or an immediate termination;
+- ``excluded``: excluded (art. 14) on or before that date;
+- ``not_signed``: has not signed the covenant (yet) on that date;
+- ``covenant_not_in_force``: signed, but the covenant itself is not in force on that
+  date (not yet, or no longer).
+"""
+
+CURRENT_PARTNER_STATUSES = frozenset({"partner", "notice_given"})
+"""The statuses of an organisation that is a partner on the date."""
+
+
+@dataclass(frozen=True)
+class PartnerStatus:
+    """One listed organisation's status on a date, from :func:`organisation_decision`.
+
+    ``since`` is the first day it is (or was) a partner (:func:`partner_since`; None when
+    it is not one yet on the date, or never was); ``ends_on`` the first day it is no longer a partner (notice,
+    termination or exclusion; None when no end is recorded).
+    """
+
+    status: str
+    since: dt.date | None
+    ends_on: dt.date | None
+    decision: Decision
+
+    @property
+    def current(self) -> bool:
+        """Is the organisation a partner on the date?"""
+        return self.status in CURRENT_PARTNER_STATUSES
+
+
+def partner_status(covenant: CovenantFacts, partnership: PartnershipFacts, on: dt.date) -> PartnerStatus:
+    """The status of a listed organisation on ``on``: the same answer as
+    :func:`organisation_decision`, named by one of :data:`PARTNER_STATUSES`."""
+    decision = organisation_decision(covenant, partnership, on)
+    end = partnership_end(partnership)
+    codes = {r.code for r in decision.reasons}
+    if decision.allowed:
+        status = "notice_given" if any(w.code == "notice_given" for w in decision.warnings) else "partner"
+    elif "excluded" in codes:
+        status = "excluded"
+    elif codes & {"notice_ended", "terminated"}:
+        status = "ended"
+    elif codes & {"covenant_not_signed", "covenant_signed_later"}:
+        status = "not_signed"
+    else:
+        status = "covenant_not_in_force"
+    since = partner_since(covenant, partnership)
+    if since is not None and (since > on or (end is not None and end[0] <= since)):
+        since = None  # not a partner yet on ``on``, or it ended before it began
+    return PartnerStatus(status, since, end[0] if end else None, decision)
+
+
 def _end_reason(partnership: PartnershipFacts, end: tuple[dt.date, str]) -> Reason:
     """The Dutch reason for a partnership that has ended on ``end``."""
     day, code = end

@@ -29,13 +29,13 @@ Plain Python over a SQLAlchemy session; functions ``flush`` and never ``commit``
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from registry import erasure, packs, rules
+from registry import crypto, erasure, packs, rules
+from registry.crypto import normalise_name  # noqa: F401  (the one normalisation, re-exported)
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     AccessLogEntry, Case, CaseTable, Consent, Covenant, Meeting, MeetingCase, Organisation, SubjectRequest, User,
@@ -78,32 +78,17 @@ EVENT_LABELS = {"opened": "aangemeld", "phase": "naar fase", "closed": "afgeslot
 # ----------------------------------------------------------------------------- finding
 
 
-def normalise_name(name: str) -> str:
-    """A name as compared: accents stripped (NFKD, combining marks dropped), casefolded,
-    whitespace collapsed. "  José  de Vries" and "jose de vries" are the same."""
-    decomposed = unicodedata.normalize("NFKD", name or "")
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
-
-
 def find_consents(session: Session, name: str, birth_date: dt.date) -> list[Consent]:
     """Every consent (not yet erased) of the resident with this name and birth date, by id.
 
-    The one way this service finds a resident's records. For now it compares
-    :func:`normalise_name` and the birth date in Python over every consent. When
-    encryption at rest lands (``registry.crypto``), names are no longer readable in SQL
-    and this switches to one indexed query on ``Consent.resident_key ==
-    crypto.resident_key(name, birth_date)`` (the HMAC of the same normalised name and the
-    birth date); callers do not change.
+    The one way this service finds a resident's records: one indexed query on
+    ``Consent.resident_key``, the keyed hash (:func:`registry.crypto.resident_key`) of the
+    normalised name and the birth date — names are encrypted, so SQL cannot compare them,
+    and nothing is decrypted to search.
     """
-    wanted = normalise_name(name)
-    found = []
-    for consent in session.scalars(select(Consent).where(Consent.erased_on.is_(None),
-                                                         Consent.resident_birth_date == birth_date)
-                                   .order_by(Consent.id)):
-        if normalise_name(consent.resident_name) == wanted:
-            found.append(consent)
-    return found
+    key = crypto.resident_key(name, birth_date)
+    return list(session.scalars(select(Consent).where(Consent.resident_key == key, Consent.erased_on.is_(None))
+                                .order_by(Consent.id)))
 
 
 def consents_in_scope(session: Session, request: SubjectRequest) -> list[Consent]:

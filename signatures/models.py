@@ -21,7 +21,6 @@ from sqlalchemy import (
     Index,
     Date,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -31,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.chain import GENESIS_HASH
+from registry.crypto import EncryptedBytes, EncryptedText
 from database.base import Base, UTCDateTime
 
 
@@ -59,8 +59,8 @@ class SigningRequest(Base):
     subject_kind: Mapped[str] = mapped_column(String(20), index=True)
     subject_id: Mapped[int] = mapped_column(Integer, index=True)
     signer_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
-    signer_name: Mapped[str] = mapped_column(String(200))
-    signer_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    signer_name: Mapped[str] = mapped_column(EncryptedText("signing_requests.signer_name"))
+    signer_email: Mapped[str | None] = mapped_column(EncryptedText("signing_requests.signer_email"), nullable=True)
     signer_role: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
@@ -68,9 +68,9 @@ class SigningRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    declined_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    full_name_typed: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    declined_reason: Mapped[str | None] = mapped_column(EncryptedText("signing_requests.declined_reason"), nullable=True)
+    full_name_typed: Mapped[str | None] = mapped_column(EncryptedText("signing_requests.full_name_typed"), nullable=True)
+    signature_png: Mapped[bytes | None] = mapped_column(EncryptedBytes("signing_requests.signature_png"), nullable=True)
     document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     disclosure_version: Mapped[str | None] = mapped_column(String(20), nullable=True)
     disclosure_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -100,7 +100,7 @@ class SignedDocument(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_kind: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[int] = mapped_column(Integer)
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    pdf: Mapped[bytes | None] = mapped_column(EncryptedBytes("signed_documents.pdf"), nullable=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="pending_seal")
@@ -130,8 +130,8 @@ class DocumentSnapshot(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     sha256: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300), default="")
-    html: Mapped[str] = mapped_column(Text)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    html: Mapped[str] = mapped_column(EncryptedText("document_snapshots.html"))
+    pdf: Mapped[bytes] = mapped_column(EncryptedBytes("document_snapshots.pdf"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
 
@@ -145,8 +145,8 @@ class PaperScan(Base):
     subject_kind: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[int] = mapped_column(Integer)
     signed_on: Mapped[date] = mapped_column(Date)
-    filename: Mapped[str] = mapped_column(String(200), default="scan.pdf")
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    filename: Mapped[str] = mapped_column(EncryptedText("paper_scans.filename"), default="scan.pdf")
+    pdf: Mapped[bytes] = mapped_column(EncryptedBytes("paper_scans.pdf"))
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
@@ -169,10 +169,10 @@ class EvidenceEvent(Base):
     subject_id: Mapped[int] = mapped_column(Integer, index=True)
     request_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     event: Mapped[str] = mapped_column(String(30))
-    actor: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    actor: Mapped[str | None] = mapped_column(EncryptedText("evidence_events.actor"), nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
-    user_agent: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    ip: Mapped[str | None] = mapped_column(EncryptedText("evidence_events.ip"), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(EncryptedText("evidence_events.user_agent"), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     pii_salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
     pii_hash: Mapped[str] = mapped_column(String(64))
@@ -215,9 +215,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    to: Mapped[str] = mapped_column(String(254))
+    to: Mapped[str] = mapped_column(EncryptedText("outbox_messages.to"))
     subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(EncryptedText("outbox_messages.body"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -135,7 +135,7 @@ def decline_consent(session: Session, request: SigningRequest, declined_on: dt.d
     for other in live_requests(session, "consent", consent.id):
         if other.id != request.id and other.status in ("pending", "opened"):
             lifecycle.cancel_request(session, other.id, actor=actor,
-                                     reason=f"toestemming geweigerd door {request.signer_name}")
+                                     reason=f"toestemming geweigerd (verzoek {request.id})")  # no name: details are never erased
 
 
 def _person_signer(person: Person, role: str) -> Signer:

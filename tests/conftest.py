@@ -23,6 +23,32 @@ from tests.auth_support import login  # noqa: F401  (re-exported: tests log in w
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
 
+TEST_DATA_KEY = "dGVzdC1kYXRhLWtleS1vZi10aGUtZm9ybXMtc2VydmU="
+"""The data key of the test run (32 bytes): the app, the CLI and bare sessions share it."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_key_env():
+    """``DATA_KEY`` for the whole run, so every app, CLI call and subprocess agrees."""
+    previous = os.environ.get("DATA_KEY")
+    os.environ["DATA_KEY"] = TEST_DATA_KEY
+    yield
+    if previous is None:
+        os.environ.pop("DATA_KEY", None)
+    else:
+        os.environ["DATA_KEY"] = previous
+
+
+@pytest.fixture(autouse=True)
+def data_key(_data_key_env):
+    """The test key ring, configured afresh for each test (a test may switch keys)."""
+    from registry import crypto
+
+    ring = crypto.ring_from_texts(TEST_DATA_KEY)
+    crypto.configure(ring)
+    yield ring
+    crypto.configure(ring)
+
 
 @pytest.fixture(scope="session")
 def pg_server():

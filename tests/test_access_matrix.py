@@ -55,6 +55,8 @@ NORTH_MEETINGS = COORDS | {"chair_north", "chair_unentitled"}
 NORTH_READ = NORTH_MEETINGS | {"partner"}
 COVENANT_READ = NORTH_READ | {"chair_south"}
 RESIDENT = COORDS | {"chair_north"}
+ACTIONS = RESIDENT
+"""A meeting's action list: its entitled participants (the north chair and coordinator) and the admin."""
 BIJLAGE1 = COORDS | {"partner"}
 LOGS = {"admin", "privacy"}
 PUBLIC = set(PRINCIPALS)
@@ -100,6 +102,11 @@ def _build_world(session, config) -> dict:
         planned_by="matrix")
     invitation = service.send_for_signing(session, config, "declaration", declaration.id, actor="matrix",
                                           base_url="http://localhost/")[0]
+    from registry import actions
+
+    meeting_case = meeting.cases[0].case
+    action = actions.record_action(session, meeting, meeting_case, session.get(Person, north.chair_id), "referral",
+                                   meeting.on + dt.timedelta(days=14), "matrix")
     partnership = covenant.partnerships[1]
     from registry import subject_requests
 
@@ -128,7 +135,7 @@ def _build_world(session, config) -> dict:
         "org_partner": partnership.organisation_id, "chair": north.chair_id, "worker": worker.id,
         "declaration": declaration.id, "signed_declaration": signed.id, "consent": consent.id, "case": consent.case_id,
         "meeting": meeting.id, "request": invitation.request.id, "token": invitation.token,
-        "pack": covenant.pack, "subject_request": subject_request.id,
+        "pack": covenant.pack, "subject_request": subject_request.id, "action": action.id,
     }
 
 
@@ -219,6 +226,11 @@ def _routes(i: dict) -> dict:
         ("documents.covenant", "GET"): (f"/covenants/{c}", COVENANT_READ, {}),
         ("documents.covenant_preview", "GET"): (f"/covenants/{c}/preview", COVENANT_READ, {}),
         ("documents.covenant_pdf", "GET"): (f"/covenants/{c}/convenant.pdf", COVENANT_READ, {}),
+        ("documents.covenant_signed_zip", "GET"): (f"/covenants/{c}/ondertekend.zip", MANAGE_COV, {}),
+        ("web.table_signed_zip", "GET"): (f"/tables/{n}/ondertekend.zip", RESIDENT, {}),
+        ("public.index", "GET"): ("/openbaar/convenanten", PUBLIC, {}),
+        ("public.covenant", "GET"): (f"/openbaar/convenanten/{c}", PUBLIC, {}),
+        ("public.covenant_pdf", "GET"): (f"/openbaar/convenanten/{c}/convenant.pdf", PUBLIC, {}),
         ("documents.covenant_docx", "GET"): (f"/covenants/{c}/convenant.docx", COVENANT_READ, {}),
         ("documents.forms_overview", "GET"): ("/forms", LOGGED_IN, {}),
         ("documents.blank_form", "GET"): (f"/forms/{i['pack']}/bijlage1.pdf", LOGGED_IN, {}),
@@ -296,6 +308,9 @@ def _routes(i: dict) -> dict:
         ("api.entitled", "GET"): (f"/api/v1/tables/{n}/entitled", NORTH_READ, {}),
         ("api.check", "GET"): (f"/api/v1/check?person={i['chair']}&table={n}", NORTH_READ, {}),
         ("api.covenant_pdf", "GET"): (f"/api/v1/covenants/{c}/document.pdf", COVENANT_READ, {}),
+        ("api.covenant_partners", "GET"): (f"/api/v1/covenants/{c}/partners", COVENANT_READ, {}),
+        ("api.covenant_signed_zip", "GET"): (f"/api/v1/covenants/{c}/signed.zip", MANAGE_COV, {}),
+        ("api.table_signed_zip", "GET"): (f"/api/v1/tables/{n}/signed.zip", RESIDENT, {}),
         ("api.covenant_docx", "GET"): (f"/api/v1/covenants/{c}/document.docx", COVENANT_READ, {}),
         ("api.declaration_pdf", "GET"): (f"/api/v1/declarations/{d}/document.pdf", NORTH_READ, {}),
         ("api.consent_pdf", "GET"): (f"/api/v1/consents/{co}/document.pdf", RESIDENT, {}),
@@ -324,6 +339,19 @@ def _routes(i: dict) -> dict:
         ("api.withdraw_consent", "POST"): (f"/api/v1/consents/{co}/withdrawal", RESIDENT, {"json": {"on": "2026-12-01"}}),
         ("api.withdraw_need_to_know", "POST"): ("/api/v1/need-to-know-withdrawals", NORTH_MEETINGS, {"json": {
             "table_id": n, "case_ref": "EN-2026-007", "organisation_id": i["ggd"]}}),
+        # case pages: as the API, the table's staff by grant (Emmen's phases show a case to chair and coordinator)
+        ("cases.case", "GET"): (f"/cases/{i['case']}", NORTH_MEETINGS, {}),
+        ("cases.move_phase", "POST"): (f"/cases/{i['case']}/phase", NORTH_MEETINGS, {"data": {}}),
+        ("cases.close", "POST"): (f"/cases/{i['case']}/closure", NORTH_MEETINGS, {"data": {}}),
+        ("cases.evaluate", "POST"): (f"/cases/{i['case']}/evaluation", NORTH_MEETINGS, {"data": {}}),
+        ("cases.add_participant", "POST"): (f"/cases/{i['case']}/participants", NORTH_MEETINGS, {"data": {}}),
+        ("cases.sharing_basis", "POST"): (f"/cases/{i['case']}/sharing-basis", NORTH_MEETINGS, {"data": {}}),
+        ("cases.casusregie", "POST"): (f"/cases/{i['case']}/casusregie", NORTH_MEETINGS, {"data": {}}),
+        ("cases.procesregisseur", "POST"): (f"/cases/{i['case']}/procesregisseur", NORTH_MEETINGS, {"data": {}}),
+        ("cases.new_case", "POST"): (f"/tables/{n}/cases", NORTH_MEETINGS, {"data": {}}),
+        ("cases.meeting_actions", "GET"): (f"/meetings/{m}/actions", ACTIONS, {}),
+        ("cases.meeting_actions", "POST"): (f"/meetings/{m}/actions", ACTIONS, {"data": {}}),
+        ("cases.action_done", "POST"): (f"/actions/{i['action']}/done", ACTIONS, {"data": {}}),
         ("api.read_access_log", "GET"): ("/api/v1/access-log", LOGS, {}),
         ("api.create_user", "POST"): ("/api/v1/users", ADMIN, {"json": {
             "email": "nieuw@matrix.example.org", "name": "Nieuw", "grants": [{"role": "chair", "table_id": n}]}}),
@@ -355,6 +383,17 @@ def _routes(i: dict) -> dict:
         ("api.handle_subject_request", "POST"): (f"/api/v1/subject-requests/{sr}/handling", LOGS,
                                                  {"json": {"outcome": "granted"}}),
         ("api.erase_subject_request", "POST"): (f"/api/v1/subject-requests/{sr}/erasure", LOGS, {}),
+        ("api.set_casusregie", "POST"): (f"/api/v1/cases/{i['case']}/casusregie", NORTH_MEETINGS,
+                                         {"json": {"organisation_id": i["ggd"]}}),
+        ("api.set_procesregisseur", "POST"): (f"/api/v1/cases/{i['case']}/procesregisseur", NORTH_MEETINGS,
+                                              {"json": {"person_id": i["chair"]}}),
+        # the action list: the table's coordinator and chair entitled today, and the meeting's entitled
+        # invitees (here the chair and the coordinator themselves); chair_unentitled is not
+        ("api.meeting_actions", "GET"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {}),
+        ("api.record_action", "POST"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {"json": {
+            "case_ref": "EN-2026-007", "person_id": i["chair"], "action": "referral",
+            "due_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()}}),
+        ("api.action_done", "POST"): (f"/api/v1/actions/{i['action']}/done", ACTIONS, {"json": {}}),
     }
 
 

@@ -27,11 +27,26 @@ def run() -> None:
 
 
 def _migrate(connection) -> None:
-    """Run the upgrade in one transaction, with batch mode so SQLite can alter tables."""
+    """Run the upgrade in one transaction, with batch mode so SQLite can alter tables.
+
+    SQLite alters a table by copying it and dropping the old one, which foreign keys
+    from rows of other tables forbid; so foreign keys are off while migrating (the pragma
+    only takes effect outside a transaction, before the first write) and every reference
+    is checked before the commit — a broken one stops the upgrade and rolls it back.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left broken references: {broken[:5]}")
     connection.commit()
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 run()

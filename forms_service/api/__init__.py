@@ -71,3 +71,6 @@ from forms_service.api import users_api  # noqa: E402,F401
 from forms_service.api import packs_api  # noqa: E402,F401
 from forms_service.api import cases_api  # noqa: E402,F401
 from forms_service.api import subject_requests_api  # noqa: E402,F401
+from forms_service.api import partners_api  # noqa: E402,F401
+from forms_service.api import export_api  # noqa: E402,F401
+from forms_service.api import actions_api  # noqa: E402,F401

@@ -200,6 +200,33 @@ def reopen_case(case_id: int):
     return done(case_json(case))
 
 
+@bp.post("/v1/cases/<int:case_id>/casusregie")
+def set_casusregie(case_id: int):
+    """Give the casusregie of the case to a partner of the covenant (art. 5 and 7)."""
+    case = _case(case_id)
+    use = rights.authorize_case(db.session(), access.acting_user(), case, rights.MANAGE_CASES)
+    body_ = Body.from_request()
+    organisation_id = body_.int("organisation_id", required=True)
+    on = body_.date("on")
+    body_.check()
+    cases.set_casusregie(db.session(), case, organisation_id, on or rules.today(), use.email)
+    return done(case_json(case))
+
+
+@bp.post("/v1/cases/<int:case_id>/procesregisseur")
+def set_procesregisseur(case_id: int):
+    """Name the case's procesregisseur (where the pack has one per case)."""
+    case = _case(case_id)
+    use = rights.authorize_case(db.session(), access.acting_user(), case, rights.MANAGE_CASES)
+    body_ = Body.from_request()
+    person_id = body_.int("person_id", required=True)
+    on = body_.date("on")
+    body_.check()
+    person = services.get(db.session(), Person, person_id, "person_id")
+    cases.set_procesregisseur(db.session(), case, person, on or rules.today(), use.email)
+    return done(case_json(case))
+
+
 @bp.get("/v1/tables/<int:table_id>/cases")
 def table_cases(table_id: int):
     """The table's cases this account may see in their current phase, with due dates
@@ -278,6 +305,17 @@ openapi.FRAGMENTS.append({
         "requestBody": body({"reason": {"type": "string", "maxLength": cases.REASON_MAX}, "review_on": DATE},
                             ["reason"]),
         "responses": answer("200", "Reopened", CASE)}},
+    "/api/v1/cases/{case_id}/casusregie": {"post": {
+        "summary": "Give the casusregie to a partner of the covenant, valid on that date (art. 5 and 7)",
+        "parameters": [path_id("case_id")],
+        "requestBody": body({"organisation_id": ID, "on": DATE}, ["organisation_id"]),
+        "responses": answer("200", "Set", CASE)}},
+    "/api/v1/cases/{case_id}/procesregisseur": {"post": {
+        "summary": "Name the case's procesregisseur (packs with `[cases] procesregisseur = true`); "
+                   "the person must be entitled at the table structurally on that date",
+        "parameters": [path_id("case_id")],
+        "requestBody": body({"person_id": ID, "on": DATE}, ["person_id"]),
+        "responses": answer("200", "Set", CASE)}},
     "/api/v1/tables/{table_id}/cases": {"get": {
         "summary": "The table's cases visible to this account, with their phase and due dates",
         "parameters": [path_id("table_id"), query("on", DATE)],

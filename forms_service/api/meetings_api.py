@@ -175,6 +175,8 @@ def invitee_json(item: meetings.InviteeCheck) -> dict:
         "organisation_id": item.organisation_id, "organisation_name": item.organisation_name,
         "allowed": item.allowed, "basis": item.basis, "reasons": reasons_json(item.reasons),
         "consent": item.consent.as_dict(), "warnings": reasons_json(item.warnings),
+        "sharing_basis": ({"basis": item.sharing_basis, "label": item.sharing_basis_label}
+                          if item.sharing_basis else None),
     }
 
 
@@ -274,7 +276,7 @@ def withdraw_need_to_know():
 STR = {"type": "string"}
 REASONS = {"type": "array", "items": REASON}
 CONSENT_ANSWER = {"type": "object", "properties": {"covered": {"type": "boolean"}, "categories": {"type": "array", "items": STR}, "reason": REASON, "legal_basis": {"type": "string", "description": "consent, or the pack's other legal basis (shared_professional_secrecy: no consent applies, reason names the basis)"}}, "required": ["covered", "categories"]}
-INVITEE = {"type": "object", "properties": {"person_id": ID, "name": STR, "organisation_id": ID, "organisation_name": STR, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "consent": CONSENT_ANSWER, "warnings": REASONS}}
+INVITEE = {"type": "object", "properties": {"person_id": ID, "name": STR, "organisation_id": ID, "organisation_name": STR, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "consent": CONSENT_ANSWER, "warnings": REASONS, "sharing_basis": {"type": ["object", "null"], "properties": {"basis": {"enum": ["own_task", "consent", "none"]}, "label": STR}}}}
 AGENDA_ITEM = {"type": "object", "properties": {"case_ref": STR, "theme": {"type": "string", "description": "one of the pack's meeting themes"}, "age_band": {"type": "string", "description": "one of the pack's age bands"}, "invitee_ids": {"type": "array", "items": ID}, "family_roles": {"type": "array", "items": STR, "description": "keys of the pack's case_participants taking part in their own case (e.g. ouder_met_gezag, jongere); no names"}}, "required": ["case_ref", "invitee_ids"]}
 STARTS_AT = {"type": "string", "example": "2026-03-10T14:00", "description": "Local time, Europe/Amsterdam"}
 MEETING = {"type": "object", "properties": {"id": ID, "table_id": ID, "starts_at": STARTS_AT, "location": {"type": ["string", "null"]}, "on_request": {"type": "boolean"}, "invitee_ids": {"type": "array", "items": ID}, "cases": {"type": "array", "items": AGENDA_ITEM}}}

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from forms_service import access, db
+from forms_service.api.export_api import zip_response
 from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, parse_date
 from forms_service.auth import login_required
 from registry import access as rights
@@ -18,6 +19,7 @@ from registry import queries, rules
 from registry.documents import build
 from registry.errors import DomainError, NotFound
 from registry.models import CaseTable, Covenant, Person
+from signatures import export
 
 bp = Blueprint("web", __name__)
 
@@ -58,18 +60,43 @@ def index():
 @bp.get("/tables/<int:table_id>")
 @login_required
 def table(table_id: int):
-    """Who may join this table on a date (default today), with basis and reasons."""
+    """Who may join this table on a date (default today), with basis and reasons; the
+    cases this account may see with their phase and due dates, and a "new case" form."""
     session = db.session()
     case_table = session.get(CaseTable, table_id) or abort(404)
-    access.require(rights.READ, rights.table_target(session, case_table))
+    return render_table(case_table)
+
+
+def render_table(case_table: CaseTable, new_case_form=None, status: int = 200):
+    """The table page (also after a refused "new case" form, with its errors)."""
+    from forms_service.web import cases as case_pages
+
+    session = db.session()
+    target = rights.table_target(session, case_table)
+    access.require(rights.READ, target)
     on, date_error = requested_date()
     case_ref = request.args.get("case", "").strip()[:100] or None
-    result = queries.entitled(session, table_id, on, case_ref)
+    result = queries.entitled(session, case_table.id, on, case_ref)
     partners = sorted(queries.organisation_decisions(session, case_table.covenant, on), key=lambda row: row[1].casefold())
+    opening = rights.Target(covenant_ids=frozenset({case_table.covenant_id}), table_ids=frozenset({case_table.id}),
+                            structural_only=True)
+    may_open = access.may(rights.MANAGE_CASES, opening)
+    form = new_case_form if new_case_form is not None else (case_pages.new_case_form(case_table) if may_open else None)
     return render_template(
         "web/table.html", table=case_table, result=result, partners=partners,
         on=on, case_ref=case_ref, date_error=date_error, numbers=build.annex_numbers(case_table),
-    )
+        may_export=export.may_export(session, access.acting_user(), target),
+        case_rows=case_pages.table_case_rows(case_table, on), new_case=form,
+        case_pack=case_pages.cases.pack_of_table(case_table),
+    ), status
+
+
+@bp.get("/tables/<int:table_id>/ondertekend.zip")
+@login_required
+def table_signed_zip(table_id: int):
+    """Every sealed Bijlage 1/2/4 of the table this account may download, as one ZIP."""
+    case_table = db.session().get(CaseTable, table_id) or abort(404)
+    return zip_response(export.plan_table_export(db.session(), access.acting_user(), case_table))
 
 
 @bp.get("/people/<int:person_id>")

@@ -15,9 +15,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy import select
 
 from forms_service import access, db
+from forms_service.api.export_api import zip_response
 from forms_service.auth import login_required
 from registry.documents import build, list_packs, render
 from forms_service.web.preview import preview_response
+from signatures import export
 from signatures import workflow as signing
 from signatures.subjects import consent_status
 from forms_service.web import document_forms as forms
@@ -294,8 +296,18 @@ def covenant_edit(covenant_id: int):
 def covenant(covenant_id: int):
     """A covenant: partners, tables, preview and downloads."""
     covenant = load(Covenant, covenant_id)
-    access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
-    return render_template("documents_web/covenant.html", covenant=covenant)
+    target = rights.covenant_target(db.session(), covenant.id)
+    access.require(rights.READ, target)
+    return render_template("documents_web/covenant.html", covenant=covenant,
+                           may_export=export.may_export(db.session(), access.acting_user(), target))
+
+
+@bp.get("/covenants/<int:covenant_id>/ondertekend.zip")
+@login_required
+def covenant_signed_zip(covenant_id: int):
+    """Every sealed PDF of the covenant and its tables this account may download, as one ZIP."""
+    covenant = load(Covenant, covenant_id)
+    return zip_response(export.plan_covenant_export(db.session(), access.acting_user(), covenant))
 
 
 @bp.get("/covenants/<int:covenant_id>/preview")

@@ -167,8 +167,13 @@ def check(meeting_id: int):
     invited = signing.open_declaration_requests(session, result.table_id)
     labels = category_labels(session.get(CaseTable, result.table_id))
     numbers = build.annex_numbers(db.session().get(CaseTable, result.table_id))
-    return render_template("meetings/check.html", check=result, consents=consents, invited=invited, labels=labels,
-                           numbers=numbers)
+    from forms_service.web.cases import action_list_context
+
+    actions = action_list_context(session.get(Meeting, meeting_id))
+    page = render_template("meetings/check.html", check=result, consents=consents, invited=invited, labels=labels,
+                           numbers=numbers, actions=actions)
+    session.commit()  # the action list's read is logged
+    return page
 
 
 @bp.get("/meetings/<int:meeting_id>/toetsingslijst.pdf")

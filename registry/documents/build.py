@@ -9,6 +9,7 @@ web forms and the API all get their documents from here.
 from __future__ import annotations
 
 from pathlib import Path
+import dataclasses
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,6 +58,25 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
         chair_model=covenant.chair_model or "",
         areas=covenant_area_vms(covenant, pack), consent_recipients=recipient_lines(covenant, pack),
     )
+
+
+def public_covenant_doc(session: Session, covenant: Covenant, on) -> viewmodels.CovenantDoc:
+    """The covenant as its partners publish it (art. 10): the text with the partners of
+    ``on`` (:func:`registry.queries.partner_statuses`; an ended or excluded partner is
+    gone) and their signed representatives, and the tables per area without a chair's
+    or coordinator's name — no other person is named. A mandate text is left out (it
+    may name the person who gave it)."""
+    from registry import queries
+
+    doc = covenant_doc(session, covenant)
+    parties = tuple(
+        viewmodels.Party(name, p.representative.name if p.representative else "", p.signed_on, mandate="")
+        for p, name, status in queries.partner_statuses(session, covenant, on) if status.current
+    )
+    short_names = {area.name: area.short_name for area in pack_named(covenant.pack).areas}
+    tables = tuple(viewmodels.CaseTable(t.area, short_names.get(t.area, t.area))
+                   for t in sorted(covenant.tables, key=lambda t: t.area))
+    return dataclasses.replace(doc, parties=parties, tables=tables or doc.tables)
 
 
 def covenant_municipality(covenant: Covenant, pack: packs_module.Pack) -> str:

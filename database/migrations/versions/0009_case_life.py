@@ -4,14 +4,14 @@ sharing basis, the meeting action list, and the non-identifying figures that rem
 deleted records; a consent's erasure date.
 
 Revision ID: 0009_case_life
-Revises: 0007_pack_rules
+Revises: 0008_data_key
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0009_case_life"
-down_revision = "0007_pack_rules"
+down_revision = "0008_data_key"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
 """subject requests: the register of residents' requests under the AVG (access,
-correction, erasure, restriction, objection) with their statutory deadline and outcome.
+correction, erasure, restriction, objection) with their statutory deadline and outcome;
+the resident's name and birth date encrypted, found by their keyed hash.
 
 Revision ID: 0011_subject_requests
 Revises: 0010_jobs
@@ -19,8 +20,9 @@ def upgrade() -> None:
         "subject_request",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("kind", sa.String(12), nullable=False),
-        sa.Column("resident_name", sa.String(200), nullable=False),
-        sa.Column("resident_birth_date", sa.Date(), nullable=False),
+        sa.Column("resident_name", sa.Text(), nullable=False),  # AES-GCM ciphertext (registry.crypto)
+        sa.Column("resident_birth_date", sa.Text(), nullable=False),  # AES-GCM ciphertext
+        sa.Column("resident_key", sa.String(64), nullable=True, index=True),  # HMAC of name + birth date
         sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False, index=True),
         sa.Column("recorded_by", sa.String(254), nullable=False),
