@@ -14,10 +14,8 @@ run: setup
 	$(BIN)/forms-service init-db
 	$(BIN)/forms-service demo
 	$(BIN)/forms-service ensure-demo-users
-	@echo "Serving on http://$(HOST):$(PORT)"
-	$(BIN)/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) \
-		--access-logfile - --logger-class forms_service.gunicorn_logging.TokenMaskingLogger \
-		"forms_service:create_app()"
+	@# gunicorn and, beside it, the worker (outbox, seals, daily retention); see scripts/run.sh
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) bash scripts/run.sh
 
 # The whole suite on SQLite and on a PostgreSQL server the run starts and stops itself, with
 # the real OpenID provider of tests/oidc (a missing one fails the run instead of skipping).

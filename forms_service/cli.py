@@ -308,6 +308,41 @@ def send_reminders() -> None:
     click.echo(f"Herinneringen verstuurd: {sent}; verzegeld: {counts['sealed']}; mislukt: {counts['failed']}")
 
 
+# ----------------------------------------------------------------------------- retention and the worker
+
+
+@main.command()
+@click.option("--on", "on", default=None, help="JJJJ-MM-DD (standaard vandaag)")
+@click.option("--dry-run", is_flag=True, help="Alleen tonen wat zou gebeuren; niets wijzigen")
+def retention(on: str | None, dry_run: bool) -> None:
+    """Archive and delete the cases whose retention term passed (one line per case; for cron)."""
+    from forms_service.worker import run_retention
+
+    day = _date(on)
+    with _session() as session:
+        steps, done = run_retention(session, day, dry_run=dry_run)
+        if not dry_run:
+            session.commit()
+    shown = steps if dry_run else done
+    for step in shown:
+        click.echo(("zou: " if dry_run else "") + step.description)
+    archived = sum(1 for s in shown if s.action == "archive")
+    click.echo(f"Bewaartermijnen op {day.isoformat()}{' (proefdraai, niets gewijzigd)' if dry_run else ''}: "
+               f"{'te archiveren' if dry_run else 'gearchiveerd'}: {archived}, "
+               f"{'te verwijderen' if dry_run else 'verwijderd'}: {len(shown) - archived}.")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Eén ronde en stoppen")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconden tussen twee rondes")
+def worker(once: bool, interval: float) -> None:
+    """Background work: send the outbox, seal what waits, and the daily jobs (retention) once a day."""
+    from forms_service.worker import loop
+
+    loop(_session_factory(), load_config(), interval=interval, once=once, echo=click.echo)
+
+
 @main.command("verify-log")
 def verify_log() -> None:
     """Recompute the hash chains of the evidence log and the access log; exit code 1

@@ -253,6 +253,9 @@ class CaseCheck:
     """(key, label) of the family roles taking part in their own case, without a declaration."""
     warnings: tuple[rules.Reason, ...] = ()
     """Case-level warnings, e.g. ``no_parent_invited`` for a minor's case."""
+    retention_stage: str = "active"
+    """``archived``: the case's file is closed (:mod:`registry.retention`); its row shows
+    only the reference and *gearchiveerd* — no invitees, no consents, no labels."""
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,9 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
     roles = pack.case_participants if pack else ()
     labels = {role.key: role.label for role in roles}
     cases = tuple(
+        CaseCheck(row.reference, None, None, (), retention_stage="archived",
+                  warnings=(rules.Reason("case_archived", "Deze casus is gearchiveerd: het dossier is gesloten."),))
+        if row.retention_stage == "archived" else
         CaseCheck(
             row.reference, row.theme, row.age_band,
             tuple(
@@ -400,7 +406,7 @@ def _agenda(session: Session, meeting_id: int):
         select(
             MeetingCase.id.label("meeting_case_id"), MeetingCase.case_id, Case.reference,
             MeetingCase.theme, MeetingCase.age_band, MeetingCase.family_roles, Case.opened_on, Case.closed_on,
-            meeting_participant.c.person_id,
+            Case.retention_stage, meeting_participant.c.person_id,
         )
         .join(Case, Case.id == MeetingCase.case_id)
         .outerjoin(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
@@ -473,12 +479,12 @@ def _sharing_bases(session: Session, case_ids: list[int]) -> dict[int, dict[int,
 
 def consents_of_meeting(session: Session, meeting_id: int) -> list[tuple[str, Consent]]:
     """The consents of the cases on a meeting's agenda, with their case reference (for the
-    page that lets a coordinator record a withdrawal)."""
+    page that lets a coordinator record a withdrawal); an archived case's file is closed."""
     rows = session.execute(
         select(Case.reference, Consent)
         .join(MeetingCase, MeetingCase.case_id == Case.id)
         .join(Consent, Consent.case_id == Case.id)
-        .where(MeetingCase.meeting_id == meeting_id)
+        .where(MeetingCase.meeting_id == meeting_id, Case.retention_stage == "active")
         .order_by(MeetingCase.position, Consent.id)
     ).all()
     return [(ref, consent) for ref, consent in rows]

@@ -676,3 +676,19 @@ class NeedToKnowWithdrawal(Base):
 
     case: Mapped[Case] = relationship()
     organisation: Mapped[Organisation] = relationship()
+
+
+class JobRun(Base):
+    """A daily job that ran (*taak uitgevoerd*): one row per job and day, inserted in the
+    same transaction as the job's work, so that of several workers or app servers only
+    the first runs it that day (the others fail on the unique key and skip); a failed
+    run rolls its row back and the job is tried again."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    day: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    summary: Mapped[str | None] = mapped_column(String(200))

@@ -370,6 +370,10 @@ def _routes(i: dict) -> dict:
         ("api.record_sharing_basis", "POST"): (f"/api/v1/cases/{i['case']}/sharing-basis", NORTH_MEETINGS,
                                                {"json": {"organisation_id": i["ggd"], "basis": "own_task"}}),
         ("api.table_cases", "GET"): (f"/api/v1/tables/{n}/cases", NORTH_READ, {}),
+        # retention: coordinators and the admin (the demo case is active: reopening it is a 409)
+        ("api.retention_exception", "POST"): (f"/api/v1/cases/{i['case']}/retention-exception", COORDS, {"json": {
+            "reason": "lopend onderzoek", "review_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()}}),
+        ("api.reopen_case", "POST"): (f"/api/v1/cases/{i['case']}/reopening", COORDS, {"json": {"reason": "heropend"}}),
         ("api.create_subject_request", "POST"): ("/api/v1/subject-requests", LOGS, {"json": {
             "kind": "access", "resident_name": "Iemand", "resident_birth_date": "1990-01-01"}}),
         ("api.list_subject_requests", "GET"): ("/api/v1/subject-requests", LOGS, {}),

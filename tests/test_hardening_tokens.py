@@ -61,7 +61,9 @@ def test_gunicorn_access_line_as_written(capsys):
 def test_makefile_runs_gunicorn_with_the_masking_logger():
     from pathlib import Path
 
-    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    root = Path(__file__).resolve().parent.parent
+    assert "scripts/run.sh" in (root / "Makefile").read_text()
+    makefile = (root / "scripts" / "run.sh").read_text()  # make run starts gunicorn (and the worker) there
     assert "--logger-class forms_service.gunicorn_logging.TokenMaskingLogger" in makefile
     assert "--access-logfile -" in makefile
 

@@ -20,7 +20,7 @@ from forms_service.api.inputs import Body
 from forms_service.api.openapi import DATE, ID, answer, body, path_id, query
 from forms_service.api.registry_api import created, done
 from registry import access as rights
-from registry import cases, rules, services
+from registry import cases, retention, rules, services
 from registry.models import Case, CaseTable, Organisation, Person
 
 
@@ -42,7 +42,7 @@ def case_json(case: Case, on: dt.date | None = None) -> dict:
         "procesregisseur_id": case.procesregisseur_id,
         "casusregie_organisation_id": case.casusregie_organisation_id,
         "retention_stage": case.retention_stage, "archived_on": _d(case.archived_on),
-        "retention_review_on": _d(case.retention_review_on),
+        "retention_review_on": _d(case.retention_review_on), "retention_hold_reason": case.retention_hold_reason,
         "due": [{"phase": d.phase, "label": d.label, "kind": d.kind, "date": _d(d.date), "passed": d.passed}
                 for d in cases.due_dates(case, on or rules.today(), pack)],
     }
@@ -172,6 +172,34 @@ def record_sharing_basis(case_id: int):
                  "recorded_on": _d(row.recorded_on)})
 
 
+@bp.post("/v1/cases/<int:case_id>/retention-exception")
+def retention_exception(case_id: int):
+    """Keep the case longer than its retention term (*uitzondering*): a motivation and a
+    review date at most the pack's ``exception_max_months`` (default 6) ahead."""
+    case = _case(case_id)
+    use = rights.authorize_case(db.session(), access.acting_user(), case, rights.RETENTION)
+    body_ = Body.from_request()
+    reason = body_.str("reason", required=True, max_length=cases.REASON_MAX)
+    review_on = body_.date("review_on", required=True)
+    body_.check()
+    retention.hold(db.session(), case, reason=reason, review_on=review_on, by=use.email)
+    return done(case_json(case))
+
+
+@bp.post("/v1/cases/<int:case_id>/reopening")
+def reopen_case(case_id: int):
+    """Open an archived case's file again, with a reason; it is held until ``review_on``
+    (default: today + the pack's ``exception_max_months``)."""
+    case = _case(case_id)
+    use = rights.authorize_case(db.session(), access.acting_user(), case, rights.RETENTION)
+    body_ = Body.from_request()
+    reason = body_.str("reason", required=True, max_length=cases.REASON_MAX)
+    review_on = body_.date("review_on")
+    body_.check()
+    retention.reopen(db.session(), case, reason=reason, review_on=review_on, by=use.email)
+    return done(case_json(case))
+
+
 @bp.post("/v1/cases/<int:case_id>/casusregie")
 def set_casusregie(case_id: int):
     """Give the casusregie of the case to a partner of the covenant (art. 5 and 7)."""
@@ -263,6 +291,20 @@ openapi.FRAGMENTS.append({
         "requestBody": body({"organisation_id": ID, "basis": {"enum": list(cases.SHARING_BASES)}, "on": DATE},
                             ["organisation_id", "basis"]),
         "responses": answer("200", "Recorded", {"type": "object"})}},
+    "/api/v1/cases/{case_id}/retention-exception": {"post": {
+        "summary": "Keep the case longer than its retention term (coordinator, admin): a motivation and a "
+                   "review date after today, at most the pack's exception_max_months ahead (else 422 review_on)",
+        "parameters": [path_id("case_id")],
+        "requestBody": body({"reason": {"type": "string", "maxLength": cases.REASON_MAX}, "review_on": DATE},
+                            ["reason", "review_on"]),
+        "responses": answer("200", "Held", CASE)}},
+    "/api/v1/cases/{case_id}/reopening": {"post": {
+        "summary": "Reopen an archived case (coordinator, admin) with a reason; held until review_on "
+                   "(default today + exception_max_months), then back in the retention queue",
+        "parameters": [path_id("case_id")],
+        "requestBody": body({"reason": {"type": "string", "maxLength": cases.REASON_MAX}, "review_on": DATE},
+                            ["reason"]),
+        "responses": answer("200", "Reopened", CASE)}},
     "/api/v1/cases/{case_id}/casusregie": {"post": {
         "summary": "Give the casusregie to a partner of the covenant, valid on that date (art. 5 and 7)",
         "parameters": [path_id("case_id")],

@@ -161,7 +161,7 @@ def check_json(check: meetings.MeetingCheck) -> dict:
                 "case_ref": case.case_ref, "theme": case.theme, "age_band": case.age_band,
                 "invitees": [invitee_json(i) for i in case.invitees],
                 "family_participants": [{"key": key, "label": label} for key, label in case.family_participants],
-                "warnings": reasons_json(case.warnings),
+                "warnings": reasons_json(case.warnings), "retention_stage": case.retention_stage,
             }
             for case in check.cases
         ],

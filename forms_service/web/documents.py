@@ -348,7 +348,8 @@ def forms_overview():
     declarations and consents of the tables this account may see."""
     session = db.session()
     declarations = select(Declaration).order_by(Declaration.id.desc()).limit(20)
-    consents = select(Consent).join(Consent.case).order_by(Consent.id.desc()).limit(20)
+    consents = (select(Consent).join(Consent.case).where(Case.retention_stage == "active")  # archived/erased: closed
+                .order_by(Consent.id.desc()).limit(20))
     readable, resident = access.visible_table_ids(), access.visible_table_ids(rights.RESIDENT_DATA)
     if readable is not None:
         declarations = declarations.where(Declaration.table_id.in_(readable))

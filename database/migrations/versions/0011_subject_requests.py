@@ -3,14 +3,14 @@ correction, erasure, restriction, objection) with their statutory deadline and o
 the resident's name and birth date encrypted, found by their keyed hash.
 
 Revision ID: 0011_subject_requests
-Revises: 0009_case_life
+Revises: 0010_jobs
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0011_subject_requests"
-down_revision = "0009_case_life"  # 0010 is written in parallel; rechained at merge
+down_revision = "0010_jobs"
 branch_labels = None
 depends_on = None
 
