@@ -399,7 +399,8 @@ def invited_organisations(session: Session, case: Case) -> list[Organisation]:
 
 
 EVENT_LABELS = {"opened": "aangemeld", "phase": "naar een andere fase", "closed": "afgesloten",
-                "evaluated": "geëvalueerd", "casusregie": "casusregie", "procesregisseur": "procesregisseur"}
+                "evaluated": "geëvalueerd", "casusregie": "casusregie", "procesregisseur": "procesregisseur",
+                "exception": "uitzondering op de bewaartermijn", "archived": "gearchiveerd", "reopened": "heropend"}
 """The Dutch name of each kind of :class:`CaseEvent` (the case's history)."""
 
 

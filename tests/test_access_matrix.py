@@ -349,6 +349,8 @@ def _routes(i: dict) -> dict:
         ("cases.casusregie", "POST"): (f"/cases/{i['case']}/casusregie", NORTH_MEETINGS, {"data": {}}),
         ("cases.procesregisseur", "POST"): (f"/cases/{i['case']}/procesregisseur", NORTH_MEETINGS, {"data": {}}),
         ("cases.new_case", "POST"): (f"/tables/{n}/cases", NORTH_MEETINGS, {"data": {}}),
+        ("cases.retention_exception", "POST"): (f"/cases/{i['case']}/retention-exception", COORDS, {"data": {}}),
+        ("cases.reopening", "POST"): (f"/cases/{i['case']}/reopening", COORDS, {"data": {}}),
         ("cases.meeting_actions", "GET"): (f"/meetings/{m}/actions", ACTIONS, {}),
         ("cases.meeting_actions", "POST"): (f"/meetings/{m}/actions", ACTIONS, {"data": {}}),
         ("cases.action_done", "POST"): (f"/actions/{i['action']}/done", ACTIONS, {"data": {}}),

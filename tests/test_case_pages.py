@@ -250,3 +250,45 @@ def test_the_action_list_on_the_meeting_page_and_for_an_invitee(api, app, logged
     refused = invitee.get(actions_url)
     assert refused.status_code == 403 and "actielijst" in refused.get_data(as_text=True)
     assert re.search(r"Bijlage 1", refused.get_data(as_text=True))
+
+
+def test_retention_exception_and_reopening_on_the_web(api, app, logged_in, make_user, app_session):
+    from registry import retention, rules
+    from registry.models import Case, CaseEvent
+
+    w = _world(api, "emmen-casustafel")
+    case = _case(api, w)
+    path = f"/cases/{case['id']}"
+    assert "Langer bewaren (uitzondering)" in logged_in.get(path).get_data(as_text=True)
+    too_far = (rules.add_months(rules.today(), 7)).isoformat()
+    far = _post(logged_in, path, f"{path}/retention-exception", "hold", {"reason": "lopend onderzoek", "review_on": too_far})
+    assert far.status_code == 422 and "Hoogstens 6 maanden vooruit" in far.get_data(as_text=True)
+    empty = _post(logged_in, path, f"{path}/retention-exception", "hold", {"reason": "", "review_on": ""})
+    assert empty.status_code == 422 and "Vul een motivering in." in empty.get_data(as_text=True)
+    app_session.expire_all()
+    assert app_session.get(Case, case["id"]).retention_review_on is None
+    review = (rules.add_months(rules.today(), 3)).isoformat()
+    held = _post(logged_in, path, f"{path}/retention-exception", "hold", {"reason": "lopend onderzoek", "review_on": review})
+    assert held.status_code == 302
+    html = logged_in.get(path).get_data(as_text=True)
+    assert f"bewaard tot de herbeoordeling op {review}" in html and "lopend onderzoek" in html
+    assert "uitzondering op de bewaartermijn" in html  # the history names it
+
+    # archived: the file is closed; the chair gets 403, the one who may reopen sees the reopening form
+    row = app_session.get(Case, case["id"])
+    retention.archive(app_session, row, on=rules.today(), rule="test", by="test")
+    app_session.commit()
+    chair = _web(app, make_user, [{"role": "chair", "table_id": w["table"]}], w["chair"])
+    assert chair.get(path).status_code == 403
+    archived = logged_in.get(path)
+    text = archived.get_data(as_text=True)
+    assert archived.status_code == 200 and "gearchiveerd" in text and "Casus heropenen" in text
+    assert "Mira" not in text  # nothing of the file
+    no_reason = _post(logged_in, path, f"{path}/reopening", "reopen", {"reason": ""})
+    assert no_reason.status_code == 422 and "Vul een reden in." in no_reason.get_data(as_text=True)
+    reopened = _post(logged_in, path, f"{path}/reopening", "reopen", {"reason": "nieuw signaal"})
+    assert reopened.status_code == 302 and reopened.headers["Location"].endswith(path)
+    app_session.expire_all()
+    assert app_session.get(Case, case["id"]).retention_stage == "active"
+    assert [e.kind for e in app_session.query(CaseEvent).filter_by(case_id=case["id"])][-1] == "reopened"
+    assert chair.get(path).status_code == 200

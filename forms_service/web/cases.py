@@ -15,14 +15,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from forms_service import access, db
 from forms_service.auth import current_user, login_required
 from forms_service.web.document_forms import DateInput, DutchMeta
 from registry import access as rights
-from registry import actions, cases, queries, rules
-from registry.errors import DomainError, Forbidden, ValidationError
+from registry import actions, cases, queries, retention, rules
+from registry.errors import Archived, DomainError, Forbidden, ValidationError
 from registry.models import ActionItem, Case, CaseTable, Declaration, Meeting, Person
 
 bp = Blueprint("cases", __name__)
@@ -49,7 +49,7 @@ def Code(label, message=None):  # noqa: N802
 
 
 def Day(label, required: str | None = None):  # noqa: N802
-    return DateInput(label, [InputRequired(required)] if required else [Optional()])
+    return DateInput(label, required=required)
 
 
 class CaseForm(FlaskForm):
@@ -119,6 +119,22 @@ class DoneForm(CaseForm):
     on = Day("Afgerond op")
 
 
+class HoldForm(CaseForm):
+    """Keep a case longer than its retention term (*uitzondering op de bewaartermijn*)."""
+
+    reason = StringField("Motivering", validators=[DataRequired("Vul een motivering in."),
+                                                   Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
+    review_on = Day("Herbeoordelen op", "Vul de datum van herbeoordeling in.")
+
+
+class ReopenForm(CaseForm):
+    """Open an archived case's file again (*heropenen*), with a reason."""
+
+    reason = StringField("Reden", validators=[DataRequired("Vul een reden in."),
+                                              Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
+    review_on = Day("Herbeoordelen op (standaard: zo ver vooruit als de bewaarregel toestaat)")
+
+
 CASE_FORMS = {"phase": PhaseForm, "close": CloseForm, "evaluation": EvaluationForm, "participant": ParticipantForm,
               "basis": SharingBasisForm, "regie": CasusregieForm, "regisseur": ProcesregisseurForm}
 """The forms of a case page by prefix (each posts to its own route)."""
@@ -183,6 +199,14 @@ def _fill_case_forms(forms: dict, case: Case, pack, posted: str | None = None) -
             forms[name].on.data = today
 
 
+def _may_retention(case: Case) -> bool:
+    try:
+        rights.authorize_case(db.session(), current_user(), case, rights.RETENTION)
+    except Forbidden:
+        return False
+    return True
+
+
 def _may_manage(case: Case) -> bool:
     try:
         rights.authorize_case(db.session(), current_user(), case, rights.MANAGE_CASES)
@@ -195,10 +219,13 @@ def _load(case_id: int) -> Case:
     return db.session().get(Case, case_id) or abort(404)
 
 
-def render_case(case: Case, use: rights.Use, posted: tuple[str, FlaskForm] | None = None, status: int = 200):
+def render_case(case: Case, use: rights.Use, posted: tuple[str, FlaskForm] | None = None, status: int = 200,
+                hold_form: HoldForm | None = None):
     """The case page (logged as a read of the case), with a posted form's errors."""
     session = db.session()
     pack = cases.pack_of(case)
+    may_retention = _may_retention(case)
+    hold_form = hold_form or (HoldForm(formdata=None, prefix="hold") if may_retention else None)
     forms = {name: cls(formdata=None, prefix=name) for name, cls in CASE_FORMS.items()}
     if posted is not None:
         forms[posted[0]] = posted[1]
@@ -211,7 +238,7 @@ def render_case(case: Case, use: rights.Use, posted: tuple[str, FlaskForm] | Non
         organisations=cases.invited_organisations(session, case), bases=bases,
         sharing_labels=cases.SHARING_BASES, close_labels=cases.CLOSE_REASONS, event_labels=cases.EVENT_LABELS,
         phase_labels={p.key: p.label for p in pack.phases}, role_labels={r.key: r.label for r in pack.case_roles},
-        today=today,
+        today=today, hold_form=hold_form, retention_rule=pack.retention,
     )
     access.log_read(use, "view", "case", case.id, target=rights.case_target(session, case))
     session.commit()
@@ -226,8 +253,70 @@ def render_case(case: Case, use: rights.Use, posted: tuple[str, FlaskForm] | Non
 def case(case_id: int):
     """A case's file, as its phase shows it to this account."""
     found = _load(case_id)
-    use = rights.authorize_case(db.session(), current_user(), found, rights.CASES)
+    try:
+        use = rights.authorize_case(db.session(), current_user(), found, rights.CASES)
+    except Archived:
+        if not _may_retention(found):
+            raise
+        return render_archived(found)
     return render_case(found, use)
+
+
+def render_archived(case: Case, form: ReopenForm | None = None, status: int = 200):
+    """An archived case for those who may reopen it: that it exists, since when, and the
+    reopening form — nothing of its file (logged as a read of the case)."""
+    session = db.session()
+    use = rights.authorize_case(session, current_user(), case, rights.RETENTION)
+    page = render_template("cases/archived.html", case=case, form=form or ReopenForm(formdata=None, prefix="reopen"),
+                           pack=cases.pack_of(case))
+    access.log_read(use, "view", "case", case.id, target=rights.case_target(session, case))
+    session.commit()
+    return page, status
+
+
+@bp.post("/cases/<int:case_id>/retention-exception")
+@login_required
+def retention_exception(case_id: int):
+    """Keep the case longer than its term, with a motivation and a review date."""
+    found = _load(case_id)
+    use = rights.authorize_case(db.session(), current_user(), found, rights.RETENTION)
+    form = HoldForm(prefix="hold")
+    if form.validate_on_submit():
+        try:
+            retention.hold(db.session(), found, reason=form.reason.data, review_on=form.review_on.data, by=use.email)
+        except DomainError as error:
+            db.session().rollback()
+            put_errors(form, error)
+        else:
+            db.session().commit()
+            flash(f"De casus wordt bewaard tot de herbeoordeling op {found.retention_review_on.isoformat()}.")
+            return redirect(url_for("cases.case", case_id=found.id))
+    else:
+        form_failed(form)
+    read = rights.authorize_case(db.session(), current_user(), found, rights.CASES)
+    return render_case(found, read, status=422, hold_form=form)
+
+
+@bp.post("/cases/<int:case_id>/reopening")
+@login_required
+def reopening(case_id: int):
+    """Open an archived case's file again, with a reason."""
+    found = _load(case_id)
+    use = rights.authorize_case(db.session(), current_user(), found, rights.RETENTION)
+    form = ReopenForm(prefix="reopen")
+    if form.validate_on_submit():
+        try:
+            retention.reopen(db.session(), found, reason=form.reason.data, review_on=form.review_on.data, by=use.email)
+        except DomainError as error:
+            db.session().rollback()
+            put_errors(form, error)
+        else:
+            db.session().commit()
+            flash(f"De casus is heropend; herbeoordeling op {found.retention_review_on.isoformat()}.")
+            return redirect(url_for("cases.case", case_id=found.id))
+    else:
+        form_failed(form)
+    return render_archived(found, form, 422)
 
 
 def _case_post(case_id: int, name: str, apply) -> tuple:
