@@ -58,21 +58,26 @@ delete_after_months = 12
 '''
 
 
-@pytest.fixture
-def phased_pack(tmp_path, monkeypatch):
-    """The repository's packs plus ``fase-test``: Emmen's texts with restricted phases."""
+def emmen_variant(tmp_path, monkeypatch, name: str, case_rules: str) -> str:
+    """A packs folder with the repository's packs plus ``name``: Emmen's texts with these
+    case-life keys instead of Emmen's own; TEMPLATE_PACKS_DIR points at it."""
     root = tmp_path / "packs"
     root.mkdir()
     for pack in REPO_TEMPLATES.iterdir():
         if (pack / "pack.toml").is_file():
             (root / pack.name).symlink_to(pack)
-    shutil.copytree(REPO_TEMPLATES / "emmen-casustafel", root / "fase-test")
-    manifest = root / "fase-test" / "pack.toml"
-    text = manifest.read_text(encoding="utf-8").replace('name = "emmen-casustafel"', 'name = "fase-test"')
-    text = text.split("# Art. 4/11 and Bijlage 3")[0] + PHASED
-    manifest.write_text(text, encoding="utf-8")
+    shutil.copytree(REPO_TEMPLATES / "emmen-casustafel", root / name)
+    manifest = root / name / "pack.toml"
+    text = manifest.read_text(encoding="utf-8").replace('name = "emmen-casustafel"', f'name = "{name}"')
+    manifest.write_text(text.split("# Art. 4/11 and Bijlage 3")[0] + case_rules, encoding="utf-8")
     monkeypatch.setenv("TEMPLATE_PACKS_DIR", str(root))
-    return "fase-test"
+    return name
+
+
+@pytest.fixture
+def phased_pack(tmp_path, monkeypatch):
+    """The repository's packs plus ``fase-test``: Emmen's texts with restricted phases."""
+    return emmen_variant(tmp_path, monkeypatch, "fase-test", PHASED)
 
 
 def _org_person(api, org_name, name):

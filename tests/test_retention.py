@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.test_cases import REPO_TEMPLATES, _client_for, _org_person, _world
+from tests.test_cases import _client_for, _org_person, _world, emmen_variant
 
 ZVH = '''
 [[phases]]
@@ -47,18 +46,7 @@ D = dt.date.fromisoformat
 @pytest.fixture
 def zvh_pack(tmp_path, monkeypatch):
     """The repository's packs plus ``zvh-test``: Emmen's texts with the ZVH phases and retention."""
-    root = tmp_path / "packs"
-    root.mkdir()
-    for pack in REPO_TEMPLATES.iterdir():
-        if (pack / "pack.toml").is_file():
-            (root / pack.name).symlink_to(pack)
-    shutil.copytree(REPO_TEMPLATES / "emmen-casustafel", root / "zvh-test")
-    manifest = root / "zvh-test" / "pack.toml"
-    text = manifest.read_text(encoding="utf-8").replace('name = "emmen-casustafel"', 'name = "zvh-test"')
-    text = text.split("# Art. 4/11 and Bijlage 3")[0] + ZVH
-    manifest.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("TEMPLATE_PACKS_DIR", str(root))
-    return "zvh-test"
+    return emmen_variant(tmp_path, monkeypatch, "zvh-test", ZVH)
 
 
 def _case(api, w, reference, opened_on, **extra):

@@ -274,49 +274,49 @@ def render_archived(case: Case, form: ReopenForm | None = None, status: int = 20
     return page, status
 
 
-@bp.post("/cases/<int:case_id>/retention-exception")
-@login_required
-def retention_exception(case_id: int):
-    """Keep the case longer than its term, with a motivation and a review date."""
+def _retention_post(case_id: int, form_cls, prefix: str, apply, refused) -> tuple:
+    """A retention form of a case (exception, reopening): validate, call the service,
+    commit and redirect to the case — or show ``refused(case, form)`` with its errors."""
     found = _load(case_id)
     use = rights.authorize_case(db.session(), current_user(), found, rights.RETENTION)
-    form = HoldForm(prefix="hold")
+    form = form_cls(prefix=prefix)
     if form.validate_on_submit():
         try:
-            retention.hold(db.session(), found, reason=form.reason.data, review_on=form.review_on.data, by=use.email)
+            message = apply(found, form, use.email)
         except DomainError as error:
             db.session().rollback()
             put_errors(form, error)
         else:
             db.session().commit()
-            flash(f"De casus wordt bewaard tot de herbeoordeling op {found.retention_review_on.isoformat()}.")
+            flash(message)
             return redirect(url_for("cases.case", case_id=found.id))
     else:
         form_failed(form)
-    read = rights.authorize_case(db.session(), current_user(), found, rights.CASES)
-    return render_case(found, read, status=422, hold_form=form)
+    return refused(found, form)
+
+
+@bp.post("/cases/<int:case_id>/retention-exception")
+@login_required
+def retention_exception(case_id: int):
+    """Keep the case longer than its term, with a motivation and a review date."""
+    def apply(case_, form, by):
+        retention.hold(db.session(), case_, reason=form.reason.data, review_on=form.review_on.data, by=by)
+        return f"De casus wordt bewaard tot de herbeoordeling op {case_.retention_review_on.isoformat()}."
+
+    def refused(case_, form):
+        read = rights.authorize_case(db.session(), current_user(), case_, rights.CASES)
+        return render_case(case_, read, status=422, hold_form=form)
+    return _retention_post(case_id, HoldForm, "hold", apply, refused)
 
 
 @bp.post("/cases/<int:case_id>/reopening")
 @login_required
 def reopening(case_id: int):
     """Open an archived case's file again, with a reason."""
-    found = _load(case_id)
-    use = rights.authorize_case(db.session(), current_user(), found, rights.RETENTION)
-    form = ReopenForm(prefix="reopen")
-    if form.validate_on_submit():
-        try:
-            retention.reopen(db.session(), found, reason=form.reason.data, review_on=form.review_on.data, by=use.email)
-        except DomainError as error:
-            db.session().rollback()
-            put_errors(form, error)
-        else:
-            db.session().commit()
-            flash(f"De casus is heropend; herbeoordeling op {found.retention_review_on.isoformat()}.")
-            return redirect(url_for("cases.case", case_id=found.id))
-    else:
-        form_failed(form)
-    return render_archived(found, form, 422)
+    def apply(case_, form, by):
+        retention.reopen(db.session(), case_, reason=form.reason.data, review_on=form.review_on.data, by=by)
+        return f"De casus is heropend; herbeoordeling op {case_.retention_review_on.isoformat()}."
+    return _retention_post(case_id, ReopenForm, "reopen", apply, lambda case_, form: render_archived(case_, form, 422))
 
 
 def _case_post(case_id: int, name: str, apply) -> tuple:
