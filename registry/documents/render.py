@@ -73,11 +73,20 @@ def join_nl(items) -> str:
 
 # --- HTML ---------------------------------------------------------------------------
 
+COMMON_TEMPLATES = Path(__file__).resolve().parent / "common"
+"""Templates every pack shares unless it brings its own file of the same name: the
+signature pages and certificate of completion (``signing_pages.html``), which extend the
+pack's own ``base.html`` and so wear its style and fonts. Only Jinja reads them; the PDF
+fetcher still serves nothing but the pack's own files."""
+
+
 @lru_cache(maxsize=32)
 def _environment(pack_path: Path) -> jinja2.Environment:
-    """One Jinja environment per pack folder, cached so templates compile once."""
+    """One Jinja environment per pack folder (its own templates first, then the common
+    ones), cached so templates compile once."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(pack_path)),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(pack_path)),
+                                    jinja2.FileSystemLoader(str(COMMON_TEMPLATES))]),
         autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
