@@ -296,7 +296,7 @@ def _routes(i: dict) -> dict:
         ("api.create_organisation", "POST"): ("/api/v1/organisations", COORDS, {"json": {"name": "Nieuw B.V."}}),
         ("api.create_person", "POST"): ("/api/v1/people", BIJLAGE1, {"json": {"name": "X", "organisation_id": i["ggd"]}}),
         ("api.create_covenant", "POST"): ("/api/v1/covenants", ADMIN, {"json": {"pack": i["pack"], "title": "T", "region": "R"}}),
-        ("api.add_partner", "POST"): (f"/api/v1/covenants/{c}/partners", MANAGE_COV, {"json": {}}),
+        ("api.partners", "POST"): (f"/api/v1/covenants/{c}/partners", MANAGE_COV, {"json": {}}),
         ("api.start_covenant", "POST"): (f"/api/v1/covenants/{c}/start", MANAGE_COV, {"json": {}}),
         ("api.give_notice", "POST"): (f"/api/v1/covenants/{c}/partners/{i['org_partner']}/notice", MANAGE_COV, {"json": {}}),
         ("api.terminate", "POST"): (f"/api/v1/covenants/{c}/partners/{i['org_partner']}/termination", MANAGE_COV, {"json": {}}),
@@ -308,7 +308,7 @@ def _routes(i: dict) -> dict:
         ("api.entitled", "GET"): (f"/api/v1/tables/{n}/entitled", NORTH_READ, {}),
         ("api.check", "GET"): (f"/api/v1/check?person={i['chair']}&table={n}", NORTH_READ, {}),
         ("api.covenant_pdf", "GET"): (f"/api/v1/covenants/{c}/document.pdf", COVENANT_READ, {}),
-        ("api.covenant_partners", "GET"): (f"/api/v1/covenants/{c}/partners", COVENANT_READ, {}),
+        ("api.partners", "GET"): (f"/api/v1/covenants/{c}/partners", COVENANT_READ, {}),
         ("api.covenant_signed_zip", "GET"): (f"/api/v1/covenants/{c}/signed.zip", MANAGE_COV, {}),
         ("api.table_signed_zip", "GET"): (f"/api/v1/tables/{n}/signed.zip", RESIDENT, {}),
         ("api.covenant_docx", "GET"): (f"/api/v1/covenants/{c}/document.docx", COVENANT_READ, {}),
@@ -391,8 +391,8 @@ def _routes(i: dict) -> dict:
                                               {"json": {"person_id": i["chair"]}}),
         # the action list: the table's coordinator and chair entitled today, and the meeting's entitled
         # invitees (here the chair and the coordinator themselves); chair_unentitled is not
-        ("api.meeting_actions", "GET"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {}),
-        ("api.record_action", "POST"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {"json": {
+        ("api.action_list", "GET"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {}),
+        ("api.action_list", "POST"): (f"/api/v1/meetings/{m}/actions", ACTIONS, {"json": {
             "case_ref": "EN-2026-007", "person_id": i["chair"], "action": "referral",
             "due_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()}}),
         ("api.action_done", "POST"): (f"/api/v1/actions/{i['action']}/done", ACTIONS, {"json": {}}),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import jsonify
+from flask import jsonify, request
 
 from forms_service import access, db
 from forms_service.api import bp, openapi
@@ -39,7 +39,13 @@ def _meeting(meeting_id: int) -> Meeting:
     return services.get(db.session(), Meeting, meeting_id, "meeting_id")
 
 
-@bp.get("/v1/meetings/<int:meeting_id>/actions")
+@bp.route("/v1/meetings/<int:meeting_id>/actions", methods=["GET", "POST"])
+def action_list(meeting_id: int):
+    """GET: the action list; POST: add a line. One rule for both methods (see
+    :func:`forms_service.api.registry_api.partners`)."""
+    return record_action(meeting_id) if request.method == "POST" else meeting_actions(meeting_id)
+
+
 def meeting_actions(meeting_id: int):
     """The meeting's action list: everything for its keepers, an invitee's own cases for them."""
     meeting = _meeting(meeting_id)
@@ -52,7 +58,6 @@ def meeting_actions(meeting_id: int):
     return jsonify(payload)
 
 
-@bp.post("/v1/meetings/<int:meeting_id>/actions")
 def record_action(meeting_id: int):
     """Add a line: a case of the agenda, a person invited for it, an action code, a due date."""
     meeting = _meeting(meeting_id)

@@ -22,7 +22,6 @@ def _d(day) -> str | None:
     return day.isoformat() if day else None
 
 
-@bp.get("/v1/covenants/<int:covenant_id>/partners")
 def covenant_partners(covenant_id: int):
     """Every listed organisation with its status on ``on`` (default today)."""
     session = db.session()

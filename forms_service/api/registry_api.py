@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import jsonify
+from flask import jsonify, request
 from sqlalchemy import select
 
 from forms_service import access, db
@@ -162,7 +162,20 @@ def _table(table_id: int, field: str = "table_id") -> CaseTable:
     return table
 
 
-@bp.post("/v1/covenants/<int:covenant_id>/partners")
+@bp.route("/v1/covenants/<int:covenant_id>/partners", methods=["GET", "POST"])
+def partners(covenant_id: int):
+    """GET: every listed organisation with its status on a date
+    (:func:`forms_service.api.partners_api.covenant_partners`); POST: list a partner.
+
+    One rule for both methods, as everywhere in the service: with two rules on one path
+    Werkzeug answers an id the converter refuses with 405 for one method, not 404."""
+    if request.method == "GET":
+        from forms_service.api.partners_api import covenant_partners
+
+        return covenant_partners(covenant_id)
+    return add_partner(covenant_id)
+
+
 def add_partner(covenant_id: int):
     """List a partner; ``signed_on`` records a paper signature."""
     covenant = _covenant(covenant_id)
