@@ -367,7 +367,7 @@ def test_make_run_starts_the_worker_beside_gunicorn_and_stops_it_with_gunicorn(t
                 tmp_path / "out.txt").read_text():
             assert time.monotonic() < deadline and script.poll() is None, (tmp_path / "out.txt").read_text()
             time.sleep(0.2)
-        children = subprocess.run(["ps", "-o", "cmd=", "-g", str(script.pid)], capture_output=True, text=True).stdout
+        children = subprocess.run(["ps", "-ww", "-o", "cmd=", "-g", str(script.pid)], capture_output=True, text=True).stdout
         assert "forms-service worker" in children and "gunicorn" in children
         script.send_signal(signal.SIGTERM)
         script.wait(timeout=60)
