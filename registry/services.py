@@ -687,17 +687,6 @@ def find_case(session: Session, table_id: int, reference: str) -> Case | None:
     return session.scalar(select(Case).where(Case.table_id == table_id, Case.reference == reference))
 
 
-def close_case(session: Session, case: Case, on: dt.date) -> Case:
-    """Close a case: from ``on`` nobody joins for it and its consents lapse."""
-    if case.closed_on is not None:
-        raise Conflict("De casus is al gesloten.", {"on": f"Gesloten per {case.closed_on}."})
-    if on < case.opened_on:
-        raise ValidationError("Datum vóór opening.", {"on": f"De casus is geopend op {case.opened_on}."})
-    case.closed_on = on
-    session.flush()
-    return case
-
-
 # ----------------------------------------------------------------------------- consent
 
 

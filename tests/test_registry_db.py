@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from registry import queries, services
+from registry import cases, queries, services
 from registry.errors import Conflict, NotFound, ValidationError
 from tests import factories as f
 
@@ -86,7 +86,7 @@ def test_history_stays_answerable_after_notice(session, world):
 
 def test_closed_case_ends_incidental_entitlement(session, world):
     case = services.find_case(session, world["north"].id, "EN-1")
-    services.close_case(session, case, D(2026, 6, 1))
+    cases.close_case(session, case, on=D(2026, 6, 1), reason="handled", by="test")
     session.commit()
     assert queries.check(session, world["sanne"].id, world["north"].id, D(2026, 5, 31), "EN-1").allowed
     closed = queries.check(session, world["sanne"].id, world["north"].id, D(2026, 6, 1), "EN-1")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from registry import meetings, queries, services
+from registry import cases, meetings, queries, services
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import CaseTable, Declaration
 from tests.meetings.world import D, build, codes, invitee, plan
@@ -90,7 +90,8 @@ def test_consent_answer_before_and_after_withdrawal(session, world):
 
 def test_consent_of_a_closed_case_lapses(session, world):
     meeting = plan(session, world, D(2026, 6, 2), {"EN-1": [world["mira"]]})
-    services.close_case(session, services.find_case(session, world["north"].id, "EN-1"), D(2026, 6, 1))
+    cases.close_case(session, services.find_case(session, world["north"].id, "EN-1"), on=D(2026, 6, 1),
+                     reason="handled", by="test")
     session.commit()
     mira = invitee(meetings.meeting_check(session, meeting.id), "EN-1", world["mira"])
     assert not mira.allowed and codes(mira.reasons) == ["case_closed"]
