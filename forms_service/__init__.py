@@ -12,7 +12,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from forms_service import config as config_module
-from forms_service import db, security
+from forms_service import db, i18n, security
 
 csrf = CSRFProtect()
 
@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     config_module.configure_data_key(app.config)  # before any row is read or written
     db.init_app(app)
     csrf.init_app(app)
+    i18n.init_app(app)
     security.init_app(app)  # before the blueprints: the ``int`` converter for ids
     _register_blueprints(app)
     security.limit_routes(app)

@@ -40,6 +40,8 @@ if [[ ! -f $stamp ]]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The English catalogue of the service's own words (Dutch is the source; see forms_service/i18n.py).
+.venv/bin/pybabel compile -d forms_service/translations >/dev/null
 
 # The OIDC login tests start a real OpenID provider (npm oidc-provider, tests/oidc/).
 # Needs Node.js 20+ and npm; without them those tests are skipped.

@@ -1,0 +1,106 @@
+"""Language and time zone of pages, mails and labels (Flask-Babel).
+
+Dutch is the source language: every ``_("…")`` / ``{{ _("…") }}`` message id is the Dutch
+text, and ``forms_service/translations/en/LC_MESSAGES/messages.po`` holds the English.
+Which language a person sees, first match wins:
+
+1. ``?lang=nl`` / ``?lang=en`` on any page — the choice is remembered in the ``lang``
+   cookie (one year) by :func:`remember_choice`;
+2. the ``lang`` cookie;
+3. the browser's ``Accept-Language`` (first visit);
+4. Dutch.
+
+Times are shown in Europe/Amsterdam whatever the server's zone. The covenant and annex
+texts stay in their pack's language; only the service's own words are translated.
+
+Catalogues: ``pybabel extract -F babel.cfg -o forms_service/translations/messages.pot .``,
+``pybabel update -i … -d forms_service/translations``, and ``pybabel compile -d
+forms_service/translations`` (``scripts/setup.sh`` compiles them on every set-up, so the
+compiled ``.mo`` files are not in the repository).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask_babel import Babel
+
+LANGUAGES = ("nl", "en")
+"""The languages of the service's own words; the first is the default and the source."""
+
+TIMEZONE = "Europe/Amsterdam"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+babel = Babel()
+
+
+def chosen_language() -> str | None:
+    """The language asked for by ``?lang=`` or remembered in the cookie, if it is one we have."""
+    for value in (request.args.get("lang"), request.cookies.get(COOKIE)):
+        if value in LANGUAGES:
+            return value
+    return None
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: the choice, else ``Accept-Language``, else Dutch."""
+    return chosen_language() or request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
+
+
+def remember_choice(response: Response) -> Response:
+    """Keep a ``?lang=`` choice in a cookie so the next page is in the same language."""
+    value = request.args.get("lang")
+    if value in LANGUAGES and request.cookies.get(COOKIE) != value:
+        response.set_cookie(COOKIE, value, max_age=COOKIE_MAX_AGE, samesite="Lax",
+                            secure=request.is_secure, httponly=True)
+    return response
+
+
+def long_date(value) -> str:
+    """A date as people write it: "12 mei 2025" (Dutch) / "12 May 2025" (English); ``—``
+    for none. Template filter ``|long_date``; accepts a date or an ISO date string."""
+    import datetime as dt
+
+    from flask_babel import format_date
+
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return format_date(value, "d MMMM y")
+
+
+def local_time(value) -> str:
+    """A moment in Europe/Amsterdam: "12 mei 2025 14:05"; naive datetimes are UTC (as the
+    database stores them). Template filter ``|local_time``."""
+    import datetime as dt
+
+    from flask_babel import format_datetime
+
+    if not value:
+        return "—"
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return format_datetime(value, "d MMMM y HH:mm")
+
+
+def init_app(app: Flask) -> None:
+    """Install Babel (``_`` and ``ngettext`` in every template) with our selectors."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES[0])
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", TIMEZONE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
+    app.after_request(remember_choice)
+    app.add_template_filter(long_date, "long_date")
+    app.add_template_filter(local_time, "local_time")
+
+    @app.context_processor
+    def language_context() -> dict:
+        from flask_babel import get_locale
+
+        return {"current_language": str(get_locale() or LANGUAGES[0]), "languages": LANGUAGES}
