@@ -360,3 +360,27 @@ def test_the_admin_page_adds_a_webhook_shows_its_log_and_removes_it(logged_in, a
     removed = logged_in.post(f"/beheer/webhooks/{row_id}/verwijderen", data={"csrf_token": token})
     assert removed.status_code == 302
     assert "Nog geen webhooks" in logged_in.get("/beheer/webhooks/").get_data(as_text=True)
+
+
+def test_a_declined_signing_is_delivered_without_the_reason_or_the_signer(api, client, app, app_session, private_ok,
+                                                                          receiver):
+    rows = world(app_session)
+    hook = receiver()
+    subscribe(api, hook.url, ["signing.declined", "declaration.signed"])
+    declaration = api.post("/api/v1/declarations", {"kind": "structural", "person_id": rows["nurse"].id,
+                                                    "table_id": rows["table"].id})
+    assert declaration.status_code == 201, declaration.json
+    sent = api.post(f"/api/v1/declarations/{declaration.json['id']}/signing-requests")
+    assert sent.status_code == 201, sent.json
+    link = support.links_by_recipient(api)[rows["nurse"].email]
+    page = client.get(support.path_of(link))
+    token = support.CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    reason = "Ik werk niet meer bij de GGD, vraag Piet Jansen"
+    assert client.post(support.path_of(link) + "/weigeren", data={"csrf_token": token, "reason": reason}).status_code == 200
+    assert run_worker(app)["webhooks"] == 1
+    body = verify(hook.requests[0])
+    assert body["event"] == "signing.declined"
+    assert body["data"] == {"signing_request_id": sent.json["requests"][0]["id"], "subject_kind": "declaration",
+                            "subject_id": declaration.json["id"], "status": "declined"}
+    raw = hook.requests[0]["body"].decode()
+    assert "Piet" not in raw and "de Vries" not in raw and rows["nurse"].email not in raw
