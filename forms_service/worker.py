@@ -3,7 +3,8 @@ request.
 
 Each round it sends what waits in the outbox (:func:`signatures.mail.retry_outbox`, only
 with ``MAIL_SERVER``), seals fully signed documents that wait for their seal
-(:func:`signatures.workflow.complete_pending`, which also expires old links), and runs the
+(:func:`signatures.workflow.complete_pending`, which also expires old links), delivers
+webhooks (:func:`signatures.webhooks.deliver_due`, claims with a lease), and runs the
 **daily jobs** — today retention (:mod:`registry.retention`) — once per calendar day
 (Europe/Amsterdam).
 

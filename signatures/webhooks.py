@@ -406,10 +406,6 @@ def backoff(attempts: int, retry_seconds: float) -> dt.timedelta:
     return dt.timedelta(seconds=min(retry_seconds * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
 
 
-class BlockedAddress(OSError):
-    """The webhook's host is (or resolved to) an address that is not allowed."""
-
-
 @functools.cache
 def _guarded_session_class(allow_private: bool):
     """A ``requests`` session whose every connection checks the address it connects to.
@@ -438,12 +434,15 @@ def _guarded_session_class(allow_private: bool):
             for address in addresses:
                 if address_problem(address, allow_private):
                     raise NewConnectionError(self, f"blocked address {address} for {host}")
-            try:
-                return util_connection.create_connection((addresses[0], self.port), self.timeout,
-                                                         source_address=self.source_address,
-                                                         socket_options=self.socket_options)
-            except OSError as exc:
-                raise NewConnectionError(self, f"connection to {host} failed: {exc}") from exc
+            failure: OSError | None = None
+            for address in addresses:  # every one checked above: try them in turn
+                try:
+                    return util_connection.create_connection((address, self.port), self.timeout,
+                                                             source_address=self.source_address,
+                                                             socket_options=self.socket_options)
+                except OSError as exc:
+                    failure = exc
+            raise NewConnectionError(self, f"connection to {host} failed: {failure}")
 
     class GuardedHTTP(Guard, HTTPConnection):
         pass

@@ -357,6 +357,7 @@ def test_the_admin_page_adds_a_webhook_shows_its_log_and_removes_it(logged_in, a
     detail = logged_in.get(added.headers["Location"]).get_data(as_text=True)
     assert "declaration.signed" in detail and "afgeleverd" in detail and "HTTP 204" in detail
     row_id = int(added.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert logged_in.get("/beheer/webhooks/99999").status_code == 404
     removed = logged_in.post(f"/beheer/webhooks/{row_id}/verwijderen", data={"csrf_token": token})
     assert removed.status_code == 302
     assert "Nog geen webhooks" in logged_in.get("/beheer/webhooks/").get_data(as_text=True)
