@@ -385,3 +385,21 @@ def test_a_declined_signing_is_delivered_without_the_reason_or_the_signer(api, c
                             "subject_id": declaration.json["id"], "status": "declined"}
     raw = hook.requests[0]["body"].decode()
     assert "Piet" not in raw and "de Vries" not in raw and rows["nurse"].email not in raw
+
+
+def test_a_killed_workers_claim_runs_out_and_the_delivery_is_sent_again(api, app, app_session, private_ok, receiver):
+    rows = world(app_session)
+    hook = receiver()
+    sub = subscribe(api, hook.url, ["declaration.signed"])
+    services.create_declaration(app_session, kind="structural", person_id=rows["nurse"].id, table_id=rows["table"].id,
+                                signed_on=dt.date(2025, 6, 1))
+    app_session.commit()
+    sessions, now = app.extensions["db_sessions"], dt.datetime.now(dt.timezone.utc)
+    delivery_id = app_session.scalar(select(WebhookDelivery.id))
+    assert webhooks._claim(sessions, delivery_id, 60, now)  # a worker took it, then was killed during its POST
+    assert webhooks._claim(sessions, delivery_id, 60, now + dt.timedelta(seconds=5)) is None  # the lease holds
+    idle = {"delivered": 0, "retrying": 0, "failed": 0, "busy": 0}
+    assert webhooks.deliver_due(sessions, app.config, now=now + dt.timedelta(seconds=30)) == idle
+    assert webhooks.deliver_due(sessions, app.config, now=now + dt.timedelta(seconds=61))["delivered"] == 1
+    line = api.get(f"/api/v1/webhooks/{sub['id']}/deliveries").json["deliveries"][0]
+    assert (line["status"], line["attempts"]) == ("delivered", 2) and len(hook.requests) == 1
