@@ -25,6 +25,7 @@
 | ``RATELIMIT_VERIFY`` | per IP: ``POST /verify`` and ``POST /api/v1/verify`` | ``20 per minute; 200 per hour`` |
 | ``RATELIMIT_API_BAD_TOKEN`` | per IP: API requests with a wrong or unknown token; then 429 | ``30 per minute`` |
 | ``RATELIMIT_ENABLED`` | switch all rate limits off with ``0`` | 1 |
+| ``WEBHOOK_ALLOW_PRIVATE`` / ``WEBHOOK_TIMEOUT`` / ``WEBHOOK_MAX_ATTEMPTS`` / ``WEBHOOK_RETRY_SECONDS`` | webhooks to private addresses (tests, an intranet); seconds per POST; attempts before ``failed``; first retry delay (doubling) | 0, 5, 8, 30 |
 | ``TRUSTED_PROXIES`` | how many reverse proxies in front set ``X-Forwarded-For/-Proto/-Host`` (ProxyFix) | 0 |
 | ``SESSION_COOKIE_SECURE`` | send the session cookie over HTTPS only | on when ``PUBLIC_BASE_URL`` starts with ``https`` |
 
@@ -143,6 +144,16 @@ def signing_config() -> dict:
     }
 
 
+def webhook_config() -> dict:
+    """Webhook delivery settings (see the README's *Webhooks*)."""
+    return {
+        "WEBHOOK_ALLOW_PRIVATE": _env_flag("WEBHOOK_ALLOW_PRIVATE", False),
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT") or 5),
+        "WEBHOOK_MAX_ATTEMPTS": _env_int("WEBHOOK_MAX_ATTEMPTS", 8),
+        "WEBHOOK_RETRY_SECONDS": _env_int("WEBHOOK_RETRY_SECONDS", 30),
+    }
+
+
 def load_config() -> dict:
     """All settings as a dict for ``app.config``."""
     instance = instance_dir()
@@ -160,4 +171,5 @@ def load_config() -> dict:
         **({"SERVER_NAME": os.environ["SERVER_NAME"]} if os.environ.get("SERVER_NAME") else {}),
         **signing_config(),
         **hardening_config(),
+        **webhook_config(),
     }

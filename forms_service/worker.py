@@ -3,7 +3,8 @@ request.
 
 Each round it sends what waits in the outbox (:func:`signatures.mail.retry_outbox`, only
 with ``MAIL_SERVER``), seals fully signed documents that wait for their seal
-(:func:`signatures.workflow.complete_pending`, which also expires old links), and runs the
+(:func:`signatures.workflow.complete_pending`, which also expires old links), delivers
+webhooks (:func:`signatures.webhooks.deliver_due`, claims with a lease), and runs the
 **daily jobs** — today retention (:mod:`registry.retention`) — once per calendar day
 (Europe/Amsterdam).
 
@@ -92,7 +93,7 @@ def run_once(session_factory: sessionmaker, config: Mapping[str, Any], *, today:
     a failing part is logged without stopping the others."""
     from signatures import mail, workflow
 
-    result: dict[str, Any] = {"mailed": 0, "sealed": 0, "retention": None}
+    result: dict[str, Any] = {"mailed": 0, "sealed": 0, "retention": None, "webhooks": 0}
     try:
         with session_factory() as session:
             result["mailed"] = mail.retry_outbox(session, config)
@@ -104,6 +105,12 @@ def run_once(session_factory: sessionmaker, config: Mapping[str, Any], *, today:
         result["sealed"] = counts.get("sealed", 0)
     except Exception:  # noqa: BLE001
         log.exception("sealing round failed")
+    try:
+        from signatures import webhooks
+
+        result["webhooks"] = webhooks.deliver_due(session_factory, config)["delivered"]
+    except Exception:  # noqa: BLE001
+        log.exception("webhook round failed")
     day = today or rules.today()
     try:
         result["retention"] = daily(session_factory, RETENTION_JOB, day, retention_job(day))

@@ -25,8 +25,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from database.base import Base, UTCDateTime  # noqa: F401  (re-exported for the models' users)
 from registry.crypto import EncryptedDate, EncryptedText, keeps_resident_key
@@ -692,3 +693,20 @@ class JobRun(Base):
     day: Mapped[dt.date] = mapped_column(Date)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
     summary: Mapped[str | None] = mapped_column(String(200))
+
+
+# Webhook events are written in the transaction of the change they report (outbox): every
+# writer flushes, and every writer imports this module, so the listeners live here.
+# The rules (which column change or evidence entry is which event) are signatures.webhooks.
+@event.listens_for(Session, "before_flush")
+def _note_webhook_changes(session, flush_context, instances) -> None:  # noqa: ARG001
+    from signatures import webhooks
+
+    webhooks.note_changes(session)
+
+
+@event.listens_for(Session, "after_flush")
+def _write_webhook_events(session, flush_context) -> None:  # noqa: ARG001
+    from signatures import webhooks
+
+    webhooks.write_events(session)

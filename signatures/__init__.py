@@ -11,6 +11,7 @@ Plain Python, no Flask; the web layer calls these modules:
 * ``seal``       – PAdES sealing (B-B, or B-T with a timestamp authority)
 * ``verify``     – checking a sealed PDF, with problems in Dutch
 * ``mail``       – SMTP with a database outbox as fallback
+* ``webhooks``   – webhook subscriptions, events written at the flush (outbox), signed delivery by the worker
 
 Nothing is imported here on purpose: pyHanko is slow to import and most callers
 need only one module.

@@ -113,6 +113,10 @@ def _build_world(session, config) -> dict:
     subject_request = subject_requests.create_request(
         session, kind="erasure", resident_name=consent.resident_name, resident_birth_date=consent.resident_birth_date,
         received_on=None, by="matrix", covenant_id=covenant.id)
+    from signatures import webhooks
+
+    hook = webhooks.create_subscription(session, url="https://93.184.216.34/hook", events=["consent.withdrawn"],
+                                        secret="matrix secret 1234567", by="matrix")
     people = {
         "admin": (None, [_grant("admin")]),
         "coord_cov": (north.coordinator_id, [_grant("coordinator", covenant_id=covenant.id)]),
@@ -135,7 +139,7 @@ def _build_world(session, config) -> dict:
         "org_partner": partnership.organisation_id, "chair": north.chair_id, "worker": worker.id,
         "declaration": declaration.id, "signed_declaration": signed.id, "consent": consent.id, "case": consent.case_id,
         "meeting": meeting.id, "request": invitation.request.id, "token": invitation.token,
-        "pack": covenant.pack, "subject_request": subject_request.id, "action": action.id,
+        "pack": covenant.pack, "subject_request": subject_request.id, "action": action.id, "webhook": hook.id,
     }
 
 
@@ -396,6 +400,17 @@ def _routes(i: dict) -> dict:
             "case_ref": "EN-2026-007", "person_id": i["chair"], "action": "referral",
             "due_on": (dt.date.today() + dt.timedelta(days=30)).isoformat()}}),
         ("api.action_done", "POST"): (f"/api/v1/actions/{i['action']}/done", ACTIONS, {"json": {}}),
+        # webhooks: the administrator only (API and the admin pages)
+        ("api.webhooks_collection", "GET"): ("/api/v1/webhooks", ADMIN, {}),
+        ("api.webhooks_collection", "POST"): ("/api/v1/webhooks", ADMIN, {"json": {
+            "url": "https://93.184.216.34/other", "events": ["consent.signed"], "secret": "matrix secret 7654321"}}),
+        ("api.webhook", "GET"): (f"/api/v1/webhooks/{i['webhook']}", ADMIN, {}),
+        ("api.webhook", "DELETE"): (f"/api/v1/webhooks/{i['webhook']}", ADMIN, {}),
+        ("api.webhook_deliveries", "GET"): (f"/api/v1/webhooks/{i['webhook']}/deliveries", ADMIN, {}),
+        ("webhooks.list_webhooks", "GET"): ("/beheer/webhooks/", ADMIN, {}),
+        ("webhooks.list_webhooks", "POST"): ("/beheer/webhooks/", ADMIN, {"data": {}}),
+        ("webhooks.detail", "GET"): (f"/beheer/webhooks/{i['webhook']}", ADMIN, {}),
+        ("webhooks.remove", "POST"): (f"/beheer/webhooks/{i['webhook']}/verwijderen", ADMIN, {}),
     }
 
 
