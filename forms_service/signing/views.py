@@ -95,9 +95,7 @@ def _sign(token: str, ip: str | None, agent: str | None):
     except DomainError as exc:  # e.g. the registry already has a paper signature for this partner
         session.rollback()
         return render_template("signing/error.html", code=exc.code, message=exc.message), exc.status
-    kind, subject_id = signed.subject_kind, signed.subject_id
-    session.commit()
-    service.finalize_quietly(current_app.extensions["db_sessions"], current_app.config, kind, subject_id)
+    session.commit()  # the worker seals (a request never waits for a timestamp server)
     return redirect(url_for("signing.done", token=token), code=303)
 
 
@@ -396,8 +394,7 @@ def paper(kind: str, subject_id: int):
         s, kind, subject_id, signed_on=signed_on, scan=upload.read() if upload else b"",
         filename=upload.filename if upload else "", actor=actor(), request_id=request_id,
         person_id=request.form.get("person_id", type=int)), "Papieren ondertekening vastgelegd.")
-    service.complete_pending(current_app.extensions["db_sessions"], current_app.config)
-    return result
+    return result  # the last signature marked the document waiting for its seal; the worker seals it
 
 
 def _allow_request(request_id: int) -> rights.Use:
@@ -444,11 +441,14 @@ def staff_download(kind: str, subject_id: int):
 @bp.get("/outbox")
 @login_required
 def outbox():
-    """Mail waiting to be passed on by hand (no SMTP configured, or SMTP failed)."""
+    """Every mail with where it stands: waiting for the worker, retried, sent, or failed for good
+    (then, or without SMTP, an administrator passes it on by hand)."""
     use = access.require(rights.ADMIN)
     messages = db.session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
     access.log_read(use, "view", "outbox", None)
-    page = render_template("signing/outbox.html", messages=messages)
+    page = render_template("signing/outbox.html", messages=messages, state=mail.state_nl,
+                           mail_server=bool(current_app.config.get("MAIL_SERVER")),
+                           max_attempts=mail.max_attempts(current_app.config))
     db.session().commit()
     return page
 
