@@ -122,15 +122,22 @@ def done(token: str):
         signing_request = _signed_request(token)
     except lifecycle.SigningError as exc:
         return error_page(exc)
-    doc = _sealed(signing_request)
+    row = _document_row(signing_request)
+    doc = row if row is not None and row.status == "sealed" else None
     return render_template("signing/done.html", token=token, req=signing_request, doc=doc,
+                           waiting=row is not None and row.status == "pending_seal",
                            until=service.signed_copy_until(current_app.config, signing_request),
                            days=service.signed_copy_days(current_app.config))
 
 
-def _sealed(signing_request: SigningRequest) -> SignedDocument | None:
-    doc = db.session().scalar(select(SignedDocument).where(
+def _document_row(signing_request: SigningRequest) -> SignedDocument | None:
+    """The request's finished-document row in any state (waiting for its seal, sealed, paper)."""
+    return db.session().scalar(select(SignedDocument).where(
         SignedDocument.subject_kind == signing_request.subject_kind, SignedDocument.subject_id == signing_request.subject_id))
+
+
+def _sealed(signing_request: SigningRequest) -> SignedDocument | None:
+    doc = _document_row(signing_request)
     return doc if doc is not None and doc.status == "sealed" else None
 
 
