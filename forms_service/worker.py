@@ -7,7 +7,7 @@ Each round (every ``--interval`` seconds, default 10):
 1. **links** — expire signing links whose time is up
    (:func:`signatures.workflow.expire_links`);
 2. **seals** — seal every fully signed document that waits for its seal
-   (:func:`signatures.workflow.seal_waiting`): claimed with a 30 s lease that a
+   (:func:`signatures.workflow.seal_waiting`): claimed with a 20 s lease that a
    heartbeat extends while the seal is built, so a killed worker's document is taken
    up again by the next round of any worker within a minute;
 3. **daily jobs**, once per calendar day (Europe/Amsterdam): reminders to quiet
@@ -174,7 +174,7 @@ def run_once(session_factory: sessionmaker, config: Mapping[str, Any], *, today:
 
 
 DEFAULT_INTERVAL = 10.0
-"""Seconds between rounds: with the 30 s seal lease a killed worker's job is resumed within a minute."""
+"""Seconds between rounds: with the 20 s seal lease a killed worker's job is resumed within a minute."""
 
 
 def loop(session_factory: sessionmaker, config: Mapping[str, Any], *, interval: float = DEFAULT_INTERVAL, once: bool = False,

@@ -19,8 +19,8 @@ waiting for its seal; the worker (``forms-service worker``) seals it.
    later one sees the earlier one: the row is always created.
 2. A worker claims the row with a conditional ``UPDATE`` (status ``pending_seal`` and
    no live lease) and commits the claim. The lease is short (``SEAL_LEASE_SECONDS``,
-   30 s) and a heartbeat thread extends it while the seal is built, so a killed
-   worker's lease runs out within half a minute and the next round of any worker takes
+   20 s) and a heartbeat thread extends it every 5 s while the seal is built, so a
+   killed worker's lease runs out within 20 seconds and the next round of any worker takes
    the document again — no hand command.
 3. The sealed PDF is stored with a conditional ``UPDATE ... WHERE claim_token = mine
    AND status = 'pending_seal'``: only one store can win, and only the winner logs the
@@ -79,10 +79,10 @@ from signatures.models import DocumentSnapshot, PaperScan, SignedDocument, Signi
 
 log = logging.getLogger(__name__)
 
-SEAL_LEASE_SECONDS = 30
+SEAL_LEASE_SECONDS = 20
 """How long a claim on a document lasts without a heartbeat; a killed worker's claim runs out after it."""
 
-HEARTBEAT_SECONDS = SEAL_LEASE_SECONDS / 3
+HEARTBEAT_SECONDS = SEAL_LEASE_SECONDS / 4
 """How often a worker that is sealing extends its lease."""
 
 SIGN_PATH = "/onderteken/"

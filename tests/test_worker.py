@@ -295,7 +295,7 @@ def test_a_worker_killed_while_sealing_is_taken_over_within_a_minute(api, client
     try:
         assert stalling_tsa.arrived.wait(60), (tmp_path / "first.txt").read_text()  # sealing, waiting for the TSA
         lease = _claimed_until(app_session)
-        assert lease is not None and lease - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(seconds=31)
+        assert lease is not None and lease - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(seconds=workflow.SEAL_LEASE_SECONDS + 1)
         time.sleep(workflow.HEARTBEAT_SECONDS + 1.5)
         assert _claimed_until(app_session) > lease  # the heartbeat keeps the lease alive while sealing runs
         first.send_signal(signal.SIGKILL)
