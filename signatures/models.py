@@ -89,8 +89,9 @@ class SigningRequest(Base):
 class SignedDocument(Base):
     """The final, sealed PDF of one subject (document + signature page + certificate).
 
-    ``pending_seal`` rows exist between "last signature counted" and "seal applied";
-    a job completes them after a crash, which is why the status is stored.
+    ``pending_seal`` rows exist between "last signature counted" (in the request) and
+    "seal applied" (by the worker, see :mod:`signatures.workflow`); the status is stored
+    so that a crash or a killed worker loses nothing.
     """
 
     __tablename__ = "signed_documents"
