@@ -6,7 +6,6 @@ service in :mod:`registry` or :mod:`signatures`, render).
 
 from __future__ import annotations
 
-import logging
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -33,28 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from forms_service.access import menu_rights
 
     app.context_processor(menu_rights)
-    if app.config.get("SIGNING_COMPLETE_ON_START", True):
-        _complete_pending_signatures(app)
     return app
-
-
-def _complete_pending_signatures(app: Flask) -> None:
-    """Seal documents whose last signature was counted but never sealed (a crash).
-
-    Safe with several workers starting at once: sealing is claimed per document.
-    A database without the schema yet (before ``init-db``) is left alone.
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from signatures.workflow import complete_pending
-
-    try:
-        counts = complete_pending(app.extensions["db_sessions"], app.config)
-    except SQLAlchemyError as exc:
-        logging.getLogger(__name__).warning("signing job skipped at start: %s", exc.__class__.__name__)
-        return
-    if counts["sealed"] or counts["paper"] or counts["failed"]:
-        logging.getLogger(__name__).info("signing job at start: %s", counts)
 
 
 def _register_blueprints(app: Flask) -> None:

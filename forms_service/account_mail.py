@@ -1,8 +1,9 @@
 """Mail for staff accounts: the invitation with its one-time set-password link.
 
-Sent through :func:`signatures.mail.queue_or_send`, like signing invitations: by SMTP when
-``MAIL_SERVER`` is set, else into the outbox (``/outbox``). The body of a delivered
-message is not kept, because it holds a live link.
+Written to the outbox with :func:`signatures.mail.enqueue` in the request's transaction,
+like signing invitations; the worker sends it after commit when ``MAIL_SERVER`` is set,
+else an administrator passes it on from ``/outbox``. The body of a delivered message is
+not kept, because it holds a live link.
 """
 
 from __future__ import annotations
@@ -44,4 +45,4 @@ def send_invitation(session: Session, config: Mapping[str, Any], invitation: acc
         + "\nHeeft u dit niet verwacht? Dan kunt u dit bericht negeren.\n\n"
         "Met vriendelijke groet,\nDe beheerder van Convenantbeheer casustafels\n"
     )
-    mail.queue_or_send(session, config, user.email, "Uw account voor Convenantbeheer casustafels", body)
+    mail.enqueue(session, user.email, "Uw account voor Convenantbeheer casustafels", body)

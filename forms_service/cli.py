@@ -294,11 +294,13 @@ def _report_failures() -> None:
 
 @main.command("send-reminders")
 def send_reminders() -> None:
-    """For cron: expire old links, remind quiet signers (with a new link), seal what is complete."""
+    """By hand or cron (the worker does it once a day): expire old links, remind quiet signers
+    (with a new link, written to the outbox; the worker sends it), seal what is complete."""
+    from forms_service.worker import public_base_url
     from signatures import workflow as service
 
     config = load_config()
-    base_url = config.get("PUBLIC_BASE_URL") or (f"https://{config['SERVER_NAME']}" if config.get("SERVER_NAME") else None)
+    base_url = public_base_url(config)
     if not base_url:
         raise click.ClickException("Stel PUBLIC_BASE_URL in: herinneringen bevatten een volledige link.")
     with _session() as session:
@@ -334,10 +336,10 @@ def retention(on: str | None, dry_run: bool) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Eén ronde en stoppen")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+@click.option("--interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconden tussen twee rondes")
 def worker(once: bool, interval: float) -> None:
-    """Background work: send the outbox, seal what waits, and the daily jobs (retention) once a day."""
+    """Background work: expire links, seal what waits, the daily jobs (reminders, retention), send the outbox."""
     from forms_service.worker import loop
 
     loop(_session_factory(), load_config(), interval=interval, once=once, echo=click.echo)

@@ -17,9 +17,9 @@
 | (neither) | an EC P-256 key and self-signed certificate generated into ``instance/seal/`` | |
 | ``TIMESTAMP_URL`` | RFC 3161 timestamp server: seals become PAdES-B-T | unset (PAdES-B-B) |
 | ``SEAL_LOCATION`` | the seal's location field | ``Nederland`` |
-| ``MAIL_SERVER`` / ``MAIL_PORT`` / ``MAIL_USE_TLS`` / ``MAIL_USE_SSL`` / ``MAIL_USERNAME`` / ``MAIL_PASSWORD`` / ``MAIL_FROM`` | SMTP; without ``MAIL_SERVER`` mail goes to the outbox in the database | unset |
+| ``MAIL_SERVER`` / ``MAIL_PORT`` / ``MAIL_USE_TLS`` / ``MAIL_USE_SSL`` / ``MAIL_USERNAME`` / ``MAIL_PASSWORD`` / ``MAIL_FROM`` / ``MAIL_TIMEOUT`` | SMTP, used only by the worker; without ``MAIL_SERVER`` mail stays in the outbox for staff | unset |
+| ``MAIL_MAX_ATTEMPTS`` / ``MAIL_RETRY_SECONDS`` | attempts before a mail is a permanent failure; the first retry's wait (doubled each time, at most an hour) | 8 / 60 |
 | ``RATELIMIT_STORAGE_URI`` | where rate-limit counters live (``redis://...`` for several servers) | ``memory://`` (per process) |
-| ``SIGNING_COMPLETE_ON_START`` | seal documents left unsealed (crash) when the app starts | 1 |
 | ``SIGNED_COPY_DAYS`` | days after signing that the signer's link still shows the thank-you page and the sealed copy (then 410) | 30 |
 | ``RATELIMIT_SIGNING`` | per IP: POSTs to the signing page and to "weigeren" (Flask-Limiter syntax) | ``30 per minute; 300 per hour`` |
 | ``RATELIMIT_VERIFY`` | per IP: ``POST /verify`` and ``POST /api/v1/verify`` | ``20 per minute; 200 per hour`` |
@@ -140,7 +140,9 @@ def signing_config() -> dict:
         "MAIL_USERNAME": env("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
         "MAIL_FROM": env("MAIL_FROM") or "casustafel@localhost",
-        "SIGNING_COMPLETE_ON_START": env("SIGNING_COMPLETE_ON_START", "1").strip().lower() not in {"0", "false", "no"},
+        "MAIL_TIMEOUT": _env_int("MAIL_TIMEOUT", 10),
+        "MAIL_MAX_ATTEMPTS": _env_int("MAIL_MAX_ATTEMPTS", 8),
+        "MAIL_RETRY_SECONDS": _env_int("MAIL_RETRY_SECONDS", 60),
     }
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`'s server: the background worker (outbox, seals, daily retention) beside
+# `make run`'s server: the background worker (links, seals, reminders, retention, the outbox) beside
 # gunicorn. The worker is stopped when gunicorn stops (Ctrl-C, SIGTERM or a crash).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,30 +1,49 @@
-"""Sending mail (invitations, reminders, copies), with a database outbox as fallback.
+"""Mail (invitations, reminders, notices, account mails) through a database outbox.
+
+A request never talks to SMTP. :func:`enqueue` writes the message into
+``outbox_messages`` in the caller's transaction, so a mail exists exactly when the
+change it announces was committed (a rolled-back request leaves no mailed link that
+does not work). The worker (``forms-service worker``) sends it after commit with
+:func:`dispatch`:
+
+* a message is **claimed** first with a conditional ``UPDATE`` (unsent, not failed,
+  due, no live claim) and that claim is committed before the SMTP conversation, so two
+  workers on one database never both send it;
+* a failure counts the attempt, keeps the error and sets ``next_attempt_at`` with
+  exponential backoff (``MAIL_RETRY_SECONDS`` × 2^(attempt−1), at most an hour); after
+  ``MAIL_MAX_ATTEMPTS`` attempts it is a **permanent failure** (``failed_at``), shown on
+  the outbox page for an administrator to pass on by hand;
+* a worker killed between the SMTP ``250`` and marking the message sent leaves a claim
+  that runs out (``MAIL_CLAIM_SECONDS``): the message is then sent again. At least once,
+  never lost — the one duplicate we accept.
 
 Configuration keys (a Flask ``app.config`` or any mapping): ``MAIL_SERVER``,
 ``MAIL_PORT`` (default 25, or 465 with SSL), ``MAIL_USE_TLS`` (STARTTLS),
 ``MAIL_USE_SSL`` (implicit TLS), ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_FROM``,
-``MAIL_TIMEOUT`` (seconds, default 10).
+``MAIL_TIMEOUT`` (seconds, default 10), ``MAIL_MAX_ATTEMPTS`` (8),
+``MAIL_RETRY_SECONDS`` (60).
 
-Without ``MAIL_SERVER`` nothing is sent: :func:`queue_or_send` stores the message in
-``outbox_messages`` and staff pass it on from the outbox page. When SMTP fails the
-message is also kept there, with the error. Invitation bodies contain live signing
-links, so the body of a *delivered* message is not kept, and a message an
-administrator passed on by hand has its links redacted once it is marked sent
-(:func:`mark_passed_on`): no table keeps a working link after delivery.
+Without ``MAIL_SERVER`` nothing is sent: staff pass the messages on from the outbox
+page. Invitation bodies contain live signing links, so the body of a *delivered*
+message is not kept, and a message an administrator passed on by hand has its links
+redacted once it is marked sent (:func:`mark_passed_on`): no table keeps a working link
+after delivery.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import smtplib
 import ssl
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from .models import OutboxMessage
 from .tokens import utcnow
@@ -87,41 +106,102 @@ def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str) -> No
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def queue_or_send(session: Session, config: Mapping[str, Any], to: str, subject: str, body: str,
-                  *, now: datetime | None = None) -> OutboxMessage:
-    """Send when SMTP is configured, else keep in the outbox; always return the row.
-
-    ``sent_at`` is set when delivered; ``error`` holds why it was not. Flushes, does
-    not commit.
-    """
-    message = OutboxMessage(to=to, subject=subject, body=body, created_at=now or utcnow())
-    if config.get("MAIL_SERVER"):
-        try:
-            send_mail(config, to, subject, body)
-        except MailError as exc:
-            message.error = str(exc)
-        else:
-            message.sent_at, message.body = now or utcnow(), DELIVERED_BODY
+def enqueue(session: Session, to: str, subject: str, body: str, *, now: datetime | None = None) -> OutboxMessage:
+    """Write one mail into the outbox in the caller's transaction (flushes, no commit);
+    the worker sends it after commit. Never opens a connection."""
+    message = OutboxMessage(to=to, subject=subject, body=body, created_at=now or utcnow(), attempts=0)
     session.add(message)
     session.flush()
     return message
 
 
-def retry_outbox(session: Session, config: Mapping[str, Any], *, now: datetime | None = None) -> int:
-    """Try to send every undelivered outbox message again; return how many went out."""
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_RETRY_SECONDS = 60
+MAX_RETRY_SECONDS = 3600
+DEFAULT_CLAIM_SECONDS = 120
+DISPATCH_BATCH = 100
+
+
+def max_attempts(config: Mapping[str, Any]) -> int:
+    """``MAIL_MAX_ATTEMPTS``: attempts before a message is a permanent failure."""
+    return max(1, int(config.get("MAIL_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS))
+
+
+def retry_delay(config: Mapping[str, Any], attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failure: base × 2^(attempts−1), at most an hour."""
+    base = float(config.get("MAIL_RETRY_SECONDS") or DEFAULT_RETRY_SECONDS)
+    return timedelta(seconds=min(MAX_RETRY_SECONDS, base * 2 ** max(0, attempts - 1)))
+
+
+def _claim_seconds(config: Mapping[str, Any]) -> float:
+    """How long a claim on a message lasts: longer than one SMTP conversation can take."""
+    return float(config.get("MAIL_CLAIM_SECONDS") or max(DEFAULT_CLAIM_SECONDS, 3 * float(config.get("MAIL_TIMEOUT") or 10)))
+
+
+def _due(table, now: datetime):
+    """Unsent, not failed, its next attempt due, no live claim."""
+    naive = now.replace(tzinfo=None)
+    return and_(table.c.sent_at.is_(None), table.c.failed_at.is_(None),
+                or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= naive),
+                or_(table.c.claimed_until.is_(None), table.c.claimed_until < naive))
+
+
+def dispatch(session_factory: sessionmaker, config: Mapping[str, Any], *, now: datetime | None = None) -> int:
+    """The worker's mail round: send every due message (claim, send, record); return
+    how many went out. Nothing happens without ``MAIL_SERVER``."""
     if not config.get("MAIL_SERVER"):
         return 0
-    sent = 0
-    for message in session.query(OutboxMessage).filter(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id):
-        try:
-            send_mail(config, message.to, message.subject, message.body)
-        except MailError as exc:
-            message.error = str(exc)
-            continue
-        message.sent_at, message.body, message.error = now or utcnow(), DELIVERED_BODY, None
-        sent += 1
-    session.flush()
-    return sent
+    now = now or utcnow()
+    table = OutboxMessage.__table__
+    with session_factory() as session:
+        due = session.scalars(select(table.c.id).where(_due(table, now)).order_by(table.c.id).limit(DISPATCH_BATCH)).all()
+    return sum(_send_one(session_factory, config, message_id, now) for message_id in due)
+
+
+def _send_one(session_factory: sessionmaker, config: Mapping[str, Any], message_id: int, now: datetime) -> int:
+    """Claim one message (committed), send it outside any transaction, record the outcome."""
+    table = OutboxMessage.__table__
+    claim = secrets.token_hex(16)
+    with session_factory() as session:
+        taken = session.execute(update(table).where(table.c.id == message_id, _due(table, now)).values(
+            claim_token=claim, claimed_until=now + timedelta(seconds=_claim_seconds(config))))
+        session.commit()
+        if taken.rowcount != 1:
+            return 0  # another worker has it, or it is no longer due
+        message = session.get(OutboxMessage, message_id)
+        to, subject, body, attempts = message.to, message.subject, message.body, message.attempts
+    try:
+        send_mail(config, to, subject, body)
+    except MailError as exc:
+        attempts += 1
+        failed = attempts >= max_attempts(config)
+        values = {"attempts": attempts, "error": str(exc)[:2000], "claim_token": None, "claimed_until": None,
+                  "next_attempt_at": None if failed else now + retry_delay(config, attempts),
+                  "failed_at": now if failed else None}
+        delivered = 0
+    else:
+        values = {"attempts": attempts + 1, "sent_at": utcnow(), "body": DELIVERED_BODY, "error": None,
+                  "claim_token": None, "claimed_until": None, "next_attempt_at": None}
+        delivered = 1
+    with session_factory() as session:
+        session.execute(update(table).where(table.c.id == message_id, table.c.claim_token == claim).values(**values))
+        session.commit()
+    return delivered
+
+
+def state_nl(message: OutboxMessage, mail_server: bool) -> str:
+    """Where a message stands, in Dutch, for the outbox page."""
+    if message.sent_at is not None:
+        return "verzonden"
+    if message.failed_at is not None:
+        return (f"definitief mislukt na {message.attempts} {'poging' if message.attempts == 1 else 'pogingen'} "
+                f"({message.failed_at:%d-%m-%Y %H:%M} UTC): geef dit bericht zelf door")
+    if not mail_server:
+        return "geen mailserver ingesteld: geef dit bericht zelf door"
+    if message.attempts:
+        when = f"{message.next_attempt_at:%d-%m-%Y %H:%M} UTC" if message.next_attempt_at else "zo snel mogelijk"
+        return f"verzenden mislukt ({message.attempts}×); volgende poging {when}"
+    return "wacht op verzending"
 
 
 def mark_passed_on(session: Session, message: OutboxMessage, *, now: datetime | None = None) -> OutboxMessage:

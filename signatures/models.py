@@ -89,8 +89,9 @@ class SigningRequest(Base):
 class SignedDocument(Base):
     """The final, sealed PDF of one subject (document + signature page + certificate).
 
-    ``pending_seal`` rows exist between "last signature counted" and "seal applied";
-    a job completes them after a crash, which is why the status is stored.
+    ``pending_seal`` rows exist between "last signature counted" (in the request) and
+    "seal applied" (by the worker, see :mod:`signatures.workflow`); the status is stored
+    so that a crash or a killed worker loses nothing.
     """
 
     __tablename__ = "signed_documents"
@@ -205,14 +206,19 @@ def _insert_head_row(target: Any, connection: Any, **kw: Any) -> None:
 
 
 class OutboxMessage(Base):
-    """A mail that could not be sent (no SMTP configured, or SMTP failed), or was.
+    """A mail: written in the request's transaction, sent by the worker after commit.
 
-    When no MAIL_SERVER is configured the outbox page shows these to staff, who pass
-    the link on by hand. Bodies of delivered messages are not kept: they contain
-    live signing links, which are otherwise stored only as hashes.
+    With MAIL_SERVER the worker claims it (``claim_token``/``claimed_until``, so two
+    workers never both send it), sends it, and on failure counts the attempt and
+    sets ``next_attempt_at`` (exponential backoff); after MAIL_MAX_ATTEMPTS it is a
+    permanent failure (``failed_at``). ``error`` holds the last error. Without
+    MAIL_SERVER the outbox page shows these to staff, who pass the link on by hand.
+    Bodies of delivered messages are not kept: they contain live signing links,
+    which are otherwise stored only as hashes.
     """
 
     __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_sent_at", "sent_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to: Mapped[str] = mapped_column(EncryptedText("outbox_messages.to"))
@@ -221,6 +227,11 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class WebhookSubscription(Base):

@@ -8,22 +8,31 @@ server answers) → store.
 
 Exactly-once sealing across processes
 -------------------------------------
+No request seals: a request never talks to a timestamp server. The signer's POST (or a
+paper upload) only records the signature and, when it was the last, marks the document
+waiting for its seal; the worker (``forms-service worker``) seals it.
+
 1. The transaction that counts the last required signature also inserts the
    subject's ``SignedDocument`` row with status ``pending_seal`` (unique per
    subject). Every signing transaction appends to the evidence log first, which
    locks the log's head row, so concurrent last signatures are serialised and the
    later one sees the earlier one: the row is always created.
 2. A worker claims the row with a conditional ``UPDATE`` (status ``pending_seal`` and
-   no live lease) and commits the claim; a crashed worker's lease runs out.
+   no live lease) and commits the claim. The lease is short (``SEAL_LEASE_SECONDS``,
+   20 s) and a heartbeat thread extends it every 5 s while the seal is built, so a
+   killed worker's lease runs out within 20 seconds and the next round of any worker takes
+   the document again — no hand command.
 3. The sealed PDF is stored with a conditional ``UPDATE ... WHERE claim_token = mine
    AND status = 'pending_seal'``: only one store can win, and only the winner logs the
    ``sealed`` event.
-4. :func:`complete_pending` (app start, ``forms-service complete-pending``) seals what
-   is left, and also creates missing rows for subjects that are complete.
+4. :func:`seal_waiting` (each worker round) seals what waits; :func:`complete_pending`
+   (``forms-service complete-pending``, and the worker once a day) also expires old
+   links and creates missing rows for subjects that are complete.
 
 A timestamp server that fails is retried (``signatures.seal``) and then reported:
 the document stays ``pending_seal`` with ``last_error`` set, is logged at ERROR
-level and shown to staff — never sealed with the local clock instead.
+level and shown to staff — never sealed with the local clock instead; the worker's
+next round tries again.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import hashlib
 import io
 import logging
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,8 +79,11 @@ from signatures.models import DocumentSnapshot, PaperScan, SignedDocument, Signi
 
 log = logging.getLogger(__name__)
 
-SEAL_LEASE_SECONDS = 300
-"""How long a claim on a document lasts; a crashed worker's claim runs out after it."""
+SEAL_LEASE_SECONDS = 20
+"""How long a claim on a document lasts without a heartbeat; a killed worker's claim runs out after it."""
+
+HEARTBEAT_SECONDS = SEAL_LEASE_SECONDS / 4
+"""How often a worker that is sealing extends its lease."""
 
 SIGN_PATH = "/onderteken/"
 
@@ -192,7 +205,7 @@ def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequ
         + "\nWilt u niet tekenen? Op dezelfde pagina kunt u weigeren en een reden geven.\n\n"
         "Met vriendelijke groet,\nDe coördinator van de casustafel\n"
     )
-    mail.queue_or_send(session, config, request.signer_email, subject, body)
+    mail.enqueue(session, request.signer_email, subject, body)
     lifecycle.mark_sent(session, request, reminder=reminder, actor=actor, now=now)
 
 
@@ -285,7 +298,7 @@ def decline(session: Session, config: Mapping[str, Any], token: str, reason: str
         decline_consent(session, request, amsterdam_date(tokens.utcnow()), actor="system")
     if request.requested_by and "@" in request.requested_by:
         title = load_subject(session, request.subject_kind, request.subject_id).title
-        mail.queue_or_send(session, config, request.requested_by, f"Geweigerd: {title}",
+        mail.enqueue(session, request.requested_by, f"Geweigerd: {title}",
                            f"{request.signer_name} heeft geweigerd te ondertekenen: {title}.\n\n"
                            f"Reden: {request.declined_reason or '(geen reden gegeven)'}\n\n"
                            f"Verzoek {request.id}. " + (
@@ -382,14 +395,18 @@ def _document(session: Session, kind: str, subject_id: int) -> SignedDocument | 
 
 def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: int, *,
              now: dt.datetime | None = None) -> str:
-    """Seal one ``pending_seal`` document; returns ``sealed``, ``paper``, ``busy`` or ``failed``."""
+    """Seal one ``pending_seal`` document; returns ``sealed``, ``paper``, ``busy`` or ``failed``.
+
+    Worker-side only (it may wait for a timestamp server): the lease is kept alive by a
+    heartbeat while the seal is built."""
     claim = _claim(session_factory, doc_id, now)
     if claim is None:
         return "busy"
     try:
-        with session_factory() as session:
-            doc = session.get(SignedDocument, doc_id)
-            pdf_bytes, status, doc_sha = build_final(session, config, doc)
+        with Heartbeat(session_factory, doc_id, claim):
+            with session_factory() as session:
+                doc = session.get(SignedDocument, doc_id)
+                pdf_bytes, status, doc_sha = build_final(session, config, doc)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, logged and retried later
         _release(session_factory, doc_id, claim, exc)
         return "failed"
@@ -397,6 +414,47 @@ def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: i
     if outcome == "sealed":
         _tell_signers(session_factory, config, doc_id)
     return outcome
+
+
+class Heartbeat:
+    """Extends a claim's lease every ``HEARTBEAT_SECONDS`` while the work inside runs.
+
+    A thread with its own session; it stops when the block ends. A beat that fails
+    (database busy) is logged and the next one tries again: the worst case is that the
+    lease runs out and another worker builds the seal too — its store then loses to
+    the claim check, so nothing is sealed twice.
+    """
+
+    def __init__(self, session_factory: sessionmaker, doc_id: int, claim: str):
+        self.session_factory, self.doc_id, self.claim = session_factory, doc_id, claim
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"seal-heartbeat-{doc_id}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                extend_lease(self.session_factory, self.doc_id, self.claim)
+            except Exception as exc:  # noqa: BLE001 - a missed beat is retried at the next one
+                log.warning("heartbeat for signed document %s failed: %s", self.doc_id, exc)
+
+
+def extend_lease(session_factory: sessionmaker, doc_id: int, claim: str) -> bool:
+    """Push our claim's end ``SEAL_LEASE_SECONDS`` ahead; False when the claim is no longer ours."""
+    table = SignedDocument.__table__
+    until = tokens.utcnow() + dt.timedelta(seconds=SEAL_LEASE_SECONDS)
+    with session_factory() as session:
+        result = session.execute(update(table).where(table.c.id == doc_id, table.c.claim_token == claim,
+                                                     table.c.status == "pending_seal").values(claimed_until=until))
+        session.commit()
+    return result.rowcount == 1
 
 
 DEFAULT_SIGNED_COPY_DAYS = 30
@@ -437,7 +495,7 @@ def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_
             title = load_subject(session, doc.subject_kind, doc.subject_id).title
             for request in _signed_requests(session, doc.subject_kind, doc.subject_id):
                 if request.method == "link" and request.signer_email:
-                    mail.queue_or_send(session, config, request.signer_email, f"Ondertekend en verzegeld: {title}",
+                    mail.enqueue(session, request.signer_email, f"Ondertekend en verzegeld: {title}",
                                        completion_mail_body(config, request, title, doc.sha256))
             session.commit()
     except Exception as exc:  # noqa: BLE001 - a notice must never undo a seal
@@ -501,19 +559,35 @@ def _store(session_factory: sessionmaker, doc_id: int, claim: str, pdf_bytes: by
     return status
 
 
-def complete_pending(session_factory: sessionmaker, config: Mapping[str, Any], *,
-                     now: dt.datetime | None = None) -> dict[str, int]:
-    """The job: expire due links, create missing rows, seal every ``pending_seal`` document."""
+def seal_waiting(session_factory: sessionmaker, config: Mapping[str, Any], *,
+                 now: dt.datetime | None = None) -> dict[str, int]:
+    """The worker's sealing round: seal every ``pending_seal`` document (claimed one by one)."""
     with session_factory() as session:
-        expired = lifecycle.expire_due(session, now)
-        _create_missing_rows(session)
-        session.commit()
         pending = session.scalars(select(SignedDocument.id).where(SignedDocument.status == "pending_seal")
                                   .order_by(SignedDocument.id)).all()
-    counts = {"expired": expired, "sealed": 0, "paper": 0, "busy": 0, "failed": 0}
+    counts = {"sealed": 0, "paper": 0, "busy": 0, "failed": 0}
     for doc_id in pending:
         counts[finalize(session_factory, config, doc_id, now=now)] += 1
     return counts
+
+
+def expire_links(session_factory: sessionmaker, *, now: dt.datetime | None = None) -> int:
+    """Expire every link whose time is up (committed); returns how many."""
+    with session_factory() as session:
+        expired = lifecycle.expire_due(session, now)
+        session.commit()
+    return expired
+
+
+def complete_pending(session_factory: sessionmaker, config: Mapping[str, Any], *,
+                     now: dt.datetime | None = None) -> dict[str, int]:
+    """The tool (``forms-service complete-pending``; the worker once a day): expire due
+    links, create missing rows (a scan of every signed subject), seal what waits."""
+    expired = expire_links(session_factory, now=now)
+    with session_factory() as session:
+        _create_missing_rows(session)
+        session.commit()
+    return {"expired": expired, **seal_waiting(session_factory, config, now=now)}
 
 
 def _create_missing_rows(session: Session) -> None:
@@ -523,15 +597,6 @@ def _create_missing_rows(session: Session) -> None:
     for kind, subject_id in signed:
         if kind in KINDS and _document(session, kind, subject_id) is None:
             mark_complete_if_done(session, kind, subject_id)
-
-
-def finalize_quietly(session_factory: sessionmaker, config: Mapping[str, Any], kind: str, subject_id: int) -> str | None:
-    """After a request committed a last signature: seal now; failures are left to the job."""
-    with session_factory() as session:
-        doc = _document(session, kind, subject_id)
-    if doc is None or doc.status != "pending_seal":
-        return None
-    return finalize(session_factory, config, doc.id)
 
 
 # ----------------------------------------------------------------------------- building the final PDF

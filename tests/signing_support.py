@@ -92,3 +92,17 @@ def blank_pdf(text: str = "scan") -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def worker_round(owner, *, now=None) -> dict:
+    """One round of the background worker, as ``forms-service worker`` runs it every few
+    seconds: expire links, seal what waits, the daily jobs, send the outbox.
+
+    Requests never seal or mail themselves: a test that expects a sealed document (or a
+    delivered mail) after the last signature runs this first. ``owner`` is the app, a
+    test client or an :class:`tests.conftest.Api`.
+    """
+    from forms_service.worker import run_once
+
+    app = getattr(owner, "application", None) or getattr(getattr(owner, "client", None), "application", None) or owner
+    return run_once(app.extensions["db_sessions"], app.config, now=now)

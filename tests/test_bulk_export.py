@@ -49,6 +49,7 @@ def sealed(api, client, app_session):
     assert support.sign_via_form(client, links["mira@ggd.example"], "Mira Kamphuis", support.png_data_url()).status_code == 303
     assert support.sign_via_form(client, links["guus@politie.example"], "Guus Gast").status_code == 303
     assert support.sign_via_form(client, links["sanne@mail.example"], "Sanne de Boer").status_code == 303
+    assert support.worker_round(api)["sealed"] == 3
     app_session.expire_all()
     assert app_session.scalar(select(SignedDocument).where(SignedDocument.subject_kind == "consent")).status == "sealed"
     return {"covenant": covenant_id, "table": table["id"], "b1": b1["id"], "b2": b2["id"], "consent": consent["id"],

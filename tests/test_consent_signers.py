@@ -236,6 +236,8 @@ def test_resident_and_parents_needs_both_before_it_is_valid_and_sealed(api, clie
     assert support.sign_via_form(client, links["anna@mail.example"], "Anna de Vries").status_code == 303
     got = api.get(f"/api/v1/consents/{consent_id}").json
     assert got["status"] == "signed" and got["signed_on"] is not None
+    assert sealed_rows(app_session, consent_id) == ["pending_seal"]
+    assert support.worker_round(api)["sealed"] == 1
     assert sealed_rows(app_session, consent_id) == ["sealed"]
     assert api.get(f"/api/v1/consents/{consent_id}/signed.pdf").status_code == 200
     assert check_covered(api, w) is True

@@ -68,6 +68,9 @@ def test_signed_online_shows_the_sealed_pdf(logged_in, app, app_session, world):
                                           base_url="https://casus.example")[0]
     app_session.commit()
     assert support.sign_via_form(logged_in, invitation.link, "Piet").status_code == 303
+    waiting = page_of(logged_in, f"/declarations/{declaration_id}")
+    assert "wacht op zegel" in waiting and "ondertekend.pdf" not in waiting
+    assert support.worker_round(app)["sealed"] == 1
     page = page_of(logged_in, f"/declarations/{declaration_id}")
     download = f"/ondertekening/declaration/{declaration_id}/ondertekend.pdf"
     assert "en verzegeld" in page and f'href="{download}"' in page and send_form(page) is None

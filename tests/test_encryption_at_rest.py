@@ -66,6 +66,7 @@ def _consent_signed_online(api, client) -> int:
     for signer in signers:
         done = support.sign_via_form(client, links[signer["email"]], signer["name"], support.png_data_url())
         assert done.status_code == 303, done.get_data(as_text=True)[:400]
+    support.worker_round(api)  # the worker seals
     assert api.get(f"/api/v1/consents/{consent_id}/signed.pdf").status_code == 200
     return consent_id
 

@@ -17,11 +17,12 @@ from tests import signing_support as support
 
 @pytest.fixture
 def signed(api, client):
-    """A covenant with one partner, signed through the form (so sealed); returns (covenant_id, rep, link)."""
+    """A covenant with one partner, signed through the form and sealed by the worker; returns (covenant_id, rep, link)."""
     covenant_id, reps = support.covenant_with_partners(api, 1)
     assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
     link = support.links_by_recipient(api)[reps[0]["email"]]
     assert support.sign_via_form(client, link, reps[0]["name"]).status_code == 303
+    assert support.worker_round(api)["sealed"] == 1
     return covenant_id, reps[0], link
 
 
@@ -85,6 +86,7 @@ def test_completion_mail_promises_exactly_the_period(app, api, client, app_sessi
     assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
     link = support.links_by_recipient(api)[reps[0]["email"]]
     assert support.sign_via_form(client, link, reps[0]["name"]).status_code == 303
+    assert support.worker_round(api)["sealed"] == 1  # the worker seals and writes the notice
     sealed = [m for m in api.get("/api/v1/outbox").json["messages"] if m["subject"].startswith("Ondertekend en verzegeld")]
     assert len(sealed) == 1
     body = sealed[0]["body"]

@@ -264,6 +264,7 @@ def _sealed_covenant(api, client, app, app_session) -> tuple[int, bytes, SignedD
     assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
     link = support.links_by_recipient(api)[reps[0]["email"]]
     assert support.sign_via_form(client, link, reps[0]["name"], support.png_data_url()).status_code == 303
+    assert support.worker_round(app)["sealed"] == 1
     sealed = api.get(f"/api/v1/covenants/{covenant_id}/signed.pdf")
     assert sealed.status_code == 200
     app_session.expire_all()

@@ -137,6 +137,7 @@ def test_a_bijlage_1_signed_online_is_sealed(api, client):
     link = support.links_by_recipient(api)["jet@ggd.example"]
     assert "Bijlage 1" in client.get(support.path_of(link)).get_data(as_text=True)
     assert support.sign_via_form(client, link, "Jet Jeugdverpleegkundige", support.png_data_url()).status_code == 303
+    assert support.worker_round(api)["sealed"] == 1
     sealed = api.get(f"/api/v1/declarations/{declaration.json['id']}/signed.pdf")
     assert sealed.status_code == 200
     text = support_text(sealed.data)

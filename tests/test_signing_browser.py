@@ -54,7 +54,9 @@ def test_sign_in_a_browser_and_download_the_sealed_pdf(page, served, api, client
     _draw(page)
     page.click("#submit")
     page.wait_for_url("**/klaar")
-    assert "Dank u wel" in page.content()
+    assert "Dank u wel" in page.content() and "wacht op zegel" in page.content()
+    assert support.worker_round(api)["sealed"] == 1  # the background worker seals
+    page.reload()
 
     with page.expect_download() as download_info:
         page.click("#download")

@@ -58,6 +58,9 @@ def test_covenant_with_three_partners(api, client, app_session, tmp_path):
         partnership = app_session.scalar(select(Partnership).where(Partnership.representative_id == rep["id"]))
         assert partnership.signed_on is not None and partnership.signed_via == "online"  # the registry sees it at once
 
+    waiting = api.get(f"/api/v1/covenants/{covenant_id}/signed.pdf")  # the request did not seal: the worker does
+    assert waiting.status_code == 409 and waiting.json["error"]["code"] == "not_sealed"
+    assert support.worker_round(api)["sealed"] == 1
     sealed = api.get(f"/api/v1/covenants/{covenant_id}/signed.pdf")
     assert sealed.status_code == 200 and sealed.mimetype == "application/pdf"
     _check_sealed(api, client, sealed.data, tmp_path, [rep["name"] for rep in reps])
@@ -141,6 +144,7 @@ def test_bijlage_1_2_and_4(api, client, app_session, tmp_path):
     allowed = api.get(f"/api/v1/check?person={person['id']}&table={table['id']}").json
     assert allowed["allowed"] is True and allowed["basis"] == "structural", allowed  # the registry sees it at once
 
+    assert support.worker_round(api)["sealed"] == 3
     for path, name in ((f"/api/v1/declarations/{b1.json['id']}/signed.pdf", "Mira Kamphuis"),
                        (f"/api/v1/declarations/{b2.json['id']}/signed.pdf", "Guus Gast"),
                        (f"/api/v1/consents/{consent_id}/signed.pdf", "Sanne de Boer")):

@@ -145,6 +145,8 @@ def test_invitations_and_reminders_over_smtp(smtp_app, api, client, app_session)
     app, inbox = smtp_app
     covenant_id, reps = support.covenant_with_partners(api, 2)
     assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
+    assert inbox.messages == []  # the request only wrote the outbox ...
+    assert support.worker_round(app)["mailed"] == 2  # ... the worker sends it
     assert sorted(rcpt[0] for rcpt, _msg in inbox.messages) == sorted(r["email"] for r in reps)
     first = inbox.messages[0][1].get_content()
     link = support.LINK_RE.search(first).group(1)
@@ -155,6 +157,7 @@ def test_invitations_and_reminders_over_smtp(smtp_app, api, client, app_session)
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=4)
     assert service.send_reminders(app_session, app.config, base_url="https://casustafel.example", now=later) == 2
     app_session.commit()
+    assert support.worker_round(app)["mailed"] == 2
     reminder = inbox.messages[-1][1]
     assert reminder["Subject"].startswith("Herinnering:")
     new_link = support.LINK_RE.search(reminder.get_content()).group(1)

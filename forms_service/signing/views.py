@@ -95,9 +95,7 @@ def _sign(token: str, ip: str | None, agent: str | None):
     except DomainError as exc:  # e.g. the registry already has a paper signature for this partner
         session.rollback()
         return render_template("signing/error.html", code=exc.code, message=exc.message), exc.status
-    kind, subject_id = signed.subject_kind, signed.subject_id
-    session.commit()
-    service.finalize_quietly(current_app.extensions["db_sessions"], current_app.config, kind, subject_id)
+    session.commit()  # the worker seals (a request never waits for a timestamp server)
     return redirect(url_for("signing.done", token=token), code=303)
 
 
@@ -124,15 +122,22 @@ def done(token: str):
         signing_request = _signed_request(token)
     except lifecycle.SigningError as exc:
         return error_page(exc)
-    doc = _sealed(signing_request)
+    row = _document_row(signing_request)
+    doc = row if row is not None and row.status == "sealed" else None
     return render_template("signing/done.html", token=token, req=signing_request, doc=doc,
+                           waiting=row is not None and row.status == "pending_seal",
                            until=service.signed_copy_until(current_app.config, signing_request),
                            days=service.signed_copy_days(current_app.config))
 
 
-def _sealed(signing_request: SigningRequest) -> SignedDocument | None:
-    doc = db.session().scalar(select(SignedDocument).where(
+def _document_row(signing_request: SigningRequest) -> SignedDocument | None:
+    """The request's finished-document row in any state (waiting for its seal, sealed, paper)."""
+    return db.session().scalar(select(SignedDocument).where(
         SignedDocument.subject_kind == signing_request.subject_kind, SignedDocument.subject_id == signing_request.subject_id))
+
+
+def _sealed(signing_request: SigningRequest) -> SignedDocument | None:
+    doc = _document_row(signing_request)
     return doc if doc is not None and doc.status == "sealed" else None
 
 
@@ -396,8 +401,7 @@ def paper(kind: str, subject_id: int):
         s, kind, subject_id, signed_on=signed_on, scan=upload.read() if upload else b"",
         filename=upload.filename if upload else "", actor=actor(), request_id=request_id,
         person_id=request.form.get("person_id", type=int)), "Papieren ondertekening vastgelegd.")
-    service.complete_pending(current_app.extensions["db_sessions"], current_app.config)
-    return result
+    return result  # the last signature marked the document waiting for its seal; the worker seals it
 
 
 def _allow_request(request_id: int) -> rights.Use:
@@ -444,11 +448,14 @@ def staff_download(kind: str, subject_id: int):
 @bp.get("/outbox")
 @login_required
 def outbox():
-    """Mail waiting to be passed on by hand (no SMTP configured, or SMTP failed)."""
+    """Every mail with where it stands: waiting for the worker, retried, sent, or failed for good
+    (then, or without SMTP, an administrator passes it on by hand)."""
     use = access.require(rights.ADMIN)
     messages = db.session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
     access.log_read(use, "view", "outbox", None)
-    page = render_template("signing/outbox.html", messages=messages)
+    page = render_template("signing/outbox.html", messages=messages, state=mail.state_nl,
+                           mail_server=bool(current_app.config.get("MAIL_SERVER")),
+                           max_attempts=mail.max_attempts(current_app.config))
     db.session().commit()
     return page
 

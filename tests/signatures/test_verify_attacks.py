@@ -63,6 +63,7 @@ def sealed(api, client) -> dict:
     links = support.links_by_recipient(api)
     assert support.sign_via_form(client, links["mira@ggd.example"], "Mira Kamphuis", support.png_data_url()).status_code == 303
     assert support.sign_via_form(client, links["sanne@mail.example"], "Sanne de Boer").status_code == 303
+    assert support.worker_round(api)["sealed"] == 2
     declaration = api.get(f"/api/v1/declarations/{b1['id']}/signed.pdf")
     assert declaration.status_code == 200
     return {"pdf": declaration.data, "declaration_id": b1["id"], "consent_id": consent["id"], "organisation_id": org_id}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0013_webhooks"
-down_revision = "0011_subject_requests"
+down_revision = "0012_worker_leases"
 branch_labels = None
 depends_on = None
 
