@@ -321,7 +321,7 @@ def _notices_ending(session: Session, user: User, links: Links, on: dt.date) -> 
         return []
     until = rules.add_months(on, HORIZON_MONTHS)
     rows = session.scalars(select(Partnership).where(
-        Partnership.covenant_id.in_(covenants), Partnership.ends_on.is_not(None), Partnership.ends_on >= on,
+        Partnership.covenant_id.in_(covenants), Partnership.ends_on.is_not(None), Partnership.ends_on > on,
         Partnership.ends_on <= until, Partnership.ended_immediately_on.is_(None), Partnership.excluded_on.is_(None))
         .order_by(Partnership.ends_on, Partnership.id)).all()
     items = [Item(p.organisation.name, links.covenant(p.covenant_id), covenants[p.covenant_id].title, on=p.ends_on)

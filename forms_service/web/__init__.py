@@ -99,6 +99,7 @@ def table(table_id: int):
 def render_table(case_table: CaseTable, new_case_form=None, status: int = 200):
     """The table page (also after a refused "new case" form, with its errors)."""
     from forms_service.web import cases as case_pages
+    from forms_service.web import records
 
     session = db.session()
     target = rights.table_target(session, case_table)
@@ -117,6 +118,7 @@ def render_table(case_table: CaseTable, new_case_form=None, status: int = 200):
         may_export=export.may_export(session, access.acting_user(), target),
         case_rows=case_pages.table_case_rows(case_table, on), new_case=form,
         case_pack=case_pages.cases.pack_of_table(case_table),
+        people_page=records.paginate(list(result.people)), **records.bulk_context(case_table),
     ), status
 
 
