@@ -292,21 +292,23 @@ def find_documents(q: str) -> list[tuple[str, str, str]]:
     from registry.models import Case, CaseTable, Consent, Covenant, Declaration, Person
 
     session = db.session()
-    like = f"%{q.replace('%', '').replace('_', '')}%"
+    from forms_service.web.records import like as contains
+
+    like = contains(q)
     found: list[tuple[str, str, str]] = []
-    for covenant in session.scalars(select(Covenant).where(Covenant.title.ilike(like)).order_by(Covenant.title).limit(FOUND_LIMIT)):
+    for covenant in session.scalars(select(Covenant).where(Covenant.title.ilike(like, escape="\\")).order_by(Covenant.title).limit(FOUND_LIMIT)):
         if _may_sign("covenant", covenant.id):
             found.append((_("Convenant"), *record_link("covenant", covenant.id)))
     declarations = session.scalars(
         select(Declaration).join(Person, Person.id == Declaration.person_id)
         .join(CaseTable, CaseTable.id == Declaration.table_id)
-        .where((Person.name.ilike(like)) | (CaseTable.name.ilike(like)))
+        .where((Person.name.ilike(like, escape="\\")) | (CaseTable.name.ilike(like, escape="\\")))
         .order_by(Person.name, Declaration.id).limit(FOUND_LIMIT))
     for declaration in declarations:
         if _may_sign("declaration", declaration.id):
             found.append((_("Verklaring"), *record_link("declaration", declaration.id)))
     consents = session.scalars(select(Consent).join(Case, Case.id == Consent.case_id)
-                               .where(Case.reference.ilike(like), Consent.erased_on.is_(None))
+                               .where(Case.reference.ilike(like, escape="\\"), Consent.erased_on.is_(None))
                                .order_by(Case.reference, Consent.id).limit(FOUND_LIMIT))
     for consent in consents:
         if _may_sign("consent", consent.id):

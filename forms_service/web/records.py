@@ -86,7 +86,9 @@ def search_text() -> str:
 
 
 def like(text: str) -> str:
-    return "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+    """``text`` as a LIKE pattern "contains", its own ``%``, ``_`` and ``\\`` escaped
+    (use with ``escape="\\"``)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 # ----------------------------------------------------------------------------- the annual evaluation
@@ -226,8 +228,8 @@ def people():
     if visible is not None:
         query = query.where(visible)
     if q:
-        query = query.where(or_(Person.name.ilike(like(q)), Organisation.name.ilike(like(q)),
-                                Person.function.ilike(like(q))))
+        query = query.where(or_(Person.name.ilike(like(q), escape="\\"), Organisation.name.ilike(like(q), escape="\\"),
+                                Person.function.ilike(like(q), escape="\\")))
     count = select(func.count()).select_from(query.with_only_columns(Person.id).subquery())
     page = paginate_query(query.order_by(Person.name, Person.id), count)
     return render_template("web/people.html", page=page, q=q)
@@ -248,7 +250,7 @@ def organisations():
                                                     .where(Partnership.covenant_id.in_(covenants))),
                                 Organisation.id.in_(own)))
     if q:
-        query = query.where(Organisation.name.ilike(like(q)))
+        query = query.where(Organisation.name.ilike(like(q), escape="\\"))
     count = select(func.count()).select_from(query.with_only_columns(Organisation.id).subquery())
     page = paginate_query(query.order_by(Organisation.name), count)
     ids = [o.id for o in page.rows]
