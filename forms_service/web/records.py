@@ -154,12 +154,16 @@ def bulk_context(table: CaseTable) -> dict:
     session = db.session()
     target = rights.table_target(session, table)
     if not access.may(rights.MANAGE_DECLARATIONS, target):
-        return {"lacking": None, "bulk": None, "bulk_refresh": 0}
+        return {"lacking": None, "bulk": None, "bulk_refresh": 0, "invited": {}}
     lacking = dashboard.lacking_bijlage1(session, table, rules.today())
     latest = bulk.latest(session, table.id)
     progress = bulk.progress(session, latest) if latest else None
+    from signatures import workflow
+
+    invited = {person_id: request for (person_id, kind, _case), request
+               in workflow.open_declaration_requests(session, table.id).items() if kind == rules.STRUCTURAL}
     return {"lacking": paginate(lacking, arg="zonder"), "lacking_total": len(lacking), "bulk": progress,
-            "bulk_refresh": bulk_refresh_seconds(progress)}
+            "bulk_refresh": bulk_refresh_seconds(progress), "invited": invited}
 
 
 BULK_REFRESH_SECONDS = 5
