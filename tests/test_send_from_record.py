@@ -202,3 +202,36 @@ def test_bulk_bijlage1_goes_exactly_to_those_lacking_one(logged_in, app, app_ses
     again = logged_in.post(f"{path}/bijlage1-versturen", data={"csrf_token": token})
     assert "Er was niemand om uit te nodigen" in page(logged_in, again.headers["Location"].split("#")[0])
     assert app_session.scalar(select(Declaration).where(Declaration.person_id == extra.id)).signed_on is None
+
+
+def test_consent_page_actions_only_for_those_who_record_consents(app, client, make_user, app_session, world):
+    """A coordinator entitled at the table sends and reminds from the consent page; the
+    table's chair reads it (logged) but gets no signing buttons."""
+    from registry.models import Consent
+    from tests.auth_support import login
+
+    consent = services.create_consent(
+        app_session, table_id=world["north"].id, case_ref="EN-1", signed_by="resident", resident_name="Tessa (fictief)",
+        resident_birth_date=dt.date(1984, 2, 17), purpose="Afstemmen.", categories=["name_address"],
+        recipient_ids=[world["ggd"].id])
+    app_session.commit()
+    path = f"/consents/{consent.id}"
+    coordinator = make_user([{"role": "coordinator", "table_id": world["north"].id}], person_id=world["gerda"].id)
+    chair = make_user([{"role": "chair", "table_id": world["north"].id}], person_id=world["anouk"].id)
+    login(client, *coordinator)
+    text = page(client, path)
+    token = CSRF.search(text).group(1)
+    sent = client.post(f"/ondertekening/consent/{consent.id}/versturen", data={
+        "csrf_token": token, "back": "record", "name": "Tessa (fictief)", "email": "tessa@x.example", "role": "resident"})
+    assert sent.headers["Location"].startswith(path)
+    text = page(client, path)
+    request = app_session.scalar(select(SigningRequest).where(SigningRequest.subject_kind == "consent"))
+    assert "Uitnodigingen verstuurd." in text and f"/ondertekening/verzoeken/{request.id}/herinneren" in text
+    client.post(f"/ondertekening/verzoeken/{request.id}/herinneren", data={"csrf_token": token, "back": "record"})
+    assert "Herinnering verstuurd." in page(client, path)
+    client.post("/logout", data={"csrf_token": token})
+    login(client, *chair)
+    text = page(client, path)
+    assert "Tessa (fictief)" in text and "/herinneren" not in text and "/intrekken" not in text
+    assert "Ter ondertekening versturen" not in text
+    assert app_session.get(Consent, consent.id).signed_on is None
