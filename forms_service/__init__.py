@@ -49,6 +49,7 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.web.public import bp as public_bp
     from forms_service.web.cases import bp as cases_bp
     from forms_service.web.webhooks import bp as webhooks_bp
+    from forms_service.web.records import bp as records_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
@@ -62,4 +63,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(records_bp)
     app.register_blueprint(api_bp)

@@ -108,6 +108,21 @@ class Covenant(Base):
         return "in_force" if self.in_force_on is not None else "draft"
 
 
+class CovenantEvaluation(Base):
+    """The partners' annual evaluation of the covenant (*jaarlijkse evaluatie*, Emmen art. 12):
+    held on a date, with a short note; the dashboard calls one due when none was held in
+    the last 12 months (counted from coming into force for the first)."""
+
+    __tablename__ = "covenant_evaluation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant.id"), index=True)
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+
 class Partnership(Base):
     """An organisation's membership of a covenant (*convenantpartnerschap*).
 

@@ -285,3 +285,18 @@ class WebhookDelivery(Base):
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+
+
+class BulkSend(Base):
+    """One "send Bijlage 1 to everyone at this table who lacks one" action: the outbox
+    messages it queued, so the table page can say "n van m verstuurd" while the worker
+    delivers them."""
+
+    __tablename__ = "bulk_send"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("case_table.id"), index=True)
+    started_by: Mapped[str] = mapped_column(String(254))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    outbox_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

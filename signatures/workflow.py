@@ -95,6 +95,8 @@ class Invitation:
     request: SigningRequest
     token: str
     link: str
+    outbox_id: int | None = None
+    """The outbox row of the invitation mail (None for in-person requests)."""
 
 
 # ----------------------------------------------------------------------------- sending
@@ -184,14 +186,15 @@ def _invite(session: Session, config: Mapping[str, Any], kind: str, subject_id: 
     request.witness_person_id = witness_person_id
     session.flush()
     link = signing_link(base_url, token)
+    outbox_id = None
     if method == "link":
-        _mail_link(session, config, request, link, snapshot.title, reminder=False, actor=actor)
-    return Invitation(request, token, link)
+        outbox_id = _mail_link(session, config, request, link, snapshot.title, reminder=False, actor=actor)
+    return Invitation(request, token, link, outbox_id)
 
 
 def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequest, link: str, title: str,
-               *, reminder: bool, actor: str, now: dt.datetime | None = None) -> None:
-    """Mail an invitation or a reminder and log it."""
+               *, reminder: bool, actor: str, now: dt.datetime | None = None) -> int:
+    """Mail an invitation or a reminder and log it; the outbox row's id."""
     now = tokens.as_utc(now or tokens.utcnow())
     subject = ("Herinnering: " if reminder else "") + f"Verzoek om te ondertekenen: {title}"
     days = (request.expires_at - now).days
@@ -205,8 +208,9 @@ def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequ
         + "\nWilt u niet tekenen? Op dezelfde pagina kunt u weigeren en een reden geven.\n\n"
         "Met vriendelijke groet,\nDe coördinator van de casustafel\n"
     )
-    mail.enqueue(session, request.signer_email, subject, body)
+    message = mail.enqueue(session, request.signer_email, subject, body)
     lifecycle.mark_sent(session, request, reminder=reminder, actor=actor, now=now)
+    return message.id
 
 
 def resend(session: Session, config: Mapping[str, Any], request_id: int, *, actor: str, base_url: str) -> Invitation:
@@ -253,8 +257,31 @@ def send_reminders(session: Session, config: Mapping[str, Any], *, base_url: str
     return sum(_remind(session, config, r, base_url, now) for r in due)
 
 
+def remind(session: Session, config: Mapping[str, Any], request_id: int, *, actor: str, base_url: str) -> SigningRequest:
+    """Remind one signer now (the staff's "Herinneren" button): the same request gets a
+    fresh link by mail and the old link stops working; its expiry stays. 409 when the
+    request is no longer open or is not sent by link."""
+    request = _request(session, request_id)
+    if request.status not in ("pending", "opened") or request.method != "link":
+        raise Conflict("Alleen een openstaand verzoek per e-mail kan worden herinnerd.",
+                       {"request_id": "Dit verzoek staat niet (meer) open."})
+    if not _remind(session, config, request, base_url, tokens.utcnow(), actor=actor):
+        raise Conflict("Dit verzoek staat niet (meer) open.", {"request_id": "Dit verzoek staat niet (meer) open."})
+    return request
+
+
+def uninvited_signers(session: Session, kind: str, subject_id: int) -> list[Signer]:
+    """The signers of a subject who have not signed and have no open request (for "send"
+    on a covenant whose partners were invited one by one)."""
+    live = live_requests(session, kind, subject_id)
+    return [s for s in load_subject(session, kind, subject_id).signers
+            if not any((s.person_id is not None and r.signer_person_id == s.person_id) or (
+                s.person_id is None and lifecycle.normalise_name(r.signer_name) == lifecycle.normalise_name(s.name))
+                for r in live)]
+
+
 def _remind(session: Session, config: Mapping[str, Any], request: SigningRequest, base_url: str,
-            now: dt.datetime) -> int:
+            now: dt.datetime, actor: str = "system") -> int:
     """Rotate the link token of one open request and mail it; 1 when sent."""
     token, token_hash = tokens.new_token()
     changed = session.execute(update(SigningRequest).where(
@@ -264,7 +291,7 @@ def _remind(session: Session, config: Mapping[str, Any], request: SigningRequest
         return 0
     session.refresh(request)
     title = load_subject(session, request.subject_kind, request.subject_id).title
-    _mail_link(session, config, request, signing_link(base_url, token), title, reminder=True, actor="system", now=now)
+    _mail_link(session, config, request, signing_link(base_url, token), title, reminder=True, actor=actor, now=now)
     return 1
 
 

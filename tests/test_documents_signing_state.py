@@ -55,7 +55,7 @@ def test_unsigned_declaration_offers_sending_then_shows_the_request(logged_in, a
     assert "Nog niet ondertekend." in page and form and 'name="back" value="record"' in form
     token = support.CSRF_RE.search(page).group(1)
     response = logged_in.post(f"/ondertekening/declaration/{declaration_id}/versturen", data={"csrf_token": token, "back": "record"})
-    assert response.status_code == 302 and response.headers["Location"] == path
+    assert response.status_code == 302 and response.headers["Location"] == path + "#send-for-signing"
     page = page_of(logged_in, path)
     assert "Uitnodigingen verstuurd." in page
     assert "piet@toegang.example" in page and "verstuurd, nog niet geopend" in page
@@ -82,7 +82,7 @@ def test_signed_on_paper_without_a_scan_says_so(logged_in, app_session, world):
                                       table_id=world["north"].id, case_ref="EN-4", signed_on=dt.date(2026, 3, 1))
     app_session.commit()
     page = page_of(logged_in, f"/declarations/{row.id}")
-    assert "Op papier ondertekend op 2026-03-01" in page and "geen scan" in page
+    assert "Op papier ondertekend op 1 maart 2026" in page and "geen scan" in page
     assert send_form(page) is None and "ondertekend.pdf" not in page
 
 
@@ -93,7 +93,7 @@ def test_signed_on_paper_with_a_scan_offers_the_scan(logged_in, app_session, wor
     app_session.commit()
     service.complete_pending(logged_in.application.extensions["db_sessions"], logged_in.application.config)
     page = page_of(logged_in, f"/declarations/{declaration_id}")
-    assert "Op papier ondertekend op 2026-03-01; de scan is bewaard." in page
+    assert "Op papier ondertekend op 1 maart 2026; de scan is bewaard." in page
     assert f'href="/ondertekening/declaration/{declaration_id}/ondertekend.pdf"' in page
 
 
@@ -106,7 +106,7 @@ def test_unsigned_consent_asks_whom_to_send_it_to(logged_in, app_session, world)
     token = support.CSRF_RE.search(page).group(1)
     response = logged_in.post(f"/ondertekening/consent/{consent_id}/versturen", data={
         "csrf_token": token, "back": "record", "name": "Tessa Bakker", "email": "tessa@example.org", "role": "resident"})
-    assert response.headers["Location"] == path
+    assert response.headers["Location"] == path + "#send-for-signing"
     page = page_of(logged_in, path)
     assert "tessa@example.org" in page and "verstuurd, nog niet geopend" in page
     app_session.rollback()
@@ -115,4 +115,4 @@ def test_unsigned_consent_asks_whom_to_send_it_to(logged_in, app_session, world)
 
 def test_signed_consent_on_paper_says_so(logged_in, app_session, world):
     page = page_of(logged_in, f"/consents/{world['consent'].id}")  # signed 2026-02-16 via the form
-    assert "Op papier ondertekend op 2026-02-16" in page and send_form(page) is None
+    assert "Op papier ondertekend op 16 februari 2026" in page and send_form(page) is None

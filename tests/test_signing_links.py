@@ -200,25 +200,24 @@ def test_access_matrix(client, admin_token, path, anonymous, admin, app):
 def test_staff_pages_show_requests_and_the_outbox(logged_in, api, one_link):
     _cov, rep, link = one_link
     overview = logged_in.get("/ondertekening").get_data(as_text=True)
-    assert rep["name"] in overview and "pending" in overview and "Intrekken" in overview
+    assert rep["name"] in overview and "verstuurd, nog niet geopend" in overview and "pending" not in overview
     outbox = logged_in.get("/outbox").get_data(as_text=True)
     assert link in outbox and rep["email"] in outbox
 
 
-def test_staff_send_form_without_javascript(logged_in, api, app_session):
+def test_staff_send_from_the_covenant_page_without_javascript(logged_in, api, app_session):
     covenant_id, reps = support.covenant_with_partners(api, 2)
-    page = logged_in.get("/ondertekening").get_data(as_text=True)
+    page = logged_in.get(f"/covenants/{covenant_id}").get_data(as_text=True)
     csrf = support.CSRF_RE.search(page).group(1)
-    sent = logged_in.post("/ondertekening/versturen", data={"csrf_token": csrf, "kind": "covenant", "subject_id": covenant_id},
+    sent = logged_in.post(f"/ondertekening/covenant/{covenant_id}/versturen", data={"csrf_token": csrf, "back": "record"},
                           follow_redirects=True)
     assert "Uitnodigingen verstuurd." in sent.get_data(as_text=True)
     assert set(support.links_by_recipient(api)) == {r["email"] for r in reps}
-    again = logged_in.post("/ondertekening/versturen", data={"csrf_token": csrf, "kind": "covenant", "subject_id": covenant_id},
+    again = logged_in.post(f"/ondertekening/covenant/{covenant_id}/versturen", data={"csrf_token": csrf, "back": "record"},
                            follow_redirects=True)
     assert "is al uitgenodigd" in again.get_data(as_text=True)
-    wrong = logged_in.post("/ondertekening/versturen", data={"csrf_token": csrf, "kind": "iets", "subject_id": "1"},
-                           follow_redirects=True)
-    assert "Kies het soort document" in wrong.get_data(as_text=True)
+    wrong = logged_in.post("/ondertekening/iets/1/versturen", data={"csrf_token": csrf})
+    assert wrong.status_code == 404
 
 
 def test_registry_conflict_at_signing_changes_nothing(client, app_session, one_link):

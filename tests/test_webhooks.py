@@ -117,6 +117,9 @@ def test_sealed_covenant_and_a_consent_signed_and_withdrawn_reach_the_receiver_s
     assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
     link = support.links_by_recipient(api)[reps[0]["email"]]
     assert support.sign_via_form(client, link, reps[0]["name"], support.png_data_url()).status_code == 303
+    from signatures import workflow
+
+    assert workflow.seal_waiting(app.extensions["db_sessions"], app.config)["sealed"] == 1  # the worker's seal step only
     assert api.get(f"/api/v1/covenants/{covenant_id}/signed.pdf").status_code == 200
     assert hook.requests == []  # nothing is sent inside a request: only the worker delivers
 

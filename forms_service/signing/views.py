@@ -19,6 +19,8 @@ from forms_service.web.document_forms import parse_form_date
 from forms_service.web.preview import preview_response
 from forms_service.auth import current_user, login_required
 from signatures import workflow as service
+from flask_babel import gettext as _
+
 from signatures.subjects import KINDS, Signer, load_subject
 from signatures.verification import expected_document, matches_expected, verify_upload
 from registry import access as rights
@@ -221,7 +223,7 @@ def verify():
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            flash("Kies een PDF-bestand.")
+            flash("Kies een PDF-bestand.", "error")
         else:
             result = verify_upload(db.session(), current_app.config, upload.read())
     return render_template("signing/verify.html", result=result, wanted=wanted, expected=expected,
@@ -239,12 +241,16 @@ def actor() -> str:
 @bp.get("/ondertekening")
 @login_required
 def overview():
-    """The signing requests of the documents this account may send, newest first.
+    """Find a document by name (``q``: a covenant's title, a person's name, a table, a
+    case reference) and go to its page, where it is sent, reminded, cancelled or recorded
+    on paper; below, the signing requests of the documents this account may send, newest
+    first. No one types an internal kind or a database number.
 
     The list shows signers' names and e-mail addresses, so showing it is logged.
     """
     session = db.session()
     access.require_role_for(rights.SEND_BIJLAGE1)
+    q = request.args.get("q", "").strip()[:100]
     rows = session.scalars(select(SigningRequest).order_by(SigningRequest.id.desc()).limit(500)).all()
     allowed = {}
     for row in rows:
@@ -254,11 +260,65 @@ def overview():
     requests_ = [row for row in rows if allowed[(row.subject_kind, row.subject_id)]]
     docs = {(d.subject_kind, d.subject_id): d for d in session.scalars(select(SignedDocument))
             if allowed.get((d.subject_kind, d.subject_id))}
+    labels = {key: record_link(*key) for key in {(r.subject_kind, r.subject_id) for r in requests_}}
     if requests_:
         access.log_read(_any_use(), "view", "signing_requests", None, {"requests": [r.id for r in requests_][:100]})
-    page = render_template("signing/overview.html", requests=requests_, docs=docs, kinds=KINDS)
+    page = render_template("signing/overview.html", requests=requests_, docs=docs, labels=labels, q=q,
+                           found=find_documents(q) if q else None)
     session.commit()
     return page
+
+
+def record_link(kind: str, subject_id: int) -> tuple[str, str | None]:
+    """A document's name for people and its record page (where its signing is done)."""
+    from registry.models import Consent, Covenant, Declaration
+    from signatures.subjects import declaration_title
+
+    session = db.session()
+    if kind == "covenant" and (covenant := session.get(Covenant, subject_id)):
+        return covenant.title, url_for("documents.covenant", covenant_id=subject_id)
+    if kind == "declaration" and (declaration := session.get(Declaration, subject_id)):
+        number = declaration_title(declaration).split(" — ")[0]
+        return (f"{number}: {declaration.person.name} ({declaration.table.name})",
+                url_for("documents.declaration", declaration_id=subject_id))
+    if kind == "consent" and (consent := session.get(Consent, subject_id)):
+        return (f"Toestemming casus {consent.case.reference} ({consent.case.table.name})",
+                url_for("documents.consent", consent_id=subject_id))
+    if kind == "meeting":
+        return _("Presentie- en toetsingslijst"), url_for("meetings.check", meeting_id=subject_id)
+    return _("Document"), None
+
+
+FOUND_LIMIT = 50
+
+
+def find_documents(q: str) -> list[tuple[str, str, str]]:
+    """Documents whose name matches ``q`` and that this account may send: (what, name, URL)."""
+    from registry.models import Case, CaseTable, Consent, Covenant, Declaration, Person
+
+    session = db.session()
+    from forms_service.web.records import like as contains
+
+    like = contains(q)
+    found: list[tuple[str, str, str]] = []
+    for covenant in session.scalars(select(Covenant).where(Covenant.title.ilike(like, escape="\\")).order_by(Covenant.title).limit(FOUND_LIMIT)):
+        if _may_sign("covenant", covenant.id):
+            found.append((_("Convenant"), *record_link("covenant", covenant.id)))
+    declarations = session.scalars(
+        select(Declaration).join(Person, Person.id == Declaration.person_id)
+        .join(CaseTable, CaseTable.id == Declaration.table_id)
+        .where((Person.name.ilike(like, escape="\\")) | (CaseTable.name.ilike(like, escape="\\")))
+        .order_by(Person.name, Declaration.id).limit(FOUND_LIMIT))
+    for declaration in declarations:
+        if _may_sign("declaration", declaration.id):
+            found.append((_("Verklaring"), *record_link("declaration", declaration.id)))
+    consents = session.scalars(select(Consent).join(Case, Case.id == Consent.case_id)
+                               .where(Case.reference.ilike(like, escape="\\"), Consent.erased_on.is_(None))
+                               .order_by(Case.reference, Consent.id).limit(FOUND_LIMIT))
+    for consent in consents:
+        if _may_sign("consent", consent.id):
+            found.append((_("Toestemming"), *record_link("consent", consent.id)))
+    return found[:FOUND_LIMIT]
 
 
 def _may_sign(kind: str, subject_id: int) -> bool:
@@ -283,12 +343,18 @@ def _allow(kind: str, subject_id: int, purpose: str = "send") -> rights.Use:
 @bp.post("/ondertekening/<kind>/<int:subject_id>/versturen")
 @login_required
 def send(kind: str, subject_id: int):
-    """Send a document for signing to everyone who still has to sign."""
+    """Send a document for signing to everyone who still has to sign and is not invited yet
+    (a covenant: each unsigned partner's representative; a Bijlage 4: the signers named)."""
     _allow(kind, subject_id)
-    signers = _consent_signers() if kind == "consent" and request.form.get("name") else None
+    if kind == "consent" and request.form.get("name"):
+        signers = _consent_signers()
+    elif kind == "covenant":
+        signers = service.uninvited_signers(db.session(), kind, subject_id) or None
+    else:
+        signers = None
     return _staff_action(lambda s: service.send_for_signing(
         s, current_app.config, kind, subject_id, actor=actor(), base_url=base_url(), signers=signers),
-        "Uitnodigingen verstuurd.", back=_record_page(kind, subject_id))
+        _("Uitnodigingen verstuurd."), back=_record_page(kind, subject_id))
 
 
 RECORD_PAGES = {"declaration": ("documents.declaration", "declaration_id"),
@@ -301,7 +367,7 @@ def _record_page(kind: str, subject_id: int) -> str | None:
     if request.form.get("back") != "record" or kind not in RECORD_PAGES:
         return None
     endpoint, arg = RECORD_PAGES[kind]
-    return url_for(endpoint, **{arg: subject_id})
+    return url_for(endpoint, **{arg: subject_id}) + "#send-for-signing"
 
 
 def _consent_signers() -> list[Signer]:
@@ -318,31 +384,6 @@ def _consent_signers() -> list[Signer]:
     return signers
 
 
-def _chosen_subject() -> tuple[str, int] | None:
-    """Kind and number chosen on the overview's form, or None (with a message)."""
-    kind, number = request.form.get("kind", ""), request.form.get("subject_id", type=int)
-    if kind not in KINDS or not number:
-        flash("Kies het soort document en vul het nummer in.")
-        return None
-    return kind, number
-
-
-@bp.post("/ondertekening/versturen")
-@login_required
-def send_form():
-    """The overview's form: send the chosen document for signing."""
-    chosen = _chosen_subject()
-    return send(*chosen) if chosen else redirect(url_for("signing.overview"))
-
-
-@bp.post("/ondertekening/in-persoon")
-@login_required
-def in_person_form():
-    """The overview's form: sign the chosen document now on this device."""
-    chosen = _chosen_subject()
-    return in_person(*chosen) if chosen else redirect(url_for("signing.overview"))
-
-
 @bp.post("/ondertekening/<kind>/<int:subject_id>/in-persoon")
 @login_required
 def in_person(kind: str, subject_id: int):
@@ -357,8 +398,8 @@ def in_person(kind: str, subject_id: int):
                                               witness_person_id=current_user().person_id)[0]
     except DomainError as exc:
         session.rollback()
-        flash(exc.message)
-        return redirect(url_for("signing.overview"))
+        flash(error_text(exc), "error")
+        return redirect(_record_page(kind, subject_id) or url_for("signing.overview"))
     session.commit()
     return redirect(url_for("signing.sign_page", token=invitation.token))
 
@@ -367,18 +408,27 @@ def in_person(kind: str, subject_id: int):
 @login_required
 def cancel(request_id: int):
     """Withdraw an open request."""
-    _allow_request(request_id)
+    signing_request = _allow_request(request_id)
     return _staff_action(lambda s: service.cancel(s, request_id, actor=actor(), reason=request.form.get("reason")),
-                         "Verzoek ingetrokken.")
+                         _("Verzoek ingetrokken."), back=_record_page(signing_request.subject_kind, signing_request.subject_id))
 
 
 @bp.post("/ondertekening/verzoeken/<int:request_id>/opnieuw")
 @login_required
 def resend(request_id: int):
     """A new link for the same signer."""
-    _allow_request(request_id)
+    signing_request = _allow_request(request_id)
     return _staff_action(lambda s: service.resend(s, current_app.config, request_id, actor=actor(), base_url=base_url()),
-                         "Opnieuw verstuurd.")
+                         _("Opnieuw verstuurd."), back=_record_page(signing_request.subject_kind, signing_request.subject_id))
+
+
+@bp.post("/ondertekening/verzoeken/<int:request_id>/herinneren")
+@login_required
+def remind(request_id: int):
+    """Remind the signer now: a fresh link by mail to the same open request."""
+    signing_request = _allow_request(request_id)
+    return _staff_action(lambda s: service.remind(s, current_app.config, request_id, actor=actor(), base_url=base_url()),
+                         _("Herinnering verstuurd."), back=_record_page(signing_request.subject_kind, signing_request.subject_id))
 
 
 @bp.post("/ondertekening/<kind>/<int:subject_id>/papier")
@@ -386,42 +436,52 @@ def resend(request_id: int):
 def paper(kind: str, subject_id: int):
     """Record a paper signature: the date and the scanned PDF."""
     _allow(kind, subject_id)
+    back = _record_page(kind, subject_id) or url_for("signing.overview")
     upload = request.files.get("scan")
     typed = request.form.get("signed_on", "")
     try:
         signed_on = parse_form_date(typed)
     except ValueError as exc:
-        flash(f"Datum van ondertekening „{typed.strip()[:40]}”: {exc}")
-        return redirect(url_for("signing.overview"))
+        flash(_("Datum van ondertekening „%(typed)s”: %(problem)s", typed=typed.strip()[:40], problem=str(exc)), "error")
+        return redirect(back)
     if signed_on is None:
-        flash("Vul de datum van ondertekening in (JJJJ-MM-DD).")
-        return redirect(url_for("signing.overview"))
+        flash(_("Vul de datum van ondertekening in (JJJJ-MM-DD)."), "error")
+        return redirect(back)
     request_id = request.form.get("request_id", type=int)
     result = _staff_action(lambda s: service.record_paper(
         s, kind, subject_id, signed_on=signed_on, scan=upload.read() if upload else b"",
         filename=upload.filename if upload else "", actor=actor(), request_id=request_id,
-        person_id=request.form.get("person_id", type=int)), "Papieren ondertekening vastgelegd.")
+        person_id=request.form.get("person_id", type=int)), _("Papieren ondertekening vastgelegd."), back=back)
     return result  # the last signature marked the document waiting for its seal; the worker seals it
 
 
-def _allow_request(request_id: int) -> rights.Use:
+def _allow_request(request_id: int) -> SigningRequest:
     """404 for an unknown request; 403 unless this account may act on its document."""
     signing_request = db.session().get(SigningRequest, request_id) or abort(404)
-    return _allow(signing_request.subject_kind, signing_request.subject_id)
+    _allow(signing_request.subject_kind, signing_request.subject_id)
+    return signing_request
+
+
+def error_text(exc: DomainError) -> str:
+    """A refusal as one Dutch sentence for a flash: the message, then the field messages
+    that add something (a 404's "Bestaat niet." repeats the message and is left out)."""
+    extra = [text for text in exc.fields.values() if text and exc.status != 404 and text not in exc.message]
+    return " ".join([exc.message, *dict.fromkeys(extra)]).strip()
 
 
 def _staff_action(work, message: str, back: str | None = None):
-    """Run a service call, commit, and go back (to the overview, or ``back``) with a message."""
+    """Run a service call, commit, and go back (to the overview, or ``back``) with a
+    message: a success, or the refusal flashed as an error (category ``error``)."""
     session = db.session()
     target = back or url_for("signing.overview")
     try:
         work(session)
     except DomainError as exc:
         session.rollback()
-        flash(f"{exc.message} {' '.join(exc.fields.values())}".strip())
+        flash(error_text(exc), "error")
         return redirect(target)
     session.commit()
-    flash(message)
+    flash(message, "success")
     return redirect(target)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import select
 
 from forms_service import access, db
@@ -15,7 +15,7 @@ from forms_service.api.export_api import zip_response
 from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, parse_date
 from forms_service.auth import login_required
 from registry import access as rights
-from registry import queries, rules
+from registry import dashboard, queries, rules
 from registry.documents import build
 from registry.errors import DomainError, NotFound
 from registry.models import CaseTable, Covenant, Person
@@ -45,16 +45,45 @@ def domain_error(exc: DomainError):
     return render_template("error.html", message=exc.message, fields=exc.fields, status=exc.status), exc.status
 
 
+class PageLinks:
+    """Where each dashboard item is resolved: the staff pages (:class:`registry.dashboard.Links`)."""
+
+    def covenant(self, covenant_id: int) -> str:
+        return url_for("documents.covenant", covenant_id=covenant_id)
+
+    def table(self, table_id: int) -> str:
+        return url_for("web.table", table_id=table_id)
+
+    def declaration(self, declaration_id: int) -> str:
+        return url_for("documents.declaration", declaration_id=declaration_id)
+
+    def consent(self, consent_id: int) -> str:
+        return url_for("documents.consent", consent_id=consent_id)
+
+    def person(self, person_id: int) -> str:
+        return url_for("web.person", person_id=person_id)
+
+    def case(self, case_id: int) -> str:
+        return url_for("cases.case", case_id=case_id)
+
+
+def dashboard_lines() -> list[dashboard.Line]:
+    """What waits for the acting user today (the start page and the API)."""
+    return dashboard.dashboard(db.session(), access.acting_user(), PageLinks())
+
+
 @bp.get("/")
 @login_required
 def index():
-    """The covenants and tables this account may see (an admin: all)."""
+    """The start page: what waits for this account (the dashboard), then the covenants
+    and tables it may see (an admin: all)."""
     covenant_ids, table_ids = access.visible_covenant_ids(), access.visible_table_ids()
     query = select(Covenant).order_by(Covenant.title)
     if covenant_ids is not None:
         query = query.where(Covenant.id.in_(covenant_ids))
     covenants = db.session().scalars(query).all()
-    return render_template("web/index.html", covenants=covenants, table_ids=table_ids)
+    return render_template("web/index.html", covenants=covenants, table_ids=table_ids, lines=dashboard_lines(),
+                           today=rules.today())
 
 
 @bp.get("/tables/<int:table_id>")
@@ -70,6 +99,7 @@ def table(table_id: int):
 def render_table(case_table: CaseTable, new_case_form=None, status: int = 200):
     """The table page (also after a refused "new case" form, with its errors)."""
     from forms_service.web import cases as case_pages
+    from forms_service.web import records
 
     session = db.session()
     target = rights.table_target(session, case_table)
@@ -88,6 +118,7 @@ def render_table(case_table: CaseTable, new_case_form=None, status: int = 200):
         may_export=export.may_export(session, access.acting_user(), target),
         case_rows=case_pages.table_case_rows(case_table, on), new_case=form,
         case_pack=case_pages.cases.pack_of_table(case_table),
+        people_page=records.paginate(list(result.people)), **records.bulk_context(case_table),
     ), status
 
 

@@ -295,11 +295,27 @@ def covenant_edit(covenant_id: int):
 @login_required
 def covenant(covenant_id: int):
     """A covenant: partners, tables, preview and downloads."""
-    covenant = load(Covenant, covenant_id)
-    target = rights.covenant_target(db.session(), covenant.id)
+    return render_covenant(load(Covenant, covenant_id))
+
+
+def render_covenant(covenant: Covenant, evaluation_form=None, status: int = 200):
+    """The covenant page (also after a refused evaluation form, with its errors): its
+    signing with every action (send, remind, cancel, paper), and the annual evaluations."""
+    from forms_service.web import records
+
+    session = db.session()
+    target = rights.covenant_target(session, covenant.id)
     access.require(rights.READ, target)
-    return render_template("documents_web/covenant.html", covenant=covenant,
-                           may_export=export.may_export(db.session(), access.acting_user(), target))
+    may_send = access.may(rights.SIGNING, target)
+    signing_state = signing.signing_state(session, "covenant", covenant.id)
+    if may_send and signing_state.requests:  # the signers' names and e-mail addresses are shown
+        access.log_read(access.require(rights.SIGNING, target), "view", "signing_requests", None,
+                        {"covenant_id": covenant.id}, target)
+    page = render_template("documents_web/covenant.html", covenant=covenant,
+                           may_export=export.may_export(session, access.acting_user(), target),
+                           signing=signing_state, may_send=may_send, **records.evaluation_context(covenant, evaluation_form))
+    session.commit()
+    return page, status
 
 
 @bp.get("/covenants/<int:covenant_id>/ondertekend.zip")
@@ -435,11 +451,12 @@ def declaration_form_view(form_class, kind: str, template_title: str, packs: lis
 def declaration(declaration_id: int):
     """A recorded declaration with its PDF and the state of its signing (signers' e-mail: logged)."""
     declaration = load(Declaration, declaration_id)
-    access.require_and_log(rights.READ, rights.declaration_target(db.session(), declaration), "view",
-                           "declaration", declaration_id)
+    target = rights.declaration_target(db.session(), declaration)
+    access.require_and_log(rights.READ, target, "view", "declaration", declaration_id)
     page = render_template("documents_web/declaration.html", declaration=declaration,
                            title=build.annex_heading(build.declaration_annex(declaration)),
-                           signing=signing.signing_state(db.session(), "declaration", declaration_id))
+                           signing=signing.signing_state(db.session(), "declaration", declaration_id),
+                           may_send=access.may(rights.signing_permission("declaration", target, "send"), target))
     db.session().commit()
     return page
 
@@ -529,7 +546,8 @@ def consent(consent_id: int):
                            title=build.annex_heading(build.consent_annex(consent)),
                            status=consent_status(db.session(), consent),
                            required_signers=services.consent_required_signers(consent),
-                           signing=signing.signing_state(db.session(), "consent", consent_id))
+                           signing=signing.signing_state(db.session(), "consent", consent_id),
+                           may_send=access.may(rights.MANAGE_CONSENTS, rights.consent_target(db.session(), consent)))
     db.session().commit()
     return page
 
