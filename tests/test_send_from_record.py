@@ -61,6 +61,8 @@ def test_covenant_page_sends_reminds_cancels_and_resends_over_smtp(smtp_app, log
     assert "Nog niet uitgenodigd: Partner 0, Partner 1" in text
     sent = logged_in.post(form_action(text, "Ter ondertekening versturen"), data={"csrf_token": token, "back": "record"})
     assert sent.status_code == 302 and sent.headers["Location"].startswith(path)
+    assert inbox.messages == []  # the request only wrote the outbox; the worker sends
+    support.worker_round(app)
     assert sorted(rcpt[0] for rcpt, _ in inbox.messages) == sorted(r["email"] for r in reps)
     text = page(logged_in, path)
     assert "Uitnodigingen verstuurd." in text and 'class="flash flash-success"' in text
@@ -69,6 +71,7 @@ def test_covenant_page_sends_reminds_cancels_and_resends_over_smtp(smtp_app, log
     first = app_session.scalars(select(SigningRequest).order_by(SigningRequest.id)).first()
     reminded = logged_in.post(f"/ondertekening/verzoeken/{first.id}/herinneren", data={"csrf_token": token, "back": "record"})
     assert reminded.headers["Location"].startswith(path)
+    support.worker_round(app)
     assert inbox.messages[-1][1]["Subject"].startswith("Herinnering:") and inbox.messages[-1][0][0] == first.signer_email
     assert "Herinnering verstuurd." in page(logged_in, path)
 
@@ -79,6 +82,7 @@ def test_covenant_page_sends_reminds_cancels_and_resends_over_smtp(smtp_app, log
     assert app_session.get(SigningRequest, first.id).status == "cancelled"
     before = len(inbox.messages)
     logged_in.post(f"/ondertekening/verzoeken/{first.id}/opnieuw", data={"csrf_token": token, "back": "record"})
+    support.worker_round(app)
     assert len(inbox.messages) == before + 1 and "Opnieuw verstuurd." in page(logged_in, path)
 
 
