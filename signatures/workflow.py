@@ -149,6 +149,30 @@ def send_declaration(session: Session, config: Mapping[str, Any], *, kind: str, 
     return send_for_signing(session, config, "declaration", declaration.id, actor=actor, base_url=base_url)[0]
 
 
+def send_accession(session: Session, config: Mapping[str, Any], covenant_id: int, representative_id: int, *,
+                   actor: str, base_url: str) -> Invitation:
+    """Send the covenant to the representative of a partner that accedes (*toetreding*)."""
+    subject = load_subject(session, "covenant", covenant_id)
+    signers = [s for s in subject.signers if s.person_id == representative_id]
+    if not signers:
+        raise Conflict("Deze vertegenwoordiger hoeft niet te tekenen.", {"representative_id": "Heeft al getekend."})
+    return send_for_signing(session, config, "covenant", covenant_id, actor=actor, base_url=base_url, signers=signers)[0]
+
+
+def send_amendment(session: Session, config: Mapping[str, Any], amendment_id: int, *, actor: str,
+                   base_url: str) -> list[Invitation]:
+    """Send an amendment (art. 13) to every current partner that has not signed it, and
+    record that in the covenant's history."""
+    from registry import covenant_life, rules
+    from registry.models import CovenantAmendment
+
+    invitations = send_for_signing(session, config, "amendment", amendment_id, actor=actor, base_url=base_url)
+    amendment = session.get(CovenantAmendment, amendment_id)
+    covenant_life.record(session, "amendment_sent", rules.today(), actor, covenant_id=amendment.covenant_id,
+                         amendment_id=amendment.id, detail=", ".join(i.request.signer_name for i in invitations))
+    return invitations
+
+
 def open_declaration_requests(session: Session, table_id: int) -> dict[tuple[int, str, str | None], SigningRequest]:
     """Open invitations for unsigned declarations at a table, by (person, kind, case)."""
     rows = session.execute(select(Declaration, SigningRequest).join(SigningRequest, (

@@ -74,3 +74,4 @@ from forms_service.api import subject_requests_api  # noqa: E402,F401
 from forms_service.api import partners_api  # noqa: E402,F401
 from forms_service.api import export_api  # noqa: E402,F401
 from forms_service.api import actions_api  # noqa: E402,F401
+from forms_service.api import amendments_api  # noqa: E402,F401
