@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.web.subject_requests import bp as subject_requests_bp
     from forms_service.web.public import bp as public_bp
     from forms_service.web.cases import bp as cases_bp
+    from forms_service.web.covenant_life import bp as covenant_life_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
@@ -82,4 +83,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(subject_requests_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(covenant_life_bp)
     app.register_blueprint(api_bp)

@@ -751,3 +751,23 @@ def signing_state(session: Session, kind: str, subject_id: int) -> SigningState:
         SigningRequest.subject_kind == kind, SigningRequest.subject_id == subject_id)
         .order_by(SigningRequest.id.desc())))
     return SigningState(kind, subject_id, requests, _document(session, kind, subject_id))
+
+
+@dataclass(frozen=True)
+class Declined:
+    """A signer's refusal of a document, for its record page: who, on which Dutch date, why."""
+
+    signer_name: str
+    on: dt.date
+    reason: str | None
+
+
+def declined(session: Session, kind: str, subject_id: int) -> list[Declined]:
+    """Every refusal of a document, oldest first (the date from the evidence log)."""
+    requests = {r.id: r for r in session.scalars(select(SigningRequest).where(
+        SigningRequest.subject_kind == kind, SigningRequest.subject_id == subject_id,
+        SigningRequest.status == "declined"))}
+    if not requests:
+        return []
+    return [Declined(requests[e.request_id].signer_name, amsterdam_date(e.occurred_at), requests[e.request_id].declined_reason)
+            for e in events_for(session, kind, subject_id) if e.event == "declined" and e.request_id in requests]

@@ -296,10 +296,23 @@ def covenant_edit(covenant_id: int):
 def covenant(covenant_id: int):
     """A covenant: partners, tables, preview and downloads."""
     covenant = load(Covenant, covenant_id)
+    access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
+    return covenant_page(covenant)
+
+
+def covenant_page(covenant: Covenant, life_errors: dict | None = None, status: int = 200):
+    """The covenant page: partners, tables, downloads, and its life (accession, endings,
+    amendments, history: :func:`forms_service.web.covenant_life.covenant_context`)."""
+    from forms_service.web.covenant_life import covenant_context
+
     target = rights.covenant_target(db.session(), covenant.id)
-    access.require(rights.READ, target)
-    return render_template("documents_web/covenant.html", covenant=covenant,
-                           may_export=export.may_export(db.session(), access.acting_user(), target))
+    # "Download PDF" is the sealed covenant once there is one, for those who may have it
+    # (it holds the signers' data: the signing right, like its own download).
+    sealed = signing.signing_state(db.session(), "covenant", covenant.id).finished and access.may(
+        rights.signing_permission("covenant", target, "copy"), target)
+    return render_template("documents_web/covenant.html", covenant=covenant, sealed=sealed,
+                           may_export=export.may_export(db.session(), access.acting_user(), target),
+                           life_errors=life_errors or {}, **covenant_context(covenant)), status
 
 
 @bp.get("/covenants/<int:covenant_id>/ondertekend.zip")
@@ -324,8 +337,15 @@ def covenant_preview(covenant_id: int):
 @login_required
 def covenant_pdf(covenant_id: int):
     """The covenant as PDF."""
-    load(Covenant, covenant_id)
+    covenant = load(Covenant, covenant_id)
     access.require(rights.READ, rights.covenant_target(db.session(), covenant_id))
+    if "on" in request.args:  # the text as it held on a date (an amendment, art. 13, holds from its in_force_on)
+        from forms_service.web import requested_date
+
+        on, _problem = requested_date()
+        doc = build.covenant_doc_on(db.session(), covenant, on)
+        rendered = render.render_pdf(build.pack_named(covenant.pack), "covenant", doc)
+        return download(rendered.pdf, PDF, f"convenant-{covenant_id}-versie-{doc.text_version}.pdf")
     return download(build.subject_document(db.session(), "covenant", covenant_id).pdf, PDF, f"convenant-{covenant_id}.pdf")
 
 
@@ -435,13 +455,26 @@ def declaration_form_view(form_class, kind: str, template_title: str, packs: lis
 def declaration(declaration_id: int):
     """A recorded declaration with its PDF and the state of its signing (signers' e-mail: logged)."""
     declaration = load(Declaration, declaration_id)
-    access.require_and_log(rights.READ, rights.declaration_target(db.session(), declaration), "view",
-                           "declaration", declaration_id)
-    page = render_template("documents_web/declaration.html", declaration=declaration,
-                           title=build.annex_heading(build.declaration_annex(declaration)),
-                           signing=signing.signing_state(db.session(), "declaration", declaration_id))
+    page = declaration_page(declaration)
     db.session().commit()
     return page
+
+
+def declaration_page(declaration: Declaration, errors: list[str] | None = None, status: int = 200):
+    """A declaration's page (its signers' e-mail: logged), with its history and the
+    revocation form; ``errors`` of a refused revocation."""
+    from registry import covenant_life
+
+    session = db.session()
+    target = rights.declaration_target(session, declaration)
+    access.require_and_log(rights.READ, target, "view", "declaration", declaration.id)
+    state = signing.signing_state(session, "declaration", declaration.id)
+    return render_template("documents_web/declaration.html", declaration=declaration,
+                           title=build.annex_heading(build.declaration_annex(declaration)), signing=state,
+                           declined=signing.declined(session, "declaration", declaration.id),
+                           history=covenant_life.history(session, declaration_id=declaration.id),
+                           may_revoke=access.may(rights.MANAGE_DECLARATIONS, target), revoke_errors=errors or [],
+                           ), status
 
 
 @bp.get("/declarations/<int:declaration_id>/verklaring.pdf")
@@ -528,6 +561,8 @@ def consent(consent_id: int):
     page = render_template("documents_web/consent.html", consent=consent,
                            title=build.annex_heading(build.consent_annex(consent)),
                            status=consent_status(db.session(), consent),
+                           declined=signing.declined(db.session(), "consent", consent_id),
+                           may_withdraw=access.may(rights.WITHDRAW_CONSENT, rights.consent_target(db.session(), consent)),
                            required_signers=services.consent_required_signers(consent),
                            signing=signing.signing_state(db.session(), "consent", consent_id))
     db.session().commit()
