@@ -573,8 +573,18 @@ def build_final(session: Session, config: Mapping[str, Any], doc: SignedDocument
         raise RuntimeError("no stored document to seal")
     view = final_view(session, doc, snapshot, requests, config=config)
     pages = final_pdf.render_pages(view, build.pack_of_subject(session, doc.subject_kind, doc.subject_id))
-    assembled = final_pdf.assemble(snapshot.pdf, pages, scans, view)
+    # A covenant's own signature table shows who signed and when, pointing to the pages
+    # after it; the certificate keeps the SHA-256 of the stored document each signer saw.
+    body = build.signed_body(session, doc.subject_kind, doc.subject_id, _page_count(snapshot.pdf) + 1) or snapshot.pdf
+    assembled = final_pdf.assemble(body, pages, scans, view)
     return seal(config, assembled, view), "sealed", snapshot.sha256
+
+
+def _page_count(pdf: bytes) -> int:
+    """The number of pages of a PDF."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def _signed_requests(session: Session, kind: str, subject_id: int) -> list[SigningRequest]:

@@ -229,6 +229,24 @@ def subject_document(session: Session, subject_kind: str, subject_id: int, varia
     return render.render_pdf(pack_named(pack_name), template, view(), variant=variant)
 
 
+SIGNED_BODY_KINDS = frozenset({"covenant", "amendment"})
+"""Documents whose body has a signature table (*ondertekening*) that the sealed copy fills in."""
+
+
+def signed_body(session: Session, subject_kind: str, subject_id: int, first_signature_page: int,
+                variant: str | None = render.DEFAULT_PDF_VARIANT) -> bytes | None:
+    """The body of a sealed covenant or amendment: the same text from the same template,
+    with each partner's representative and signing date in its signature table and, in
+    the signature cell, a pointer to the signature pages that follow the text (from
+    ``first_signature_page``). None for a document without a signature table."""
+    if subject_kind not in SIGNED_BODY_KINDS:
+        return None
+    pack_name, template, view = _subject(session, subject_kind, subject_id)
+    doc = dataclasses.replace(view(), signature_pages=(
+        f"Ondertekend; zie de ondertekeningspagina's vanaf pagina {first_signature_page}."))
+    return render.render_pdf(pack_named(pack_name), template, doc, variant=variant).pdf
+
+
 def amendment_doc(session: Session, amendment: CovenantAmendment) -> viewmodels.CovenantDoc:
     """An amendment (art. 13): the covenant's text as it is now, with the new version
     number and its summary, and as parties the partners asked to sign it (with the date
