@@ -32,13 +32,13 @@ MAX_TEXT = 2000
 def record(session: Session, kind: str, on: dt.date, actor: str, *, covenant_id: int | None = None,
            organisation_id: int | None = None, person_id: int | None = None,
            declaration_id: int | None = None, amendment_id: int | None = None,
-           detail: str | None = None) -> CovenantEvent:
+           detail: str | None = None, ends_on: dt.date | None = None) -> CovenantEvent:
     """Append one step of the history (who: ``actor``, the account's e-mail)."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown covenant event {kind!r}")
     event = CovenantEvent(kind=kind, on=on, recorded_by=actor or "onbekend", covenant_id=covenant_id,
                           organisation_id=organisation_id, person_id=person_id, declaration_id=declaration_id,
-                          amendment_id=amendment_id, detail=detail)
+                          amendment_id=amendment_id, detail=detail, ends_on=ends_on)
     session.add(event)
     session.flush()
     return event
@@ -74,7 +74,7 @@ def give_notice(session: Session, partnership: Partnership, given_on: dt.date, a
     """Notice (*opzegging*): ends after the pack's notice months (:func:`services.give_notice`)."""
     services.give_notice(session, partnership, given_on)
     record(session, "notice", given_on, actor, covenant_id=partnership.covenant_id,
-           organisation_id=partnership.organisation_id, detail=f"eindigt op {partnership.ends_on.isoformat()}")
+           organisation_id=partnership.organisation_id, ends_on=partnership.ends_on)
     return partnership
 
 
@@ -142,8 +142,7 @@ def end_at_term(session: Session, covenant: Covenant, actor: str) -> Covenant:
     _require_in_force(covenant, end, "on")
     covenant.ended_on = end
     session.flush()
-    record(session, "covenant_ended", end, actor, covenant_id=covenant.id,
-           detail=f"einde van de looptijd (tot en met {(end - dt.timedelta(days=1)).isoformat()})")
+    record(session, "covenant_ended", end, actor, covenant_id=covenant.id, detail="einde van de looptijd")
     return covenant
 
 

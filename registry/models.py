@@ -717,6 +717,7 @@ class CovenantEvent(Base):
     declaration_id: Mapped[int | None] = mapped_column(ForeignKey("declaration.id"), index=True)
     amendment_id: Mapped[int | None] = mapped_column(ForeignKey("covenant_amendment.id"))
     detail: Mapped[str | None] = mapped_column(Text)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)  # notice: the first day no longer a partner
     recorded_by: Mapped[str] = mapped_column(String(254))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
 

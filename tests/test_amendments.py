@@ -90,3 +90,16 @@ def test_openapi_describes_the_routes(client):
     assert "post" in paths["/api/v1/covenants/{covenant_id}/amendments"]
     assert "get" in paths["/api/v1/covenants/{covenant_id}/amendments/{amendment_id}"]
     assert "post" in paths["/api/v1/covenants/{covenant_id}/amendments/{amendment_id}/signing-requests"]
+
+
+def test_the_web_pdf_of_an_earlier_date_is_the_old_version(logged_in, api, client):
+    covenant_id, reps = _in_force(api, 1)
+    aid = api.post(f"/api/v1/covenants/{covenant_id}/amendments", {"summary": "Nieuwe bijlage 3"}).json["id"]
+    assert api.post(f"/api/v1/covenants/{covenant_id}/amendments/{aid}/signing-requests").status_code == 201
+    link = support.links_by_recipient(api)[reps[0]["email"]]
+    assert support.sign_via_form(logged_in.application.test_client(), link, reps[0]["name"]).status_code == 303
+    today, yesterday = rules.today(), rules.today() - dt.timedelta(days=1)
+    now = one_line(pdf_text(logged_in.get(f"/covenants/{covenant_id}/convenant.pdf?on={today.isoformat()}").data))
+    before = one_line(pdf_text(logged_in.get(f"/covenants/{covenant_id}/convenant.pdf?on={yesterday.isoformat()}").data))
+    assert "Versie 2 van de tekst" in now and "Nieuwe bijlage 3" in now
+    assert "Versie 2 van de tekst" not in before

@@ -186,3 +186,22 @@ def test_a_chair_may_not(client, api, covenant, make_user):
     answer = client.post(f"/covenants/{covenant_id}/partners/{orgs[0]}/einde",
                          data={"kind": "notice", "on": _iso(rules.today()), "csrf_token": token})
     assert answer.status_code == 403
+
+
+def test_ending_a_fixed_term_covenant_at_the_end_of_its_term(logged_in, api):
+    cov = api.post("/api/v1/covenants", {"pack": "ggz-casusaanpak", "title": "Intentieverklaring GGZ", "region": "Drenthe"}).json
+    org = api.post("/api/v1/organisations", {"name": "GGZ Partner"}).json
+    rep = api.post("/api/v1/people", {"name": "Gert Ggz", "initials": "G.", "organisation_id": org["id"],
+                                      "function": "Directeur", "email": "gert@ggz.example"}).json
+    signed = _iso(rules.today() - dt.timedelta(days=7))
+    assert api.post(f"/api/v1/covenants/{cov['id']}/partners", {"organisation_id": org["id"], "representative_id": rep["id"],
+                                                                "signed_on": signed}).status_code == 201
+    path = f"/covenants/{cov['id']}"
+    page = _page(logged_in, cov["id"])
+    assert "Einde van de looptijd vastleggen" in page and "31 december 2027" in page
+    assert _post(logged_in, path, f"{path}/einde", {"kind": "term"}).status_code == 302
+    page = _page(logged_in, cov["id"])
+    assert "Convenant beëindigd" in page and "einde van de looptijd" in page and "1 januari 2028" in page
+    last = api.get(f"/api/v1/covenants/{cov['id']}/partners?on=2027-12-31").json["partners"]
+    after = api.get(f"/api/v1/covenants/{cov['id']}/partners?on=2028-01-01").json["partners"]
+    assert [p["status"] for p in last] == ["partner"] and [p["status"] for p in after] == ["covenant_not_in_force"]

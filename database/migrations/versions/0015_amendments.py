@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("declaration_id", sa.Integer(), sa.ForeignKey("declaration.id"), index=True),
         sa.Column("amendment_id", sa.Integer(), sa.ForeignKey("covenant_amendment.id")),
         sa.Column("detail", sa.Text()),
+        sa.Column("ends_on", sa.Date()),
         sa.Column("recorded_by", sa.String(254), nullable=False),
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
     )
