@@ -83,7 +83,17 @@ def terminate(session: Session, partnership: Partnership, on: dt.date, decision:
     services.terminate_immediately(session, partnership, on, decision)
     record(session, "termination", on, actor, covenant_id=partnership.covenant_id,
            organisation_id=partnership.organisation_id, detail=partnership.termination_decision)
+    _amendments_without(session, partnership, actor)
     return partnership
+
+
+def _amendments_without(session: Session, partnership: Partnership, actor: str) -> None:
+    """A partner that is gone is no longer waited for: a pending amendment (art. 13) that
+    only lacked its signature is in force from the last current partner's signature."""
+    from registry import amendments  # amendments records its steps here: import at call time
+
+    for amendment in amendments.of_covenant(session, partnership.covenant):
+        amendments.refresh_in_force(session, amendment, actor)
 
 
 def exclude(session: Session, partnership: Partnership, on: dt.date, reason: str, actor: str) -> Partnership:
@@ -91,6 +101,7 @@ def exclude(session: Session, partnership: Partnership, on: dt.date, reason: str
     services.exclude(session, partnership, on, reason)
     record(session, "exclusion", on, actor, covenant_id=partnership.covenant_id,
            organisation_id=partnership.organisation_id, detail=partnership.exclusion_reason)
+    _amendments_without(session, partnership, actor)
     return partnership
 
 

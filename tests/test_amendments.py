@@ -69,6 +69,15 @@ def test_a_partner_that_left_is_not_waited_for(api, app_session):
                     {"on": rules.today().isoformat(), "reason": "Brak de geheimhouding"}).status_code == 200
     state = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json
     assert [m["organisation_id"] for m in state["missing"]] == [org_ids[0]]
+    # the remaining partner signs on paper (recorded through the registry); then the
+    # other partner is terminated too: nobody is missing any more.
+    from registry.models import CovenantAmendment
+
+    amendment = app_session.get(CovenantAmendment, aid)
+    amendments.sign(app_session, amendment, org_ids[0], rules.today())
+    app_session.commit()
+    done = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json
+    assert done["status"] == "in_force" and done["in_force_on"] == rules.today().isoformat()
 
 
 def test_refusals(api):
@@ -103,3 +112,17 @@ def test_the_web_pdf_of_an_earlier_date_is_the_old_version(logged_in, api, clien
     before = one_line(pdf_text(logged_in.get(f"/covenants/{covenant_id}/convenant.pdf?on={yesterday.isoformat()}").data))
     assert "Versie 2 van de tekst" in now and "Nieuwe bijlage 3" in now
     assert "Versie 2 van de tekst" not in before
+
+
+def test_excluding_the_last_missing_partner_brings_it_into_force(api, app_session):
+    covenant_id, _reps = _in_force(api)
+    aid = api.post(f"/api/v1/covenants/{covenant_id}/amendments", {"summary": "Nieuwe bijlage 3"}).json["id"]
+    org_ids = [p["organisation_id"] for p in api.get(f"/api/v1/covenants/{covenant_id}/partners").json["partners"]]
+    amendment = app_session.get(CovenantAmendment, aid)
+    amendments.sign(app_session, amendment, org_ids[0], rules.today())
+    app_session.commit()
+    assert api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json["status"] == "pending"
+    assert api.post(f"/api/v1/covenants/{covenant_id}/partners/{org_ids[1]}/exclusion",
+                    {"on": rules.today().isoformat(), "reason": "Brak de geheimhouding"}).status_code == 200
+    done = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json
+    assert done["status"] == "in_force" and done["in_force_on"] == rules.today().isoformat() and done["missing"] == []
