@@ -79,6 +79,11 @@ def test_the_invitation_link_gives_the_sealed_copy_for_the_period_the_mail_names
         assert f"Partner {i}" in table and rep["name"] in table
     assert "zie de ondertekeningspagina's vanaf pagina" in table
     assert f"{today.day}" in table
+    # ... and the page it points to is the first signature page.
+    first = int(re.search(r"ondertekeningspagina's vanaf pagina (\d+)", table).group(1))
+    pages = pdf_text(copy.data).split("\f")
+    assert reps[0]["name"] in pages[first - 1] and "Ondertekening" in pages[first - 1]
+    assert "ondertekeningspagina's vanaf pagina" not in " ".join(pages[first - 1:])
 
 
 def test_the_covenant_page_downloads_the_sealed_version(logged_in, api, client, app):
