@@ -50,6 +50,7 @@ def _register_blueprints(app: Flask) -> None:
     from forms_service.web.cases import bp as cases_bp
     from forms_service.web.webhooks import bp as webhooks_bp
     from forms_service.web.records import bp as records_bp
+    from forms_service.web.covenant_life import bp as covenant_life_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(auth_bp)
@@ -64,4 +65,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(covenant_life_bp)
     app.register_blueprint(api_bp)

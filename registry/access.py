@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from registry import queries, rules
 from registry.errors import Forbidden, NotFound
 from registry.models import (
-    Case, CaseParticipant, CaseTable, Consent, Covenant, Declaration, Grant, Meeting, MeetingCase, Partnership,
+    Case, CaseParticipant, CaseTable, Consent, Covenant, CovenantAmendment, Declaration, Grant, Meeting, MeetingCase, Partnership,
     Person, TableRoleHolder, User, meeting_participant,
 )
 
@@ -515,12 +515,15 @@ def organisation_target(session: Session, organisation_id: int) -> Target:
 def subject_target(session: Session, kind: str, subject_id: int) -> Target | None:
     """The target of a signing subject (``covenant``, ``declaration``, ``consent``,
     ``meeting``), or None when it does not exist."""
-    model = {"covenant": Covenant, "declaration": Declaration, "consent": Consent, "meeting": Meeting}.get(kind)
+    model = {"covenant": Covenant, "declaration": Declaration, "consent": Consent, "meeting": Meeting,
+             "amendment": CovenantAmendment}.get(kind)
     row = session.get(model, subject_id) if model else None
     if row is None:
         return None
     if kind == "covenant":
         return covenant_target(session, subject_id)
+    if kind == "amendment":  # an amendment (art. 13) is the covenant's: the same people sign and read it
+        return covenant_target(session, row.covenant_id)
     return {"declaration": declaration_target, "consent": consent_target, "meeting": meeting_target}[kind](session, row)
 
 

@@ -725,3 +725,76 @@ def _write_webhook_events(session, flush_context) -> None:  # noqa: ARG001
     from signatures import webhooks
 
     webhooks.write_events(session)
+# ----------------------------------------------------------------------------- the covenant's life
+
+
+class CovenantEvent(Base):
+    """One step in a covenant's life after drafting (*verloop van het convenant*), with
+    who recorded it and when: ``accession`` (toetreding sent), ``notice`` (opzegging),
+    ``termination`` (directe beëindiging), ``exclusion`` (uitsluiting), ``revocation`` (a
+    Bijlage 1/2 ingetrokken), ``employment_ended`` (uit dienst), ``covenant_ended``
+    (the covenant itself ended), ``amendment_proposed`` / ``amendment_sent`` /
+    ``amendment_in_force`` (art. 13). ``on`` is the date the step takes effect;
+    ``detail`` the decision or reason as typed (never resident data)."""
+
+    __tablename__ = "covenant_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    covenant_id: Mapped[int | None] = mapped_column(ForeignKey("covenant.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    on: Mapped[dt.date] = mapped_column(Date)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    declaration_id: Mapped[int | None] = mapped_column(ForeignKey("declaration.id"), index=True)
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("covenant_amendment.id"))
+    detail: Mapped[str | None] = mapped_column(Text)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)  # notice: the first day no longer a partner
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship()
+    person: Mapped[Person | None] = relationship()
+
+
+class CovenantAmendment(Base):
+    """An amendment (*wijziging*, art. 13) of a covenant: a new version of its text and
+    annexes. It is sent to every partner current when it was proposed (one
+    :class:`AmendmentApproval` each) and is in force from the day the last of them
+    that is still a partner signed (``in_force_on``); until then, and for every earlier
+    date, the previous version holds."""
+
+    __tablename__ = "covenant_amendment"
+    __table_args__ = (UniqueConstraint("covenant_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    pack_version: Mapped[str | None] = mapped_column(String(40))
+    proposed_on: Mapped[dt.date] = mapped_column(Date)
+    proposed_by: Mapped[str] = mapped_column(String(254))
+    in_force_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+    covenant: Mapped[Covenant] = relationship()
+    approvals: Mapped[list[AmendmentApproval]] = relationship(
+        back_populates="amendment", order_by="AmendmentApproval.id", cascade="all, delete-orphan")
+
+
+class AmendmentApproval(Base):
+    """One partner's written consent to an amendment (*schriftelijke instemming*, art. 13):
+    signed by its representative on ``signed_on``."""
+
+    __tablename__ = "amendment_approval"
+    __table_args__ = (UniqueConstraint("amendment_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("covenant_amendment.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    representative_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_via: Mapped[str | None] = mapped_column(String(10))
+
+    amendment: Mapped[CovenantAmendment] = relationship(back_populates="approvals")
+    organisation: Mapped[Organisation] = relationship()
+    representative: Mapped[Person | None] = relationship()

@@ -34,7 +34,7 @@ from registry.crypto import EncryptedBytes, EncryptedText
 from database.base import Base, UTCDateTime
 
 
-SUBJECT_KINDS = ("covenant", "declaration", "consent", "meeting")
+SUBJECT_KINDS = ("covenant", "declaration", "consent", "meeting", "amendment")
 SIGNER_ROLES = ("representative", "participant", "resident", "parents")
 REQUEST_STATUSES = ("pending", "opened", "signed", "declined", "cancelled", "expired")
 OPEN_STATUSES = ("pending", "opened")

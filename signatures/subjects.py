@@ -5,6 +5,7 @@
 | ``covenant`` | the representative of every partner that has not signed | the organisation is a partner from its signing date |
 | ``declaration`` | the participant (Bijlage 1 structural, Bijlage 2 incidental) | the declaration holds from its signing date |
 | ``consent`` | the resident and/or parents (Bijlage 4), named when sent: exactly the roles the pack's age rule requires | the consent holds once every invited signer signed and every required role is among them; a decline makes it ``declined`` |
+| ``amendment`` | the representative of every current partner that has not signed the new version (art. 13) | the partner's written consent; the last one brings the version into force |
 
 The registry is changed by :mod:`registry.services` in the same transaction as the
 signature, with the Europe/Amsterdam calendar date of the signature.
@@ -13,22 +14,23 @@ signature, with the Europe/Amsterdam calendar date of the signature.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import amendments
 from registry import consents as consent_rules
 from registry import services
 from registry.documents import build
 from registry.errors import NotFound, ValidationError
-from registry.models import Consent, Covenant, Declaration, Partnership, Person
+from registry.models import Consent, Covenant, CovenantAmendment, Declaration, Partnership, Person
 from signatures import lifecycle
 from signatures.models import SigningRequest
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-KINDS = ("covenant", "declaration", "consent")
 SIGNED_BY_ROLE = {"resident": "resident", "parents": "parents"}
 
 
@@ -63,10 +65,9 @@ def amsterdam_date(moment: dt.datetime) -> dt.date:
 
 def load_subject(session: Session, kind: str, subject_id: int) -> Subject:
     """The subject with its open signers, or NotFound."""
-    loaders = {"covenant": _covenant, "declaration": _declaration, "consent": _consent}
-    if kind not in loaders:
+    if kind not in DOCUMENT_KINDS:
         raise NotFound(f"Onbekend soort document: {kind}.")
-    return loaders[kind](session, subject_id)
+    return DOCUMENT_KINDS[kind].load(session, subject_id)
 
 
 def _covenant(session: Session, subject_id: int) -> Subject:
@@ -144,12 +145,20 @@ def _person_signer(person: Person, role: str) -> Signer:
 
 def apply_signature(session: Session, request: SigningRequest, signed_on: dt.date, via: str) -> None:
     """Make the registry see one signature at once (same transaction as the signature)."""
-    if request.subject_kind == "covenant":
-        services.sign_partnership(session, partnership_for(session, request), signed_on, via)
-    elif request.subject_kind == "declaration":
-        declaration = services.get(session, Declaration, request.subject_id, "declaration_id")
-        services.sign_declaration(session, declaration, signed_on, via)
-    elif request.subject_kind == "consent" and consent_roles_signed(session, request.subject_id):
+    DOCUMENT_KINDS[request.subject_kind].apply(session, request, signed_on, via)
+
+
+def _apply_covenant(session: Session, request: SigningRequest, signed_on: dt.date, via: str) -> None:
+    services.sign_partnership(session, partnership_for(session, request), signed_on, via)
+
+
+def _apply_declaration(session: Session, request: SigningRequest, signed_on: dt.date, via: str) -> None:
+    declaration = services.get(session, Declaration, request.subject_id, "declaration_id")
+    services.sign_declaration(session, declaration, signed_on, via)
+
+
+def _apply_consent(session: Session, request: SigningRequest, signed_on: dt.date, via: str) -> None:
+    if consent_roles_signed(session, request.subject_id):
         consent = services.get(session, Consent, request.subject_id, "consent_id")
         services.sign_consent(session, consent, signed_on, via)
 
@@ -177,18 +186,74 @@ def all_signed(session: Session, kind: str, subject_id: int) -> bool:
 def is_complete(session: Session, kind: str, subject_id: int) -> bool:
     """Is the document fully signed, so it can be sealed?
 
-    Every live request is signed and, for a covenant, every partner has signed (online
-    or on paper): a partner that declined keeps the covenant document open.
+    Every live request is signed and the kind's own rule holds (a covenant: every
+    partner has signed, online or on paper, so a partner that declined keeps it open).
     """
     if not all_signed(session, kind, subject_id):
         return False
-    if kind == "covenant":
-        covenant = session.get(Covenant, subject_id)
-        return all(p.signed_on is not None for p in covenant.partnerships)
-    if kind == "consent":
-        consent = session.get(Consent, subject_id)
-        return consent is not None and consent.declined_on is None and consent_roles_signed(session, subject_id)
-    return True
+    return DOCUMENT_KINDS[kind].complete(session, subject_id)
+
+
+def _covenant_complete(session: Session, subject_id: int) -> bool:
+    covenant = session.get(Covenant, subject_id)
+    return all(p.signed_on is not None for p in covenant.partnerships)
+
+
+def _consent_complete(session: Session, subject_id: int) -> bool:
+    consent = session.get(Consent, subject_id)
+    return consent is not None and consent.declined_on is None and consent_roles_signed(session, subject_id)
+
+
+# ----------------------------------------------------------------------------- amendments (art. 13)
+
+
+def _amendment(session: Session, subject_id: int) -> Subject:
+    """An amendment: signed by the representative of every current partner still missing."""
+    amendment = services.get(session, CovenantAmendment, subject_id, "amendment_id")
+    missing = {a.organisation_id for a in amendments.state(session, amendment).missing}
+    signers = [_person_signer(a.representative, "representative") for a in amendment.approvals
+               if a.organisation_id in missing and a.representative is not None]
+    return Subject("amendment", amendment.id, amendment_title(amendment), signers)
+
+
+def amendment_title(amendment: CovenantAmendment) -> str:
+    """"<covenant title> — wijziging, versie N"."""
+    return f"{amendment.covenant.title} — wijziging, versie {amendment.version}"
+
+
+def _apply_amendment(session: Session, request: SigningRequest, signed_on: dt.date, via: str) -> None:
+    amendment = services.get(session, CovenantAmendment, request.subject_id, "amendment_id")
+    person = services.get(session, Person, request.signer_person_id, "signer_person_id")
+    amendments.sign(session, amendment, person.organisation_id, signed_on, via)
+
+
+def _amendment_complete(session: Session, subject_id: int) -> bool:
+    amendment = session.get(CovenantAmendment, subject_id)
+    return amendment is not None and amendment.in_force_on is not None
+
+
+# ----------------------------------------------------------------------------- the one registry of kinds
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """What signing needs to know of one kind of document: how to load it with its open
+    signers, what one signature does in the registry, and when it is complete."""
+
+    load: Callable[[Session, int], Subject]
+    apply: Callable[[Session, SigningRequest, dt.date, str], None]
+    complete: Callable[[Session, int], bool]
+
+
+DOCUMENT_KINDS: dict[str, DocumentKind] = {
+    "covenant": DocumentKind(_covenant, _apply_covenant, _covenant_complete),
+    "declaration": DocumentKind(_declaration, _apply_declaration, lambda _session, _id: True),
+    "consent": DocumentKind(_consent, _apply_consent, _consent_complete),
+    "amendment": DocumentKind(_amendment, _apply_amendment, _amendment_complete),
+}
+"""Every kind of document that is signed online (a new kind is one entry here)."""
+
+KINDS = tuple(DOCUMENT_KINDS)
 
 
 def validate_signers(signers: list[Signer], need_email: bool) -> None:

@@ -50,7 +50,8 @@ IDENTIFICATION_NL = {
 witness) the certificate of completion prints: the answer never adds personal data."""
 
 
-KINDS_NL = {"covenant": "convenant", "declaration": "verklaring (Bijlage 1/2)", "consent": "toestemming"}
+KINDS_NL = {"covenant": "convenant", "declaration": "verklaring (Bijlage 1/2)", "consent": "toestemming",
+            "amendment": "wijziging van het convenant"}
 
 
 def expected_document(session: Session, document_sha256: str | None) -> dict | None:

@@ -164,6 +164,30 @@ def send_declaration(session: Session, config: Mapping[str, Any], *, kind: str, 
     return send_for_signing(session, config, "declaration", declaration.id, actor=actor, base_url=base_url)[0]
 
 
+def send_accession(session: Session, config: Mapping[str, Any], covenant_id: int, representative_id: int, *,
+                   actor: str, base_url: str) -> Invitation:
+    """Send the covenant to the representative of a partner that accedes (*toetreding*)."""
+    subject = load_subject(session, "covenant", covenant_id)
+    signers = [s for s in subject.signers if s.person_id == representative_id]
+    if not signers:
+        raise Conflict("Deze vertegenwoordiger hoeft niet te tekenen.", {"representative_id": "Heeft al getekend."})
+    return send_for_signing(session, config, "covenant", covenant_id, actor=actor, base_url=base_url, signers=signers)[0]
+
+
+def send_amendment(session: Session, config: Mapping[str, Any], amendment_id: int, *, actor: str,
+                   base_url: str) -> list[Invitation]:
+    """Send an amendment (art. 13) to every current partner that has not signed it, and
+    record that in the covenant's history."""
+    from registry import covenant_life, rules
+    from registry.models import CovenantAmendment
+
+    invitations = send_for_signing(session, config, "amendment", amendment_id, actor=actor, base_url=base_url)
+    amendment = session.get(CovenantAmendment, amendment_id)
+    covenant_life.record(session, "amendment_sent", rules.today(), actor, covenant_id=amendment.covenant_id,
+                         amendment_id=amendment.id, detail=", ".join(i.request.signer_name for i in invitations))
+    return invitations
+
+
 def open_declaration_requests(session: Session, table_id: int) -> dict[tuple[int, str, str | None], SigningRequest]:
     """Open invitations for unsigned declarations at a table, by (person, kind, case)."""
     rows = session.execute(select(Declaration, SigningRequest).join(SigningRequest, (
@@ -641,8 +665,18 @@ def build_final(session: Session, config: Mapping[str, Any], doc: SignedDocument
         raise RuntimeError("no stored document to seal")
     view = final_view(session, doc, snapshot, requests, config=config)
     pages = final_pdf.render_pages(view, build.pack_of_subject(session, doc.subject_kind, doc.subject_id))
-    assembled = final_pdf.assemble(snapshot.pdf, pages, scans, view)
+    # A covenant's own signature table shows who signed and when, pointing to the pages
+    # after it; the certificate keeps the SHA-256 of the stored document each signer saw.
+    body = build.signed_body(session, doc.subject_kind, doc.subject_id, _page_count(snapshot.pdf) + 1) or snapshot.pdf
+    assembled = final_pdf.assemble(body, pages, scans, view)
     return seal(config, assembled, view), "sealed", snapshot.sha256
+
+
+def _page_count(pdf: bytes) -> int:
+    """The number of pages of a PDF."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def _signed_requests(session: Session, kind: str, subject_id: int) -> list[SigningRequest]:
@@ -819,3 +853,23 @@ def signing_state(session: Session, kind: str, subject_id: int) -> SigningState:
         SigningRequest.subject_kind == kind, SigningRequest.subject_id == subject_id)
         .order_by(SigningRequest.id.desc())))
     return SigningState(kind, subject_id, requests, _document(session, kind, subject_id))
+
+
+@dataclass(frozen=True)
+class Declined:
+    """A signer's refusal of a document, for its record page: who, on which Dutch date, why."""
+
+    signer_name: str
+    on: dt.date
+    reason: str | None
+
+
+def declined(session: Session, kind: str, subject_id: int) -> list[Declined]:
+    """Every refusal of a document, oldest first (the date from the evidence log)."""
+    requests = {r.id: r for r in session.scalars(select(SigningRequest).where(
+        SigningRequest.subject_kind == kind, SigningRequest.subject_id == subject_id,
+        SigningRequest.status == "declined"))}
+    if not requests:
+        return []
+    return [Declined(requests[e.request_id].signer_name, amsterdam_date(e.occurred_at), requests[e.request_id].declined_reason)
+            for e in events_for(session, kind, subject_id) if e.event == "declined" and e.request_id in requests]

@@ -117,6 +117,9 @@ def _build_world(session, config) -> dict:
 
     hook = webhooks.create_subscription(session, url="https://93.184.216.34/hook", events=["consent.withdrawn"],
                                         secret="matrix secret 1234567", by="matrix")
+    from registry import amendments
+
+    amendment = amendments.propose(session, covenant, "Matrix: nieuwe versie", "matrix")
     people = {
         "admin": (None, [_grant("admin")]),
         "coord_cov": (north.coordinator_id, [_grant("coordinator", covenant_id=covenant.id)]),
@@ -140,6 +143,7 @@ def _build_world(session, config) -> dict:
         "declaration": declaration.id, "signed_declaration": signed.id, "consent": consent.id, "case": consent.case_id,
         "meeting": meeting.id, "request": invitation.request.id, "token": invitation.token,
         "pack": covenant.pack, "subject_request": subject_request.id, "action": action.id, "webhook": hook.id,
+        "amendment": amendment.id,
     }
 
 
@@ -262,6 +266,19 @@ def _routes(i: dict) -> dict:
         ("meetings.withdraw_consent", "GET"): (f"/consents/{co}/withdraw", RESIDENT, {}),
         ("meetings.withdraw_consent", "POST"): (f"/consents/{co}/withdraw", RESIDENT, {"data": {"on": "2026-12-01"}}),
         ("access_log.page", "GET"): ("/toegangslog", LOGS, {}),
+        # the covenant's life on the web: managed like the covenant; revocation like a declaration,
+        # end of employment like registering people
+        ("covenant_life.accession", "POST"): (f"/covenants/{c}/toetreding", MANAGE_COV, {"data": {}}),
+        ("covenant_life.partner_end", "POST"): (f"/covenants/{c}/partners/{i['org_partner']}/einde", MANAGE_COV, {"data": {}}),
+        ("covenant_life.covenant_end", "POST"): (f"/covenants/{c}/einde", MANAGE_COV, {"data": {}}),
+        ("covenant_life.propose_amendment", "POST"): (f"/covenants/{c}/wijzigingen", MANAGE_COV, {"data": {}}),
+        ("covenant_life.amendment", "GET"): (f"/covenants/{c}/wijzigingen/{i['amendment']}", COVENANT_READ, {}),
+        ("covenant_life.send_amendment", "POST"): (f"/covenants/{c}/wijzigingen/{i['amendment']}/versturen", MANAGE_COV, {}),
+        ("covenant_life.revoke_declaration", "POST"): (f"/declarations/{d}/intrekking", COORDS, {"data": {}}),
+        ("covenant_life.end_employment", "POST"): (f"/people/{i['worker']}/uit-dienst", BIJLAGE1, {"data": {}}),
+        ("api.propose_amendment", "POST"): (f"/api/v1/covenants/{c}/amendments", MANAGE_COV, {"json": {}}),
+        ("api.amendment", "GET"): (f"/api/v1/covenants/{c}/amendments/{i['amendment']}", COVENANT_READ, {}),
+        ("api.send_amendment", "POST"): (f"/api/v1/covenants/{c}/amendments/{i['amendment']}/signing-requests", MANAGE_COV, {}),
         ("access_log.evidence", "GET"): ("/bewijslog", LOGS, {}),
         # residents' requests: the covenant's privacy officer and admins
         ("subject_requests.register_page", "GET"): ("/verzoeken", LOGS, {}),

@@ -76,3 +76,4 @@ from forms_service.api import export_api  # noqa: E402,F401
 from forms_service.api import actions_api  # noqa: E402,F401
 from forms_service.api import webhooks_api  # noqa: E402,F401
 from forms_service.api import dashboard_api  # noqa: E402,F401
+from forms_service.api import amendments_api  # noqa: E402,F401

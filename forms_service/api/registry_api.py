@@ -17,7 +17,7 @@ from forms_service.api import bp
 from forms_service.api.inputs import ID_MESSAGE, Body, valid_id
 from registry.documents import build
 from registry import access as rights
-from registry import queries, rules, services
+from registry import covenant_life, queries, rules, services
 from registry.models import CaseTable, Covenant, Declaration, Organisation, Partnership, Person
 
 
@@ -213,7 +213,7 @@ def give_notice(covenant_id: int, organisation_id: int):
     body = Body.from_request()
     given_on = body.date("given_on", required=True)
     body.check()
-    services.give_notice(db.session(), partnership, given_on)
+    covenant_life.give_notice(db.session(), partnership, given_on, access.acting_user().email)
     return done({**partnership_json(partnership), "ends_on": _d(partnership.ends_on)})
 
 
@@ -225,7 +225,7 @@ def terminate(covenant_id: int, organisation_id: int):
     on = body.date("on", required=True)
     decision = body.str("decision", required=True, max_length=2000)
     body.check()
-    return done(partnership_json(services.terminate_immediately(db.session(), partnership, on, decision)))
+    return done(partnership_json(covenant_life.terminate(db.session(), partnership, on, decision, access.acting_user().email)))
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/partners/<int:organisation_id>/exclusion")
@@ -236,7 +236,7 @@ def exclude(covenant_id: int, organisation_id: int):
     on = body.date("on", required=True)
     reason = body.str("reason", required=True, max_length=2000)
     body.check()
-    return done(partnership_json(services.exclude(db.session(), partnership, on, reason)))
+    return done(partnership_json(covenant_life.exclude(db.session(), partnership, on, reason, access.acting_user().email)))
 
 
 def _roles(body: Body) -> dict[str, int | None]:
@@ -299,7 +299,7 @@ def revoke_declaration(declaration_id: int):
     body = Body.from_request()
     on = body.date("on", required=True)
     body.check()
-    return done(declaration_json(services.revoke_declaration(db.session(), declaration, on)))
+    return done(declaration_json(covenant_life.revoke_declaration(db.session(), declaration, on, access.acting_user().email)))
 
 
 # ----------------------------------------------------------------------------- questions

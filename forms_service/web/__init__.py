@@ -134,12 +134,23 @@ def table_signed_zip(table_id: int):
 @login_required
 def person(person_id: int):
     """The tables a person may join on a date."""
+    someone = db.session().get(Person, person_id) or abort(404)
+    return person_page(someone)
+
+
+def person_page(someone: Person, errors: list[str] | None = None, status: int = 200):
+    """The person's page: tables on a date, the end-of-employment form and its history;
+    ``errors`` of a refused end of employment."""
+    from registry import covenant_life
+
     session = db.session()
-    someone = session.get(Person, person_id) or abort(404)
-    access.require(rights.READ, rights.person_target(session, someone))
+    target = rights.person_target(session, someone)
+    access.require(rights.READ, target)
     on, date_error = requested_date()
     try:
-        tables = queries.tables_for(session, person_id, on)
+        tables = queries.tables_for(session, someone.id, on)
     except NotFound:
         abort(404)
-    return render_template("web/person.html", person=someone, tables=tables, on=on, date_error=date_error)
+    return render_template("web/person.html", person=someone, tables=tables, on=on, date_error=date_error,
+                           history=covenant_life.history(session, person_id=someone.id),
+                           may_end=access.may(rights.MANAGE_PEOPLE, target), end_errors=errors or []), status

@@ -295,13 +295,18 @@ def covenant_edit(covenant_id: int):
 @login_required
 def covenant(covenant_id: int):
     """A covenant: partners, tables, preview and downloads."""
-    return render_covenant(load(Covenant, covenant_id))
+    return covenant_page(load(Covenant, covenant_id))
 
 
-def render_covenant(covenant: Covenant, evaluation_form=None, status: int = 200):
-    """The covenant page (also after a refused evaluation form, with its errors): its
-    signing with every action (send, remind, cancel, paper), and the annual evaluations."""
+def covenant_page(covenant: Covenant, life_errors: dict | None = None, status: int = 200, *,
+                  evaluation_form=None):
+    """The covenant page: partners, tables, downloads, its signing with every action
+    (send, remind, cancel, paper), its life (accession, endings, amendments, history:
+    :func:`forms_service.web.covenant_life.covenant_context`) and the annual evaluations;
+    also shown again after a refused form with its messages (``life_errors``,
+    ``evaluation_form``)."""
     from forms_service.web import records
+    from forms_service.web.covenant_life import covenant_context
 
     session = db.session()
     target = rights.covenant_target(session, covenant.id)
@@ -311,9 +316,13 @@ def render_covenant(covenant: Covenant, evaluation_form=None, status: int = 200)
     if may_send and signing_state.requests:  # the signers' names and e-mail addresses are shown
         access.log_read(access.require(rights.SIGNING, target), "view", "signing_requests", None,
                         {"covenant_id": covenant.id}, target)
-    page = render_template("documents_web/covenant.html", covenant=covenant,
+    # "Download PDF" is the sealed covenant once there is one, for those who may have it
+    # (it holds the signers' data: the signing right, like its own download).
+    sealed = signing_state.finished and access.may(rights.signing_permission("covenant", target, "copy"), target)
+    page = render_template("documents_web/covenant.html", covenant=covenant, sealed=sealed,
                            may_export=export.may_export(session, access.acting_user(), target),
-                           signing=signing_state, may_send=may_send, **records.evaluation_context(covenant, evaluation_form))
+                           signing=signing_state, may_send=may_send, life_errors=life_errors or {},
+                           **covenant_context(covenant), **records.evaluation_context(covenant, evaluation_form))
     session.commit()
     return page, status
 
@@ -340,8 +349,15 @@ def covenant_preview(covenant_id: int):
 @login_required
 def covenant_pdf(covenant_id: int):
     """The covenant as PDF."""
-    load(Covenant, covenant_id)
+    covenant = load(Covenant, covenant_id)
     access.require(rights.READ, rights.covenant_target(db.session(), covenant_id))
+    if "on" in request.args:  # the text as it held on a date (an amendment, art. 13, holds from its in_force_on)
+        from forms_service.web import requested_date
+
+        on, _problem = requested_date()
+        doc = build.covenant_doc_on(db.session(), covenant, on)
+        rendered = render.render_pdf(build.pack_named(covenant.pack), "covenant", doc)
+        return download(rendered.pdf, PDF, f"convenant-{covenant_id}-versie-{doc.text_version}.pdf")
     return download(build.subject_document(db.session(), "covenant", covenant_id).pdf, PDF, f"convenant-{covenant_id}.pdf")
 
 
@@ -451,14 +467,27 @@ def declaration_form_view(form_class, kind: str, template_title: str, packs: lis
 def declaration(declaration_id: int):
     """A recorded declaration with its PDF and the state of its signing (signers' e-mail: logged)."""
     declaration = load(Declaration, declaration_id)
-    target = rights.declaration_target(db.session(), declaration)
-    access.require_and_log(rights.READ, target, "view", "declaration", declaration_id)
-    page = render_template("documents_web/declaration.html", declaration=declaration,
-                           title=build.annex_heading(build.declaration_annex(declaration)),
-                           signing=signing.signing_state(db.session(), "declaration", declaration_id),
-                           may_send=access.may(rights.signing_permission("declaration", target, "send"), target))
+    page = declaration_page(declaration)
     db.session().commit()
     return page
+
+
+def declaration_page(declaration: Declaration, errors: list[str] | None = None, status: int = 200):
+    """A declaration's page (its signers' e-mail: logged), with its history and the
+    revocation form; ``errors`` of a refused revocation."""
+    from registry import covenant_life
+
+    session = db.session()
+    target = rights.declaration_target(session, declaration)
+    access.require_and_log(rights.READ, target, "view", "declaration", declaration.id)
+    state = signing.signing_state(session, "declaration", declaration.id)
+    return render_template("documents_web/declaration.html", declaration=declaration,
+                           title=build.annex_heading(build.declaration_annex(declaration)), signing=state,
+                           declined=signing.declined(session, "declaration", declaration.id),
+                           history=covenant_life.history(session, declaration_id=declaration.id),
+                           may_revoke=access.may(rights.MANAGE_DECLARATIONS, target), revoke_errors=errors or [],
+                           may_send=access.may(rights.signing_permission("declaration", target, "send"), target),
+                           ), status
 
 
 @bp.get("/declarations/<int:declaration_id>/verklaring.pdf")
@@ -545,6 +574,8 @@ def consent(consent_id: int):
     page = render_template("documents_web/consent.html", consent=consent,
                            title=build.annex_heading(build.consent_annex(consent)),
                            status=consent_status(db.session(), consent),
+                           declined=signing.declined(db.session(), "consent", consent_id),
+                           may_withdraw=access.may(rights.WITHDRAW_CONSENT, rights.consent_target(db.session(), consent)),
                            required_signers=services.consent_required_signers(consent),
                            signing=signing.signing_state(db.session(), "consent", consent_id),
                            may_send=access.may(rights.MANAGE_CONSENTS, rights.consent_target(db.session(), consent)))

@@ -120,7 +120,7 @@ def evaluation_context(covenant: Covenant, form: EvaluationForm | None = None) -
 @login_required
 def record_evaluation(covenant_id: int):
     """Record that the partners evaluated the covenant (art. 12); back to its page."""
-    from forms_service.web.documents import render_covenant
+    from forms_service.web.documents import covenant_page
 
     session = db.session()
     covenant = session.get(Covenant, covenant_id) or abort(404)
@@ -128,7 +128,7 @@ def record_evaluation(covenant_id: int):
     form = EvaluationForm()
     if not form.validate():
         session.rollback()
-        return render_covenant(covenant, form, 422)
+        return covenant_page(covenant, status=422, evaluation_form=form)
     try:
         evaluations.record_evaluation(session, covenant, held_on=form.held_on.data, note=form.note.data or "",
                                       recorded_by=current_user().email)
@@ -137,7 +137,7 @@ def record_evaluation(covenant_id: int):
         for name, message in exc.fields.items():
             if name in form:
                 form[name].errors = [*form[name].errors, message]
-        return render_covenant(covenant, form, exc.status)
+        return covenant_page(covenant, status=exc.status, evaluation_form=form)
     session.commit()
     flash(_("De evaluatie is vastgelegd."), "success")
     return redirect(url_for("documents.covenant", covenant_id=covenant.id) + "#evaluatie")

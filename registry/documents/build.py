@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from registry import packs as packs_module
 from registry.documents import render, viewmodels
 from registry.errors import NotFound, ValidationError
-from registry.models import CaseTable, Consent, Covenant, Declaration, Partnership, Person
+from registry.models import CaseTable, Consent, Covenant, CovenantAmendment, Declaration, Partnership, Person
 
 
 
@@ -29,8 +29,9 @@ def pack_named(name: str) -> packs_module.Pack:
         raise ValidationError("Onbekend sjabloonpakket.", {"pack": f"Sjabloonpakket '{name}' bestaat niet."}) from exc
 
 
-def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc:
-    """The covenant with its partners (and their signatures) and its tables."""
+def covenant_doc(session: Session, covenant: Covenant, text_version: int | None = None) -> viewmodels.CovenantDoc:
+    """The covenant with its partners (and their signatures) and its tables, in its
+    current version (``Covenant.version``, raised by each amendment in force)."""
     pack = pack_named(covenant.pack)
     partnerships = session.scalars(
         select(Partnership).where(Partnership.covenant_id == covenant.id).order_by(Partnership.id)
@@ -57,7 +58,17 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
         table_role_organisations=base.table_role_organisations, in_force_on=covenant.in_force_on,
         chair_model=covenant.chair_model or "",
         areas=covenant_area_vms(covenant, pack), consent_recipients=recipient_lines(covenant, pack),
+        text_version=text_version or covenant.version or 1, amendment_summary=_current_summary(session, covenant, text_version),
     )
+
+
+def _current_summary(session: Session, covenant: Covenant, text_version: int | None) -> str:
+    """The summary of the amendment that made the covenant's current version ("" for version 1)."""
+    version = text_version or covenant.version or 1
+    if version <= 1:
+        return ""
+    return session.scalar(select(CovenantAmendment.summary).where(
+        CovenantAmendment.covenant_id == covenant.id, CovenantAmendment.version == version)) or ""
 
 
 def public_covenant_doc(session: Session, covenant: Covenant, on) -> viewmodels.CovenantDoc:
@@ -175,30 +186,86 @@ def _load(session: Session, model: type, id_: int, label: str):
     return row
 
 
+def _covenant_subject(session: Session, subject_id: int) -> tuple[str, str, object]:
+    covenant = _load(session, Covenant, subject_id, "Convenant")
+    return covenant.pack, "covenant", lambda: covenant_doc(session, covenant)
+
+
+def _declaration_subject(session: Session, subject_id: int) -> tuple[str, str, object]:
+    declaration = _load(session, Declaration, subject_id, "Verklaring")
+    kind = "declaration_structural" if declaration.kind == "structural" else "declaration_incidental"
+    return declaration.table.covenant.pack, kind, lambda: declaration_doc(declaration)
+
+
+def _consent_subject(session: Session, subject_id: int) -> tuple[str, str, object]:
+    consent = _load(session, Consent, subject_id, "Toestemming")
+    return consent.case.table.covenant.pack, "consent", lambda: consent_doc(consent)
+
+
+def _amendment_subject(session: Session, subject_id: int) -> tuple[str, str, object]:
+    amendment = _load(session, CovenantAmendment, subject_id, "Wijziging")
+    return amendment.covenant.pack, "covenant", lambda: amendment_doc(session, amendment)
+
+
+SUBJECT_DOCUMENTS = {"covenant": _covenant_subject, "declaration": _declaration_subject,
+                     "consent": _consent_subject, "amendment": _amendment_subject}
+"""Each signable kind → ``(pack name, template kind, view-model thunk)`` of its document."""
+
+
+def _subject(session: Session, subject_kind: str, subject_id: int):
+    if subject_kind not in SUBJECT_DOCUMENTS:
+        raise ValidationError("Onbekende soort document.", {"subject_kind": f"'{subject_kind}' is geen document."})
+    return SUBJECT_DOCUMENTS[subject_kind](session, subject_id)
+
+
 def pack_of_subject(session: Session, subject_kind: str, subject_id: int) -> str:
-    """The template pack name of a covenant, declaration or consent (via its covenant)."""
-    if subject_kind == "covenant":
-        return _load(session, Covenant, subject_id, "Convenant").pack
-    if subject_kind == "declaration":
-        return _load(session, Declaration, subject_id, "Verklaring").table.covenant.pack
-    if subject_kind == "consent":
-        return _load(session, Consent, subject_id, "Toestemming").case.table.covenant.pack
-    raise ValidationError("Onbekende soort document.", {"subject_kind": f"'{subject_kind}' is geen document."})
+    """The template pack name of a covenant, declaration, consent or amendment (via its covenant)."""
+    return _subject(session, subject_kind, subject_id)[0]
 
 
 def subject_document(session: Session, subject_kind: str, subject_id: int, variant: str | None = render.DEFAULT_PDF_VARIANT) -> render.RenderedDocument:
-    """The document of a covenant, declaration or consent as its signer sees it (HTML + PDF)."""
-    if subject_kind == "covenant":
-        covenant = _load(session, Covenant, subject_id, "Convenant")
-        return render.render_pdf(pack_named(covenant.pack), "covenant", covenant_doc(session, covenant), variant=variant)
-    if subject_kind == "declaration":
-        declaration = _load(session, Declaration, subject_id, "Verklaring")
-        kind = "declaration_structural" if declaration.kind == "structural" else "declaration_incidental"
-        return render.render_pdf(pack_named(declaration.table.covenant.pack), kind, declaration_doc(declaration), variant=variant)
-    if subject_kind == "consent":
-        consent = _load(session, Consent, subject_id, "Toestemming")
-        return render.render_pdf(pack_named(consent.case.table.covenant.pack), "consent", consent_doc(consent), variant=variant)
-    raise ValidationError("Onbekende soort document.", {"subject_kind": f"'{subject_kind}' is geen document."})
+    """The document of a covenant, declaration, consent or amendment as its signer sees it (HTML + PDF)."""
+    pack_name, template, view = _subject(session, subject_kind, subject_id)
+    return render.render_pdf(pack_named(pack_name), template, view(), variant=variant)
+
+
+SIGNED_BODY_KINDS = frozenset({"covenant", "amendment"})
+"""Documents whose body has a signature table (*ondertekening*) that the sealed copy fills in."""
+
+
+def signed_body(session: Session, subject_kind: str, subject_id: int, first_signature_page: int,
+                variant: str | None = render.DEFAULT_PDF_VARIANT) -> bytes | None:
+    """The body of a sealed covenant or amendment: the same text from the same template,
+    with each partner's representative and signing date in its signature table and, in
+    the signature cell, a pointer to the signature pages that follow the text (from
+    ``first_signature_page``). None for a document without a signature table."""
+    if subject_kind not in SIGNED_BODY_KINDS:
+        return None
+    pack_name, template, view = _subject(session, subject_kind, subject_id)
+    doc = dataclasses.replace(view(), signature_pages=(
+        f"Ondertekend; zie de ondertekeningspagina's vanaf pagina {first_signature_page}."))
+    return render.render_pdf(pack_named(pack_name), template, doc, variant=variant).pdf
+
+
+def amendment_doc(session: Session, amendment: CovenantAmendment) -> viewmodels.CovenantDoc:
+    """An amendment (art. 13): the covenant's text as it is now, with the new version
+    number and its summary, and as parties the partners asked to sign it (with the date
+    each signed the amendment)."""
+    doc = covenant_doc(session, amendment.covenant)
+    parties = tuple(
+        viewmodels.Party(a.organisation.name, a.representative.name if a.representative else "", a.signed_on,
+                         mandate="") for a in amendment.approvals)
+    return dataclasses.replace(doc, parties=parties, text_version=amendment.version,
+                               amendment_summary=amendment.summary, in_force_on=amendment.in_force_on)
+
+
+def covenant_doc_on(session: Session, covenant: Covenant, on) -> viewmodels.CovenantDoc:
+    """The covenant's text as it held on ``on``: the newest amendment in force by then
+    (:func:`registry.amendments.version_on`), else the text as first signed."""
+    from registry import amendments
+
+    amendment = amendments.version_on(session, covenant, on)
+    return amendment_doc(session, amendment) if amendment is not None else covenant_doc(session, covenant, text_version=1)
 
 
 def covenant_docx(session: Session, covenant: Covenant) -> bytes:

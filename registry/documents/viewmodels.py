@@ -130,6 +130,13 @@ class CovenantDoc(_CacheKeyMixin):
     """The covenant's own areas (art. 1); empty: the pack's."""
     consent_recipients: tuple[RecipientLine, ...] = ()
     """The recipient lines of its Bijlage 4 (partners + the pack's fixed lines); empty: the pack's."""
+    text_version: int = 1
+    """The version of the covenant's text (1 as first signed; each amendment, art. 13, the next)."""
+    amendment_summary: str = ""
+    """What the amendment that made this version changed ("" for version 1)."""
+    signature_pages: str = ""
+    """In the sealed copy: the pointer printed in each signed partner's signature cell to
+    the signature pages after the text ("" in the document that is signed)."""
 
     def __post_init__(self):
         _as_tuple(self, "parties", "tables", "table_role_organisations", "areas", "consent_recipients")
