@@ -53,12 +53,15 @@ def smtp(app):
 def test_the_invitation_link_gives_the_sealed_copy_for_the_period_the_mail_names(api, client, smtp):
     covenant_id, reps = support.covenant_with_partners(api, 2)
     assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
+    support.worker_round(api)  # the worker sends the outbox
     links = {}
     for rep in reps:
         (invitation,) = smtp.to(rep["email"])
         links[rep["email"]] = LINK_RE.search(invitation.get_content()).group(1)
     for rep in reps:
         assert support.sign_via_form(client, links[rep["email"]], rep["name"]).status_code == 303
+    support.worker_round(api)  # seals, writes the completion mails
+    support.worker_round(api)  # mail written during a round goes out in that round; a second one changes nothing
     completion = [m for m in smtp.to(reps[0]["email"]) if m["Subject"].startswith("Ondertekend en verzegeld")]
     assert len(completion) == 1
     body = one_line(completion[0].get_content())
@@ -94,6 +97,9 @@ def test_the_covenant_page_downloads_the_sealed_version(logged_in, api, client, 
     assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
     link = support.links_by_recipient(api)[reps[0]["email"]]
     assert support.sign_via_form(logged_in.application.test_client(), link, reps[0]["name"]).status_code == 303
+    page = logged_in.get(f"/covenants/{covenant_id}").get_data(as_text=True)
+    assert "ondertekend en verzegeld" not in page and "wacht op zegel" in page  # until the worker sealed it
+    support.worker_round(app)
     page = logged_in.get(f"/covenants/{covenant_id}").get_data(as_text=True)
     sealed_link = f"/ondertekening/covenant/{covenant_id}/ondertekend.pdf"
     assert sealed_link in page and "Download PDF (ondertekend en verzegeld)" in page
