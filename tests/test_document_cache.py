@@ -151,3 +151,31 @@ def test_the_worker_round_evicts(app, app_session):
     app_session.commit()
     worker.run_once(app.extensions["db_sessions"], app.config)
     assert rows(app_session) == 0
+
+
+def test_an_unchanged_check_list_is_handed_out_again_and_a_change_seals_anew(api, app, app_session, renders):
+    """The presentie- en toetsingslijst: the same check result is the same sealed bytes
+    (logged as ``downloaded``); a changed person gives a new list, sealed again."""
+    from signatures.models import EvidenceEvent
+    from signatures.verify import verify_pdf
+    from signatures import workflow
+    from tests.meetings.world import D, build, plan
+
+    world = build(app_session)
+    meeting_id = plan(app_session, world, D(2026, 3, 10), {"EN-1": [world["mira"], world["sanne"]]}).id
+    app_session.commit()
+    url = f"/api/v1/meetings/{meeting_id}/check.pdf"
+    first = api.get(url)
+    assert first.status_code == 200 and renders == ["pdf"]
+    again = api.get(url)
+    assert again.status_code == 200 and again.data == first.data and renders == ["pdf"]
+    assert verify_pdf(again.data, workflow.trusted_certificates(app.config)).valid
+    app_session.expire_all()
+    events = [e.event for e in app_session.scalars(select(EvidenceEvent).where(
+        EvidenceEvent.subject_kind == "meeting", EvidenceEvent.subject_id == meeting_id).order_by(EvidenceEvent.id))]
+    assert events == ["sealed", "downloaded"]
+    mira = app_session.get(type(world["mira"]), world["mira"].id)
+    mira.name = "Mira van der Veen-Bakker"
+    app_session.commit()
+    changed = api.get(url)
+    assert changed.status_code == 200 and changed.data != first.data and renders == ["pdf", "pdf"]
