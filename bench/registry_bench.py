@@ -627,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         server = pgserver.start()
         pg = server.url
     results, builds = [], []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server below on SIGTERM too
     print(f"# load average at the start (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
     try:
         for backend in backends:

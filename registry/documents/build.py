@@ -22,7 +22,12 @@ from registry.models import CaseTable, Consent, Covenant, Declaration, Partnersh
 
 
 def pack_named(name: str) -> packs_module.Pack:
-    """The template pack, or a 422 naming ``pack`` when it does not exist."""
+    """The template pack, or a 422 naming ``pack`` when it does not exist. Read once
+    per manifest version (:func:`registry.packs.cached_pack`: one ``stat`` instead of a
+    TOML parse, which a cached download would otherwise spend most of its time on)."""
+    pack = packs_module.cached_pack(name)
+    if pack is not None:
+        return pack
     try:
         return packs_module.load_pack(name)
     except packs_module.PackError as exc:

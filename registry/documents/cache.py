@@ -72,12 +72,13 @@ def folder_version(folder: Path) -> str:
     Each file is hashed once per (path, mtime, size); a call costs a ``stat`` per file.
     """
     digest = hashlib.sha256()
-    for root, dirs, files in os.walk(folder):
+    top = str(folder)
+    for root, dirs, files in os.walk(top):
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(root, name)
             stat = os.stat(path)
-            digest.update(os.path.relpath(path, folder).encode("utf-8") + b"\0")
+            digest.update(path[len(top):].encode("utf-8") + b"\0")
             digest.update(_file_sha256(path, stat.st_mtime_ns, stat.st_size).encode("ascii"))
     return digest.hexdigest()
 
