@@ -12,7 +12,7 @@ from pathlib import Path
 import dataclasses
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from registry import packs as packs_module
 from registry.documents import cache, render, viewmodels
@@ -37,8 +37,11 @@ def pack_named(name: str) -> packs_module.Pack:
 def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc:
     """The covenant with its partners (and their signatures) and its tables."""
     pack = pack_named(covenant.pack)
+    # The names come with the rows (joined loads), not one query per partner and table:
+    # a cached download still builds this view-model to find its key.
     partnerships = session.scalars(
         select(Partnership).where(Partnership.covenant_id == covenant.id).order_by(Partnership.id)
+        .options(joinedload(Partnership.organisation), joinedload(Partnership.representative))
     ).all()
     parties = tuple(
         viewmodels.Party(p.organisation.name, p.representative.name if p.representative else "", p.signed_on,
@@ -46,7 +49,8 @@ def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc
         for p in partnerships
     )
     short_names = {area.name: area.short_name for area in pack.areas}
-    tables = session.scalars(select(CaseTable).where(CaseTable.covenant_id == covenant.id).order_by(CaseTable.area)).all()
+    tables = session.scalars(select(CaseTable).where(CaseTable.covenant_id == covenant.id).order_by(CaseTable.area)
+                             .options(joinedload(CaseTable.chair), joinedload(CaseTable.coordinator))).all()
     table_vms = tuple(
         viewmodels.CaseTable(
             t.area, short_names.get(t.area, t.area),
