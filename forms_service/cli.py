@@ -292,6 +292,34 @@ def _report_failures() -> None:
             click.echo(f"  {doc.subject_kind}/{doc.subject_id}: {doc.last_error}", err=True)
 
 
+@main.command("ltv-refresh")
+@click.option("--within-days", type=click.IntRange(min=0), default=None,
+              help="documenten waarvan het certificaat van het nieuwste tijdstempel binnen zoveel dagen verloopt "
+                   "(standaard LTV_REFRESH_DAYS, 90)")
+@click.option("--all", "everything", is_flag=True, help="elk verzegeld document met een tijdstempel, ongeacht de vervaldatum")
+def ltv_refresh(within_days: int | None, everything: bool) -> None:
+    """Add a document timestamp (PAdES-B-LTA) to sealed documents before their newest
+    timestamp's certificate expires (meant for cron; safe to run twice).
+
+    Exit code 1 when a document could not be refreshed (printed per document).
+    """
+    from signatures import ltv
+
+    config = load_config()
+    if not config.get("TIMESTAMP_URL"):
+        raise click.UsageError("ltv-refresh heeft TIMESTAMP_URL nodig (een tijdstempeldienst).")
+    report = ltv.refresh(_session_factory(), config, within_days=within_days, everything=everything)
+    for name in report.refreshed:
+        click.echo(f"  {name}: documenttijdstempel toegevoegd (PAdES-B-LTA)")
+    for name, error in report.failed.items():
+        click.echo(f"  {name}: mislukt: {error}", err=True)
+    click.echo(f"Tijdstempels toegevoegd: {len(report.refreshed)}, nog niet nodig: {len(report.not_due)}, "
+               f"al actueel: {len(report.current)}, zonder tijdstempel (B-B): {len(report.no_timestamp)}, "
+               f"bezet: {len(report.busy)}, mislukt: {len(report.failed)}")
+    if report.failed:
+        sys.exit(1)
+
+
 @main.command("send-reminders")
 def send_reminders() -> None:
     """By hand or cron (the worker does it once a day): expire old links, remind quiet signers

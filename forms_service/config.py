@@ -15,7 +15,10 @@
 | ``SEAL_PKCS12`` / ``SEAL_PKCS12_PASSWORD`` | the seal key + certificate as PKCS#12 | unset |
 | ``SEAL_KEY_PEM`` / ``SEAL_CERT_PEM`` / ``SEAL_KEY_PASSWORD`` | the seal key + certificate as PEM files | unset |
 | (neither) | an EC P-256 key and self-signed certificate generated into ``instance/seal/`` | |
-| ``TIMESTAMP_URL`` | RFC 3161 timestamp server: seals become PAdES-B-T | unset (PAdES-B-B) |
+| ``TIMESTAMP_URL`` | RFC 3161 timestamp server: seals become PAdES-B-LT (timestamp + validation data) | unset (PAdES-B-B) |
+| ``TIMESTAMP_TRUST_PEM`` | the timestamp server's root certificate(s), PEM: trusted for timestamps only | unset |
+| ``LTV_REFRESH_DAYS`` | ``ltv-refresh`` adds a document timestamp when the newest timestamp's certificate expires within this many days | 90 |
+| ``DOCUMENT_CACHE_MB`` / ``DOCUMENT_CACHE_DAYS`` | the document cache's size bound and the age after which the worker's daily job evicts a row | 512 / 30 |
 | ``SEAL_LOCATION`` | the seal's location field | ``Nederland`` |
 | ``MAIL_SERVER`` / ``MAIL_PORT`` / ``MAIL_USE_TLS`` / ``MAIL_USE_SSL`` / ``MAIL_USERNAME`` / ``MAIL_PASSWORD`` / ``MAIL_FROM`` / ``MAIL_TIMEOUT`` | SMTP, used only by the worker; without ``MAIL_SERVER`` mail stays in the outbox for staff | unset |
 | ``MAIL_MAX_ATTEMPTS`` / ``MAIL_RETRY_SECONDS`` | attempts before a mail is a permanent failure; the first retry's wait (doubled each time, at most an hour) | 8 / 60 |
@@ -133,6 +136,10 @@ def signing_config() -> dict:
         "SEAL_KEY_PASSWORD": env("SEAL_KEY_PASSWORD") or None,
         "SEAL_LOCATION": env("SEAL_LOCATION") or "Nederland",
         "TIMESTAMP_URL": env("TIMESTAMP_URL") or None,
+        "TIMESTAMP_TRUST_PEM": env("TIMESTAMP_TRUST_PEM") or None,
+        "LTV_REFRESH_DAYS": _env_int("LTV_REFRESH_DAYS", 90),
+        "DOCUMENT_CACHE_MB": _env_int("DOCUMENT_CACHE_MB", 512),
+        "DOCUMENT_CACHE_DAYS": _env_int("DOCUMENT_CACHE_DAYS", 30),
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": _env_int("MAIL_PORT", 0) or None,
         "MAIL_USE_TLS": env("MAIL_USE_TLS", ""),

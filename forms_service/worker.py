@@ -175,6 +175,12 @@ def run_once(session_factory: sessionmaker, config: Mapping[str, Any], *, today:
         result["retention"] = daily(session_factory, RETENTION_JOB, day, retention_job(day))
     except Exception:  # noqa: BLE001
         log.exception("retention failed; tried again next round")
+    try:  # the document cache's bound (registry.documents.cache): once a day
+        from registry.documents import cache
+        daily(session_factory, "document_cache", day,
+              lambda session: f"verwijderd: {cache.evict_configured(session, config)}")
+    except Exception:  # noqa: BLE001
+        log.exception("document cache eviction failed; tried again next round")
     try:
         result["mailed"] = mail.dispatch(session_factory, config, now=now)
     except Exception:  # noqa: BLE001

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from database.base import Base, UTCDateTime  # noqa: F401  (re-exported for the models' users)
-from registry.crypto import EncryptedDate, EncryptedText, keeps_resident_key
+from registry.crypto import EncryptedBytes, EncryptedDate, EncryptedText, keeps_resident_key
 
 
 def _utcnow() -> dt.datetime:
@@ -725,6 +725,8 @@ def _write_webhook_events(session, flush_context) -> None:  # noqa: ARG001
     from signatures import webhooks
 
     webhooks.write_events(session)
+
+
 # ----------------------------------------------------------------------------- the covenant's life
 
 
@@ -798,3 +800,19 @@ class AmendmentApproval(Base):
     amendment: Mapped[CovenantAmendment] = relationship(back_populates="approvals")
     organisation: Mapped[Organisation] = relationship()
     representative: Mapped[Person | None] = relationship()
+
+
+class DocumentCacheEntry(Base):
+    """Rendered (or sealed) document bytes, stored once per exact input
+    (:mod:`registry.documents.cache`): ``key`` is the SHA-256 of everything the bytes
+    depend on, so a row is never stale, only unused; the worker's daily job evicts the
+    oldest rows beyond the configured size."""
+
+    __tablename__ = "document_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    content: Mapped[bytes] = mapped_column(EncryptedBytes("document_cache.content"))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, index=True)

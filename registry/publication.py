@@ -11,14 +11,13 @@ is not published (404, the same as an unknown id). Nothing here knows Flask.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import queries, rules
-from registry.documents import build, render
+from registry.documents import build, cache, render
 from registry.errors import NotFound
 from registry.models import Covenant
 
@@ -127,22 +126,10 @@ def covenants_in_force(session: Session, on: dt.date | None = None) -> list[Cove
 
 def public_covenant_pdf(session: Session, covenant: Covenant, on: dt.date | None = None) -> bytes:
     """The covenant text as PDF/UA-1 with the partners of ``on``
-    (:func:`registry.documents.build.public_covenant_doc`)."""
+    (:func:`registry.documents.build.public_covenant_doc`), rendered once per view-model
+    and pack version and then served from the shared document cache
+    (:mod:`registry.documents.cache`): a public URL must not cost a second of CPU per
+    request, on any app server. A changed partner list gives another view-model. The
+    cache row joins the session's transaction: the caller commits."""
     doc = build.public_covenant_doc(session, covenant, on or rules.today())
-    pack = build.pack_named(covenant.pack)
-    return _render(pack.name, _fingerprint(pack.path), doc)
-
-
-def _fingerprint(folder) -> tuple:
-    """The pack folder's files by name, modification time and size: an edited pack
-    renders anew at once."""
-    return tuple(sorted((str(f.relative_to(folder)), f.stat().st_mtime_ns, f.stat().st_size)
-                        for f in folder.rglob("*") if f.is_file()))
-
-
-@functools.lru_cache(maxsize=16)
-def _render(pack_name: str, fingerprint: tuple, doc) -> bytes:
-    """Render once per view-model and pack version (the view-model is frozen, so its
-    value is its key; the renderer is deterministic): a public URL must not cost a
-    second of CPU per request. A changed partner list gives another view-model."""
-    return render.render_pdf(build.pack_named(pack_name), "covenant", doc, variant=PUBLIC_PDF_VARIANT).pdf
+    return cache.rendered_pdf(session, build.pack_named(covenant.pack), "covenant", doc, PUBLIC_PDF_VARIANT)

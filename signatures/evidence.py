@@ -32,7 +32,7 @@ from .tokens import utcnow
 EVENTS = (
     "created", "sent", "reminded", "opened", "agreed", "signed", "declined", "expired",
     "cancelled", "sealed", "downloaded", "paper_recorded", "in_person_recorded", "erased",
-    "retention_erased", "retention_archived", "retention_reopened",
+    "retention_erased", "retention_archived", "retention_reopened", "timestamped",
 )
 """Known event names; others are allowed but should be added here first."""
 

@@ -774,7 +774,7 @@ def seal_identity(config: Mapping[str, Any]):
 
 
 def seal(config: Mapping[str, Any], assembled: bytes, view: final_pdf.FinalView) -> bytes:
-    """Seal a signed document once with PAdES (B-T when TIMESTAMP_URL is set; a failing TSA raises)."""
+    """Seal a signed document once with PAdES (B-LT when TIMESTAMP_URL is set; a failing TSA raises)."""
     return seal_finished(config, assembled, title=view.title, subject=f"{view.kind}/{view.id} versie {view.version}",
                          reason=f"Ondertekend en verzegeld: {view.title}", keywords=final_pdf.keywords(view))
 
@@ -783,14 +783,16 @@ def seal_finished(config: Mapping[str, Any], pdf: bytes, *, title: str, subject:
                   keywords: list[str] | None = None) -> bytes:
     """Seal any finished PDF with the service's seal: the one sealing path of the service.
 
-    PAdES-B-T with a token of TIMESTAMP_URL when configured, else B-B with the server
+    PAdES-B-LT with a token of TIMESTAMP_URL when configured (validation data for the
+    TIMESTAMP_TRUST_PEM roots embedded), else B-B with the server
     clock as claimed time. A timestamp server that stays down raises
     :class:`signatures.seal.TimestampUnavailable`: never the local clock instead.
     """
     from signatures.seal import seal_pdf
 
     return seal_pdf(pdf, seal_identity(config), reason=reason, location=config.get("SEAL_LOCATION") or "Nederland",
-                    timestamp_url=config.get("TIMESTAMP_URL"), title=title, subject=subject, keywords=keywords)
+                    timestamp_url=config.get("TIMESTAMP_URL"), title=title, subject=subject, keywords=keywords,
+                    validation_roots=trusted_certificates(config)[1:])
 
 
 def trusted_certificates(config: Mapping[str, Any]) -> list[bytes]:

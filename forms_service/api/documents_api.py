@@ -75,8 +75,9 @@ def covenant_pdf(covenant_id: int):
     """The covenant as PDF (PDF/A-3b), with its partners and tables."""
     services.get(db.session(), Covenant, covenant_id, "covenant_id")
     access.require(rights.READ, rights.covenant_target(db.session(), covenant_id))
-    document = build.subject_document(db.session(), "covenant", covenant_id)
-    return file_response(document.pdf, PDF, f"convenant-{covenant_id}.pdf")
+    pdf = build.subject_pdf(db.session(), "covenant", covenant_id)
+    db.session().commit()  # a first render is stored in the document cache
+    return file_response(pdf, PDF, f"convenant-{covenant_id}.pdf")
 
 
 @bp.get("/v1/covenants/<int:covenant_id>/document.docx")
@@ -84,7 +85,9 @@ def covenant_docx(covenant_id: int):
     """The covenant as an editable DOCX."""
     covenant = services.get(db.session(), Covenant, covenant_id, "covenant_id")
     access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
-    return file_response(build.covenant_docx(db.session(), covenant), DOCX, f"convenant-{covenant_id}.docx")
+    docx = build.covenant_docx(db.session(), covenant)
+    db.session().commit()  # a first render is stored in the document cache
+    return file_response(docx, DOCX, f"convenant-{covenant_id}.docx")
 
 
 @bp.get("/v1/declarations/<int:declaration_id>/document.pdf")
@@ -92,8 +95,9 @@ def declaration_pdf(declaration_id: int):
     """A Bijlage 1 or 2 as filled in for its person and table."""
     declaration = services.get(db.session(), Declaration, declaration_id, "declaration_id")
     access.require(rights.READ, rights.declaration_target(db.session(), declaration))
-    document = build.subject_document(db.session(), "declaration", declaration_id)
-    return file_response(document.pdf, PDF, f"verklaring-{declaration_id}.pdf")
+    pdf = build.subject_pdf(db.session(), "declaration", declaration_id)
+    db.session().commit()  # a first render is stored in the document cache
+    return file_response(pdf, PDF, f"verklaring-{declaration_id}.pdf")
 
 
 @bp.get("/v1/consents/<int:consent_id>/document.pdf")
@@ -120,8 +124,9 @@ def blank_form(pack: str, form: str):
     on paper; an unknown pack or key → 404 naming ``pack`` or ``form``."""
     if pack not in list_packs():
         raise NotFound("Onbekend sjabloonpakket.", {"pack": f"Sjabloonpakket '{pack}' bestaat niet."})
-    document = build.blank_form(pack, form)
-    return file_response(document.pdf, PDF, f"{pack}-{form}-blanco.pdf")
+    pdf = build.blank_form_pdf(db.session(), pack, form)
+    db.session().commit()  # a first render is stored in the document cache
+    return file_response(pdf, PDF, f"{pack}-{form}-blanco.pdf")
 
 
 # ----------------------------------------------------------------------------- consent

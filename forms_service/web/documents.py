@@ -358,7 +358,9 @@ def covenant_pdf(covenant_id: int):
         doc = build.covenant_doc_on(db.session(), covenant, on)
         rendered = render.render_pdf(build.pack_named(covenant.pack), "covenant", doc)
         return download(rendered.pdf, PDF, f"convenant-{covenant_id}-versie-{doc.text_version}.pdf")
-    return download(build.subject_document(db.session(), "covenant", covenant_id).pdf, PDF, f"convenant-{covenant_id}.pdf")
+    pdf = build.subject_pdf(db.session(), "covenant", covenant_id)
+    db.session().commit()  # a first render is stored in the document cache
+    return download(pdf, PDF, f"convenant-{covenant_id}.pdf")
 
 
 @bp.get("/covenants/<int:covenant_id>/convenant.docx")
@@ -367,7 +369,9 @@ def covenant_docx(covenant_id: int):
     """The covenant as editable DOCX."""
     covenant = load(Covenant, covenant_id)
     access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
-    return download(build.covenant_docx(db.session(), covenant), DOCX, f"convenant-{covenant_id}.docx")
+    docx = build.covenant_docx(db.session(), covenant)
+    db.session().commit()  # a first render is stored in the document cache
+    return download(docx, DOCX, f"convenant-{covenant_id}.docx")
 
 
 # ----------------------------------------------------------------------------- forms overview and blank forms
@@ -404,7 +408,9 @@ def blank_form(pack: str, form: str):
     """A blank form annex of a pack by its key, as PDF to print."""
     if pack not in list_packs() or form not in {a.key for a in build.form_annexes(pack)}:
         abort(404)
-    return download(build.blank_form(pack, form).pdf, PDF, f"{pack}-{form}-blanco.pdf")
+    pdf = build.blank_form_pdf(db.session(), pack, form)
+    db.session().commit()  # a first render is stored in the document cache
+    return download(pdf, PDF, f"{pack}-{form}-blanco.pdf")
 
 
 @bp.route("/forms/<key>", methods=["GET", "POST"])
@@ -495,7 +501,9 @@ def declaration_page(declaration: Declaration, errors: list[str] | None = None, 
 def declaration_pdf(declaration_id: int):
     """A declaration as PDF."""
     access.require(rights.READ, rights.declaration_target(db.session(), load(Declaration, declaration_id)))
-    return download(build.subject_document(db.session(), "declaration", declaration_id).pdf, PDF, f"verklaring-{declaration_id}.pdf")
+    pdf = build.subject_pdf(db.session(), "declaration", declaration_id)
+    db.session().commit()  # a first render is stored in the document cache
+    return download(pdf, PDF, f"verklaring-{declaration_id}.pdf")
 
 
 # ----------------------------------------------------------------------------- Bijlage 4

@@ -2,7 +2,9 @@
 
 ``/openbaar/convenanten`` lists the covenants in force today; ``/openbaar/convenanten/<id>``
 shows one (title, region, the partners as of today with the representatives who signed,
-areas and tables) and ``…/convenant.pdf`` is its text as PDF/UA-1. A covenant still in
+areas and tables) and ``…/convenant.pdf`` is its text as PDF/UA-1, rendered once per
+partner list and pack version and then served from the database's document cache
+(shared by every app server; no copy in process memory). A covenant still in
 draft answers 404, like an unknown id. What is shown is decided in
 :mod:`registry.publication`; these views only load and render.
 """
@@ -49,6 +51,8 @@ def covenant_pdf(covenant_id: int):
         found = publication.published_covenant(db.session(), covenant_id)
     except NotFound:
         return _not_found()
-    response = Response(publication.public_covenant_pdf(db.session(), found), mimetype="application/pdf")
+    pdf = publication.public_covenant_pdf(db.session(), found)
+    db.session().commit()  # a first render is stored in the shared document cache
+    response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="convenant-{covenant_id}.pdf"'
     return response

@@ -12,17 +12,22 @@ from pathlib import Path
 import dataclasses
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from registry import packs as packs_module
-from registry.documents import render, viewmodels
+from registry.documents import cache, render, viewmodels
 from registry.errors import NotFound, ValidationError
 from registry.models import CaseTable, Consent, Covenant, CovenantAmendment, Declaration, Partnership, Person
 
 
 
 def pack_named(name: str) -> packs_module.Pack:
-    """The template pack, or a 422 naming ``pack`` when it does not exist."""
+    """The template pack, or a 422 naming ``pack`` when it does not exist. Read once
+    per manifest version (:func:`registry.packs.cached_pack`: one ``stat`` instead of a
+    TOML parse, which a cached download would otherwise spend most of its time on)."""
+    pack = packs_module.cached_pack(name)
+    if pack is not None:
+        return pack
     try:
         return packs_module.load_pack(name)
     except packs_module.PackError as exc:
@@ -33,8 +38,11 @@ def covenant_doc(session: Session, covenant: Covenant, text_version: int | None 
     """The covenant with its partners (and their signatures) and its tables, in its
     current version (``Covenant.version``, raised by each amendment in force)."""
     pack = pack_named(covenant.pack)
+    # The names come with the rows (joined loads), not one query per partner and table:
+    # a cached download still builds this view-model to find its key.
     partnerships = session.scalars(
         select(Partnership).where(Partnership.covenant_id == covenant.id).order_by(Partnership.id)
+        .options(joinedload(Partnership.organisation), joinedload(Partnership.representative))
     ).all()
     parties = tuple(
         viewmodels.Party(p.organisation.name, p.representative.name if p.representative else "", p.signed_on,
@@ -42,7 +50,8 @@ def covenant_doc(session: Session, covenant: Covenant, text_version: int | None 
         for p in partnerships
     )
     short_names = {area.name: area.short_name for area in pack.areas}
-    tables = session.scalars(select(CaseTable).where(CaseTable.covenant_id == covenant.id).order_by(CaseTable.area)).all()
+    tables = session.scalars(select(CaseTable).where(CaseTable.covenant_id == covenant.id).order_by(CaseTable.area)
+                             .options(joinedload(CaseTable.chair), joinedload(CaseTable.coordinator))).all()
     table_vms = tuple(
         viewmodels.CaseTable(
             t.area, short_names.get(t.area, t.area),
@@ -268,9 +277,26 @@ def covenant_doc_on(session: Session, covenant: Covenant, on) -> viewmodels.Cove
     return amendment_doc(session, amendment) if amendment is not None else covenant_doc(session, covenant, text_version=1)
 
 
+def subject_pdf(session: Session, subject_kind: str, subject_id: int,
+                variant: str | None = render.DEFAULT_PDF_VARIANT) -> bytes:
+    """The PDF of a covenant or declaration (Bijlage 1/2), rendered once per exact input
+    and then served from :mod:`registry.documents.cache` (the row is added to the
+    session's transaction: the caller commits). A consent (Bijlage 4) carries a
+    resident's data and is rendered every time, never stored."""
+    if subject_kind == "covenant":
+        covenant = _load(session, Covenant, subject_id, "Convenant")
+        return cache.rendered_pdf(session, pack_named(covenant.pack), "covenant", covenant_doc(session, covenant), variant)
+    if subject_kind == "declaration":
+        declaration = _load(session, Declaration, subject_id, "Verklaring")
+        kind = "declaration_structural" if declaration.kind == "structural" else "declaration_incidental"
+        return cache.rendered_pdf(session, pack_named(declaration.table.covenant.pack), kind,
+                                  declaration_doc(declaration), variant)
+    return subject_document(session, subject_kind, subject_id, variant).pdf
+
+
 def covenant_docx(session: Session, covenant: Covenant) -> bytes:
-    """The covenant as an editable DOCX for legal review."""
-    return render.render_docx(pack_named(covenant.pack), "covenant_docx", covenant_doc(session, covenant))
+    """The covenant as an editable DOCX for legal review (cached like :func:`subject_pdf`)."""
+    return cache.rendered_docx(session, pack_named(covenant.pack), "covenant_docx", covenant_doc(session, covenant))
 
 
 DECLARATION_ANNEX_KINDS = {"structural": "structural_declaration", "incidental": "incidental_declaration"}
@@ -323,9 +349,8 @@ def form_annexes(pack_name: str) -> tuple[packs_module.Annex, ...]:
     return packs_module.form_annexes(pack_named(pack_name))
 
 
-def blank_form(pack_name: str, form: str) -> render.RenderedDocument:
-    """An empty form annex of a pack by its key (``bijlage1``, ``bijlage5``), for signing
-    on paper; an unknown key is a 404 naming ``form``."""
+def _blank_form(pack_name: str, form: str):
+    """(pack, template, empty view-model) of a pack's form annex; 404 naming ``form``."""
     pack = pack_named(pack_name)
     annex = packs_module.form_annex(pack, form)
     if annex is None:
@@ -333,7 +358,21 @@ def blank_form(pack_name: str, form: str) -> render.RenderedDocument:
         raise NotFound("Onbekend formulier.", {"form": f"Kies een van de formulieren van dit pakket: {keys}."})
     kind = packs_module.FORM_KINDS[annex.kind]
     vm = viewmodels.ConsentDoc() if kind == "consent" else viewmodels.DeclarationDoc(kind=kind.removeprefix("declaration_"))
-    return render.render_pdf(pack, packs_module.annex_document(pack, annex), vm)
+    return pack, packs_module.annex_document(pack, annex), vm
+
+
+def blank_form(pack_name: str, form: str) -> render.RenderedDocument:
+    """An empty form annex of a pack by its key (``bijlage1``, ``bijlage5``), for signing
+    on paper; an unknown key is a 404 naming ``form``."""
+    pack, template, vm = _blank_form(pack_name, form)
+    return render.render_pdf(pack, template, vm)
+
+
+def blank_form_pdf(session: Session, pack_name: str, form: str) -> bytes:
+    """:func:`blank_form`'s PDF, rendered once per pack version (an empty form holds no
+    personal data, so the consent form is cached too)."""
+    pack, template, vm = _blank_form(pack_name, form)
+    return cache.rendered_pdf(session, pack, template, vm, render.DEFAULT_PDF_VARIANT)
 
 
 SYSTEM_DOCUMENTS = Path(__file__).resolve().parent / "system"

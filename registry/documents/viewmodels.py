@@ -49,12 +49,18 @@ def _as_tuple(obj, *names: str) -> None:
             object.__setattr__(obj, name, tuple(value))
 
 
+def cache_key_of(obj) -> str:
+    """SHA-256 (hex) of the canonical JSON of any frozen dataclass (nested ones included):
+    the document cache's key for view-models without the mixin (a meeting check)."""
+    return hashlib.sha256(_canonical_json(obj).encode("utf-8")).hexdigest()
+
+
 class _CacheKeyMixin:
     """Adds ``cache_key()`` to a view-model dataclass."""
 
     def cache_key(self) -> str:
         """SHA-256 (hex) of the canonical JSON of this view-model."""
-        return hashlib.sha256(_canonical_json(self).encode("utf-8")).hexdigest()
+        return cache_key_of(self)
 
 
 @dataclass(frozen=True)

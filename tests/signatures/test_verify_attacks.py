@@ -449,14 +449,16 @@ def test_a_different_file_under_our_seal_gets_only_what_it_prints(app, client, s
     assert signer["name"] == "Mira Kamphuis" and signer["organisation"] is None and signer["role"] is None
 
 
-def test_a_timestamped_seal_reports_pades_b_t(app, client, sealed, tsa, tmp_path):  # noqa: F811
+def test_a_timestamped_seal_reports_pades_b_lt(app, client, sealed, tsa, tmp_path):  # noqa: F811
+    """With TIMESTAMP_URL a seal is PAdES-B-LT: timestamp plus embedded validation data
+    (the /DSS revision after the seal is accepted; tests/test_long_term_seals.py)."""
     trust = tmp_path / "tsa.pem"
     trust.write_bytes(tsa.cert_pem)
     app.config.update(TIMESTAMP_URL=tsa.url, TIMESTAMP_TRUST_PEM=str(trust))
     stamped = service.seal_finished(app.config, strip_signature_rewritten(sealed["pdf"]), title="Bijlage 1",
                                     subject="x", reason="r", keywords=_our_keywords(sealed["pdf"]))
     body = verify(client, stamped)
-    assert body["valid"] is True and body["document"]["level"] == "PAdES-B-T" and body["document"]["timestamped"]
+    assert body["valid"] is True and body["document"]["level"] == "PAdES-B-LT" and body["document"]["timestamped"]
     assert abs(dt.datetime.fromisoformat(body["document"]["sealed_at"]) - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
 
 

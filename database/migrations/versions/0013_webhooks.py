@@ -3,7 +3,7 @@ in the transaction of the change they report, and one delivery row per event and
 subscription with attempts, backoff and a lease for the worker.
 
 Revision ID: 0013_webhooks
-Revises: 0011_subject_requests
+Revises: 0012_worker_leases
 """
 from alembic import op
 import sqlalchemy as sa

@@ -2,14 +2,14 @@
 amendments (art. 13) with each partner's approval.
 
 Revision ID: 0015_amendments
-Revises: 0011_subject_requests
+Revises: 0014_covenant_evaluations
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0015_amendments"
-down_revision = "0016_covenant_evaluations"
+down_revision = "0014_covenant_evaluations"
 branch_labels = None
 depends_on = None
 

@@ -2,14 +2,14 @@
 (Emmen art. 12) with its date and a note; and one row per bulk send of Bijlage 1 to a
 table's participants, holding the outbox messages it queued (for "n van m verstuurd").
 
-Revision ID: 0016_covenant_evaluations
-Revises: 0011_subject_requests
+Revision ID: 0014_covenant_evaluations
+Revises: 0013_webhooks
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0016_covenant_evaluations"
+revision = "0014_covenant_evaluations"
 down_revision = "0013_webhooks"
 branch_labels = None
 depends_on = None
