@@ -15,10 +15,13 @@ administrator passed on by hand has its links redacted once it is marked sent
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -40,6 +43,30 @@ def redact_links(body: str) -> str:
     return _LINK_TOKEN.sub(r"\1" + REDACTED, body)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (e.g. a meeting's ``uitnodiging.ics``). A ``text/calendar``
+    part also carries its ``method`` parameter, as calendar programs expect (RFC 6047)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def attachments_json(attachments: Sequence[Attachment]) -> str | None:
+    """The attachments as the outbox keeps them (JSON, data base64), or None for none."""
+    if not attachments:
+        return None
+    return json.dumps([{"filename": a.filename, "content_type": a.content_type,
+                        "data": base64.b64encode(a.data).decode("ascii")} for a in attachments])
+
+
+def attachments_of(message: OutboxMessage) -> list[Attachment]:
+    """The attachments an outbox message keeps (none once delivered)."""
+    return [Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+            for a in json.loads(message.attachments or "[]")]
+
+
 class MailError(RuntimeError):
     """Sending failed (connection, authentication or refusal by the server)."""
 
@@ -51,8 +78,9 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def build_message(config: Mapping[str, Any], to: str, subject: str, body: str) -> EmailMessage:
-    """A plain-text UTF-8 message with Date and Message-ID."""
+def build_message(config: Mapping[str, Any], to: str, subject: str, body: str,
+                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """A plain-text UTF-8 message with Date and Message-ID, and any attachments."""
     sender = config.get("MAIL_FROM") or config.get("MAIL_USERNAME")
     if not sender:
         raise MailError("MAIL_FROM is not configured")
@@ -61,15 +89,21 @@ def build_message(config: Mapping[str, Any], to: str, subject: str, body: str) -
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(body)
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        params = {"method": "REQUEST"} if attachment.content_type == "text/calendar" else {}
+        msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                           params=params)
     return msg
 
 
-def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str) -> None:
+def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str,
+              attachments: Sequence[Attachment] = ()) -> None:
     """Send one message via SMTP; raises :class:`MailError` on any failure."""
     server = config.get("MAIL_SERVER")
     if not server:
         raise MailError("MAIL_SERVER is not configured")
-    msg = build_message(config, to, subject, body)
+    msg = build_message(config, to, subject, body, attachments)
     use_ssl = _flag(config.get("MAIL_USE_SSL"))
     port = int(config.get("MAIL_PORT") or (465 if use_ssl else 25))
     timeout = float(config.get("MAIL_TIMEOUT") or 10)
@@ -88,20 +122,22 @@ def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str) -> No
 
 
 def queue_or_send(session: Session, config: Mapping[str, Any], to: str, subject: str, body: str,
-                  *, now: datetime | None = None) -> OutboxMessage:
+                  *, now: datetime | None = None, attachments: Sequence[Attachment] = ()) -> OutboxMessage:
     """Send when SMTP is configured, else keep in the outbox; always return the row.
 
-    ``sent_at`` is set when delivered; ``error`` holds why it was not. Flushes, does
-    not commit.
+    ``sent_at`` is set when delivered; ``error`` holds why it was not. Attachments are
+    kept with an undelivered message (so a retry sends them too) and dropped with the
+    body once delivered. Flushes, does not commit.
     """
-    message = OutboxMessage(to=to, subject=subject, body=body, created_at=now or utcnow())
+    message = OutboxMessage(to=to, subject=subject, body=body, created_at=now or utcnow(),
+                            attachments=attachments_json(attachments))
     if config.get("MAIL_SERVER"):
         try:
-            send_mail(config, to, subject, body)
+            send_mail(config, to, subject, body, attachments)
         except MailError as exc:
             message.error = str(exc)
         else:
-            message.sent_at, message.body = now or utcnow(), DELIVERED_BODY
+            message.sent_at, message.body, message.attachments = now or utcnow(), DELIVERED_BODY, None
     session.add(message)
     session.flush()
     return message
@@ -114,11 +150,12 @@ def retry_outbox(session: Session, config: Mapping[str, Any], *, now: datetime |
     sent = 0
     for message in session.query(OutboxMessage).filter(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id):
         try:
-            send_mail(config, message.to, message.subject, message.body)
+            send_mail(config, message.to, message.subject, message.body, attachments_of(message))
         except MailError as exc:
             message.error = str(exc)
             continue
         message.sent_at, message.body, message.error = now or utcnow(), DELIVERED_BODY, None
+        message.attachments = None
         sent += 1
     session.flush()
     return sent
