@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -63,11 +64,11 @@ class PlanMeetingForm(FlaskForm):
     day = DateInput("Datum", required="Vul de datum in.")
     time = TimeField("Aanvang", validators=[DataRequired("Vul de aanvangstijd in.")])
     location = StringField("Locatie", validators=[Optional(), Length(max=200, message="Maximaal 200 tekens.")])
-    confirm_past = BooleanField("Ja, dit overleg vond al plaats: leg het vast met deze datum in het verleden")
+    confirm_past = BooleanField(_l("Ja, dit overleg vond al plaats: leg het vast met deze datum in het verleden"))
     # The invitee picker (server-side, no script needed): the people chosen on every
     # page travel along as hidden fields; search and page buttons re-show the form.
-    invitees = SelectMultipleField("Genodigden", coerce=int, choices=[], validate_choice=False, validators=[Optional()])
-    q = StringField("Zoek op naam of organisatie", validators=[Optional(), Length(max=100)])
+    invitees = SelectMultipleField(_l("Genodigden"), coerce=int, choices=[], validate_choice=False, validators=[Optional()])
+    q = StringField(_l("Zoek op naam of organisatie"), validators=[Optional(), Length(max=100)])
     cases = FieldList(FormField(AgendaItemForm), min_entries=AGENDA_ROWS, max_entries=meetings.MAX_CASES)
 
 
@@ -356,7 +357,7 @@ def invitations(meeting_id: int):
 class AttendanceForm(FlaskForm):
     """Who attended (*presentie*): the checked invitees were there."""
 
-    attended = SelectMultipleField("Aanwezig", coerce=int, choices=[], validate_choice=False, validators=[Optional()])
+    attended = SelectMultipleField(_l("Aanwezig"), coerce=int, choices=[], validate_choice=False, validators=[Optional()])
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["GET", "POST"])
