@@ -122,6 +122,38 @@ def plan_meeting(
     return meeting
 
 
+def date_warnings(starts_at: dt.datetime, today: dt.date | None = None) -> tuple[rules.Reason, ...]:
+    """Warnings about a meeting's date that do not refuse it: a date before today is
+    allowed (recording a meeting held earlier) but must be confirmed on the form and is
+    named in the API's ``warnings``."""
+    today = today or rules.today()
+    if starts_at.date() < today:
+        return (rules.Reason("meeting_in_past", "De datum van het overleg ligt in het verleden."),)
+    return ()
+
+
+def record_attendance(session: Session, meeting: Meeting, present: set[int] | frozenset[int], *, by: str,
+                      today: dt.date | None = None, now: dt.datetime | None = None) -> Meeting:
+    """Record who actually attended (*presentie*): every invitee in ``present`` was there,
+    every other invitee was not. Only on or after the meeting day; recording again
+    replaces the earlier answer (who and when are kept of the latest). Flushes only.
+    """
+    if meeting.on > (today or rules.today()):
+        raise ValidationError("Het overleg heeft nog niet plaatsgevonden.",
+                              {"attended": "Leg de aanwezigheid vast op of na de dag van het overleg."})
+    invited = {i.person_id for i in meeting.invitees}
+    strangers = sorted(set(present) - invited)
+    if strangers:
+        raise ValidationError("Alleen genodigden kunnen aanwezig zijn.",
+                              {"attended": f"Niet uitgenodigd voor dit overleg: {', '.join(map(str, strangers))}."})
+    for invitee in meeting.invitees:
+        invitee.attended = invitee.person_id in present
+    meeting.attendance_recorded_by = by
+    meeting.attendance_recorded_at = (now or dt.datetime.now(dt.timezone.utc)).replace(tzinfo=None)
+    session.flush()
+    return meeting
+
+
 @dataclass(frozen=True)
 class AgendaChoices:
     """What a table's agenda may say, from its covenant's pack: themes, age bands and the
@@ -239,6 +271,8 @@ class InviteeCheck:
     :data:`registry.cases.SHARING_BASES`), or None when it has not weighed it yet."""
     sharing_basis_label: str | None = None
     """Its Dutch label, shown beside the consent column."""
+    attended: bool | None = None
+    """Present at the meeting (recorded afterwards, :func:`record_attendance`); None: not recorded."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +309,10 @@ class MeetingCheck:
     """How information is shared at this table (the pack's ``[cases] legal_basis``)."""
     legal_basis_label: str = packs.LEGAL_BASIS_LABELS[packs.CONSENT]
     """Its Dutch name, printed in the consent column when the basis is not consent."""
+    attendance_recorded_by: str | None = None
+    """Who recorded who attended; None while attendance is not recorded (the list then
+    shows no presence column)."""
+    attendance_recorded_at: dt.datetime | None = None
 
 
 def now() -> dt.datetime:
@@ -291,7 +329,7 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
     """
     meeting, table = _meeting(session, meeting_id)
     on = meeting.on
-    agenda, participants = _agenda(session, meeting.id)
+    agenda, participants, attended = _agenda(session, meeting.id)
     role_ids = [pid for pid in (table.chair_id, table.coordinator_id) if pid is not None]
     person_ids = list(dict.fromkeys([*(pid for pids in participants.values() for pid in pids), *role_ids]))
     table_f, covenant_f, people, declarations = queries.people_at_table(session, table.id, person_ids)
@@ -314,7 +352,7 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
             row.reference, row.theme, row.age_band,
             tuple(
                 _invitee_check(facts, pid, row, consents.get(row.case_id, []), need_to_know.get(row.case_id, {}),
-                               bases.get(row.case_id, {}))
+                               bases.get(row.case_id, {}), attended.get(pid))
                 for pid in participants.get(row.meeting_case_id, [])
             ),
             tuple((key, labels.get(key, key)) for key in (row.family_roles or ())),
@@ -325,6 +363,7 @@ def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | N
     return MeetingCheck(
         meeting.id, table.id, table.name, meeting.starts_at, meeting.location, on,
         checked_at or now(), _role_warnings(facts, table), cases, basis, basis_label,
+        meeting.attendance_recorded_by, meeting.attendance_recorded_at,
     )
 
 
@@ -342,7 +381,7 @@ class _Facts:
 
 
 def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.ConsentFacts], need_to_know: dict,
-                   bases: dict[int, str] | None = None) -> InviteeCheck:
+                   bases: dict[int, str] | None = None, attended: bool | None = None) -> InviteeCheck:
     """Decision, consent answer and warnings for one invitee and one case."""
     person, partnership = facts.people[person_id]
     declarations = facts.declarations.get(person_id, [])
@@ -363,7 +402,7 @@ def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.Cons
     return InviteeCheck(
         person.id, person.name, person.organisation_id, person.organisation_name,
         decision.allowed, decision.basis, decision.reasons, coverage, warnings,
-        basis, SHARING_BASES.get(basis) if basis else None,
+        basis, SHARING_BASES.get(basis) if basis else None, attended,
     )
 
 
@@ -400,13 +439,14 @@ def _meeting(session: Session, meeting_id: int) -> tuple[Meeting, CaseTable]:
 
 def _agenda(session: Session, meeting_id: int):
     """The agenda rows in order (meeting case id, case id, reference, labels, case dates)
-    and per agenda row the people taking part, in the order they were invited."""
+    and per agenda row the people taking part, in the order they were invited, with
+    whether each attended (None: not recorded)."""
     invitee = and_(MeetingInvitee.meeting_id == MeetingCase.meeting_id, MeetingInvitee.person_id == meeting_participant.c.person_id)
     rows = session.execute(
         select(
             MeetingCase.id.label("meeting_case_id"), MeetingCase.case_id, Case.reference,
             MeetingCase.theme, MeetingCase.age_band, MeetingCase.family_roles, Case.opened_on, Case.closed_on,
-            Case.retention_stage, meeting_participant.c.person_id,
+            Case.retention_stage, meeting_participant.c.person_id, MeetingInvitee.attended,
         )
         .join(Case, Case.id == MeetingCase.case_id)
         .outerjoin(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
@@ -414,14 +454,15 @@ def _agenda(session: Session, meeting_id: int):
         .where(MeetingCase.meeting_id == meeting_id)
         .order_by(MeetingCase.position, MeetingCase.id, MeetingInvitee.id)
     ).all()
-    agenda, participants = [], {}
+    agenda, participants, attended = [], {}, {}
     for row in rows:
         if row.meeting_case_id not in participants:
             agenda.append(row)
             participants[row.meeting_case_id] = []
         if row.person_id is not None:
             participants[row.meeting_case_id].append(row.person_id)
-    return agenda, participants
+            attended[row.person_id] = row.attended
+    return agenda, participants, attended
 
 
 def _consents(session: Session, case_ids: list[int]) -> dict[int, list[rules.ConsentFacts]]:

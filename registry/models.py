@@ -616,6 +616,8 @@ class Meeting(Base):
     planned_by: Mapped[str | None] = mapped_column(String(254))
     on_request: Mapped[bool] = mapped_column(Boolean, default=False)  # *op afroep*, besides fixed dates
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    attendance_recorded_by: Mapped[str | None] = mapped_column(String(254))  # who recorded the presence
+    attendance_recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC
 
     table: Mapped[CaseTable] = relationship()
     cases: Mapped[list[MeetingCase]] = relationship(
@@ -670,6 +672,11 @@ class MeetingInvitee(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    attended: Mapped[bool | None] = mapped_column(Boolean)
+    """Present at the meeting (*aanwezig*): recorded after it; None until recorded."""
+    invited_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC, the latest invitation mailed
+    invitation_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """iCalendar SEQUENCE of the latest invitation: 0 for the first, +1 for each one resent."""
 
     meeting: Mapped[Meeting] = relationship(back_populates="invitees")
     person: Mapped[Person] = relationship()

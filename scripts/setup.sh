@@ -56,6 +56,13 @@ if command -v npm >/dev/null 2>&1; then
     rm -f tests/oidc/node_modules/.installed-*
     touch "$oidc_stamp"
   fi
+  # axe-core for the accessibility test (tests/test_accessibility.py, tests/a11y/).
+  axe_stamp=tests/a11y/node_modules/.installed-$(sha256sum tests/a11y/package-lock.json | cut -c1-16)
+  if [[ ! -f $axe_stamp ]]; then
+    (cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error)
+    rm -f tests/a11y/node_modules/.installed-*
+    touch "$axe_stamp"
+  fi
 else
-  echo "Note: npm not found; the OIDC login tests will be skipped (apt-get install nodejs npm, Node 20+)." >&2
+  echo "Note: npm not found; the OIDC login and accessibility tests will be skipped (apt-get install nodejs npm, Node 20+)." >&2
 fi

@@ -32,11 +32,14 @@ after delivery.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import secrets
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -59,6 +62,30 @@ def redact_links(body: str) -> str:
     return _LINK_TOKEN.sub(r"\1" + REDACTED, body)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (e.g. a meeting's ``uitnodiging.ics``). A ``text/calendar``
+    part also carries its ``method`` parameter, as calendar programs expect (RFC 6047)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def attachments_json(attachments: Sequence[Attachment]) -> str | None:
+    """The attachments as the outbox keeps them (JSON, data base64), or None for none."""
+    if not attachments:
+        return None
+    return json.dumps([{"filename": a.filename, "content_type": a.content_type,
+                        "data": base64.b64encode(a.data).decode("ascii")} for a in attachments])
+
+
+def attachments_of(message: OutboxMessage) -> list[Attachment]:
+    """The attachments an outbox message keeps (none once delivered)."""
+    return [Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+            for a in json.loads(message.attachments or "[]")]
+
+
 class MailError(RuntimeError):
     """Sending failed (connection, authentication or refusal by the server)."""
 
@@ -70,8 +97,9 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def build_message(config: Mapping[str, Any], to: str, subject: str, body: str) -> EmailMessage:
-    """A plain-text UTF-8 message with Date and Message-ID."""
+def build_message(config: Mapping[str, Any], to: str, subject: str, body: str,
+                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """A plain-text UTF-8 message with Date and Message-ID, and any attachments."""
     sender = config.get("MAIL_FROM") or config.get("MAIL_USERNAME")
     if not sender:
         raise MailError("MAIL_FROM is not configured")
@@ -80,15 +108,21 @@ def build_message(config: Mapping[str, Any], to: str, subject: str, body: str) -
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(body)
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        params = {"method": "REQUEST"} if attachment.content_type == "text/calendar" else {}
+        msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                           params=params)
     return msg
 
 
-def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str) -> None:
+def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str,
+              attachments: Sequence[Attachment] = ()) -> None:
     """Send one message via SMTP; raises :class:`MailError` on any failure."""
     server = config.get("MAIL_SERVER")
     if not server:
         raise MailError("MAIL_SERVER is not configured")
-    msg = build_message(config, to, subject, body)
+    msg = build_message(config, to, subject, body, attachments)
     use_ssl = _flag(config.get("MAIL_USE_SSL"))
     port = int(config.get("MAIL_PORT") or (465 if use_ssl else 25))
     timeout = float(config.get("MAIL_TIMEOUT") or 10)
@@ -106,10 +140,13 @@ def send_mail(config: Mapping[str, Any], to: str, subject: str, body: str) -> No
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def enqueue(session: Session, to: str, subject: str, body: str, *, now: datetime | None = None) -> OutboxMessage:
+def enqueue(session: Session, to: str, subject: str, body: str, *, now: datetime | None = None,
+            attachments: Sequence[Attachment] = ()) -> OutboxMessage:
     """Write one mail into the outbox in the caller's transaction (flushes, no commit);
-    the worker sends it after commit. Never opens a connection."""
-    message = OutboxMessage(to=to, subject=subject, body=body, created_at=now or utcnow(), attempts=0)
+    the worker sends it after commit. Never opens a connection. Attachments are kept
+    with the message until it is delivered (a retry sends them too), then dropped."""
+    message = OutboxMessage(to=to, subject=subject, body=body, created_at=now or utcnow(), attempts=0,
+                            attachments=attachments_json(attachments))
     session.add(message)
     session.flush()
     return message
@@ -170,8 +207,9 @@ def _send_one(session_factory: sessionmaker, config: Mapping[str, Any], message_
             return 0  # another worker has it, or it is no longer due
         message = session.get(OutboxMessage, message_id)
         to, subject, body, attempts = message.to, message.subject, message.body, message.attempts
+        attachments = attachments_of(message)
     try:
-        send_mail(config, to, subject, body)
+        send_mail(config, to, subject, body, attachments)
     except MailError as exc:
         attempts += 1
         failed = attempts >= max_attempts(config)
@@ -181,7 +219,7 @@ def _send_one(session_factory: sessionmaker, config: Mapping[str, Any], message_
         delivered = 0
     else:
         values = {"attempts": attempts + 1, "sent_at": utcnow(), "body": DELIVERED_BODY, "error": None,
-                  "claim_token": None, "claimed_until": None, "next_attempt_at": None}
+                  "attachments": None, "claim_token": None, "claimed_until": None, "next_attempt_at": None}
         delivered = 1
     with session_factory() as session:
         session.execute(update(table).where(table.c.id == message_id, table.c.claim_token == claim).values(**values))

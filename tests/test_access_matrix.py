@@ -263,6 +263,9 @@ def _routes(i: dict) -> dict:
         ("meetings.check_pdf", "GET"): (f"/meetings/{m}/toetsingslijst.pdf", NORTH_MEETINGS, {}),
         ("meetings.send_for_signing", "POST"): (f"/meetings/{m}/send-for-signing", COORDS, {"data": {}}),
         ("meetings.need_to_know", "POST"): (f"/meetings/{m}/need-to-know", NORTH_MEETINGS, {"data": {}}),
+        ("meetings.invitations", "POST"): (f"/meetings/{m}/invitations", NORTH_MEETINGS, {"data": {}}),
+        ("meetings.attendance", "GET"): (f"/meetings/{m}/attendance", NORTH_MEETINGS, {}),
+        ("meetings.attendance", "POST"): (f"/meetings/{m}/attendance", NORTH_MEETINGS, {"data": {}}),
         ("meetings.withdraw_consent", "GET"): (f"/consents/{co}/withdraw", RESIDENT, {}),
         ("meetings.withdraw_consent", "POST"): (f"/consents/{co}/withdraw", RESIDENT, {"data": {"on": "2026-12-01"}}),
         ("access_log.page", "GET"): ("/toegangslog", LOGS, {}),
@@ -357,6 +360,8 @@ def _routes(i: dict) -> dict:
         ("api.plan_meeting", "POST"): ("/api/v1/meetings", NORTH_MEETINGS, {"json": {
             "table_id": n, "starts_at": "2027-03-10T14:00", "cases": [{"case_ref": "EN-1", "invitee_ids": [i["chair"]]}]}}),
         ("api.meeting_check", "GET"): (f"/api/v1/meetings/{m}/check", NORTH_MEETINGS, {}),
+        ("api.meeting_invitations", "POST"): (f"/api/v1/meetings/{m}/invitations", NORTH_MEETINGS, {}),
+        ("api.meeting_attendance", "PUT"): (f"/api/v1/meetings/{m}/attendance", NORTH_MEETINGS, {"json": {"attended": []}}),
         ("api.meeting_check_pdf", "GET"): (f"/api/v1/meetings/{m}/check.pdf", NORTH_MEETINGS, {}),
         ("api.check_batch", "POST"): ("/api/v1/check/batch", NORTH_READ, {"json": {"table_id": n, "checks": [{"person_id": i["chair"]}]}}),
         ("api.person_tables", "GET"): (f"/api/v1/people/{i['chair']}/tables", COORDS | {"chair_north", "chair_unentitled"}, {}),

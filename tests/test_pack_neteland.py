@@ -433,7 +433,7 @@ def test_the_chairs_check_shows_the_legal_basis_not_a_consent(api, logged_in):
     assert not [x for x in check["warnings"] + check["cases"][0]["warnings"] if x["code"].startswith("consent")]
 
     page = logged_in.get(f"/meetings/{meeting.json['id']}").get_data(as_text=True)
-    assert "<th>Grondslag</th>" in page and f'<td class="legal-basis">{LABEL}</td>' in page
+    assert "<th>Grondslag</th>" in page and f'<td class="legal-basis" data-label="Grondslag">{LABEL}</td>' in page
     assert "Toestemmingen bij deze casussen" not in page and "alleen anonieme of DAT-informatie" not in page
 
     sealed = api.get(f"/api/v1/meetings/{meeting.json['id']}/check.pdf")

@@ -1,6 +1,8 @@
-"""API v1 for meetings and the chair's check (art. 6): plan a meeting, check it (also as
-the sealed *presentie- en toetsingslijst*), check many people at once, a person's
-tables, consent withdrawal and need-to-know withdrawal.
+"""API v1 for meetings and the chair's check (art. 6): plan a meeting (a date in the
+past is accepted with a ``warnings`` entry ``meeting_in_past``), mail the invitations
+with their ``.ics``, record who attended, check it (also as the sealed *presentie- en
+toetsingslijst*), check many people at once, a person's tables, consent withdrawal and
+need-to-know withdrawal.
 
 Views stay thin: read input (every field error at once), call :mod:`registry.meetings`,
 :mod:`registry.queries` or :mod:`registry.services`, commit once, answer JSON.
@@ -16,6 +18,7 @@ from forms_service import access, db
 from forms_service.api import bp, error_response, openapi
 from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, Body
 from registry.documents import build
+from signatures.meeting_invitation import send_invitations
 from signatures.meeting_list import sealed_meeting_check
 from forms_service.signing.views import pdf_response
 from forms_service.api.openapi import DATE, ID, REASON, answer, body, path_id, query
@@ -88,7 +91,37 @@ def plan_meeting():
         db.session(), table_id=table_id, starts_at=starts_at, location=location, cases=cases,
         planned_by=g.api_user.email, on_request=on_request,
     )
-    return created(meeting_json(meeting))
+    return created({**meeting_json(meeting), "warnings": reasons_json(meetings.date_warnings(starts_at))})
+
+
+@bp.post("/v1/meetings/<int:meeting_id>/invitations")
+def meeting_invitations(meeting_id: int):
+    """Mail every invitee the invitation with the meeting as ``uitnodiging.ics``."""
+    meeting = _meeting(meeting_id)
+    result = send_invitations(db.session(), current_app.config, meeting)
+    return done({"meeting_id": meeting.id, "sent": [i.person_id for i in result.sent],
+                 "without_email": [i.person_id for i in result.without_email]})
+
+
+@bp.put("/v1/meetings/<int:meeting_id>/attendance")
+def meeting_attendance(meeting_id: int):
+    """Record who attended: ``attended`` lists the invitees present, every other was absent."""
+    meeting = _meeting(meeting_id)
+    body = Body.from_request()
+    present = body.list_of("attended", int, required=True)
+    body.check()
+    meetings.record_attendance(db.session(), meeting, set(present), by=g.api_user.email)
+    return done(attendance_json(meeting))
+
+
+def attendance_json(meeting: Meeting) -> dict:
+    """Who attended a meeting (None: not recorded), who recorded it and when."""
+    return {
+        "meeting_id": meeting.id,
+        "recorded_by": meeting.attendance_recorded_by,
+        "recorded_at": meeting.attendance_recorded_at.isoformat(timespec="seconds") + "Z" if meeting.attendance_recorded_at else None,
+        "invitees": [{"person_id": i.person_id, "attended": i.attended} for i in meeting.invitees],
+    }
 
 
 def _table(table_id: int, permission: str) -> CaseTable:
@@ -289,7 +322,9 @@ CHECK = {"type": "object", "properties": {
 BATCH_RESULT = {"type": "object", "properties": {"person_id": ID, "case_ref": {"type": ["string", "null"]}, "allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": REASONS, "warnings": REASONS}}
 
 PATHS = {
-    "/api/v1/meetings": {"post": {"summary": "Plan a meeting with its cases and per-case participants", "requestBody": body({"table_id": ID, "starts_at": STARTS_AT, "location": STR, "on_request": {"type": "boolean", "description": "a meeting on request (op afroep), besides the fixed dates; only when the table's pack has [meetings] on_request = true"}, "cases": {"type": "array", "items": AGENDA_ITEM}}, ["table_id", "starts_at", "cases"]), "responses": answer("201", "Planned", MEETING)}},
+    "/api/v1/meetings": {"post": {"summary": "Plan a meeting with its cases and per-case participants. A start before today is accepted (a meeting held earlier) and answered with warnings [{code: meeting_in_past, text}]", "requestBody": body({"table_id": ID, "starts_at": STARTS_AT, "location": STR, "on_request": {"type": "boolean", "description": "a meeting on request (op afroep), besides the fixed dates; only when the table's pack has [meetings] on_request = true"}, "cases": {"type": "array", "items": AGENDA_ITEM}}, ["table_id", "starts_at", "cases"]), "responses": answer("201", "Planned", {**MEETING, "properties": {**MEETING["properties"], "warnings": {**REASONS, "description": "meeting_in_past when the date is before today; empty otherwise"}}})}},
+    "/api/v1/meetings/{meeting_id}/invitations": {"post": {"summary": "Mail every invitee the invitation with the meeting as uitnodiging.ics (iCalendar METHOD:REQUEST, Europe/Amsterdam with VTIMEZONE, UID stable per meeting and invitee; SEQUENCE raised on a resend); through the outbox", "parameters": [path_id("meeting_id")], "responses": answer("200", "Sent", {"type": "object", "properties": {"meeting_id": ID, "sent": {"type": "array", "items": ID}, "without_email": {"type": "array", "items": ID, "description": "invitees without an e-mail address: not mailed"}}})}},
+    "/api/v1/meetings/{meeting_id}/attendance": {"put": {"summary": "Record who attended, on or after the meeting day: the listed invitees were present, every other invitee absent; the presentie- en toetsingslijst then shows it", "parameters": [path_id("meeting_id")], "requestBody": body({"attended": {"type": "array", "items": ID}}, ["attended"]), "responses": answer("200", "Recorded", {"type": "object", "properties": {"meeting_id": ID, "recorded_by": STR, "recorded_at": {"type": "string", "format": "date-time"}, "invitees": {"type": "array", "items": {"type": "object", "properties": {"person_id": ID, "attended": {"type": ["boolean", "null"]}}}}}})}},
     "/api/v1/meetings/{meeting_id}/check": {"get": {"summary": "The chair's check (art. 6): every case and invitee as of the meeting date, with consent (art. 11) and warnings", "parameters": [path_id("meeting_id")], "responses": answer("200", "Check", CHECK)}},
     "/api/v1/meetings/{meeting_id}/check.pdf": {"get": {"summary": "The check run now as the presentie- en toetsingslijst, sealed (PAdES; B-T when a timestamp server is configured); 503 when that server is down", "parameters": [path_id("meeting_id")], "responses": {**answer("200", "Sealed PDF"), "200": {"description": "The sealed PDF", "content": {"application/pdf": {}}}, "503": {"description": "The timestamp server is unavailable; nothing was sealed"}}}},
     "/api/v1/check/batch": {"post": {"summary": "Many checks at one table on one date, in the order asked", "requestBody": body({"on": DATE, "table_id": ID, "checks": {"type": "array", "maxItems": MAX_BATCH, "items": {"type": "object", "properties": {"person_id": ID, "case_ref": STR}, "required": ["person_id"]}}}, ["table_id", "checks"]), "responses": answer("200", "Results", {"type": "object", "properties": {"results": {"type": "array", "items": BATCH_RESULT}}})}},

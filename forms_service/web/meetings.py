@@ -10,11 +10,15 @@ or redirect.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import FieldList, Form, FormField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms import BooleanField, FieldList, Form, FormField, SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -22,6 +26,7 @@ from forms_service import access, db
 from forms_service.auth import current_user, login_required
 from forms_service.web.document_forms import DateInput
 from registry.documents import build
+from signatures.meeting_invitation import send_invitations
 from signatures.meeting_list import sealed_meeting_check
 from signatures import workflow as signing
 from forms_service.signing.views import base_url, pdf_response
@@ -34,6 +39,7 @@ from signatures.seal import TimestampUnavailable
 bp = Blueprint("meetings", __name__)
 
 AGENDA_ROWS = 6  # empty agenda rows offered by the planning form; blank rows are skipped
+PICKER_PAGE = 50  # candidates per page of the invitee picker
 
 
 # ----------------------------------------------------------------------------- forms
@@ -58,6 +64,11 @@ class PlanMeetingForm(FlaskForm):
     day = DateInput("Datum", required="Vul de datum in.")
     time = TimeField("Aanvang", validators=[DataRequired("Vul de aanvangstijd in.")])
     location = StringField("Locatie", validators=[Optional(), Length(max=200, message="Maximaal 200 tekens.")])
+    confirm_past = BooleanField(_l("Ja, dit overleg vond al plaats: leg het vast met deze datum in het verleden"))
+    # The invitee picker (server-side, no script needed): the people chosen on every
+    # page travel along as hidden fields; search and page buttons re-show the form.
+    invitees = SelectMultipleField(_l("Genodigden"), coerce=int, choices=[], validate_choice=False, validators=[Optional()])
+    q = StringField(_l("Zoek op naam of organisatie"), validators=[Optional(), Length(max=100)])
     cases = FieldList(FormField(AgendaItemForm), min_entries=AGENDA_ROWS, max_entries=meetings.MAX_CASES)
 
 
@@ -83,6 +94,43 @@ def _invitee_choices(table: CaseTable) -> list[tuple[int, str]]:
     ids |= {pid for pid in (table.chair_id, table.coordinator_id) if pid}
     people = session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.name)).all() if ids else []
     return [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
+
+
+@dataclass(frozen=True)
+class Picker:
+    """One page of the invitee picker: the candidates shown, the ones chosen elsewhere
+    (kept as hidden fields) and the page numbers."""
+
+    shown: list[tuple[int, str]]
+    chosen: set[int]
+    hidden: list[int]
+    page: int
+    pages: int
+    matches: int
+    total: int
+    query: str
+
+
+def _picker(form: PlanMeetingForm, choices: list[tuple[int, str]]) -> Picker:
+    """The picker's page for the posted search, page and choices (unknown ids are dropped)."""
+    known = {pid for pid, _label in choices}
+    chosen = {pid for pid in (form.invitees.data or []) if pid in known}
+    for row in form.cases.entries:  # a participant of a case is an invitee too
+        chosen |= {pid for pid in (row.form.invitee_ids.data or []) if pid in known}
+    query = (form.q.data or "").strip()
+    needle = query.casefold()
+    matches = [c for c in choices if needle in c[1].casefold()] if needle else choices
+    pages = max(1, math.ceil(len(matches) / PICKER_PAGE))
+    if "picker_page" in request.form:
+        asked = request.form.get("picker_page", 1, type=int)
+    elif request.form.get("picker") == "search":
+        asked = 1  # a new search starts on its first page
+    else:
+        asked = request.form.get("picker_current", 1, type=int)
+    page = min(max(asked or 1, 1), pages)
+    shown = matches[(page - 1) * PICKER_PAGE: page * PICKER_PAGE]
+    on_page = {pid for pid, _label in shown}
+    return Picker(shown, chosen, sorted(chosen - on_page), page, pages, len(matches), len(choices), query)
 
 
 def _agenda(form: PlanMeetingForm) -> tuple[list[meetings.AgendaItem], list[int]]:
@@ -130,22 +178,41 @@ def plan(table_id: int):
         row.form.invitee_ids.choices = choices
         row.form.theme.choices = [("", "—"), *((t, t) for t in agenda.themes)]
         row.form.age_band.choices = [("", "—"), *((a, a) for a in agenda.age_bands)]
+    picker = _picker(form, choices)
+    if form.is_submitted() and ("picker" in request.form or "picker_page" in request.form):
+        # Searching, paging or taking over the chosen invitees: show the form again, plan nothing.
+        return render_template("meetings/plan.html", form=form, table=table, picker=picker, choices=choices,
+                               past=False), 200
+    past = False
     if form.validate_on_submit():
+        starts_at = dt.datetime.combine(form.day.data, form.time.data)
+        # A date in the past is allowed (a meeting held earlier) but only when confirmed;
+        # the other messages are shown with it, all at once.
+        past = bool(meetings.date_warnings(starts_at))
+        unconfirmed = past and not form.confirm_past.data
+        if unconfirmed:
+            form.day.errors.append(_("Deze datum ligt in het verleden. Vink hieronder aan dat het overleg al "
+                                     "plaatsvond, of kies een andere datum."))
         items, rows = _agenda(form)
         try:
             meeting = meetings.plan_meeting(
-                db.session(), table_id=table.id, starts_at=dt.datetime.combine(form.day.data, form.time.data),
+                db.session(), table_id=table.id, starts_at=starts_at,
                 location=form.location.data, cases=items, planned_by=current_user().email,
             )
         except DomainError as error:
             db.session().rollback()
             _show_errors(form, error, rows)
         else:
+            if unconfirmed:
+                db.session().rollback()
+                return render_template("meetings/plan.html", form=form, table=table, picker=picker,
+                                       choices=choices, past=True), 422
             db.session().commit()
             flash("Het overleg is gepland.")
             return redirect(url_for("meetings.check", meeting_id=meeting.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("meetings/plan.html", form=form, table=table), status
+    return render_template("meetings/plan.html", form=form, table=table, picker=picker, choices=choices,
+                           past=past), status
 
 
 @bp.get("/tables/<int:table_id>/meetings")
@@ -172,7 +239,7 @@ def check(meeting_id: int):
 
     actions = action_list_context(session.get(Meeting, meeting_id))
     page = render_template("meetings/check.html", check=result, consents=consents, invited=invited, labels=labels,
-                           numbers=numbers, actions=actions)
+                           numbers=numbers, actions=actions, meeting=session.get(Meeting, meeting_id))
     session.commit()  # the action list's read is logged
     return page
 
@@ -266,6 +333,57 @@ def need_to_know(meeting_id: int):
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors))
     return redirect(url_for("meetings.check", meeting_id=meeting_id))
+
+
+@bp.post("/meetings/<int:meeting_id>/invitations")
+@login_required
+def invitations(meeting_id: int):
+    """Mail every invitee the invitation with the meeting as ``uitnodiging.ics``
+    (:mod:`signatures.meeting_invitation`); sending again updates the calendar item."""
+    meeting = db.session().get(Meeting, meeting_id) or abort(404)
+    access.require(rights.MEETINGS, rights.meeting_target(db.session(), meeting))
+    result = send_invitations(db.session(), current_app.config, meeting)
+    db.session().commit()
+    if result.sent:
+        flash(_("De uitnodiging (met agenda-item) is verstuurd aan %(n)s genodigde(n).", n=len(result.sent)))
+    if result.without_email:
+        flash(_("Geen e-mailadres bekend van: %(names)s. Nodig hen op een andere manier uit.",
+                names=", ".join(i.person.name for i in result.without_email)))
+    if not meeting.invitees:
+        flash(_("Dit overleg heeft geen genodigden."))
+    return redirect(url_for("meetings.check", meeting_id=meeting_id))
+
+
+class AttendanceForm(FlaskForm):
+    """Who attended (*presentie*): the checked invitees were there."""
+
+    attended = SelectMultipleField(_l("Aanwezig"), coerce=int, choices=[], validate_choice=False, validators=[Optional()])
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance", methods=["GET", "POST"])
+@login_required
+def attendance(meeting_id: int):
+    """Record after the meeting who actually attended; the *presentie- en toetsingslijst*
+    then shows it beside the check."""
+    meeting = db.session().get(Meeting, meeting_id) or abort(404)
+    access.require(rights.MEETINGS, rights.meeting_target(db.session(), meeting))
+    form = AttendanceForm()
+    if not form.is_submitted():
+        form.attended.data = [i.person_id for i in meeting.invitees if i.attended]
+    error = None
+    if form.validate_on_submit():
+        try:
+            meetings.record_attendance(db.session(), meeting, set(form.attended.data or ()), by=current_user().email)
+        except DomainError as exc:
+            db.session().rollback()
+            error = " ".join(exc.fields.values()) or exc.message
+        else:
+            db.session().commit()
+            flash(_("De aanwezigheid is vastgelegd."))
+            return redirect(url_for("meetings.check", meeting_id=meeting_id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("meetings/attendance.html", form=form, meeting=meeting, error=error,
+                           upcoming=meeting.on > rules.today()), status
 
 
 @bp.route("/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])

@@ -40,6 +40,7 @@ def test_plan_a_meeting_through_the_form(logged_in, world, app_session):
     assert "Sanne" in page and "Mira" in page  # people with a declaration at the table
     data = {
         "csrf_token": csrf(logged_in, path), "day": "2026-03-10", "time": "14:00", "location": "Gemeentehuis",
+        "confirm_past": "y",  # 2026-03-10 lies in the past: the form asks to confirm it
         "cases-0-case_ref": "EN-1", "cases-0-theme": "jeugd", "cases-0-age_band": "0-18",
         "cases-0-invitee_ids": [str(world["mira"].id), str(world["sanne"].id)],
         "cases-1-case_ref": "EN-2", "cases-1-theme": "wonen", "cases-1-invitee_ids": [str(world["mira"].id)],
