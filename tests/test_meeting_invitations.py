@@ -139,6 +139,7 @@ def test_the_check_page_sends_invitations(logged_in, world, app_session, smtp):
     assert response.status_code == 200
     assert "verstuurd aan 1 genodigde(n)" in page and "Geen e-mailadres bekend van: Piet" in page
     assert "1 van 2 genodigden hebben een uitnodiging per mail gekregen" in page
+    support.worker_round(logged_in)
     assert [r for r, _m in smtp.messages] == [["mira@ggd.example"]]
 
 
