@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 
 LANGUAGES = ("nl", "en")
 """The languages of the service's own words; the first is the default and the source."""
@@ -75,9 +76,10 @@ def long_date(value) -> str:
     return format_date(value, "d MMMM y")
 
 
-def local_time(value) -> str:
-    """A moment in Europe/Amsterdam: "12 mei 2025 14:05"; naive datetimes are UTC (as the
-    database stores them). Template filter ``|local_time``."""
+def local_time(value, seconds: bool = False) -> str:
+    """A moment in Europe/Amsterdam: "12 mei 2025 14:05" (``seconds=True``: "14:05:09", for
+    logs); naive datetimes are UTC (as the database stores them). Template filter
+    ``|local_time``."""
     import datetime as dt
 
     from flask_babel import format_datetime
@@ -86,7 +88,39 @@ def local_time(value) -> str:
         return "—"
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return format_datetime(value, "d MMMM y HH:mm")
+    return format_datetime(value, "d MMMM y HH:mm:ss" if seconds else "d MMMM y HH:mm")
+
+
+STATUS_TEXTS = {
+    "draft": _l("concept"),
+    "pending": _l("wacht op ondertekening"),
+    "opened": _l("geopend, nog niet getekend"),
+    "signed": _l("getekend"),
+    "declined": _l("geweigerd"),
+    "cancelled": _l("ingetrokken"),
+    "withdrawn": _l("ingetrokken"),
+    "revoked": _l("ingetrokken"),
+    "expired": _l("verlopen"),
+    "pending_seal": _l("wordt verzegeld"),
+    "sealed": _l("verzegeld"),
+    "paper": _l("op papier"),
+    "in_force": _l("in werking"),
+    "ended": _l("beëindigd"),
+    "queued": _l("in de wachtrij"),
+    "sent": _l("verzonden"),
+    "failed": _l("mislukt"),
+}
+"""Every internal status a person may see (signing requests, sealed documents, covenants,
+consents, outbox mails) with its text: the one mapping, template filter ``|status_text``."""
+
+
+def status_text(code: str | None) -> str:
+    """The words for an internal status (``pending`` → "wacht op ondertekening"); an
+    unknown code is shown as it is rather than hidden."""
+    if not code:
+        return "—"
+    text = STATUS_TEXTS.get(code)
+    return str(text) if text is not None else code
 
 
 def init_app(app: Flask) -> None:
@@ -98,6 +132,7 @@ def init_app(app: Flask) -> None:
     app.after_request(remember_choice)
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(status_text, "status_text")
 
     @app.context_processor
     def language_context() -> dict:
