@@ -50,7 +50,7 @@ def test_the_case_page_shows_the_file_and_its_read_is_logged(api, logged_in, app
     page = logged_in.get(f"/cases/{case['id']}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    for text in ("Casus EN-2026-01", "2. Inbreng &amp; coördinatie", "sinds 2026-02-03", "Mira", "GGD Drenthe",
+    for text in ("Casus EN-2026-01", "2. Inbreng &amp; coördinatie", "sinds 3 februari 2026", "Mira", "GGD Drenthe",
                  "Anouk", "toestemming van de inwoner", "casusregie bij Stichting de Toegang Emmen",
                  "naar een andere fase: 1. Signaleren → 2. Inbreng &amp; coördinatie", "format ontvangen",
                  "Fase wijzigen", "Casus afsluiten", "Deelnemer toevoegen", "Hoort niet aan deze tafel"):

@@ -8,6 +8,7 @@ paper, in person, downloads, the outbox.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask import (
     Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for,
 )
@@ -176,7 +177,7 @@ def signed_copy(token: str):
         signing_request = _signed_request(token)
     except lifecycle.SigningError as exc:
         return error_page(exc)
-    doc = _sealed(signing_request) or abort(409, "Het document is nog niet door iedereen ondertekend.")
+    doc = _sealed(signing_request) or abort(409, _("Het document is nog niet door iedereen ondertekend."))
     ip, agent = client()
     append_event(session, subject_kind=doc.subject_kind, subject_id=doc.subject_id, request_id=signing_request.id,
                  event="downloaded", actor=f"{signing_request.signer_name} <{signing_request.signer_email or ''}>",
@@ -216,7 +217,7 @@ def verify():
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            flash("Kies een PDF-bestand.")
+            flash(_("Kies een PDF-bestand."))
         else:
             result = verify_upload(db.session(), current_app.config, upload.read())
     return render_template("signing/verify.html", result=result, wanted=wanted, expected=expected,
@@ -317,7 +318,7 @@ def _chosen_subject() -> tuple[str, int] | None:
     """Kind and number chosen on the overview's form, or None (with a message)."""
     kind, number = request.form.get("kind", ""), request.form.get("subject_id", type=int)
     if kind not in KINDS or not number:
-        flash("Kies het soort document en vul het nummer in.")
+        flash(_("Kies het soort document en vul het nummer in."))
         return None
     return kind, number
 
@@ -386,10 +387,10 @@ def paper(kind: str, subject_id: int):
     try:
         signed_on = parse_form_date(typed)
     except ValueError as exc:
-        flash(f"Datum van ondertekening „{typed.strip()[:40]}”: {exc}")
+        flash(_('Datum van ondertekening „%(value)s”: %(exc)s', value=typed.strip()[:40], exc=exc))
         return redirect(url_for("signing.overview"))
     if signed_on is None:
-        flash("Vul de datum van ondertekening in (JJJJ-MM-DD).")
+        flash(_("Vul de datum van ondertekening in (JJJJ-MM-DD)."))
         return redirect(url_for("signing.overview"))
     request_id = request.form.get("request_id", type=int)
     result = _staff_action(lambda s: service.record_paper(
@@ -461,5 +462,5 @@ def outbox_passed_on(message_id: int):
     message = db.session().get(OutboxMessage, message_id) or abort(404)
     mail.mark_passed_on(db.session(), message)
     db.session().commit()
-    flash("Gemarkeerd als doorgegeven; de link in het bericht is onleesbaar gemaakt.")
+    flash(_("Gemarkeerd als doorgegeven; de link in het bericht is onleesbaar gemaakt."))
     return redirect(url_for("signing.outbox"))

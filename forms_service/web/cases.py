@@ -11,6 +11,7 @@ case page is logged (subject kind ``case``).
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -59,26 +60,26 @@ class CaseForm(FlaskForm):
 class NewCaseForm(CaseForm):
     """Open a case (*aanmelding*) at a table: a pseudonymous reference, no names."""
 
-    reference = StringField("Casusreferentie", validators=[DataRequired("Vul de casusreferentie in."),
-                                                           Length(max=100, message="Maximaal 100 tekens.")])
+    reference = StringField(_l("Casusreferentie"), validators=[DataRequired(_l("Vul de casusreferentie in.")),
+                                                           Length(max=100, message=_l("Maximaal 100 tekens."))])
     opened_on = Day("Aangemeld op")
-    phase = Code("Fase")
-    brought_by = Choice("Ingebracht door")
-    age = IntegerField("Leeftijd van de inwoner (wordt niet bewaard)",
+    phase = Code(_l("Fase"))
+    brought_by = Choice(_l("Ingebracht door"))
+    age = IntegerField(_l("Leeftijd van de inwoner (wordt niet bewaard)"),
                        validators=[Optional(), NumberRange(0, 130, "Vul een leeftijd tussen 0 en 130 in.")])
-    track = Code("Spoor")
+    track = Code(_l("Spoor"))
 
 
 class PhaseForm(CaseForm):
-    phase = Code("Naar fase", "Kies een fase.")
+    phase = Code(_l("Naar fase"), _l("Kies een fase."))
     on = Day("Met ingang van", "Vul de datum in.")
-    reason = StringField("Reden (administratief, geen WAT)",
-                         validators=[Optional(), Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
+    reason = StringField(_l("Reden (administratief, geen WAT)"),
+                         validators=[Optional(), Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
 
 
 class CloseForm(CaseForm):
     on = Day("Afgesloten op", "Vul de datum in.")
-    reason = Code("Reden van afsluiting", "Kies een reden.")
+    reason = Code(_l("Reden van afsluiting"), _l("Kies een reden."))
     evaluated_on = Day("Geëvalueerd op (optioneel)")
 
 
@@ -87,31 +88,31 @@ class EvaluationForm(CaseForm):
 
 
 class ParticipantForm(CaseForm):
-    person_id = Choice("Persoon", "Kies een persoon.")
-    role = Code("Rol")
+    person_id = Choice(_l("Persoon"), _l("Kies een persoon."))
+    role = Code(_l("Rol"))
     on = Day("Vanaf")
 
 
 class SharingBasisForm(CaseForm):
-    organisation_id = Choice("Partner", "Kies een partner.")
-    basis = Code("Grondslag voor verstrekking", "Kies een grondslag.")
+    organisation_id = Choice(_l("Partner"), _l("Kies een partner."))
+    basis = Code(_l("Grondslag voor verstrekking"), _l("Kies een grondslag."))
     on = Day("Gewogen op")
 
 
 class CasusregieForm(CaseForm):
-    organisation_id = Choice("Casusregie bij", "Kies een partner.")
+    organisation_id = Choice(_l("Casusregie bij"), _l("Kies een partner."))
     on = Day("Met ingang van")
 
 
 class ProcesregisseurForm(CaseForm):
-    person_id = Choice("Persoon", "Kies een persoon.")
+    person_id = Choice(_l("Persoon"), _l("Kies een persoon."))
     on = Day("Met ingang van")
 
 
 class ActionForm(CaseForm):
-    case_id = Choice("Casus", "Kies een casus.")
-    person_id = Choice("Wie", "Kies wie de actie uitvoert.")
-    action = Code("Wat", "Kies een actie.")
+    case_id = Choice(_l("Casus"), _l("Kies een casus."))
+    person_id = Choice(_l("Wie"), _l("Kies wie de actie uitvoert."))
+    action = Code(_l("Wat"), _l("Kies een actie."))
     due_on = Day("Uiterlijk op", "Vul de streefdatum in.")
 
 
@@ -122,16 +123,16 @@ class DoneForm(CaseForm):
 class HoldForm(CaseForm):
     """Keep a case longer than its retention term (*uitzondering op de bewaartermijn*)."""
 
-    reason = StringField("Motivering", validators=[DataRequired("Vul een motivering in."),
-                                                   Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
+    reason = StringField(_l("Motivering"), validators=[DataRequired(_l("Vul een motivering in.")),
+                                                   Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
     review_on = Day("Herbeoordelen op", "Vul de datum van herbeoordeling in.")
 
 
 class ReopenForm(CaseForm):
     """Open an archived case's file again (*heropenen*), with a reason."""
 
-    reason = StringField("Reden", validators=[DataRequired("Vul een reden in."),
-                                              Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
+    reason = StringField(_l("Reden"), validators=[DataRequired(_l("Vul een reden in.")),
+                                              Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
     review_on = Day("Herbeoordelen op (standaard: zo ver vooruit als de bewaarregel toestaat)")
 
 
@@ -158,7 +159,7 @@ def put_errors(form: FlaskForm, error: DomainError) -> None:
 def form_failed(form: FlaskForm) -> None:
     """Make sure a refused form shows something even without field errors."""
     if not any(f.errors for f in form):
-        flash("Controleer de velden.")
+        flash(_("Controleer de velden."))
 
 
 # ----------------------------------------------------------------------------- choices
@@ -473,7 +474,7 @@ def new_case(table_id: int):
             put_errors(form, error)
         else:
             session.commit()
-            flash(f"Casus {opened.reference} is aangemeld.")
+            flash(_('Casus %(reference)s is aangemeld.', reference=opened.reference))
             if rights.may_see_case(session, current_user(), opened):
                 return redirect(url_for("cases.case", case_id=opened.id))
             return redirect(url_for("web.table", table_id=table.id))
@@ -540,7 +541,7 @@ def meeting_actions(meeting_id: int):
                 put_errors(form, error)
             else:
                 session.commit()
-                flash("De actie is toegevoegd aan de actielijst.")
+                flash(_("De actie is toegevoegd aan de actielijst."))
                 return redirect(url_for("cases.meeting_actions", meeting_id=meeting.id))
         else:
             form_failed(form)
@@ -573,8 +574,8 @@ def action_done(action_id: int):
             flash(" ".join([error.message, *error.fields.values()]))
         else:
             session.commit()
-            flash("De actie is afgerond.")
+            flash(_("De actie is afgerond."))
     else:
-        flash(" ".join(e for errors in form.errors.values() for e in errors) or "Controleer de datum.")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors) or _("Controleer de datum."))
     back = url_for("meetings.check", meeting_id=meeting.id)
     return redirect(back if request.form.get("next") == back else url_for("cases.meeting_actions", meeting_id=meeting.id))

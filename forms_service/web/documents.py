@@ -9,6 +9,7 @@ the transaction is rolled back and the form is shown again with what was typed.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from contextlib import contextmanager
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -270,7 +271,7 @@ def covenant_new():
     access.require(rights.ADMIN)
     form = covenant_form(None)
     if form.validate_on_submit() and (covenant := save(form, lambda: save_covenant(form, None))):
-        flash("Het concept-convenant is opgeslagen.")
+        flash(_("Het concept-convenant is opgeslagen."))
         return redirect(url_for("documents.covenant", covenant_id=covenant.id))
     return render_covenant_form(form, None)
 
@@ -282,11 +283,11 @@ def covenant_edit(covenant_id: int):
     covenant = load(Covenant, covenant_id)
     access.require(rights.MANAGE_COVENANT, rights.covenant_target(db.session(), covenant.id))
     if covenant.status != "draft":
-        flash("Dit convenant is al in werking; alleen een concept kan worden bewerkt.")
+        flash(_("Dit convenant is al in werking; alleen een concept kan worden bewerkt."))
         return redirect(url_for("documents.covenant", covenant_id=covenant.id))
     form = covenant_form(covenant)
     if form.validate_on_submit() and save(form, lambda: save_covenant(form, covenant)):
-        flash("Het concept-convenant is bijgewerkt.")
+        flash(_("Het concept-convenant is bijgewerkt."))
         return redirect(url_for("documents.covenant", covenant_id=covenant.id))
     return render_covenant_form(form, covenant)
 
@@ -424,7 +425,7 @@ def declaration_form_view(form_class, kind: str, template_title: str, packs: lis
     form = form_class()
     form.table_id.choices = table_choices(rights.READ if kind == "structural" else rights.MANAGE_DECLARATIONS, packs)
     if form.validate_on_submit() and (declaration := save(form, lambda: save_declaration(form, kind))):
-        flash("De verklaring is opgeslagen.")
+        flash(_("De verklaring is opgeslagen."))
         return redirect(url_for("documents.declaration", declaration_id=declaration.id))
     return render_template("documents_web/declaration_form.html", form=form, title=template_title,
                            incidental=kind == "incidental", organisations=organisation_names())
@@ -507,7 +508,7 @@ def consent_form_view(heading: str, packs: list[str]):
     refusal = consent_rules.no_consent_reason(packs_module.cached_pack(table.covenant.pack)) \
         if form.is_submitted() and table is not None else None
     if refusal is None and form.validate_on_submit() and (consent := save(form, lambda: save_consent(form))):
-        flash("Het toestemmingsformulier is opgeslagen.")
+        flash(_("Het toestemmingsformulier is opgeslagen."))
         return redirect(url_for("documents.consent", consent_id=consent.id))
     if refusal is not None:
         form.validate()

@@ -9,6 +9,7 @@ or redirect.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -42,12 +43,12 @@ AGENDA_ROWS = 6  # empty agenda rows offered by the planning form; blank rows ar
 class AgendaItemForm(Form):
     """One agenda row: pseudonymous case reference, theme, age band, who takes part."""
 
-    case_ref = StringField("Casusreferentie", validators=[Optional(), Length(max=100, message="Maximaal 100 tekens.")])
+    case_ref = StringField(_l("Casusreferentie"), validators=[Optional(), Length(max=100, message=_l("Maximaal 100 tekens."))])
     # Choices come from the covenant's template pack, set by the view.
-    theme = SelectField("Thema", choices=[], validators=[Optional()])
-    age_band = SelectField("Leeftijd", choices=[], validators=[Optional()])
+    theme = SelectField(_l("Thema"), choices=[], validators=[Optional()])
+    age_band = SelectField(_l("Leeftijd"), choices=[], validators=[Optional()])
     invitee_ids = SelectMultipleField(
-        "Deelnemers", coerce=int, choices=[], validators=[Optional()],
+        _l("Deelnemers"), coerce=int, choices=[], validators=[Optional()],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
     )
 
@@ -56,8 +57,8 @@ class PlanMeetingForm(FlaskForm):
     """Plan a meeting (*overleg plannen*); only fixed labels, no free text about a case."""
 
     day = DateInput("Datum", required="Vul de datum in.")
-    time = TimeField("Aanvang", validators=[DataRequired("Vul de aanvangstijd in.")])
-    location = StringField("Locatie", validators=[Optional(), Length(max=200, message="Maximaal 200 tekens.")])
+    time = TimeField(_l("Aanvang"), validators=[DataRequired(_l("Vul de aanvangstijd in."))])
+    location = StringField(_l("Locatie"), validators=[Optional(), Length(max=200, message=_l("Maximaal 200 tekens."))])
     cases = FieldList(FormField(AgendaItemForm), min_entries=AGENDA_ROWS, max_entries=meetings.MAX_CASES)
 
 
@@ -70,9 +71,9 @@ class WithdrawConsentForm(FlaskForm):
 class NeedToKnowForm(FlaskForm):
     """A partner says it no longer needs to know a case (art. 6), from a date."""
 
-    case_ref = StringField("Casus", validators=[DataRequired("Kies de casus."), Length(max=100)])
-    organisation_id = SelectField("Organisatie", coerce=int, choices=[], validate_choice=False,
-                                  validators=[DataRequired("Kies de organisatie.")])
+    case_ref = StringField(_l("Casus"), validators=[DataRequired(_l("Kies de casus.")), Length(max=100)])
+    organisation_id = SelectField(_l("Organisatie"), coerce=int, choices=[], validate_choice=False,
+                                  validators=[DataRequired(_l("Kies de organisatie."))])
     on = DateInput("Met ingang van", required="Vul de datum in.")
 
 
@@ -142,7 +143,7 @@ def plan(table_id: int):
             _show_errors(form, error, rows)
         else:
             db.session().commit()
-            flash("Het overleg is gepland.")
+            flash(_("Het overleg is gepland."))
             return redirect(url_for("meetings.check", meeting_id=meeting.id))
     status = 422 if form.is_submitted() else 200
     return render_template("meetings/plan.html", form=form, table=table), status
@@ -214,7 +215,7 @@ def send_for_signing(meeting_id: int):
     if wanted is None:
         numbers = build.annex_numbers(db.session().get(CaseTable, result.table_id))
         second = numbers["incidental"].removeprefix("Bijlage ") if numbers["structural"].startswith("Bijlage ") else numbers["incidental"]
-        flash(f"Voor deze deelnemer ontbreekt (nu) geen {numbers['structural']} of {second} bij dit overleg.")
+        flash(_('Voor deze deelnemer ontbreekt (nu) geen %(structural)s of %(second)s bij dit overleg.', structural=numbers['structural'], second=second))
         return redirect(url_for("meetings.check", meeting_id=meeting_id))
     invitee, kind, case_ref = wanted
     try:
@@ -227,7 +228,7 @@ def send_for_signing(meeting_id: int):
     else:
         db.session().commit()
         number = build.annex_numbers(db.session().get(CaseTable, result.table_id))[kind]
-        flash(f"{number} is ter ondertekening verstuurd aan {invitee.name} ({invitation.request.signer_email}).")
+        flash(_('%(number)s is ter ondertekening verstuurd aan %(name)s (%(signer_email)s).', number=number, name=invitee.name, signer_email=invitation.request.signer_email))
     return redirect(url_for("meetings.check", meeting_id=meeting_id))
 
 
@@ -262,9 +263,9 @@ def need_to_know(meeting_id: int):
             flash(" ".join([error.message, *error.fields.values()]))
         else:
             db.session().commit()
-            flash(f"Vastgelegd: geen noodzaak meer tot kennisname van casus {form.case_ref.data}.")
+            flash(_('Vastgelegd: geen noodzaak meer tot kennisname van casus %(data)s.', data=form.case_ref.data))
     else:
-        flash(" ".join(e for errors in form.errors.values() for e in errors))
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(url_for("meetings.check", meeting_id=meeting_id))
 
 
@@ -283,7 +284,7 @@ def withdraw_consent(consent_id: int):
             form.on.errors.extend(error.fields.values() or [error.message])
         else:
             db.session().commit()
-            flash(f"De toestemming is ingetrokken per {form.on.data.isoformat()}.")
+            flash(_('De toestemming is ingetrokken per %(value)s.', value=form.on.data.isoformat()))
             return redirect(url_for("meetings.withdraw_consent", consent_id=consent.id))
     status = 422 if form.is_submitted() else 200
     labels = category_labels(consent.case.table)

@@ -9,6 +9,7 @@ Views stay thin: load, check (:data:`registry.access.SUBJECT_REQUESTS`), call
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -34,31 +35,31 @@ bp = Blueprint("subject_requests", __name__)
 class RequestForm(FlaskForm):
     """Record a request: what kind, whose, received when, for which covenant."""
 
-    kind = SelectField("Soort verzoek", choices=list(register.KINDS.items()),
-                       validators=[DataRequired("Kies het soort verzoek.")])
-    resident_name = StringField("Naam van de inwoner", validators=[
-        DataRequired("Vul de naam van de inwoner in."),
-        Length(max=register.NAME_MAX, message=f"Maximaal {register.NAME_MAX} tekens.")])
-    resident_birth_date = DateField("Geboortedatum", validators=[DataRequired("Vul een geldige geboortedatum in.")])
-    received_on = DateField("Ontvangen op", validators=[Optional()])
-    covenant_id = SelectField("Convenant", choices=[], validators=[Optional()])
+    kind = SelectField(_l("Soort verzoek"), choices=list(register.KINDS.items()),
+                       validators=[DataRequired(_l("Kies het soort verzoek."))])
+    resident_name = StringField(_l("Naam van de inwoner"), validators=[
+        DataRequired(_l("Vul de naam van de inwoner in.")),
+        Length(max=register.NAME_MAX, message=_l('Maximaal %(NAME_MAX)s tekens.', NAME_MAX=register.NAME_MAX))])
+    resident_birth_date = DateField(_l("Geboortedatum"), validators=[DataRequired(_l("Vul een geldige geboortedatum in."))])
+    received_on = DateField(_l("Ontvangen op"), validators=[Optional()])
+    covenant_id = SelectField(_l("Convenant"), choices=[], validators=[Optional()])
 
 
 class HandleForm(FlaskForm):
     """Record how a request ended."""
 
-    outcome = SelectField("Uitkomst", choices=list(register.OUTCOMES.items()),
-                          validators=[DataRequired("Kies de uitkomst.")])
-    outcome_text = StringField("Toelichting (kort, geen inhoud van de hulp)", validators=[
-        Optional(), Length(max=register.OUTCOME_TEXT_MAX, message=f"Maximaal {register.OUTCOME_TEXT_MAX} tekens.")])
-    handled_on = DateField("Afgehandeld op", validators=[Optional()])
+    outcome = SelectField(_l("Uitkomst"), choices=list(register.OUTCOMES.items()),
+                          validators=[DataRequired(_l("Kies de uitkomst."))])
+    outcome_text = StringField(_l("Toelichting (kort, geen inhoud van de hulp)"), validators=[
+        Optional(), Length(max=register.OUTCOME_TEXT_MAX, message=_l('Maximaal %(OUTCOME_TEXT_MAX)s tekens.', OUTCOME_TEXT_MAX=register.OUTCOME_TEXT_MAX))])
+    handled_on = DateField(_l("Afgehandeld op"), validators=[Optional()])
 
 
 class ConfirmForm(FlaskForm):
     """The confirmation before an erasure."""
 
-    confirm = BooleanField("Ik begrijp dat dit niet ongedaan kan worden gemaakt.",
-                           validators=[DataRequired("Vink de bevestiging aan.")])
+    confirm = BooleanField(_l("Ik begrijp dat dit niet ongedaan kan worden gemaakt."),
+                           validators=[DataRequired(_l("Vink de bevestiging aan."))])
 
 
 def _request(request_id: int) -> tuple[SubjectRequest, rights.Use]:
@@ -138,7 +139,7 @@ def new_request():
                     form.form_errors.append(error.message)
             else:
                 db.session().commit()
-                flash(f"Het verzoek is vastgelegd; uiterlijk {request.due_on.isoformat()} beantwoorden.")
+                flash(_('Het verzoek is vastgelegd; uiterlijk %(value)s beantwoorden.', value=request.due_on.isoformat()))
                 return redirect(url_for("subject_requests.detail", request_id=request.id))
         else:
             # DateField only says "Not a valid date value": add what the rules would say
@@ -175,7 +176,7 @@ def detail(request_id: int):
                 (field.errors.append(message) if field is not None else form.form_errors.append(message))
         else:
             db.session().commit()
-            flash("Het verzoek is afgehandeld.")
+            flash(_("Het verzoek is afgehandeld."))
             return redirect(url_for("subject_requests.detail", request_id=request.id))
     status = 422 if form.is_submitted() else 200
     _log(use, request)
@@ -220,7 +221,7 @@ def erase(request_id: int):
     if request.kind != "erasure" or request.handled_on is not None:
         if form.is_submitted():
             register.erase(db.session(), request, by=use.email)  # raises the 409 with its reason
-        flash("Dit verzoek kan niet (meer) als verwijdering worden uitgevoerd.")
+        flash(_("Dit verzoek kan niet (meer) als verwijdering worden uitgevoerd."))
         return redirect(url_for("subject_requests.detail", request_id=request.id))
     if form.validate_on_submit():
         result = register.erase(db.session(), request, by=use.email)
