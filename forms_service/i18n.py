@@ -21,9 +21,11 @@ compiled ``.mo`` files are not in the repository).
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
+
+from registry import texts
 
 LANGUAGES = ("nl", "en")
 """The languages of the service's own words; the first is the default and the source."""
@@ -123,6 +125,20 @@ def status_text(code: str | None) -> str:
     return str(text) if text is not None else code
 
 
+def _request_gettext(message: str) -> str:
+    """Flask-Babel's translation inside a request; the Dutch source outside one (worker, CLI)."""
+    from flask_babel import gettext
+
+    return gettext(message) if has_request_context() else message
+
+
+def _request_language() -> str:
+    """The language of the current request, Dutch outside one."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or LANGUAGES[0]) if has_request_context() else LANGUAGES[0]
+
+
 def init_app(app: Flask) -> None:
     """Install Babel (``_`` and ``ngettext`` in every template) with our selectors."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES[0])
@@ -133,6 +149,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(status_text, "status_text")
+    texts.install(_request_gettext, _request_language)
 
     @app.context_processor
     def language_context() -> dict:
