@@ -39,6 +39,11 @@ def install(translate: Callable[[str], str], language: Callable[[], str]) -> Non
     _translate, _language = translate, language
 
 
+def translate(message: str) -> str:
+    """The message in the current language, nothing filled in (Jinja's ``gettext``)."""
+    return _translate(message)
+
+
 def _(message: str, **values) -> str:
     """The message in the current language, with ``%(name)s`` filled in from ``values``."""
     text = _translate(message)

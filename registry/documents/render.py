@@ -30,6 +30,7 @@ from urllib.request import url2pathname
 
 import jinja2
 
+from registry import texts
 from registry.packs import Pack
 from .viewmodels import ConsentDoc, CovenantDoc, DeclarationDoc, with_pack_defaults
 
@@ -92,6 +93,10 @@ def _environment(pack_path: Path) -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["nl_date"] = dutch_date
     env.filters["join_nl"] = join_nl
+    # The service's own labels (signature page, certificate) through registry.texts; the
+    # pack's covenant and annex texts do not use _() and stay in the pack's language.
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(texts.translate, lambda s, p, n: texts.translate(s if n == 1 else p), newstyle=True)
     return env
 
 
