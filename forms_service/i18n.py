@@ -13,7 +13,8 @@ Which language a person sees, first match wins:
 Times are shown in Europe/Amsterdam whatever the server's zone. The covenant and annex
 texts stay in their pack's language; only the service's own words are translated.
 
-Catalogues: ``pybabel extract -F babel.cfg -o forms_service/translations/messages.pot .``,
+Catalogues: ``pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o
+forms_service/translations/messages.pot .``,
 ``pybabel update -i … -d forms_service/translations``, and ``pybabel compile -d
 forms_service/translations`` (``scripts/setup.sh`` compiles them on every set-up, so the
 compiled ``.mo`` files are not in the repository).
@@ -26,6 +27,9 @@ from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 
 from registry import texts
+
+EXTRACT_KEYWORDS = ("_l", "lazy_gettext")
+"""Keywords besides Babel's defaults (``_``, ``gettext``, ``N_`` …) that mark a message id."""
 
 LANGUAGES = ("nl", "en")
 """The languages of the service's own words; the first is the default and the source."""
