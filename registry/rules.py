@@ -303,7 +303,22 @@ def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None
 # dataclasses and a date), never a database id, so a result can never be stale — a
 # changed row yields different facts and therefore a different key. It spares a meeting
 # check of 600 decisions from re-deriving the same covenant and partner answers.
-_memo = functools.lru_cache(maxsize=4096)
+# The language of the texts (registry.texts) is part of the key: the same facts give a
+# Dutch reason on a Dutch page and an English one on an English page.
+def _memo(function):
+    """Memoise ``function`` per language of the reason texts."""
+
+    @functools.lru_cache(maxsize=4096)
+    def cached(_language: str, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    @functools.wraps(function)
+    def memoised(*args, **kwargs):
+        return cached(texts.language(), *args, **kwargs)
+
+    memoised.cache_clear = cached.cache_clear
+    memoised.cache_info = cached.cache_info
+    return memoised
 
 
 @_memo
