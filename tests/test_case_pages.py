@@ -84,7 +84,7 @@ def test_phases_decide_who_sees_the_case_page_and_the_table_lists_only_those(api
     late = coordinator.get(f"{table}?on=2026-09-02").get_data(as_text=True)
     row = late[late.index('id="casussen"'):late.index("</table>", late.index('id="casussen"'))]
     assert "ZVH-1" in row and "uiterlijk 2026-09-01: terug aan tafel" in row and "verlopen" in row
-    assert "op zijn vroegst 2026-05-01" in row
+    assert "op zijn vroegst 1 mei 2026" in row
     in_time = coordinator.get(f"{table}?on=2026-09-01").get_data(as_text=True)
     assert "verlopen" not in in_time[in_time.index('id="casussen"'):]
     # the procesregisseur form exists where the pack has one; a person without Bijlage 1 is refused
@@ -134,7 +134,7 @@ def test_forms_show_dutch_field_errors_and_write_nothing(api, logged_in, app_ses
     closed = _post(logged_in, path, f"{path}/closure", "close", {"reason": "handled", "on": "2026-03-01"})
     assert closed.status_code == 302
     html = logged_in.get(path).get_data(as_text=True)
-    assert "afgesloten op 2026-03-01 (afgehandeld)" in html and "Evaluatie vastleggen" in html
+    assert "afgesloten op 1 maart 2026 (afgehandeld)" in html and "Evaluatie vastleggen" in html
     assert "Fase wijzigen" not in html
     assert _post(logged_in, path, f"{path}/evaluation", "evaluation", {"on": "2026-03-10"}).status_code == 302
     app_session.expire_all()

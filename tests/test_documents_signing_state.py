@@ -79,7 +79,7 @@ def test_signed_on_paper_without_a_scan_says_so(logged_in, app_session, world):
                                       table_id=world["north"].id, case_ref="EN-4", signed_on=dt.date(2026, 3, 1))
     app_session.commit()
     page = page_of(logged_in, f"/declarations/{row.id}")
-    assert "Op papier ondertekend op 2026-03-01" in page and "geen scan" in page
+    assert "Op papier ondertekend op 1 maart 2026" in page and "geen scan" in page
     assert send_form(page) is None and "ondertekend.pdf" not in page
 
 
@@ -90,7 +90,7 @@ def test_signed_on_paper_with_a_scan_offers_the_scan(logged_in, app_session, wor
     app_session.commit()
     service.complete_pending(logged_in.application.extensions["db_sessions"], logged_in.application.config)
     page = page_of(logged_in, f"/declarations/{declaration_id}")
-    assert "Op papier ondertekend op 2026-03-01; de scan is bewaard." in page
+    assert "Op papier ondertekend op 1 maart 2026; de scan is bewaard." in page
     assert f'href="/ondertekening/declaration/{declaration_id}/ondertekend.pdf"' in page
 
 
@@ -112,4 +112,4 @@ def test_unsigned_consent_asks_whom_to_send_it_to(logged_in, app_session, world)
 
 def test_signed_consent_on_paper_says_so(logged_in, app_session, world):
     page = page_of(logged_in, f"/consents/{world['consent'].id}")  # signed 2026-02-16 via the form
-    assert "Op papier ondertekend op 2026-02-16" in page and send_form(page) is None
+    assert "Op papier ondertekend op 16 februari 2026" in page and send_form(page) is None
