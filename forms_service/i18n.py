@@ -13,6 +13,25 @@ Which language a person sees, first match wins:
 Times are shown in Europe/Amsterdam whatever the server's zone. The covenant and annex
 texts stay in their pack's language; only the service's own words are translated.
 
+Texts from code without Flask (``registry/``, ``signatures/``: reason texts, mails,
+certificate and signature-page labels) use :mod:`registry.texts`: ``_("Dutch id",
+name=value)`` at the moment the text is made, translated through a hook that
+:func:`init_app` installs (Flask-Babel's ``gettext`` inside a request, the Dutch source
+outside one). Chosen over giving every reason a separate message id that forms_service
+maps back to a text: the Dutch sentence stays next to the rule that decides it, the
+values (names, dates) are filled in by the same call, and the API's reason texts follow
+the request's language for free. Chosen over ``babel.support`` lazy strings: those would
+cross into JSON, the database and sealed PDFs, where only a plain ``str`` belongs. The
+price: a text is in the language of the request that made it — so the memo of
+:mod:`registry.rules` is keyed by language, and mails are in the language of the page
+that sends them (the worker, without a request, writes Dutch). Nothing about a
+person's language is stored.
+
+Statuses shown to people go through :func:`status_text` (``|status_text``); reasons are
+shown by their text, never their code (``templates/web/_reasons.html``). HTTP errors on
+web addresses get our page (``forms_service.web.http_error_page``); the API keeps JSON,
+and API error messages stay Dutch (the ``code`` is the contract).
+
 Catalogues: ``pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o
 forms_service/translations/messages.pot .``,
 ``pybabel update -i … -d forms_service/translations``, and ``pybabel compile -d
