@@ -26,6 +26,7 @@ from registry.errors import NotFound, ValidationError
 from registry.models import Consent, Covenant, Declaration, Partnership, Person
 from signatures import lifecycle
 from signatures.models import SigningRequest
+from registry.texts import _
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 KINDS = ("covenant", "declaration", "consent")
@@ -65,7 +66,7 @@ def load_subject(session: Session, kind: str, subject_id: int) -> Subject:
     """The subject with its open signers, or NotFound."""
     loaders = {"covenant": _covenant, "declaration": _declaration, "consent": _consent}
     if kind not in loaders:
-        raise NotFound(f"Onbekend soort document: {kind}.")
+        raise NotFound(_('Onbekend soort document: %(kind)s.', kind=kind))
     return loaders[kind](session, subject_id)
 
 
@@ -200,4 +201,4 @@ def validate_signers(signers: list[Signer], need_email: bool) -> None:
         if need_email and not (signer.email and "@" in signer.email):
             errors[f"signers[{i}].email"] = f"Geen e-mailadres bekend voor {signer.name}."
     if errors:
-        raise ValidationError("Niet iedereen kan een uitnodiging ontvangen.", errors)
+        raise ValidationError(_("Niet iedereen kan een uitnodiging ontvangen."), errors)

@@ -98,7 +98,7 @@ def verify_upload(session: Session, config: Mapping[str, Any], pdf_bytes: bytes)
 
 
 def _problem(text: str) -> dict:
-    code, _, message = text.partition(": ")
+    code, _sep, message = text.partition(": ")
     return {"code": code, "message": message}
 
 
@@ -149,7 +149,7 @@ def _sealed_document_sha256(keywords: str) -> str | None:
     """``document-sha256:<hex>`` from the sealed revision's keywords (the pages before
     the signature page, as the certificate of completion prints it)."""
     for word in (w.strip() for w in keywords.split(",")):
-        name, _, value = word.partition(":")
+        name, _sep, value = word.partition(":")
         if name == "document-sha256" and len(value) == 64:
             return value
     return None

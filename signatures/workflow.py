@@ -207,7 +207,7 @@ def resend(session: Session, config: Mapping[str, Any], request_id: int, *, acto
     if old.subject_kind == "consent":
         refuse_closed_consent(session, old.subject_id)
     if old.status in ("pending", "opened"):
-        lifecycle.cancel_request(session, old.id, actor=actor, reason=_("opnieuw verstuurd"))
+        lifecycle.cancel_request(session, old.id, actor=actor, reason="opnieuw verstuurd")
     subject = load_subject(session, old.subject_kind, old.subject_id)
     signer = Signer(old.signer_name, old.signer_email, old.signer_role, old.signer_person_id)
     validate_signers([signer], need_email=old.method == "link")

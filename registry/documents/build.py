@@ -18,6 +18,7 @@ from registry import packs as packs_module
 from registry.documents import render, viewmodels
 from registry.errors import NotFound, ValidationError
 from registry.models import CaseTable, Consent, Covenant, Declaration, Partnership, Person
+from registry.texts import _
 
 
 
@@ -26,7 +27,7 @@ def pack_named(name: str) -> packs_module.Pack:
     try:
         return packs_module.load_pack(name)
     except packs_module.PackError as exc:
-        raise ValidationError("Onbekend sjabloonpakket.", {"pack": f"Sjabloonpakket '{name}' bestaat niet."}) from exc
+        raise ValidationError(_("Onbekend sjabloonpakket."), {"pack": _("Sjabloonpakket '%(name)s' bestaat niet.", name=name)}) from exc
 
 
 def covenant_doc(session: Session, covenant: Covenant) -> viewmodels.CovenantDoc:
@@ -171,7 +172,7 @@ def _load(session: Session, model: type, id_: int, label: str):
     """A row by id, or a 404 naming ``id``."""
     row = session.get(model, id_)
     if row is None:
-        raise NotFound(f"{label} {id_} bestaat niet.", {"id": "Bestaat niet."})
+        raise NotFound(_('%(label)s %(id)s bestaat niet.', label=label, id=id_), {"id": _("Bestaat niet.")})
     return row
 
 
@@ -183,7 +184,7 @@ def pack_of_subject(session: Session, subject_kind: str, subject_id: int) -> str
         return _load(session, Declaration, subject_id, "Verklaring").table.covenant.pack
     if subject_kind == "consent":
         return _load(session, Consent, subject_id, "Toestemming").case.table.covenant.pack
-    raise ValidationError("Onbekende soort document.", {"subject_kind": f"'{subject_kind}' is geen document."})
+    raise ValidationError(_("Onbekende soort document."), {"subject_kind": _("'%(subject_kind)s' is geen document.", subject_kind=subject_kind)})
 
 
 def subject_document(session: Session, subject_kind: str, subject_id: int, variant: str | None = render.DEFAULT_PDF_VARIANT) -> render.RenderedDocument:
@@ -198,7 +199,7 @@ def subject_document(session: Session, subject_kind: str, subject_id: int, varia
     if subject_kind == "consent":
         consent = _load(session, Consent, subject_id, "Toestemming")
         return render.render_pdf(pack_named(consent.case.table.covenant.pack), "consent", consent_doc(consent), variant=variant)
-    raise ValidationError("Onbekende soort document.", {"subject_kind": f"'{subject_kind}' is geen document."})
+    raise ValidationError(_("Onbekende soort document."), {"subject_kind": _("'%(subject_kind)s' is geen document.", subject_kind=subject_kind)})
 
 
 def covenant_docx(session: Session, covenant: Covenant) -> bytes:
@@ -263,7 +264,7 @@ def blank_form(pack_name: str, form: str) -> render.RenderedDocument:
     annex = packs_module.form_annex(pack, form)
     if annex is None:
         keys = ", ".join(a.key for a in packs_module.form_annexes(pack))
-        raise NotFound("Onbekend formulier.", {"form": f"Kies een van de formulieren van dit pakket: {keys}."})
+        raise NotFound(_("Onbekend formulier."), {"form": _('Kies een van de formulieren van dit pakket: %(keys)s.', keys=keys)})
     kind = packs_module.FORM_KINDS[annex.kind]
     vm = viewmodels.ConsentDoc() if kind == "consent" else viewmodels.DeclarationDoc(kind=kind.removeprefix("declaration_"))
     return render.render_pdf(pack, packs_module.annex_document(pack, annex), vm)

@@ -170,7 +170,7 @@ def make_url_fetcher(pack_root: Path):
                 return URLFetcherResponse(url[:64], base64.b64decode(url[len(INLINE_PNG):], validate=True),
                                           {"Content-Type": "image/png"})
             path = resolve_pack_url(pack_root, url)
-            mime, _ = mimetypes.guess_type(path.name)
+            mime, _encoding = mimetypes.guess_type(path.name)
             return URLFetcherResponse(url, path.read_bytes(),
                                       {"Content-Type": mime or "application/octet-stream"})
 
