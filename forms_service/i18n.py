@@ -69,7 +69,12 @@ def chosen_language() -> str | None:
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector: the choice, else ``Accept-Language``, else Dutch."""
+    """Flask-Babel's locale selector: the choice, else ``Accept-Language``, else Dutch.
+
+    The API (``/api/``) always answers in Dutch: its codes are the contract and its texts
+    (error messages, reason texts) stay stable whatever a client's ``Accept-Language``."""
+    if request.path.startswith("/api/"):
+        return LANGUAGES[0]
     return chosen_language() or request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
 
 
