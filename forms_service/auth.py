@@ -56,7 +56,7 @@ from markupsafe import Markup
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo
 
-from forms_service import db
+from forms_service import db, i18n
 from forms_service.security import limiter
 from registry import accounts
 from registry.errors import DomainError
@@ -448,7 +448,8 @@ def account():
             return redirect(url_for("auth.login"))
     left = accounts.remaining_recovery_codes(s, user) if user.totp_enabled_at else None
     return render_template("auth/account.html", form=form, user=user, recovery_left=left,
-                           tokens=accounts.tokens_of(s, user), today=accounts.today())
+                           tokens=accounts.tokens_of(s, user), today=accounts.today(),
+                           role_labels=i18n.labels(accounts.ROLE_LABELS))
 
 
 @bp.post("/account/herstelcodes")

@@ -144,6 +144,14 @@ STATUS_TEXTS = {
 consents, outbox mails) with its text: the one mapping, template filter ``|status_text``."""
 
 
+def labels(mapping) -> dict[str, str]:
+    """A registry mapping of code → Dutch label (message ids marked ``N_``) in the page's
+    language, for a template or a form's choices."""
+    from flask_babel import gettext
+
+    return {key: gettext(label) for key, label in mapping.items()}
+
+
 def status_text(code: str | None) -> str:
     """The words for an internal status (``pending`` → "wacht op ondertekening"); an
     unknown code is shown as it is rather than hidden."""

@@ -38,7 +38,7 @@ from registry.models import (
     Case, CaseParticipant, CaseTable, Consent, Covenant, Declaration, Grant, Meeting, MeetingCase, Partnership,
     Person, TableRoleHolder, User, meeting_participant,
 )
-from registry.texts import _
+from registry.texts import N_, _
 
 READ = "read"
 """See a covenant, a table and who may join it, people and their declarations (no resident data)."""
@@ -367,11 +367,11 @@ def _case_gate(session: Session, user: User, case_id: int, permission: str) -> N
         audiences = set()
     if not audiences:
         raise Forbidden(_("In de fase '%(label)s' is deze casus alleen zichtbaar voor: ", label=phase.label)
-                        + ", ".join(_AUDIENCE_LABELS[a] for a in phase.visible_to) + ".")
+                        + ", ".join(_(_AUDIENCE_LABELS[a]) for a in phase.visible_to) + ".")
 
 
-_AUDIENCE_LABELS = {"bringer": "de aanmelder", "procesregisseur": "de procesregisseur", "chair": "de voorzitter",
-                    "coordinator": "de coördinator", "participants": "de deelnemers aan de casus"}
+_AUDIENCE_LABELS = {"bringer": N_("de aanmelder"), "procesregisseur": N_("de procesregisseur"), "chair": N_("de voorzitter"),
+                    "coordinator": N_("de coördinator"), "participants": N_("de deelnemers aan de casus")}
 
 
 def may_see_case(session: Session, user: User, case: Case) -> bool:

@@ -41,7 +41,7 @@ from registry.models import (
     RecoveryCode,
     User,
 )
-from registry.texts import _
+from registry.texts import N_, _
 
 _hasher = PasswordHasher()
 
@@ -57,11 +57,11 @@ TOTP_ISSUER = "Convenantbeheer casustafels"
 MFA_ROLES = frozenset({"admin", "coordinator", "chair", "privacy_officer"})
 
 ROLE_LABELS = {
-    "admin": "Beheerder",
-    "coordinator": "Coördinator",
-    "chair": "Voorzitter",
-    "partner_contact": "Contactpersoon partner",
-    "privacy_officer": "Privacyfunctionaris",
+    "admin": N_("Beheerder"),
+    "coordinator": N_("Coördinator"),
+    "chair": N_("Voorzitter"),
+    "partner_contact": N_("Contactpersoon partner"),
+    "privacy_officer": N_("Privacyfunctionaris"),
 }
 
 

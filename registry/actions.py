@@ -20,15 +20,15 @@ from sqlalchemy.orm import Session
 from registry import cases, packs
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import ActionItem, Case, Meeting, MeetingCase, Person, meeting_participant
-from registry.texts import _
+from registry.texts import N_, _
 
 ACTION_KINDS = {
-    "contact_resident": "contact opnemen met de inwoner",
-    "feedback_bringer": "terugkoppeling aan de inbrenger",
-    "referral": "aanmelding/doorverwijzing",
-    "handover_regie": "regie overdragen",
-    "report_back": "terugmelden aan de casustafel",
-    "evaluation": "evaluatiemoment plannen",
+    "contact_resident": N_("contact opnemen met de inwoner"),
+    "feedback_bringer": N_("terugkoppeling aan de inbrenger"),
+    "referral": N_("aanmelding/doorverwijzing"),
+    "handover_regie": N_("regie overdragen"),
+    "report_back": N_("terugmelden aan de casustafel"),
+    "evaluation": N_("evaluatiemoment plannen"),
 }
 """The actions an action list may name (key → Dutch label), unless the pack has its own."""
 
@@ -38,7 +38,7 @@ def action_kinds(pack: packs.Pack | None) -> dict[str, str]:
     own = (pack.settings.get("action_kinds") if pack is not None else None) or []
     kinds = {str(item["key"]): str(item["label"]) for item in own if isinstance(item, dict)
              and item.get("key") and item.get("label")}
-    return kinds or dict(ACTION_KINDS)
+    return kinds or {key: _(label) for key, label in ACTION_KINDS.items()}
 
 
 def kinds_of_meeting(meeting: Meeting) -> dict[str, str]:

@@ -24,22 +24,22 @@ from registry.errors import Archived, Conflict, Gone, NotFound, ValidationError
 from registry.models import (
     Case, CaseEvent, CaseParticipant, CaseTable, Declaration, Organisation, Partnership, Person, SharingBasis,
 )
-from registry.texts import _
+from registry.texts import N_, _
 
 CLOSE_REASONS = {
-    "handled": "afgehandeld",
-    "deescalated": "afgeschaald",
-    "not_belonging": "hoort niet aan deze tafel",
-    "referred": "overgedragen",
-    "withdrawn": "ingetrokken door de aanmelder",
+    "handled": N_("afgehandeld"),
+    "deescalated": N_("afgeschaald"),
+    "not_belonging": N_("hoort niet aan deze tafel"),
+    "referred": N_("overgedragen"),
+    "withdrawn": N_("ingetrokken door de aanmelder"),
 }
 """Why a case closes (*reden van afsluiting*). ``not_belonging`` (ZVH: *de casus blijkt
 niet thuis te horen in het ZVH*) deletes the case at once."""
 
 SHARING_BASES = {
-    "own_task": "eigen wettelijke taak",
-    "consent": "toestemming van de inwoner",
-    "none": "geen grondslag: deelt niet",
+    "own_task": N_("eigen wettelijke taak"),
+    "consent": N_("toestemming van de inwoner"),
+    "none": N_("geen grondslag: deelt niet"),
 }
 """A partner's weighing of its basis for sharing in a case (art. 5 and 7)."""
 
@@ -399,9 +399,9 @@ def invited_organisations(session: Session, case: Case) -> list[Organisation]:
     return list(session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)))
 
 
-EVENT_LABELS = {"opened": "aangemeld", "phase": "naar een andere fase", "closed": "afgesloten",
-                "evaluated": "geëvalueerd", "casusregie": "casusregie", "procesregisseur": "procesregisseur",
-                "exception": "uitzondering op de bewaartermijn", "archived": "gearchiveerd", "reopened": "heropend"}
+EVENT_LABELS = {"opened": N_("aangemeld"), "phase": N_("naar een andere fase"), "closed": N_("afgesloten"),
+                "evaluated": N_("geëvalueerd"), "casusregie": N_("casusregie"), "procesregisseur": N_("procesregisseur"),
+                "exception": N_("uitzondering op de bewaartermijn"), "archived": N_("gearchiveerd"), "reopened": N_("heropend")}
 """The Dutch name of each kind of :class:`CaseEvent` (the case's history)."""
 
 

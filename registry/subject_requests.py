@@ -40,23 +40,23 @@ from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     AccessLogEntry, Case, CaseTable, Consent, Covenant, Meeting, MeetingCase, Organisation, SubjectRequest, User,
 )
-from registry.texts import _
+from registry.texts import N_, _
 
 KINDS = {
-    "access": "inzage (art. 15 AVG)",
-    "correction": "rectificatie (art. 16 AVG)",
-    "erasure": "verwijdering (art. 17 AVG)",
-    "restriction": "beperking van de verwerking (art. 18 AVG)",
-    "objection": "bezwaar (art. 21 AVG)",
+    "access": N_("inzage (art. 15 AVG)"),
+    "correction": N_("rectificatie (art. 16 AVG)"),
+    "erasure": N_("verwijdering (art. 17 AVG)"),
+    "restriction": N_("beperking van de verwerking (art. 18 AVG)"),
+    "objection": N_("bezwaar (art. 21 AVG)"),
 }
 """The kinds of request, with their Dutch names and articles."""
 
 OUTCOMES = {
-    "granted": "toegewezen en uitgevoerd",
-    "partly_granted": "gedeeltelijk toegewezen",
-    "refused": "afgewezen",
-    "withdrawn": "ingetrokken door de inwoner",
-    "no_data": "geen gegevens gevonden",
+    "granted": N_("toegewezen en uitgevoerd"),
+    "partly_granted": N_("gedeeltelijk toegewezen"),
+    "refused": N_("afgewezen"),
+    "withdrawn": N_("ingetrokken door de inwoner"),
+    "no_data": N_("geen gegevens gevonden"),
 }
 """How a request ended (*uitkomst*): a short code, optionally with a short text."""
 
@@ -71,8 +71,8 @@ ERASURE_NOTE = ("Verwijderd uit deze dienst. Gewaarmerkte PDF's die partners of 
                 "dienst: vraag de ontvangers (de partners in het convenant) die zelf te verwijderen.")
 """What the erasure answer says about copies outside the service."""
 
-EVENT_LABELS = {"opened": "aangemeld", "phase": "naar fase", "closed": "afgesloten", "evaluated": "geëvalueerd",
-                "reopened": "heropend", "exception": "bewaartermijn verlengd", "archived": "gearchiveerd"}
+EVENT_LABELS = {"opened": N_("aangemeld"), "phase": N_("naar fase"), "closed": N_("afgesloten"), "evaluated": N_("geëvalueerd"),
+                "reopened": N_("heropend"), "exception": N_("bewaartermijn verlengd"), "archived": N_("gearchiveerd")}
 """Dutch names of a case's recorded steps, for the export."""
 
 
@@ -326,7 +326,7 @@ def _export_case(session: Session, case: Case, table: ExportTable) -> ExportCase
     pack = case_rules.pack_of(case)
     labels = {p.key: p.label for p in pack.phases}
     phase = case_rules.current_phase(case, pack)
-    steps = tuple(ExportStep(e.on, e.kind, EVENT_LABELS.get(e.kind, e.kind), e.to_phase,
+    steps = tuple(ExportStep(e.on, e.kind, _(EVENT_LABELS[e.kind]) if e.kind in EVENT_LABELS else e.kind, e.to_phase,
                              labels.get(e.to_phase) if e.to_phase else None) for e in case.events)
     meeting_days = session.scalars(select(Meeting.starts_at).join(MeetingCase, MeetingCase.meeting_id == Meeting.id)
                                    .where(MeetingCase.case_id == case.id).order_by(Meeting.starts_at))

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from forms_service import access, db
+from forms_service import access, db, i18n
 from forms_service.auth import current_user, login_required
 from forms_service.web.document_forms import DateInput, DutchMeta
 from registry import access as rights
@@ -185,11 +185,11 @@ def _fill_case_forms(forms: dict, case: Case, pack, posted: str | None = None) -
     people = table_people(table)
     partners = queries.organisation_decisions(session, table.covenant, today)
     forms["phase"].phase.choices = [(p.key, p.label) for p in pack.phases if p.key != cases.current_phase(case, pack).key]
-    forms["close"].reason.choices = [("", "—"), *cases.CLOSE_REASONS.items()]
+    forms["close"].reason.choices = [("", "—"), *i18n.labels(cases.CLOSE_REASONS).items()]
     forms["participant"].person_id.choices = _person_choices(people)
     forms["participant"].role.choices = [("", "—"), *((r.key, r.label) for r in pack.case_roles)]
     forms["basis"].organisation_id.choices = [("", "—"), *((p.organisation_id, name) for p, name, _ in partners)]
-    forms["basis"].basis.choices = [("", "—"), *cases.SHARING_BASES.items()]
+    forms["basis"].basis.choices = [("", "—"), *i18n.labels(cases.SHARING_BASES).items()]
     forms["regie"].organisation_id.choices = [("", "—"), *((p.organisation_id, name) for p, name, d in partners
                                                           if d.allowed)]
     entitled = queries.entitled(session, table.id, today)
@@ -237,7 +237,8 @@ def render_case(case: Case, use: rights.Use, posted: tuple[str, FlaskForm] | Non
         "cases/case.html", case=case, pack=pack, phase=cases.current_phase(case, pack),
         due=cases.due_dates(case, today, pack), forms=forms, may_manage=_may_manage(case),
         organisations=cases.invited_organisations(session, case), bases=bases,
-        sharing_labels=cases.SHARING_BASES, close_labels=cases.CLOSE_REASONS, event_labels=cases.EVENT_LABELS,
+        sharing_labels=i18n.labels(cases.SHARING_BASES), close_labels=i18n.labels(cases.CLOSE_REASONS),
+        event_labels=i18n.labels(cases.EVENT_LABELS),
         phase_labels={p.key: p.label for p in pack.phases}, role_labels={r.key: r.label for r in pack.case_roles},
         today=today, hold_form=hold_form, retention_rule=pack.retention,
     )
@@ -395,7 +396,8 @@ def sharing_basis(case_id: int):
     def apply(case_, form, by):
         row = cases.record_sharing_basis(db.session(), case_, form.organisation_id.data, form.basis.data,
                                          on=form.on.data or rules.today(), by=by)
-        return f"Grondslag vastgelegd voor {row.organisation.name}: {cases.SHARING_BASES[row.basis]}."
+        return _("Grondslag vastgelegd voor %(name)s: %(basis)s.", name=row.organisation.name,
+                 basis=_(cases.SHARING_BASES[row.basis]))
     return _case_post(case_id, "basis", apply)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from forms_service import access, db
+from forms_service import access, db, i18n
 from forms_service.api.documents_api import PDF, file_response
 from forms_service.api.subject_requests_api import (
     export_json, log_export, privacy_covenants, request_json,
@@ -35,7 +35,7 @@ bp = Blueprint("subject_requests", __name__)
 class RequestForm(FlaskForm):
     """Record a request: what kind, whose, received when, for which covenant."""
 
-    kind = SelectField(_l("Soort verzoek"), choices=list(register.KINDS.items()),
+    kind = SelectField(_l("Soort verzoek"), choices=[(key, _l(label)) for key, label in register.KINDS.items()],
                        validators=[DataRequired(_l("Kies het soort verzoek."))])
     resident_name = StringField(_l("Naam van de inwoner"), validators=[
         DataRequired(_l("Vul de naam van de inwoner in.")),
@@ -48,7 +48,7 @@ class RequestForm(FlaskForm):
 class HandleForm(FlaskForm):
     """Record how a request ended."""
 
-    outcome = SelectField(_l("Uitkomst"), choices=list(register.OUTCOMES.items()),
+    outcome = SelectField(_l("Uitkomst"), choices=[(key, _l(label)) for key, label in register.OUTCOMES.items()],
                           validators=[DataRequired(_l("Kies de uitkomst."))])
     outcome_text = StringField(_l("Toelichting (kort, geen inhoud van de hulp)"), validators=[
         Optional(), Length(max=register.OUTCOME_TEXT_MAX, message=_l('Maximaal %(OUTCOME_TEXT_MAX)s tekens.', OUTCOME_TEXT_MAX=register.OUTCOME_TEXT_MAX))])
@@ -101,7 +101,7 @@ def register_page():
         access.log_read(rights.widest_use(db.session(), user), "view", "subject_requests", None,
                         {"requests": [r.id for r in shown][:200]})
     html = render_template("subject_requests/list.html", open_requests=open_, handled=handled,
-                           today=rules.today(), kinds=register.KINDS, outcomes=register.OUTCOMES,
+                           today=rules.today(), kinds=i18n.labels(register.KINDS), outcomes=i18n.labels(register.OUTCOMES),
                            overdue=register.is_overdue)
     db.session().commit()
     return html
@@ -180,8 +180,8 @@ def detail(request_id: int):
             return redirect(url_for("subject_requests.detail", request_id=request.id))
     status = 422 if form.is_submitted() else 200
     _log(use, request)
-    html = render_template("subject_requests/detail.html", request=request, form=form, kinds=register.KINDS,
-                           outcomes=register.OUTCOMES, overdue=register.is_overdue(request))
+    html = render_template("subject_requests/detail.html", request=request, form=form, kinds=i18n.labels(register.KINDS),
+                           outcomes=i18n.labels(register.OUTCOMES), overdue=register.is_overdue(request))
     db.session().commit()
     return html, status
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from forms_service import db
+from forms_service import db, i18n
 from forms_service.account_mail import base_url, send_invitation
 from forms_service.auth import admin_required, current_user
 from registry import accounts
@@ -33,7 +33,7 @@ class GrantFields:
 
     @staticmethod
     def add_to(form: FlaskForm) -> None:
-        form.role.choices = [("", "— geen nieuwe autorisatie —")] + [(r, accounts.ROLE_LABELS[r]) for r in ROLES]
+        form.role.choices = [("", "— geen nieuwe autorisatie —")] + [(r, _(accounts.ROLE_LABELS[r])) for r in ROLES]
         form.covenant_id.choices = _choices(Covenant, lambda c: c.title)
         form.table_id.choices = _choices(CaseTable, lambda t: t.name)
         form.organisation_id.choices = _choices(Organisation, lambda o: o.name)
@@ -81,7 +81,7 @@ def _field_errors(form, exc: DomainError) -> None:
 @admin_required
 def list_users():
     """Every account with its grants and status."""
-    return render_template("users/list.html", users=accounts.list_users(db.session()), labels=accounts.ROLE_LABELS)
+    return render_template("users/list.html", users=accounts.list_users(db.session()), labels=i18n.labels(accounts.ROLE_LABELS))
 
 
 @bp.route("/nieuw", methods=["GET", "POST"])
@@ -129,7 +129,7 @@ def detail(user_id: int):
             s.commit()
             flash(_("Autorisaties opgeslagen."))
             return redirect(url_for("users.detail", user_id=user.id))
-    return render_template("users/detail.html", user=user, form=form, labels=accounts.ROLE_LABELS,
+    return render_template("users/detail.html", user=user, form=form, labels=i18n.labels(accounts.ROLE_LABELS),
                            tokens=accounts.tokens_of(s, user), today=accounts.today())
 
 
