@@ -123,7 +123,7 @@ def local_time(value, seconds: bool = False) -> str:
 
 STATUS_TEXTS = {
     "draft": _l("concept"),
-    "pending": _l("wacht op ondertekening"),
+    "pending": _l("verstuurd, nog niet geopend"),
     "opened": _l("geopend, nog niet getekend"),
     "signed": _l("getekend"),
     "declined": _l("geweigerd"),

@@ -83,7 +83,7 @@ def test_phases_decide_who_sees_the_case_page_and_the_table_lists_only_those(api
     assert coordinator.get(path).status_code == 200
     late = coordinator.get(f"{table}?on=2026-09-02").get_data(as_text=True)
     row = late[late.index('id="casussen"'):late.index("</table>", late.index('id="casussen"'))]
-    assert "ZVH-1" in row and "uiterlijk 2026-09-01: terug aan tafel" in row and "verlopen" in row
+    assert "ZVH-1" in row and "uiterlijk 1 september 2026: terug aan tafel" in row and "verlopen" in row
     assert "op zijn vroegst 1 mei 2026" in row
     in_time = coordinator.get(f"{table}?on=2026-09-01").get_data(as_text=True)
     assert "verlopen" not in in_time[in_time.index('id="casussen"'):]

@@ -174,9 +174,9 @@ def test_statuses_are_words_in_the_page_language(app):
     from forms_service.i18n import status_text
 
     with app.test_request_context("/?lang=nl"):
-        assert status_text("pending") == "wacht op ondertekening" and status_text("declined") == "geweigerd"
+        assert status_text("pending") == "verstuurd, nog niet geopend" and status_text("declined") == "geweigerd"
     with app.test_request_context("/?lang=en"):
-        assert status_text("pending") == "awaiting signature" and status_text("signed") == "signed"
+        assert status_text("pending") == "sent, not opened yet" and status_text("signed") == "signed"
         assert status_text("sealed") == "sealed" and status_text(None) == "—"
 
 
