@@ -419,8 +419,8 @@ def set_password(token: str):
         else:
             s.commit()
             session.clear()
-            flash("Uw wachtwoord is ingesteld. U kunt nu inloggen"
-                  + (" en daarna de authenticator-app instellen." if accounts.requires_mfa(user) else "."))
+            flash(_("Uw wachtwoord is ingesteld. U kunt nu inloggen en daarna de authenticator-app instellen.")
+                  if accounts.requires_mfa(user) else _("Uw wachtwoord is ingesteld. U kunt nu inloggen."))
             return redirect(url_for("auth.login"))
     response = make_response(render_template("auth/set_password.html", form=form, user=link.user))
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the path

@@ -62,7 +62,7 @@ class NewCaseForm(CaseForm):
 
     reference = StringField(_l("Casusreferentie"), validators=[DataRequired(_l("Vul de casusreferentie in.")),
                                                            Length(max=100, message=_l("Maximaal 100 tekens."))])
-    opened_on = Day("Aangemeld op")
+    opened_on = Day(_l("Aangemeld op"))
     phase = Code(_l("Fase"))
     brought_by = Choice(_l("Ingebracht door"))
     age = IntegerField(_l("Leeftijd van de inwoner (wordt niet bewaard)"),
@@ -72,52 +72,52 @@ class NewCaseForm(CaseForm):
 
 class PhaseForm(CaseForm):
     phase = Code(_l("Naar fase"), _l("Kies een fase."))
-    on = Day("Met ingang van", "Vul de datum in.")
+    on = Day(_l("Met ingang van"), _l("Vul de datum in."))
     reason = StringField(_l("Reden (administratief, geen WAT)"),
                          validators=[Optional(), Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
 
 
 class CloseForm(CaseForm):
-    on = Day("Afgesloten op", "Vul de datum in.")
+    on = Day(_l("Afgesloten op"), _l("Vul de datum in."))
     reason = Code(_l("Reden van afsluiting"), _l("Kies een reden."))
-    evaluated_on = Day("Geëvalueerd op (optioneel)")
+    evaluated_on = Day(_l("Geëvalueerd op (optioneel)"))
 
 
 class EvaluationForm(CaseForm):
-    on = Day("Geëvalueerd op", "Vul de datum in.")
+    on = Day(_l("Geëvalueerd op"), _l("Vul de datum in."))
 
 
 class ParticipantForm(CaseForm):
     person_id = Choice(_l("Persoon"), _l("Kies een persoon."))
     role = Code(_l("Rol"))
-    on = Day("Vanaf")
+    on = Day(_l("Vanaf"))
 
 
 class SharingBasisForm(CaseForm):
     organisation_id = Choice(_l("Partner"), _l("Kies een partner."))
     basis = Code(_l("Grondslag voor verstrekking"), _l("Kies een grondslag."))
-    on = Day("Gewogen op")
+    on = Day(_l("Gewogen op"))
 
 
 class CasusregieForm(CaseForm):
     organisation_id = Choice(_l("Casusregie bij"), _l("Kies een partner."))
-    on = Day("Met ingang van")
+    on = Day(_l("Met ingang van"))
 
 
 class ProcesregisseurForm(CaseForm):
     person_id = Choice(_l("Persoon"), _l("Kies een persoon."))
-    on = Day("Met ingang van")
+    on = Day(_l("Met ingang van"))
 
 
 class ActionForm(CaseForm):
     case_id = Choice(_l("Casus"), _l("Kies een casus."))
     person_id = Choice(_l("Wie"), _l("Kies wie de actie uitvoert."))
     action = Code(_l("Wat"), _l("Kies een actie."))
-    due_on = Day("Uiterlijk op", "Vul de streefdatum in.")
+    due_on = Day(_l("Uiterlijk op"), _l("Vul de streefdatum in."))
 
 
 class DoneForm(CaseForm):
-    on = Day("Afgerond op")
+    on = Day(_l("Afgerond op"))
 
 
 class HoldForm(CaseForm):
@@ -125,7 +125,7 @@ class HoldForm(CaseForm):
 
     reason = StringField(_l("Motivering"), validators=[DataRequired(_l("Vul een motivering in.")),
                                                    Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
-    review_on = Day("Herbeoordelen op", "Vul de datum van herbeoordeling in.")
+    review_on = Day(_l("Herbeoordelen op"), _l("Vul de datum van herbeoordeling in."))
 
 
 class ReopenForm(CaseForm):
@@ -133,7 +133,7 @@ class ReopenForm(CaseForm):
 
     reason = StringField(_l("Reden"), validators=[DataRequired(_l("Vul een reden in.")),
                                               Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
-    review_on = Day("Herbeoordelen op (standaard: zo ver vooruit als de bewaarregel toestaat)")
+    review_on = Day(_l("Herbeoordelen op (standaard: zo ver vooruit als de bewaarregel toestaat)"))
 
 
 CASE_FORMS = {"phase": PhaseForm, "close": CloseForm, "evaluation": EvaluationForm, "participant": ParticipantForm,
@@ -429,7 +429,7 @@ def new_case_form(table: CaseTable, formdata=None) -> NewCaseForm:
     """The table page's "new case" form with the pack's phases, tracks and the table's people."""
     pack = cases.pack_of_table(table)
     form = NewCaseForm(prefix="new") if formdata is not None else NewCaseForm(formdata=None, prefix="new")
-    form.phase.choices = [("", "— eerste fase —"), *((p.key, p.label) for p in pack.phases)]
+    form.phase.choices = [("", _("— eerste fase —")), *((p.key, p.label) for p in pack.phases)]
     form.track.choices = [("", "—"), *((t.key, t.label) for t in pack.tracks)]
     form.brought_by.choices = _person_choices(table_people(table))
     if form.opened_on.data is None and formdata is None:

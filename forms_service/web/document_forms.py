@@ -163,7 +163,7 @@ class DeclarationForm(FlaskForm):
     function = StringField(_l("Functie"), [DataRequired(_l("Vul de functie in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
     email = EmailField(_l("E-mailadres (voor ondertekenen)"), [Optional(), Email(_l("Vul een geldig e-mailadres in."))])
     table_id = SelectField(_l("Casustafel (gebiedsnetwerk)"), [DataRequired(_l("Kies een casustafel."))], coerce=optional_id)
-    signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
+    signed_on = DateInput(_l("Getekend op (leeg laten als nog getekend moet worden)"))
 
 
 class IncidentalDeclarationForm(DeclarationForm):
@@ -178,7 +178,7 @@ class ConsentForm(FlaskForm):
 
     Meta = DutchMeta
     resident_name = StringField(_l("Naam inwoner"), [DataRequired(_l("Vul de naam van de inwoner in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
-    resident_birth_date = DateInput("Geboortedatum")
+    resident_birth_date = DateInput(_l("Geboortedatum"))
     signed_by = RadioField(_l("Wie tekent?"), choices=SIGNERS, validators=[DataRequired(_l("Kies wie het formulier tekent."))])
     purpose = TextAreaField(_l("Wat is er nodig?"), [DataRequired(_l("Beschrijf wat er nodig is.")), Length(max=2000, message=_l("Maximaal 2000 tekens."))])
     categories = CheckboxesField(_l("Welke gegevens mogen worden gedeeld?"), [DataRequired(_l("Kies ten minste één soort gegevens."))])
@@ -188,7 +188,7 @@ class ConsentForm(FlaskForm):
     case_ref = StringField(_l("Casusreferentie"), [DataRequired(_l("Vul de casusreferentie in.")), Length(max=100, message=_l("Maximaal 100 tekens."))])
     table_id = SelectField(_l("Casustafel (gebiedsnetwerk)"), [DataRequired(_l("Kies een casustafel."))], coerce=optional_id)
     contact_person = StringField(_l("Contactpersoon (professional)"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
-    signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
+    signed_on = DateInput(_l("Getekend op (leeg laten als nog getekend moet worden)"))
 
     def validate_recipients(self, field) -> None:
         """At least one organisation, ticked or typed under 'Anders, namelijk'."""

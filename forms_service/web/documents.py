@@ -104,7 +104,7 @@ def save(form, work):
 def people_choices() -> list[tuple]:
     """Everyone registered, for chair and coordinator, as 'name (organisation)'."""
     people = db.session().scalars(select(Person).order_by(Person.name)).all()
-    return [(None, "— nog niet gekozen —")] + [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
+    return [(None, _("— nog niet gekozen —"))] + [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
 
 
 def table_choices(permission: str = rights.READ, packs: list[str] | None = None) -> list[tuple]:
@@ -117,7 +117,7 @@ def table_choices(permission: str = rights.READ, packs: list[str] | None = None)
     if packs is not None:
         query = query.join(CaseTable.covenant).where(Covenant.pack.in_(packs))
     tables = db.session().scalars(query).all()
-    return [(None, "— kies een casustafel —")] + [(t.id, f"{t.name} ({t.covenant.title})") for t in tables]
+    return [(None, _("— kies een casustafel —"))] + [(t.id, f"{t.name} ({t.covenant.title})") for t in tables]
 
 
 def organisation_names() -> list[str]:
@@ -235,7 +235,7 @@ def covenant_form(covenant: Covenant | None) -> forms.CovenantForm:
     formdata = request.form if request.method == "POST" else None
     form = forms.CovenantForm(formdata=formdata, data=data)
     form.pack.choices = [(p, p) for p in list_packs()]
-    form.chair_model.choices = [("", "— nog niet gekozen —"), *services.chair_model_options(pack_name)]
+    form.chair_model.choices = [("", _("— nog niet gekozen —")), *services.chair_model_options(pack_name)]
     people = people_choices()
     for row in form.tables:
         row.form.chair_id.choices = people

@@ -56,7 +56,7 @@ class AgendaItemForm(Form):
 class PlanMeetingForm(FlaskForm):
     """Plan a meeting (*overleg plannen*); only fixed labels, no free text about a case."""
 
-    day = DateInput("Datum", required="Vul de datum in.")
+    day = DateInput(_l("Datum"), required=_l("Vul de datum in."))
     time = TimeField(_l("Aanvang"), validators=[DataRequired(_l("Vul de aanvangstijd in."))])
     location = StringField(_l("Locatie"), validators=[Optional(), Length(max=200, message=_l("Maximaal 200 tekens."))])
     cases = FieldList(FormField(AgendaItemForm), min_entries=AGENDA_ROWS, max_entries=meetings.MAX_CASES)
@@ -65,7 +65,7 @@ class PlanMeetingForm(FlaskForm):
 class WithdrawConsentForm(FlaskForm):
     """Withdraw a consent (*toestemming intrekken*) from a date."""
 
-    on = DateInput("Ingetrokken per", required="Vul de datum in.")
+    on = DateInput(_l("Ingetrokken per"), required=_l("Vul de datum in."))
 
 
 class NeedToKnowForm(FlaskForm):
@@ -74,7 +74,7 @@ class NeedToKnowForm(FlaskForm):
     case_ref = StringField(_l("Casus"), validators=[DataRequired(_l("Kies de casus.")), Length(max=100)])
     organisation_id = SelectField(_l("Organisatie"), coerce=int, choices=[], validate_choice=False,
                                   validators=[DataRequired(_l("Kies de organisatie."))])
-    on = DateInput("Met ingang van", required="Vul de datum in.")
+    on = DateInput(_l("Met ingang van"), required=_l("Vul de datum in."))
 
 
 def _invitee_choices(table: CaseTable) -> list[tuple[int, str]]:

@@ -80,7 +80,7 @@ def _covenant_choices() -> list[tuple[str, str]]:
     if own is not None:
         query = query.where(Covenant.id.in_(own or {-1}))
     choices = [(str(c.id), c.title) for c in db.session().scalars(query)]
-    return ([("", "Alle convenanten")] if own is None else []) + choices
+    return ([("", _("Alle convenanten"))] if own is None else []) + choices
 
 
 def _log(use: rights.Use, request: SubjectRequest) -> None:
@@ -226,9 +226,10 @@ def erase(request_id: int):
     if form.validate_on_submit():
         result = register.erase(db.session(), request, by=use.email)
         db.session().commit()
-        flash(f"Verwijderd: {len(result.consents)} toestemming(en) en {len(result.cases)} casus(sen)"
-              + (f"; {len(result.kept_cases)} casus(sen) behouden vanwege gegevens van een ander" if result.kept_cases
-                 else "") + ". " + result.note)
+        flash(_("Verwijderd: %(consents)s toestemming(en) en %(cases)s casus(sen)", consents=len(result.consents),
+                cases=len(result.cases))
+              + (_("; %(kept)s casus(sen) behouden vanwege gegevens van een ander", kept=len(result.kept_cases))
+                 if result.kept_cases else "") + ". " + result.note)
         return redirect(url_for("subject_requests.detail", request_id=request.id))
     found = register.consents_in_scope(db.session(), request)
     cases = {c.case_id: c.case for c in found}

@@ -33,7 +33,7 @@ class GrantFields:
 
     @staticmethod
     def add_to(form: FlaskForm) -> None:
-        form.role.choices = [("", "— geen nieuwe autorisatie —")] + [(r, _(accounts.ROLE_LABELS[r])) for r in ROLES]
+        form.role.choices = [("", _("— geen nieuwe autorisatie —"))] + [(r, _(accounts.ROLE_LABELS[r])) for r in ROLES]
         form.covenant_id.choices = _choices(Covenant, lambda c: c.title)
         form.table_id.choices = _choices(CaseTable, lambda t: t.name)
         form.organisation_id.choices = _choices(Organisation, lambda o: o.name)
