@@ -170,7 +170,7 @@ def test_a_fixed_last_day_is_inclusive(api, packs_root):
     assert last["allowed"] and "looptijd tot en met 30 september 2026, niet stilzwijgend verlengd" in term(last)
     after = check(api, ids, "2026-10-01")
     assert not after["allowed"] and codes(after) == ["covenant_ended"]
-    assert "2026-09-30" in after["reasons"][0]["text"]
+    assert "30 september 2026" in after["reasons"][0]["text"]
     tables = api.get(f"/api/v1/people/{ids['mira']}/tables?on=2026-10-01").json["tables"]
     assert tables == []
 

@@ -197,7 +197,7 @@ def test_access_matrix(client, admin_token, path, anonymous, admin, app):
 def test_staff_pages_show_requests_and_the_outbox(logged_in, api, one_link):
     _cov, rep, link = one_link
     overview = logged_in.get("/ondertekening").get_data(as_text=True)
-    assert rep["name"] in overview and "pending" in overview and "Intrekken" in overview
+    assert rep["name"] in overview and "verstuurd, nog niet geopend" in overview and "Intrekken" in overview
     outbox = logged_in.get("/outbox").get_data(as_text=True)
     assert link in outbox and rep["email"] in outbox
 
