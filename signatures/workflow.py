@@ -599,7 +599,7 @@ def _signer_view(session: Session, request: SigningRequest) -> final_pdf.SignerV
               if e.request_id == request.id and e.event in final_pdf.EVENTS_NL]
     return final_pdf.SignerView(
         name=request.signer_name, role_nl=_(final_pdf.ROLES_NL[request.signer_role]) if request.signer_role in final_pdf.ROLES_NL else request.signer_role,
-        method=request.method, signed_on=texts.long_date(scan.signed_on if scan else amsterdam_date(request.signed_at)),
+        method=request.method, signed_on=(scan.signed_on if scan else amsterdam_date(request.signed_at)).isoformat(),
         identification=identification(session, request), organisation=person.organisation.name if person else "",
         function=person.function if person else "", typed_name=request.full_name_typed or "",
         signature_png=request.signature_png, document_sha256=request.document_sha256,
@@ -625,7 +625,7 @@ def _outside_partners(session: Session, doc: SignedDocument, requests: list[Sign
     covered = {partnership_for(session, r).id for r in requests if r.signer_person_id}
     covenant = session.get(Covenant, doc.subject_id)
     return [{"organisation": p.organisation.name, "name": p.representative.name if p.representative else "",
-             "signed_on": texts.long_date(p.signed_on)}
+             "signed_on": p.signed_on.isoformat()}
             for p in covenant.partnerships if p.signed_on and p.id not in covered]
 
 

@@ -81,6 +81,18 @@ pack's own ``base.html`` and so wear its style and fonts. Only Jinja reads them;
 fetcher still serves nothing but the pack's own files."""
 
 
+def _long_date(value) -> str:
+    """An ISO date (or date) as "12 mei 2025" in the current language (registry.texts)."""
+    import datetime as dt
+
+    if isinstance(value, str) and value:
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return texts.long_date(value or None)
+
+
 @lru_cache(maxsize=32)
 def _environment(pack_path: Path) -> jinja2.Environment:
     """One Jinja environment per pack folder (its own templates first, then the common
@@ -95,6 +107,7 @@ def _environment(pack_path: Path) -> jinja2.Environment:
     env.filters["join_nl"] = join_nl
     # The service's own labels (signature page, certificate) through registry.texts; the
     # pack's covenant and annex texts do not use _() and stay in the pack's language.
+    env.filters["long_date"] = _long_date
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(texts.translate, lambda s, p, n: texts.translate(s if n == 1 else p), newstyle=True)
     return env
