@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from registry import accounts
+from forms_service.i18n import local_time
 from signatures import mail
 
 PASSWORD_PATH = "/wachtwoord/"
@@ -36,13 +38,15 @@ def send_invitation(session: Session, config: Mapping[str, Any], invitation: acc
     user = invitation.user
     link = password_link(base, invitation.token)
     mfa = accounts.requires_mfa(user)
+    # In the language of the page that sends it (the administrator's choice); times in Europe/Amsterdam.
     body = (
-        f"Beste {user.name or user.email},\n\n"
-        + (f"{invited_by} heeft" if invited_by else "Er is") + " voor u een account aangemaakt in Convenantbeheer casustafels.\n\n"
-        f"Kies uw wachtwoord via deze persoonlijke link:\n{link}\n\n"
-        f"De link werkt één keer en verloopt op {invitation.expires_at:%d-%m-%Y %H:%M} UTC.\n"
-        + ("Bij de eerste keer inloggen stelt u een authenticator-app in (tweestapsverificatie).\n" if mfa else "")
-        + "\nHeeft u dit niet verwacht? Dan kunt u dit bericht negeren.\n\n"
-        "Met vriendelijke groet,\nDe beheerder van Convenantbeheer casustafels\n"
+        _("Beste %(name)s,", name=user.name or user.email) + "\n\n"
+        + (_("%(who)s heeft voor u een account aangemaakt in Convenantbeheer casustafels.", who=invited_by)
+           if invited_by else _("Er is voor u een account aangemaakt in Convenantbeheer casustafels.")) + "\n\n"
+        + _("Kies uw wachtwoord via deze persoonlijke link:") + f"\n{link}\n\n"
+        + _("De link werkt één keer en verloopt op %(until)s.", until=local_time(invitation.expires_at)) + "\n"
+        + (_("Bij de eerste keer inloggen stelt u een authenticator-app in (tweestapsverificatie).") + "\n" if mfa else "")
+        + "\n" + _("Heeft u dit niet verwacht? Dan kunt u dit bericht negeren.") + "\n\n"
+        + _("Met vriendelijke groet,") + "\n" + _("De beheerder van Convenantbeheer casustafels") + "\n"
     )
-    mail.enqueue(session, user.email, "Uw account voor Convenantbeheer casustafels", body)
+    mail.enqueue(session, user.email, _("Uw account voor Convenantbeheer casustafels"), body)

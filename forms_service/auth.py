@@ -29,6 +29,7 @@ right password is refused until the window has passed (a Dutch 429 page).
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 import datetime as dt
 import functools
 import io
@@ -55,7 +56,7 @@ from markupsafe import Markup
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo
 
-from forms_service import db
+from forms_service import db, i18n
 from forms_service.security import limiter
 from registry import accounts
 from registry.errors import DomainError
@@ -93,28 +94,28 @@ def _configure(state) -> None:
 class LoginForm(FlaskForm):
     """E-mail and password."""
 
-    email = EmailField("E-mailadres", validators=[DataRequired("Vul uw e-mailadres in."), Email("Ongeldig e-mailadres.")])
-    password = PasswordField("Wachtwoord", validators=[DataRequired("Vul uw wachtwoord in.")])
+    email = EmailField(_l("E-mailadres"), validators=[DataRequired(_l("Vul uw e-mailadres in.")), Email(_l("Ongeldig e-mailadres."))])
+    password = PasswordField(_l("Wachtwoord"), validators=[DataRequired(_l("Vul uw wachtwoord in."))])
 
 
 class CodeForm(FlaskForm):
     """A TOTP code (or, on the login page, a recovery code)."""
 
-    code = StringField("Code", validators=[DataRequired("Vul de code in.")])
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Vul de code in."))])
 
 
 class NewPasswordForm(FlaskForm):
     """A new password, twice."""
 
-    password = PasswordField("Nieuw wachtwoord", validators=[DataRequired("Kies een wachtwoord.")])
-    confirm = PasswordField("Herhaal het wachtwoord", validators=[
-        DataRequired("Herhaal het wachtwoord."), EqualTo("password", "De wachtwoorden zijn niet gelijk.")])
+    password = PasswordField(_l("Nieuw wachtwoord"), validators=[DataRequired(_l("Kies een wachtwoord."))])
+    confirm = PasswordField(_l("Herhaal het wachtwoord"), validators=[
+        DataRequired(_l("Herhaal het wachtwoord.")), EqualTo("password", _l("De wachtwoorden zijn niet gelijk."))])
 
 
 class ChangePasswordForm(NewPasswordForm):
     """The current password and a new one."""
 
-    current_password = PasswordField("Huidig wachtwoord", validators=[DataRequired("Vul uw huidige wachtwoord in.")])
+    current_password = PasswordField(_l("Huidig wachtwoord"), validators=[DataRequired(_l("Vul uw huidige wachtwoord in."))])
 
 
 # ----------------------------------------------------------------------------- the session
@@ -160,9 +161,9 @@ def current_user() -> User | None:
 
 
 _ENDED_MESSAGES = {
-    "idle": "U was te lang niet actief; log opnieuw in.",
-    "expired": "Uw sessie is verlopen; log opnieuw in.",
-    "ended": "Uw sessie is beëindigd; log opnieuw in.",
+    "idle": _l("U was te lang niet actief; log opnieuw in."),
+    "expired": _l("Uw sessie is verlopen; log opnieuw in."),
+    "ended": _l("Uw sessie is beëindigd; log opnieuw in."),
 }
 
 
@@ -173,7 +174,7 @@ def login_required(view):
     def wrapped(*args, **kwargs):
         if current_user() is None:
             if g.get("session_ended"):
-                flash(_ENDED_MESSAGES[g.session_ended])
+                flash(str(_ENDED_MESSAGES[g.session_ended]))
             return redirect(url_for("auth.login", next=request.full_path))
         return view(*args, **kwargs)
 
@@ -313,7 +314,7 @@ def totp():
     """The second step: a code from the authenticator app, or a recovery code."""
     user = _pending_user()
     if user is None:
-        flash("Log eerst in met uw e-mailadres en wachtwoord.")
+        flash(_("Log eerst in met uw e-mailadres en wachtwoord."))
         return redirect(url_for("auth.login"))
     if user.totp_enabled_at is None:
         return redirect(url_for("auth.enrol"))
@@ -327,8 +328,7 @@ def totp():
             response = _complete_login(user, via=pending.get("via", "password"), next_url=pending.get("next"))
             if kind == "recovery":  # after the session was started afresh, so the message survives
                 left = accounts.remaining_recovery_codes(s, user)
-                flash(f"U heeft een herstelcode gebruikt; er zijn er nog {left} over. "
-                      "Maak nieuwe aan op de pagina Mijn account.")
+                flash(_('U heeft een herstelcode gebruikt; er zijn er nog %(left)s over. Maak nieuwe aan op de pagina Mijn account.', left=left))
             return response
         s.rollback()
         form.code.errors.append("Deze code klopt niet (of is al gebruikt).")
@@ -352,7 +352,7 @@ def enrol():
     """Set up the authenticator app: QR code and secret, confirm with a code, recovery codes once."""
     user = _pending_user()
     if user is None:
-        flash("Log eerst in met uw e-mailadres en wachtwoord.")
+        flash(_("Log eerst in met uw e-mailadres en wachtwoord."))
         return redirect(url_for("auth.login"))
     if user.totp_enabled_at is not None:
         return redirect(url_for("auth.totp"))
@@ -393,7 +393,7 @@ def logout():
         accounts.end_sessions(s, user)
         s.commit()
     session.clear()
-    flash("U bent uitgelogd.")
+    flash(_("U bent uitgelogd."))
     return redirect(url_for("auth.login"))
 
 
@@ -419,8 +419,8 @@ def set_password(token: str):
         else:
             s.commit()
             session.clear()
-            flash("Uw wachtwoord is ingesteld. U kunt nu inloggen"
-                  + (" en daarna de authenticator-app instellen." if accounts.requires_mfa(user) else "."))
+            flash(_("Uw wachtwoord is ingesteld. U kunt nu inloggen en daarna de authenticator-app instellen.")
+                  if accounts.requires_mfa(user) else _("Uw wachtwoord is ingesteld. U kunt nu inloggen."))
             return redirect(url_for("auth.login"))
     response = make_response(render_template("auth/set_password.html", form=form, user=link.user))
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the path
@@ -444,11 +444,12 @@ def account():
         else:
             s.commit()
             session.clear()
-            flash("Uw wachtwoord is gewijzigd. Al uw sessies zijn beëindigd; log opnieuw in.")
+            flash(_("Uw wachtwoord is gewijzigd. Al uw sessies zijn beëindigd; log opnieuw in."))
             return redirect(url_for("auth.login"))
     left = accounts.remaining_recovery_codes(s, user) if user.totp_enabled_at else None
     return render_template("auth/account.html", form=form, user=user, recovery_left=left,
-                           tokens=accounts.tokens_of(s, user), today=accounts.today())
+                           tokens=accounts.tokens_of(s, user), today=accounts.today(),
+                           role_labels=i18n.labels(accounts.ROLE_LABELS))
 
 
 @bp.post("/account/herstelcodes")

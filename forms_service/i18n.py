@@ -13,7 +13,27 @@ Which language a person sees, first match wins:
 Times are shown in Europe/Amsterdam whatever the server's zone. The covenant and annex
 texts stay in their pack's language; only the service's own words are translated.
 
-Catalogues: ``pybabel extract -F babel.cfg -o forms_service/translations/messages.pot .``,
+Texts from code without Flask (``registry/``, ``signatures/``: reason texts, mails,
+certificate and signature-page labels) use :mod:`registry.texts`: ``_("Dutch id",
+name=value)`` at the moment the text is made, translated through a hook that
+:func:`init_app` installs (Flask-Babel's ``gettext`` inside a request, the Dutch source
+outside one). Chosen over giving every reason a separate message id that forms_service
+maps back to a text: the Dutch sentence stays next to the rule that decides it, the
+values (names, dates) are filled in by the same call, and the API's reason texts follow
+the request's language for free. Chosen over ``babel.support`` lazy strings: those would
+cross into JSON, the database and sealed PDFs, where only a plain ``str`` belongs. The
+price: a text is in the language of the request that made it — so the memo of
+:mod:`registry.rules` is keyed by language, and mails are in the language of the page
+that sends them (the worker, without a request, writes Dutch). Nothing about a
+person's language is stored.
+
+Statuses shown to people go through :func:`status_text` (``|status_text``); reasons are
+shown by their text, never their code (``templates/web/_reasons.html``). HTTP errors on
+web addresses get our page (``forms_service.web.http_error_page``); the API keeps JSON,
+and API error messages stay Dutch (the ``code`` is the contract).
+
+Catalogues: ``pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o
+forms_service/translations/messages.pot .``,
 ``pybabel update -i … -d forms_service/translations``, and ``pybabel compile -d
 forms_service/translations`` (``scripts/setup.sh`` compiles them on every set-up, so the
 compiled ``.mo`` files are not in the repository).
@@ -21,8 +41,14 @@ compiled ``.mo`` files are not in the repository).
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+
+from registry import texts
+
+EXTRACT_KEYWORDS = ("_l", "lazy_gettext")
+"""Keywords besides Babel's defaults (``_``, ``gettext``, ``N_`` …) that mark a message id."""
 
 LANGUAGES = ("nl", "en")
 """The languages of the service's own words; the first is the default and the source."""
@@ -43,7 +69,12 @@ def chosen_language() -> str | None:
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector: the choice, else ``Accept-Language``, else Dutch."""
+    """Flask-Babel's locale selector: the choice, else ``Accept-Language``, else Dutch.
+
+    The API (``/api/``) always answers in Dutch: its codes are the contract and its texts
+    (error messages, reason texts) stay stable whatever a client's ``Accept-Language``."""
+    if request.path.startswith("/api/"):
+        return LANGUAGES[0]
     return chosen_language() or request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
 
 
@@ -75,9 +106,10 @@ def long_date(value) -> str:
     return format_date(value, "d MMMM y")
 
 
-def local_time(value) -> str:
-    """A moment in Europe/Amsterdam: "12 mei 2025 14:05"; naive datetimes are UTC (as the
-    database stores them). Template filter ``|local_time``."""
+def local_time(value, seconds: bool = False) -> str:
+    """A moment in Europe/Amsterdam: "12 mei 2025 14:05" (``seconds=True``: "14:05:09", for
+    logs); naive datetimes are UTC (as the database stores them). Template filter
+    ``|local_time``."""
     import datetime as dt
 
     from flask_babel import format_datetime
@@ -86,7 +118,61 @@ def local_time(value) -> str:
         return "—"
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return format_datetime(value, "d MMMM y HH:mm")
+    return format_datetime(value, "d MMMM y HH:mm:ss" if seconds else "d MMMM y HH:mm")
+
+
+STATUS_TEXTS = {
+    "draft": _l("concept"),
+    "pending": _l("verstuurd, nog niet geopend"),
+    "opened": _l("geopend, nog niet getekend"),
+    "signed": _l("getekend"),
+    "declined": _l("geweigerd"),
+    "cancelled": _l("ingetrokken"),
+    "withdrawn": _l("ingetrokken"),
+    "revoked": _l("ingetrokken"),
+    "expired": _l("verlopen"),
+    "pending_seal": _l("wordt verzegeld"),
+    "sealed": _l("verzegeld"),
+    "paper": _l("op papier"),
+    "in_force": _l("in werking"),
+    "ended": _l("beëindigd"),
+    "queued": _l("in de wachtrij"),
+    "sent": _l("verzonden"),
+    "failed": _l("mislukt"),
+}
+"""Every internal status a person may see (signing requests, sealed documents, covenants,
+consents, outbox mails) with its text: the one mapping, template filter ``|status_text``."""
+
+
+def labels(mapping) -> dict[str, str]:
+    """A registry mapping of code → Dutch label (message ids marked ``N_``) in the page's
+    language, for a template or a form's choices."""
+    from flask_babel import gettext
+
+    return {key: gettext(label) for key, label in mapping.items()}
+
+
+def status_text(code: str | None) -> str:
+    """The words for an internal status (``pending`` → "wacht op ondertekening"); an
+    unknown code is shown as it is rather than hidden."""
+    if not code:
+        return "—"
+    text = STATUS_TEXTS.get(code)
+    return str(text) if text is not None else code
+
+
+def _request_gettext(message: str) -> str:
+    """Flask-Babel's translation inside a request; the Dutch source outside one (worker, CLI)."""
+    from flask_babel import gettext
+
+    return gettext(message) if has_request_context() else message
+
+
+def _request_language() -> str:
+    """The language of the current request, Dutch outside one."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or LANGUAGES[0]) if has_request_context() else LANGUAGES[0]
 
 
 def init_app(app: Flask) -> None:
@@ -98,6 +184,8 @@ def init_app(app: Flask) -> None:
     app.after_request(remember_choice)
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(status_text, "status_text")
+    texts.install(_request_gettext, _request_language)
 
     @app.context_processor
     def language_context() -> dict:

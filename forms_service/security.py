@@ -33,6 +33,7 @@ import logging
 import re
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
@@ -211,7 +212,8 @@ def rate_limited(_exc: HTTPException | None):
         body = jsonify({"error": {"code": "rate_limited", "message": RATE_LIMIT_NL, "fields": {}}})
         response = current_app.make_response((body, 429))
     else:
-        response = current_app.make_response((render_template("rate_limited.html", message=RATE_LIMIT_NL), 429))
+        message = _("Te veel verzoeken in korte tijd. Wacht een minuut en probeer het dan opnieuw.")
+        response = current_app.make_response((render_template("rate_limited.html", message=message), 429))
     response.headers["Retry-After"] = "60"
     return response
 

@@ -38,6 +38,7 @@ from registry.models import (
     Case, CaseParticipant, CaseTable, Consent, Covenant, CovenantAmendment, Declaration, Grant, Meeting, MeetingCase, Partnership,
     Person, TableRoleHolder, User, meeting_participant,
 )
+from registry.texts import N_, _
 
 READ = "read"
 """See a covenant, a table and who may join it, people and their declarations (no resident data)."""
@@ -152,7 +153,7 @@ def authorize(session: Session, user: User, permission: str, target: Target = AN
     """
     grants = sorted(user.grants, key=lambda g: g.role != "admin")
     if not user.is_active or not grants:
-        raise Forbidden("U heeft geen rechten in deze omgeving.")
+        raise Forbidden(_("U heeft geen rechten in deze omgeving."))
     table_covenants = _covenants_of_tables(session, {g.table_id for g in grants if g.table_id})
     not_entitled: NotEntitled | None = None
     for grant in grants:
@@ -168,7 +169,7 @@ def authorize(session: Session, user: User, permission: str, target: Target = AN
         return _use(session, user, grant)
     if not_entitled is not None:
         raise not_entitled
-    raise Forbidden("U heeft geen rechten voor deze gegevens of handeling.")
+    raise Forbidden(_("U heeft geen rechten voor deze gegevens of handeling."))
 
 
 def widest_use(session: Session, user: User) -> Use:
@@ -192,7 +193,7 @@ def require_role_for(user: User, permission: str) -> None:
     scope is only known once it is filled in; the saved record is checked again)."""
     if not user.is_active or not any(g.role == "admin" or g.role in ROLES_FOR.get(permission, set())
                                      for g in user.grants):
-        raise Forbidden("U heeft geen rechten voor deze handeling.")
+        raise Forbidden(_("U heeft geen rechten voor deze handeling."))
 
 
 def _grant_allows(grant: Grant, permission: str, target: Target, table_covenants: dict[int, int]) -> bool:
@@ -293,7 +294,7 @@ def consent_target(session: Session, consent: Consent) -> Target:
     if consent.erased_on is not None:
         from registry.errors import Gone
 
-        raise Gone("Deze toestemming is verwijderd volgens de bewaartermijn of een verzoek van de inwoner.")
+        raise Gone(_("Deze toestemming is verwijderd volgens de bewaartermijn of een verzoek van de inwoner."))
     table = consent.case.table
     return Target(covenant_ids=frozenset({table.covenant_id}), table_ids=frozenset({table.id}),
                   resident_table_id=table.id, case_id=consent.case_id)
@@ -352,7 +353,7 @@ def _case_gate(session: Session, user: User, case_id: int, permission: str) -> N
 
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound("Deze casus bestaat niet.", {"case_id": "Onbekende casus."})
+        raise NotFound(_("Deze casus bestaat niet."), {"case_id": _("Onbekende casus.")})
     if case.retention_stage == "erased":
         cases.ensure_readable(case)
     if permission == RETENTION:
@@ -365,12 +366,12 @@ def _case_gate(session: Session, user: User, case_id: int, permission: str) -> N
     if permission in (MANAGE_CASES,) and not audiences & (CASE_STAFF_AUDIENCES | {"bringer"}):
         audiences = set()
     if not audiences:
-        raise Forbidden(f"In de fase '{phase.label}' is deze casus alleen zichtbaar voor: "
-                        + ", ".join(_AUDIENCE_LABELS[a] for a in phase.visible_to) + ".")
+        raise Forbidden(_("In de fase '%(label)s' is deze casus alleen zichtbaar voor: ", label=phase.label)
+                        + ", ".join(_(_AUDIENCE_LABELS[a]) for a in phase.visible_to) + ".")
 
 
-_AUDIENCE_LABELS = {"bringer": "de aanmelder", "procesregisseur": "de procesregisseur", "chair": "de voorzitter",
-                    "coordinator": "de coördinator", "participants": "de deelnemers aan de casus"}
+_AUDIENCE_LABELS = {"bringer": N_("de aanmelder"), "procesregisseur": N_("de procesregisseur"), "chair": N_("de voorzitter"),
+                    "coordinator": N_("de coördinator"), "participants": N_("de deelnemers aan de casus")}
 
 
 def may_see_case(session: Session, user: User, case: Case) -> bool:
@@ -485,7 +486,7 @@ def authorize_action_list(session: Session, user: User, meeting: Meeting, *, rec
         else:
             reasons.extend(r.text for d in decisions if not d.allowed for r in d.reasons)
     if not allowed:
-        raise NotEntitled("U bent niet gerechtigd aan deze casustafel, dus geen inzage in de actielijst: "
+        raise NotEntitled(_("U bent niet gerechtigd aan deze casustafel, dus geen inzage in de actielijst: ")
                           + " ".join(dict.fromkeys(reasons)))
     person = session.get(Person, user.person_id)
     use = Use(user.id, user.email, "participant", f"meeting:{meeting.id}", person.organisation_id if person else None)
@@ -545,7 +546,7 @@ def authorize_signing(session: Session, user: User, kind: str, subject_id: int, 
     """Allow a signing action on a subject, or raise NotFound / Forbidden / NotEntitled."""
     target = subject_target(session, kind, subject_id)
     if target is None:
-        raise NotFound("Dit document bestaat niet.", {"subject_id": "Onbekend document."})
+        raise NotFound(_("Dit document bestaat niet."), {"subject_id": _("Onbekend document.")})
     return authorize(session, user, signing_permission(kind, target, purpose), target)
 
 

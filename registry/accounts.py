@@ -41,6 +41,7 @@ from registry.models import (
     RecoveryCode,
     User,
 )
+from registry.texts import N_, _
 
 _hasher = PasswordHasher()
 
@@ -56,11 +57,11 @@ TOTP_ISSUER = "Convenantbeheer casustafels"
 MFA_ROLES = frozenset({"admin", "coordinator", "chair", "privacy_officer"})
 
 ROLE_LABELS = {
-    "admin": "Beheerder",
-    "coordinator": "Coördinator",
-    "chair": "Voorzitter",
-    "partner_contact": "Contactpersoon partner",
-    "privacy_officer": "Privacyfunctionaris",
+    "admin": N_("Beheerder"),
+    "coordinator": N_("Coördinator"),
+    "chair": N_("Voorzitter"),
+    "partner_contact": N_("Contactpersoon partner"),
+    "privacy_officer": N_("Privacyfunctionaris"),
 }
 
 
@@ -93,15 +94,15 @@ def _check_email(email: str) -> str:
     email = normalise_email(email)
     local, at, domain = email.partition("@")
     if not at or not local or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
-        raise ValidationError("Ongeldig e-mailadres.", {"email": "Vul een geldig e-mailadres in."})
+        raise ValidationError(_("Ongeldig e-mailadres."), {"email": _("Vul een geldig e-mailadres in.")})
     return email
 
 
 def _check_password(password: str | None) -> str:
     if len(password or "") < MIN_PASSWORD:
-        raise ValidationError("Wachtwoord te kort.", {"password": f"Kies een wachtwoord van ten minste {MIN_PASSWORD} tekens."})
+        raise ValidationError(_("Wachtwoord te kort."), {"password": _('Kies een wachtwoord van ten minste %(MIN_PASSWORD)s tekens.', MIN_PASSWORD=MIN_PASSWORD)})
     if len(password) > 1000:
-        raise ValidationError("Wachtwoord te lang.", {"password": "Kies een wachtwoord van hoogstens 1000 tekens."})
+        raise ValidationError(_("Wachtwoord te lang."), {"password": _("Kies een wachtwoord van hoogstens 1000 tekens.")})
     return password
 
 
@@ -159,7 +160,7 @@ def validate_grant(session: Session, spec: GrantSpec) -> GrantSpec:
     a scope id that does not exist: NotFound (404) naming its field.
     """
     if spec.role not in ROLES:
-        raise ValidationError("Onbekende rol.", {"role": f"Kies een van: {', '.join(ROLES)}."})
+        raise ValidationError(_("Onbekende rol."), {"role": _('Kies een van: %(value)s.', value=', '.join(ROLES))})
     values = {}
     for name in SCOPE_FIELDS:
         value = getattr(spec, name)
@@ -168,7 +169,7 @@ def validate_grant(session: Session, spec: GrantSpec) -> GrantSpec:
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-            raise ValidationError("Ongeldig bereik.", {name: "Moet een positief geheel getal zijn."})
+            raise ValidationError(_("Ongeldig bereik."), {name: _("Moet een positief geheel getal zijn.")})
         values[name] = value
     given = tuple(name for name in SCOPE_FIELDS if name in values)
     allowed = _ROLE_SCOPES[spec.role]
@@ -177,7 +178,7 @@ def validate_grant(session: Session, spec: GrantSpec) -> GrantSpec:
         permitted = {name for combo in allowed for name in combo}
         extra = [name for name in given if name not in permitted]
         field = extra[0] if extra else (given[-1] if given else (allowed[0][0] if allowed[0] else "role"))
-        raise ValidationError("Rol en bereik passen niet bij elkaar.", {field: _SCOPE_HELP[spec.role]})
+        raise ValidationError(_("Rol en bereik passen niet bij elkaar."), {field: _SCOPE_HELP[spec.role]})
     for name, value in values.items():
         model, message = _SCOPE_MODELS[name]
         if session.get(model, value) is None:
@@ -190,7 +191,7 @@ def _grants(session: Session, specs: Iterable[GrantSpec | Mapping], created_by: 
     for spec in specs:
         if not isinstance(spec, GrantSpec):
             if not isinstance(spec, Mapping):
-                raise ValidationError("Ongeldige autorisatie.", {"grants": "Elke autorisatie is een object met een rol."})
+                raise ValidationError(_("Ongeldige autorisatie."), {"grants": _("Elke autorisatie is een object met een rol.")})
             spec = GrantSpec.from_mapping(spec)
         spec = validate_grant(session, spec)
         if spec in seen:
@@ -207,9 +208,9 @@ def _check_person(session: Session, person_id) -> int | None:
     if isinstance(person_id, str) and person_id.strip().isdigit():
         person_id = int(person_id)
     if isinstance(person_id, bool) or not isinstance(person_id, int) or not 0 < person_id < 2**63:
-        raise ValidationError("Ongeldige persoon.", {"person_id": "Moet een positief geheel getal zijn."})
+        raise ValidationError(_("Ongeldige persoon."), {"person_id": _("Moet een positief geheel getal zijn.")})
     if session.get(Person, person_id) is None:
-        raise NotFound("Deze persoon bestaat niet.", {"person_id": "Deze persoon bestaat niet."})
+        raise NotFound(_("Deze persoon bestaat niet."), {"person_id": _("Deze persoon bestaat niet.")})
     return person_id
 
 
@@ -225,7 +226,7 @@ def set_grants(session: Session, user: User, specs: Iterable[GrantSpec | Mapping
     """
     new = _grants(session, specs, created_by)
     if user.is_admin and not any(g.role == "admin" for g in new) and _active_admins(session) <= {user.id}:
-        raise Conflict("Er moet een actieve beheerder overblijven.", {"grants": "Dit is de laatste actieve beheerder."})
+        raise Conflict(_("Er moet een actieve beheerder overblijven."), {"grants": _("Dit is de laatste actieve beheerder.")})
     keep = {(g.role, g.covenant_id, g.table_id, g.organisation_id): g for g in user.grants}
     result = []
     for grant in new:
@@ -258,10 +259,10 @@ def create_user(session: Session, email: str, password: str, is_admin: bool = Fa
 
 def _new_user(session: Session, email: str, name: str, person_id, grants, created_by) -> User:
     if _email_taken(session, email):
-        raise Conflict("Dit account bestaat al.", {"email": "Er is al een account met dit e-mailadres."})
+        raise Conflict(_("Dit account bestaat al."), {"email": _("Er is al een account met dit e-mailadres.")})
     name = (name or "").strip()
     if len(name) > 200:
-        raise ValidationError("Naam te lang.", {"name": "Hoogstens 200 tekens."})
+        raise ValidationError(_("Naam te lang."), {"name": _("Hoogstens 200 tekens.")})
     user = User(email=email, name=name, password_hash="", person_id=_check_person(session, person_id), session_epoch=0)
     user.grants.extend(_grants(session, grants, created_by))
     session.add(user)
@@ -284,7 +285,7 @@ def invite_user(session: Session, *, email: str, name: str, person_id: int | Non
     """Create an account without a password plus a set-password link (the caller mails it)."""
     email = _check_email(email)
     if not (name or "").strip():
-        raise ValidationError("Naam ontbreekt.", {"name": "Vul de naam in."})
+        raise ValidationError(_("Naam ontbreekt."), {"name": _("Vul de naam in.")})
     user = _new_user(session, email, name, person_id, list(grants), created_by)
     token, link = create_link(session, user, days=days, now=now)
     return Invitation(user, token, link.expires_at)
@@ -294,7 +295,7 @@ def update_user(session: Session, user: User, *, name: str | None = None, person
     """Change a user's name and/or linked person (``person_id=None`` unlinks)."""
     if name is not None:
         if not name.strip():
-            raise ValidationError("Naam ontbreekt.", {"name": "Vul de naam in."})
+            raise ValidationError(_("Naam ontbreekt."), {"name": _("Vul de naam in.")})
         user.name = name.strip()[:200]
     if person_id is not ...:
         user.person_id = _check_person(session, person_id)
@@ -306,7 +307,7 @@ def get_user(session: Session, user_id: int) -> User:
     """The user with this id, or NotFound."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("Dit account bestaat niet.", {"user_id": "Onbekend account."})
+        raise NotFound(_("Dit account bestaat niet."), {"user_id": _("Onbekend account.")})
     return user
 
 
@@ -314,7 +315,7 @@ def user_by_email(session: Session, email: str) -> User:
     """The account with this e-mail, or NotFound."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
-        raise NotFound("Geen account met dit e-mailadres.", {"email": "Onbekend account."})
+        raise NotFound(_("Geen account met dit e-mailadres."), {"email": _("Onbekend account.")})
     return user
 
 
@@ -329,7 +330,7 @@ def disable_user(session: Session, user: User, now: dt.datetime | None = None) -
     if user.disabled_at is not None:
         return user
     if user.is_admin and _active_admins(session) <= {user.id}:
-        raise Conflict("Er moet een actieve beheerder overblijven.", {"user_id": "Dit is de laatste actieve beheerder."})
+        raise Conflict(_("Er moet een actieve beheerder overblijven."), {"user_id": _("Dit is de laatste actieve beheerder.")})
     user.disabled_at = now or utcnow()
     user.session_epoch = (user.session_epoch or 0) + 1
     session.flush()
@@ -363,7 +364,7 @@ def set_password(session: Session, user: User, password: str) -> None:
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """Change one's own password after checking the current one."""
     if not verify_password(user, current):
-        raise ValidationError("Huidig wachtwoord klopt niet.", {"current_password": "Het huidige wachtwoord klopt niet."})
+        raise ValidationError(_("Huidig wachtwoord klopt niet."), {"current_password": _("Het huidige wachtwoord klopt niet.")})
     set_password(session, user, new)
 
 
@@ -412,13 +413,13 @@ def link_for_token(session: Session, token: str, *, purpose: str = "set_password
     link = session.scalar(select(AccountLink).where(AccountLink.token_hash == sha256(token or ""),
                                                     AccountLink.purpose == purpose))
     if link is None:
-        raise NotFound("Deze link is ongeldig.", {"token": "Onbekende link."}, code="link_unknown")
+        raise NotFound(_("Deze link is ongeldig."), {"token": _("Onbekende link.")}, code="link_unknown")
     if link.used_at is not None:
-        raise Conflict("Deze link is al gebruikt of vervangen door een nieuwere.", {"token": "Al gebruikt."}, code="link_used")
+        raise Conflict(_("Deze link is al gebruikt of vervangen door een nieuwere."), {"token": _("Al gebruikt.")}, code="link_used")
     if link.expires_at <= (now or utcnow()):
-        raise Conflict("Deze link is verlopen. Vraag de beheerder om een nieuwe.", {"token": "Verlopen."}, code="link_expired")
+        raise Conflict(_("Deze link is verlopen. Vraag de beheerder om een nieuwe."), {"token": "Verlopen."}, code="link_expired")
     if not link.user.is_active:
-        raise Conflict("Dit account is uitgeschakeld.", {"token": "Account uitgeschakeld."}, code="account_disabled")
+        raise Conflict(_("Dit account is uitgeschakeld."), {"token": _("Account uitgeschakeld.")}, code="account_disabled")
     return link
 
 
@@ -442,7 +443,7 @@ def new_totp_secret() -> str:
 def pending_totp_secret(session: Session, user: User) -> str:
     """The secret being enrolled: kept on the account until confirmed (made when missing)."""
     if user.totp_enabled_at is not None:
-        raise Conflict("Tweestapsverificatie is al ingesteld.", {"code": "Al ingesteld."})
+        raise Conflict(_("Tweestapsverificatie is al ingesteld."), {"code": _("Al ingesteld.")})
     if not user.totp_secret:
         user.totp_secret = new_totp_secret()
         session.flush()
@@ -494,7 +495,7 @@ def enable_totp(session: Session, user: User, code: str, *, now: float | None = 
     """Confirm enrolment with a first code; returns the new recovery codes (shown once)."""
     secret = pending_totp_secret(session, user)
     if not _accept_totp(session, user, secret, code, now):
-        raise ValidationError("Code klopt niet.", {"code": "Deze code klopt niet. Kijk of de tijd op uw telefoon goed staat."})
+        raise ValidationError(_("Code klopt niet."), {"code": _("Deze code klopt niet. Kijk of de tijd op uw telefoon goed staat.")})
     user.totp_enabled_at = utcnow()
     codes = new_recovery_codes(session, user)
     session.flush()
@@ -505,7 +506,7 @@ def new_recovery_codes(session: Session, user: User) -> list[str]:
     """Replace the user's recovery codes with ten fresh ones (returned once, stored as SHA-256)."""
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = []
-    for _ in range(RECOVERY_CODES):
+    for _n in range(RECOVERY_CODES):
         raw = secrets.token_hex(5)  # 40 bits, ten hex characters
         codes.append(f"{raw[:5]}-{raw[5:]}")
         session.add(RecoveryCode(user_id=user.id, code_hash=sha256(raw)))
@@ -566,11 +567,11 @@ def check_expiry(expires_on, *, on: dt.date | None = None) -> dt.date:
         except ValueError:
             expires_on = None
     if not isinstance(expires_on, dt.date) or isinstance(expires_on, dt.datetime):
-        raise ValidationError("Ongeldige datum.", {"expires_on": "Gebruik JJJJ-MM-DD."})
+        raise ValidationError(_("Ongeldige datum."), {"expires_on": _("Gebruik JJJJ-MM-DD.")})
     if expires_on < on:
-        raise ValidationError("Vervaldatum ligt in het verleden.", {"expires_on": "Kies vandaag of een latere datum."})
+        raise ValidationError(_("Vervaldatum ligt in het verleden."), {"expires_on": _("Kies vandaag of een latere datum.")})
     if expires_on > on + dt.timedelta(days=TOKEN_MAX_DAYS):
-        raise ValidationError("Vervaldatum te ver weg.", {"expires_on": f"Hoogstens {TOKEN_MAX_DAYS} dagen vanaf vandaag."})
+        raise ValidationError(_("Vervaldatum te ver weg."), {"expires_on": _('Hoogstens %(TOKEN_MAX_DAYS)s dagen vanaf vandaag.', TOKEN_MAX_DAYS=TOKEN_MAX_DAYS)})
     return expires_on
 
 
@@ -578,7 +579,7 @@ def issue_token(session: Session, user: User, expires_on=None, *, on: dt.date | 
     """Issue a new API token for an active user (expiry checked by :func:`check_expiry`)."""
     expires = check_expiry(expires_on, on=on)
     if not user.is_active:
-        raise Conflict("Dit account is uitgeschakeld.", {"user_id": "Account uitgeschakeld."})
+        raise Conflict(_("Dit account is uitgeschakeld."), {"user_id": _("Account uitgeschakeld.")})
     token = secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=sha256(token), expires_on=expires, created_at=utcnow())
     session.add(row)
@@ -595,7 +596,7 @@ def get_token(session: Session, token_id: int) -> ApiToken:
     """The token row with this id, or NotFound."""
     row = session.get(ApiToken, token_id)
     if row is None:
-        raise NotFound("Dit token bestaat niet.", {"token_id": "Onbekend token."})
+        raise NotFound(_("Dit token bestaat niet."), {"token_id": _("Onbekend token.")})
     return row
 
 

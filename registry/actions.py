@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 from registry import cases, packs
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import ActionItem, Case, Meeting, MeetingCase, Person, meeting_participant
+from registry.texts import N_, _
 
 ACTION_KINDS = {
-    "contact_resident": "contact opnemen met de inwoner",
-    "feedback_bringer": "terugkoppeling aan de inbrenger",
-    "referral": "aanmelding/doorverwijzing",
-    "handover_regie": "regie overdragen",
-    "report_back": "terugmelden aan de casustafel",
-    "evaluation": "evaluatiemoment plannen",
+    "contact_resident": N_("contact opnemen met de inwoner"),
+    "feedback_bringer": N_("terugkoppeling aan de inbrenger"),
+    "referral": N_("aanmelding/doorverwijzing"),
+    "handover_regie": N_("regie overdragen"),
+    "report_back": N_("terugmelden aan de casustafel"),
+    "evaluation": N_("evaluatiemoment plannen"),
 }
 """The actions an action list may name (key → Dutch label), unless the pack has its own."""
 
@@ -37,7 +38,7 @@ def action_kinds(pack: packs.Pack | None) -> dict[str, str]:
     own = (pack.settings.get("action_kinds") if pack is not None else None) or []
     kinds = {str(item["key"]): str(item["label"]) for item in own if isinstance(item, dict)
              and item.get("key") and item.get("label")}
-    return kinds or dict(ACTION_KINDS)
+    return kinds or {key: _(label) for key, label in ACTION_KINDS.items()}
 
 
 def kinds_of_meeting(meeting: Meeting) -> dict[str, str]:
@@ -55,10 +56,10 @@ def agenda_case(session: Session, meeting: Meeting, *, case_id: int | None = Non
     elif (case_ref or "").strip():
         query = query.where(Case.reference == case_ref.strip())
     else:
-        raise ValidationError("Kies de casus.", {"case_ref": "Kies een casus van de agenda."})
+        raise ValidationError(_("Kies de casus."), {"case_ref": _("Kies een casus van de agenda.")})
     case = session.scalar(query)
     if case is None:
-        raise ValidationError("Deze casus staat niet op de agenda.", {field: "Deze casus staat niet op de agenda van dit overleg."})
+        raise ValidationError(_("Deze casus staat niet op de agenda."), {field: _("Deze casus staat niet op de agenda van dit overleg.")})
     return case
 
 
@@ -86,7 +87,7 @@ def record_action(session: Session, meeting: Meeting, case: Case, person: Person
     if case.closed_on is not None:
         errors["case_ref"] = f"Casus {case.reference} is gesloten per {case.closed_on.isoformat()}."
     if errors:
-        raise ValidationError("De actie kan niet worden vastgelegd.", errors)
+        raise ValidationError(_("De actie kan niet worden vastgelegd."), errors)
     item = ActionItem(meeting_id=meeting.id, case_id=case.id, person_id=person.id, action=action, due_on=due_on,
                       recorded_by=by)
     session.add(item)
@@ -98,9 +99,9 @@ def mark_done(session: Session, item: ActionItem, on: dt.date, by: str) -> Actio
     """Record that the action was done on ``on`` (not before its meeting)."""
     meeting = session.get(Meeting, item.meeting_id)
     if item.done_on is not None:
-        raise Conflict("Deze actie is al afgerond.", {"on": f"Afgerond op {item.done_on.isoformat()}."})
+        raise Conflict(_("Deze actie is al afgerond."), {"on": _('Afgerond op %(value)s.', value=item.done_on.isoformat())})
     if on < meeting.on:
-        raise ValidationError("Datum vóór het overleg.", {"on": f"Het overleg was op {meeting.on.isoformat()}."})
+        raise ValidationError(_("Datum vóór het overleg."), {"on": _('Het overleg was op %(value)s.', value=meeting.on.isoformat())})
     item.done_on = on
     session.flush()
     return item
@@ -110,7 +111,7 @@ def get_action(session: Session, action_id: int) -> ActionItem:
     """The action list line with this id, or NotFound."""
     item = session.get(ActionItem, action_id)
     if item is None:
-        raise NotFound("Deze actie bestaat niet.", {"action_id": "Onbekende actie."})
+        raise NotFound(_("Deze actie bestaat niet."), {"action_id": _("Onbekende actie.")})
     return item
 
 

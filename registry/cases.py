@@ -24,21 +24,22 @@ from registry.errors import Archived, Conflict, Gone, NotFound, ValidationError
 from registry.models import (
     Case, CaseEvent, CaseParticipant, CaseTable, Declaration, Organisation, Partnership, Person, SharingBasis,
 )
+from registry.texts import N_, _
 
 CLOSE_REASONS = {
-    "handled": "afgehandeld",
-    "deescalated": "afgeschaald",
-    "not_belonging": "hoort niet aan deze tafel",
-    "referred": "overgedragen",
-    "withdrawn": "ingetrokken door de aanmelder",
+    "handled": N_("afgehandeld"),
+    "deescalated": N_("afgeschaald"),
+    "not_belonging": N_("hoort niet aan deze tafel"),
+    "referred": N_("overgedragen"),
+    "withdrawn": N_("ingetrokken door de aanmelder"),
 }
 """Why a case closes (*reden van afsluiting*). ``not_belonging`` (ZVH: *de casus blijkt
 niet thuis te horen in het ZVH*) deletes the case at once."""
 
 SHARING_BASES = {
-    "own_task": "eigen wettelijke taak",
-    "consent": "toestemming van de inwoner",
-    "none": "geen grondslag: deelt niet",
+    "own_task": N_("eigen wettelijke taak"),
+    "consent": N_("toestemming van de inwoner"),
+    "none": N_("geen grondslag: deelt niet"),
 }
 """A partner's weighing of its basis for sharing in a case (art. 5 and 7)."""
 
@@ -72,19 +73,19 @@ def current_phase(case: Case, pack: packs.Pack | None = None) -> packs.Phase:
 def ensure_readable(case: Case) -> None:
     """Raise Gone for an erased case and Archived for an archived one (the file is closed)."""
     if case.retention_stage == "erased":
-        raise Gone("Deze casus is verwijderd volgens de bewaartermijn of een verzoek van de inwoner.")
+        raise Gone(_("Deze casus is verwijderd volgens de bewaartermijn of een verzoek van de inwoner."))
     if case.retention_stage == "archived":
-        raise Archived("Deze casus is gearchiveerd: het dossier is gesloten tot iemand met de juiste "
-                       "rechten het heropent, met een reden.")
+        raise Archived(_("Deze casus is gearchiveerd: het dossier is gesloten tot iemand met de juiste "
+                       "rechten het heropent, met een reden."))
 
 
 def _reason(value: str | None, required: bool = False) -> str | None:
     """A trimmed reason, or a field error (too long, or missing when required)."""
     text = (value or "").strip() or None
     if text is None and required:
-        raise ValidationError("Vul een reden in.", {"reason": "Vul een reden in."})
+        raise ValidationError(_("Vul een reden in."), {"reason": _("Vul een reden in.")})
     if text is not None and len(text) > REASON_MAX:
-        raise ValidationError("Reden te lang.", {"reason": f"Maximaal {REASON_MAX} tekens."})
+        raise ValidationError(_("Reden te lang."), {"reason": _('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=REASON_MAX)})
     return text
 
 
@@ -120,9 +121,9 @@ def open_case(session: Session, table: CaseTable, reference: str, *, opened_on: 
     if age is not None and not 0 <= age <= 130:
         errors["age"] = "Vul een leeftijd tussen 0 en 130 in."
     if errors:
-        raise ValidationError("De casus kan niet worden aangemeld.", errors)
+        raise ValidationError(_("De casus kan niet worden aangemeld."), errors)
     if session.scalar(select(Case.id).where(Case.table_id == table.id, Case.reference == reference)):
-        raise Conflict("Deze casus bestaat al aan deze tafel.", {"reference": "Deze referentie is al in gebruik."})
+        raise Conflict(_("Deze casus bestaat al aan deze tafel."), {"reference": _("Deze referentie is al in gebruik.")})
     first = pack.phase(phase) or pack.phases[0]
     case = Case(table_id=table.id, reference=reference, opened_on=opened_on, phase=first.key,
                 phase_since=opened_on, track=track,
@@ -141,15 +142,15 @@ def move_phase(session: Session, case: Case, phase: str, *, on: dt.date, by: str
     pack = pack_of(case)
     target = pack.phase(phase)
     if target is None:
-        raise ValidationError("Onbekende fase.", {"phase": "Kies uit: " + ", ".join(p.key for p in pack.phases) + "."})
+        raise ValidationError(_("Onbekende fase."), {"phase": _("Kies uit: ") + ", ".join(p.key for p in pack.phases) + "."})
     if case.closed_on is not None:
-        raise Conflict("De casus is gesloten.", {"phase": f"Gesloten per {case.closed_on}."})
+        raise Conflict(_("De casus is gesloten."), {"phase": _('Gesloten per %(closed_on)s.', closed_on=case.closed_on)})
     since = case.phase_since or case.opened_on
     if on < since:
-        raise ValidationError("Datum te vroeg.", {"on": f"De casus is in de huidige fase sinds {since}."})
+        raise ValidationError(_("Datum te vroeg."), {"on": _('De casus is in de huidige fase sinds %(since)s.', since=since)})
     current = current_phase(case, pack)
     if target.key == current.key:
-        raise Conflict("De casus is al in deze fase.", {"phase": f"Al in fase {current.label}."})
+        raise Conflict(_("De casus is al in deze fase."), {"phase": _('Al in fase %(label)s.', label=current.label)})
     session.add(CaseEvent(case_id=case.id, kind="phase", on=on, from_phase=current.key, to_phase=target.key,
                           reason=_reason(reason), recorded_by=by))
     case.phase, case.phase_since = target.key, on
@@ -166,13 +167,13 @@ def close_case(session: Session, case: Case, *, on: dt.date, reason: str, by: st
     """
     ensure_readable(case)
     if reason not in CLOSE_REASONS:
-        raise ValidationError("Onbekende reden.", {"reason": "Kies uit: " + ", ".join(CLOSE_REASONS) + "."})
+        raise ValidationError(_("Onbekende reden."), {"reason": _("Kies uit: ") + ", ".join(CLOSE_REASONS) + "."})
     if case.closed_on is not None:
-        raise Conflict("De casus is al gesloten.", {"on": f"Gesloten per {case.closed_on}."})
+        raise Conflict(_("De casus is al gesloten."), {"on": _('Gesloten per %(closed_on)s.', closed_on=case.closed_on)})
     if on < case.opened_on:
-        raise ValidationError("Datum vóór opening.", {"on": f"De casus is geopend op {case.opened_on}."})
+        raise ValidationError(_("Datum vóór opening."), {"on": _('De casus is geopend op %(opened_on)s.', opened_on=case.opened_on)})
     if evaluated_on is not None and evaluated_on < on:
-        raise ValidationError("Evaluatie vóór afsluiting.", {"evaluated_on": "De evaluatie volgt op de afsluiting."})
+        raise ValidationError(_("Evaluatie vóór afsluiting."), {"evaluated_on": _("De evaluatie volgt op de afsluiting.")})
     case.closed_on, case.close_reason = on, reason
     session.add(CaseEvent(case_id=case.id, kind="closed", on=on, reason=CLOSE_REASONS[reason], recorded_by=by))
     if evaluated_on is not None:
@@ -189,11 +190,11 @@ def record_evaluation(session: Session, case: Case, *, on: dt.date, by: str) -> 
     """Record that the closed case was evaluated (*geëvalueerd*, Emmen art. 6 and step 6)."""
     ensure_readable(case)
     if case.closed_on is None:
-        raise Conflict("De casus is nog niet gesloten.", {"evaluated_on": "Sluit de casus eerst af."})
+        raise Conflict(_("De casus is nog niet gesloten."), {"evaluated_on": _("Sluit de casus eerst af.")})
     if case.evaluated_on is not None:
-        raise Conflict("Al geëvalueerd.", {"evaluated_on": f"Geëvalueerd op {case.evaluated_on}."})
+        raise Conflict(_("Al geëvalueerd."), {"evaluated_on": _('Geëvalueerd op %(evaluated_on)s.', evaluated_on=case.evaluated_on)})
     if on < case.closed_on:
-        raise ValidationError("Evaluatie vóór afsluiting.", {"evaluated_on": f"De casus is gesloten op {case.closed_on}."})
+        raise ValidationError(_("Evaluatie vóór afsluiting."), {"evaluated_on": _('De casus is gesloten op %(closed_on)s.', closed_on=case.closed_on)})
     case.evaluated_on = on
     session.add(CaseEvent(case_id=case.id, kind="evaluated", on=on, recorded_by=by))
     session.flush()
@@ -219,14 +220,14 @@ def add_participant(session: Session, case: Case, person: Person, *, on: dt.date
     if case.closed_on is not None:
         errors["case_id"] = f"De casus is gesloten per {case.closed_on}."
     if errors:
-        raise ValidationError("De deelnemer kan niet worden toegevoegd.", errors)
+        raise ValidationError(_("De deelnemer kan niet worden toegevoegd."), errors)
     if case_role is not None and case_role.ad_hoc and not has_incidental_declaration(session, case, person, on):
-        raise ValidationError("Geen geheimhoudingsverklaring voor deze casus.", {
-            "person_id": "Een ad-hocpartner neemt alleen deel met een getekende verklaring van geheimhouding "
-                         "voor deze casus (de incidentele verklaring)."})
+        raise ValidationError(_("Geen geheimhoudingsverklaring voor deze casus."), {
+            "person_id": _("Een ad-hocpartner neemt alleen deel met een getekende verklaring van geheimhouding "
+                         "voor deze casus (de incidentele verklaring).")})
     if session.scalar(select(CaseParticipant.id).where(CaseParticipant.case_id == case.id,
                                                        CaseParticipant.person_id == person.id)):
-        raise Conflict("Deze persoon neemt al deel aan de casus.", {"person_id": "Al deelnemer."})
+        raise Conflict(_("Deze persoon neemt al deel aan de casus."), {"person_id": _("Al deelnemer.")})
     participant = CaseParticipant(case_id=case.id, person_id=person.id, role=role, ad_hoc=bool(case_role and case_role.ad_hoc),
                                   added_on=on, added_by=by)
     session.add(participant)
@@ -250,7 +251,7 @@ def record_sharing_basis(session: Session, case: Case, organisation_id: int, bas
     """Record (or replace) a partner's weighing of its basis for sharing in this case."""
     ensure_readable(case)
     if basis not in SHARING_BASES:
-        raise ValidationError("Onbekende grondslag.", {"basis": "Kies uit: " + ", ".join(SHARING_BASES) + "."})
+        raise ValidationError(_("Onbekende grondslag."), {"basis": _("Kies uit: ") + ", ".join(SHARING_BASES) + "."})
     row = session.scalar(select(SharingBasis).where(SharingBasis.case_id == case.id,
                                                     SharingBasis.organisation_id == organisation_id))
     if row is None:
@@ -269,7 +270,7 @@ def partner_decision(session: Session, case: Case, organisation_id: int, on: dt.
     covenant = case.table.covenant
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
-        raise NotFound("Deze organisatie bestaat niet.", {"organisation_id": "Onbekende organisatie."})
+        raise NotFound(_("Deze organisatie bestaat niet."), {"organisation_id": _("Onbekende organisatie.")})
     partnership = session.scalar(select(Partnership).where(Partnership.covenant_id == covenant.id,
                                                            Partnership.organisation_id == organisation_id))
     return rules.organisation_decision(
@@ -282,9 +283,9 @@ def _open_for_regie(case: Case, on: dt.date, field: str) -> None:
     """A closed case gets no new regie; a date before the opening is refused."""
     ensure_readable(case)
     if case.closed_on is not None:
-        raise Conflict("De casus is gesloten.", {field: f"Gesloten per {case.closed_on}."})
+        raise Conflict(_("De casus is gesloten."), {field: _('Gesloten per %(closed_on)s.', closed_on=case.closed_on)})
     if on < case.opened_on:
-        raise ValidationError("Datum vóór opening.", {"on": f"De casus is geopend op {case.opened_on}."})
+        raise ValidationError(_("Datum vóór opening."), {"on": _('De casus is geopend op %(opened_on)s.', opened_on=case.opened_on)})
 
 
 def set_casusregie(session: Session, case: Case, organisation_id: int, on: dt.date, by: str) -> Case:
@@ -297,11 +298,11 @@ def set_casusregie(session: Session, case: Case, organisation_id: int, on: dt.da
     _open_for_regie(case, on, "organisation_id")
     decision = partner_decision(session, case, organisation_id, on)
     if not decision.allowed:
-        raise ValidationError("Geen convenantpartner op deze datum.", {
-            "organisation_id": "Alleen een convenantpartner kan de casusregie voeren: "
+        raise ValidationError(_("Geen convenantpartner op deze datum."), {
+            "organisation_id": _("Alleen een convenantpartner kan de casusregie voeren: ")
                                + " ".join(r.text for r in decision.reasons)})
     if case.casusregie_organisation_id == organisation_id:
-        raise Conflict("Deze partner voert de casusregie al.", {"organisation_id": "Voert de casusregie al."})
+        raise Conflict(_("Deze partner voert de casusregie al."), {"organisation_id": _("Voert de casusregie al.")})
     name = session.get(Organisation, organisation_id).name
     case.casusregie_organisation_id = organisation_id
     session.add(CaseEvent(case_id=case.id, kind="casusregie", on=on, reason=f"casusregie bij {name}"[:REASON_MAX],
@@ -319,15 +320,15 @@ def set_procesregisseur(session: Session, case: Case, person: Person, on: dt.dat
     pack = pack_of(case)
     label = pack.case_rules.procesregisseur_label
     if not pack.case_rules.procesregisseur:
-        raise ValidationError("Geen procesregisseur per casus.", {
-            "person_id": "Dit convenant kent geen procesregisseur per casus."})
+        raise ValidationError(_("Geen procesregisseur per casus."), {
+            "person_id": _("Dit convenant kent geen procesregisseur per casus.")})
     decision = queries.check(session, person.id, case.table_id, on)
     if not (decision.allowed and decision.basis == rules.STRUCTURAL):
-        raise ValidationError(f"Niet gerechtigd als {label}.", {
-            "person_id": f"De {label} moet structureel aan deze casustafel deelnemen: "
+        raise ValidationError(_('Niet gerechtigd als %(label)s.', label=label), {
+            "person_id": _('De %(label)s moet structureel aan deze casustafel deelnemen: ', label=label)
                          + " ".join(r.text for r in decision.reasons)})
     if case.procesregisseur_id == person.id:
-        raise Conflict(f"Al {label}.", {"person_id": f"Is al {label} van deze casus."})
+        raise Conflict(f"Al {label}.", {"person_id": _('Is al %(label)s van deze casus.', label=label)})
     case.procesregisseur_id = person.id
     session.add(CaseEvent(case_id=case.id, kind="procesregisseur", on=on,
                           reason=f"{label}: {person.name}"[:REASON_MAX], recorded_by=by))
@@ -398,9 +399,9 @@ def invited_organisations(session: Session, case: Case) -> list[Organisation]:
     return list(session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)))
 
 
-EVENT_LABELS = {"opened": "aangemeld", "phase": "naar een andere fase", "closed": "afgesloten",
-                "evaluated": "geëvalueerd", "casusregie": "casusregie", "procesregisseur": "procesregisseur",
-                "exception": "uitzondering op de bewaartermijn", "archived": "gearchiveerd", "reopened": "heropend"}
+EVENT_LABELS = {"opened": N_("aangemeld"), "phase": N_("naar een andere fase"), "closed": N_("afgesloten"),
+                "evaluated": N_("geëvalueerd"), "casusregie": N_("casusregie"), "procesregisseur": N_("procesregisseur"),
+                "exception": N_("uitzondering op de bewaartermijn"), "archived": N_("gearchiveerd"), "reopened": N_("heropend")}
 """The Dutch name of each kind of :class:`CaseEvent` (the case's history)."""
 
 
@@ -408,5 +409,5 @@ def get_case(session: Session, case_id: int) -> Case:
     """The case with this id, or NotFound."""
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound("Deze casus bestaat niet.", {"case_id": "Onbekende casus."})
+        raise NotFound(_("Deze casus bestaat niet."), {"case_id": _("Onbekende casus.")})
     return case

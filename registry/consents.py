@@ -16,6 +16,7 @@ import datetime as dt
 from registry import packs
 from registry.errors import ValidationError
 from registry.packs import ConsentSignerBand, Pack
+from registry.texts import N_, _
 
 SIGNED_BY = ("resident", "parents", "resident_and_parents")
 ROLES = ("resident", "parents")
@@ -23,7 +24,7 @@ ROLES_OF = {"resident": ("resident",), "parents": ("parents",), "resident_and_pa
 STATUSES = ("draft", "pending", "signed", "declined", "withdrawn")
 STATUS_NL = {"draft": "concept: vastgelegd, nog niet verstuurd", "pending": "verstuurd, wacht op ondertekening",
              "signed": "getekend", "declined": "geweigerd", "withdrawn": "ingetrokken"}
-ROLE_NL = {"resident": "inwoner", "parents": "ouders/verzorgers"}
+ROLE_NL = {"resident": N_("inwoner"), "parents": N_("ouders/verzorgers")}
 
 
 def no_consent_reason(pack: Pack | None) -> str | None:
@@ -118,7 +119,7 @@ def rule_text(pack: Pack, birth_date: dt.date, on: dt.date) -> str:
 
 def signers_nl(roles: tuple[str, ...]) -> str:
     """Roles in Dutch: "inwoner", "ouders/verzorgers", "inwoner en ouders/verzorgers"."""
-    return " en ".join(ROLE_NL[r] for r in roles)
+    return (" " + _("en") + " ").join(_(ROLE_NL[r]) for r in roles)
 
 
 def status(consent, *, sent: bool) -> str:

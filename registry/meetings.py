@@ -39,6 +39,7 @@ from registry.models import (
     consent_recipient,
     meeting_participant,
 )
+from registry.texts import _
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -91,8 +92,8 @@ def plan_meeting(
     if on_request:
         if pack is None or not pack.meetings_on_request:
             raise ValidationError(
-                "Dit convenant kent geen overleg op afroep.",
-                {"on_request": "Volgens het convenant komt de casustafel alleen op vaste momenten bijeen."},
+                _("Dit convenant kent geen overleg op afroep."),
+                {"on_request": _("Volgens het convenant komt de casustafel alleen op vaste momenten bijeen.")},
             )
     choices = agenda_choices(table)
     _validate_agenda(location, cases, choices.themes, choices.age_bands)
@@ -104,7 +105,7 @@ def plan_meeting(
         for i, item in enumerate(cases) for pid in item.invitee_ids if pid not in people
     }
     if unknown:
-        raise NotFound("Onbekende genodigde.", unknown)
+        raise NotFound(_("Onbekende genodigde."), unknown)
     meeting = Meeting(table=table, starts_at=starts_at, location=(location or "").strip() or None, planned_by=planned_by,
                       on_request=bool(on_request))
     meeting.invitees = [MeetingInvitee(person=people[pid]) for pid in person_ids]
@@ -191,7 +192,7 @@ def _validate_family_roles(cases: list[AgendaItem], roles) -> None:
                         f"Een {role.label} neemt pas vanaf {role.min_age} jaar deel aan de eigen casus; "
                         f"kies een leeftijdscategorie vanaf {role.min_age} jaar.")
     if errors:
-        raise ValidationError("Controleer de deelnemers van de casussen.", errors)
+        raise ValidationError(_("Controleer de deelnemers van de casussen."), errors)
 
 
 def _validate_agenda(
@@ -226,7 +227,7 @@ def _validate_agenda(
         elif len(item.invitee_ids) > MAX_INVITEES:
             errors[f"cases[{i}].invitee_ids"] = f"Maximaal {MAX_INVITEES} deelnemers per casus."
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
 
 
 def withdraw_need_to_know(
@@ -235,7 +236,7 @@ def withdraw_need_to_know(
     """Record that a partner no longer needs to know a case (art. 6), from ``on``, and by whom."""
     case = services.find_case(session, table_id, (case_ref or "").strip())
     if case is None:
-        raise NotFound("Deze casus bestaat niet aan deze tafel.", {"case_ref": "Onbekende casus."})
+        raise NotFound(_("Deze casus bestaat niet aan deze tafel."), {"case_ref": _("Onbekende casus.")})
     services.get(session, Organisation, organisation_id, "organisation_id")
     existing = session.scalar(
         select(NeedToKnowWithdrawal).where(
@@ -243,7 +244,7 @@ def withdraw_need_to_know(
         )
     )
     if existing is not None:
-        raise Conflict("Al aangegeven.", {"organisation_id": f"Al aangegeven per {existing.effective_on}."})
+        raise Conflict(_("Al aangegeven."), {"organisation_id": _('Al aangegeven per %(effective_on)s.', effective_on=existing.effective_on)})
     withdrawal = NeedToKnowWithdrawal(case=case, organisation_id=organisation_id, effective_on=on, recorded_by=by)
     session.add(withdrawal)
     session.flush()
@@ -433,7 +434,7 @@ def _meeting(session: Session, meeting_id: int) -> tuple[Meeting, CaseTable]:
         .execution_options(populate_existing=True)
     ).first()
     if row is None:
-        raise NotFound(f"Overleg {meeting_id} bestaat niet.", {"meeting": "Bestaat niet."})
+        raise NotFound(_('Overleg %(meeting_id)s bestaat niet.', meeting_id=meeting_id), {"meeting": _("Bestaat niet.")})
     return row[0], row[1]
 
 

@@ -17,6 +17,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from registry.texts import N_, _
 
 MANIFEST = "pack.toml"
 ENV_PACKS_DIR = "TEMPLATE_PACKS_DIR"
@@ -489,14 +490,15 @@ def annex_number(pack: Pack | None, kind: str) -> str:
     return annex_of_kind(pack, kind).number
 
 
-CHAIR_MODEL_LABELS = {"independent": "Onafhankelijk voorzitterschap", "fixed": "Vast voorzitterschap",
-                      "rotating": "Roulerend voorzitterschap"}
+CHAIR_MODEL_LABELS = {"independent": N_("Onafhankelijk voorzitterschap"), "fixed": N_("Vast voorzitterschap"),
+                      "rotating": N_("Roulerend voorzitterschap")}
 """Dutch names of the chair models a pack may offer (the key itself for any other)."""
 
 
 def chair_model_options(name: str | None) -> list[tuple[str, str]]:
     """The pack's chair models as (key, Dutch label) pairs, for a form's choices."""
-    return [(model, CHAIR_MODEL_LABELS.get(model, model)) for model in chair_model_choices(name)]
+    return [(model, _(CHAIR_MODEL_LABELS[model]) if model in CHAIR_MODEL_LABELS else model)
+            for model in chair_model_choices(name)]
 
 
 def chair_model_choices(name: str | None) -> tuple[str, ...]:

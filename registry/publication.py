@@ -20,6 +20,7 @@ from registry import queries, rules
 from registry.documents import build, cache, render
 from registry.errors import NotFound
 from registry.models import Covenant
+from registry.texts import _
 
 PUBLIC_PDF_VARIANT = "pdf/ua-1"
 """The accessible, tagged variant: the copy partners publish (art. 10)."""
@@ -68,7 +69,7 @@ def published_covenant(session: Session, covenant_id: int) -> Covenant:
     """The covenant, or 404 when it does not exist or is still a draft (not published)."""
     covenant = session.get(Covenant, covenant_id)
     if covenant is None or covenant.status == "draft":
-        raise NotFound("Dit convenant is niet (of nog niet) openbaar.", {"covenant_id": "Onbekend convenant."})
+        raise NotFound(_("Dit convenant is niet (of nog niet) openbaar."), {"covenant_id": _("Onbekend convenant.")})
     return covenant
 
 
@@ -78,7 +79,7 @@ def public_covenant(session: Session, covenant: Covenant, on: dt.date | None = N
 
     on = on or rules.today()
     facts = queries.covenant_facts(covenant)
-    in_force, _ = rules.covenant_reason(facts, on)
+    in_force, _why = rules.covenant_reason(facts, on)
     partners = tuple(
         PublicPartner(name, p.representative.name if p.representative and p.signed_on else "", p.signed_on,
                       status.since, status.ends_on if status.status == "notice_given" else None)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from registry import packs, rules
 from registry.errors import NotFound
 from registry.models import Case, CaseTable, Covenant, Declaration, Organisation, Partnership, Person
+from registry.texts import _
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _table_and_covenant(session: Session, table_id: int) -> tuple[CaseTable, Cov
         .execution_options(populate_existing=True)  # never an object kept from an earlier transaction
     ).first()
     if row is None:
-        raise NotFound(f"Casustafel {table_id} bestaat niet.", {"table": "Bestaat niet."})
+        raise NotFound(_('Casustafel %(table_id)s bestaat niet.', table_id=table_id), {"table": _("Bestaat niet.")})
     return row[0], row[1]
 
 
@@ -294,10 +295,10 @@ def check_many(
     """
     person_ids = list(dict.fromkeys(pid for pid, _ in checks))
     table_f, covenant_f, people, declarations = people_at_table(session, table_id, person_ids)
-    for i, (pid, _) in enumerate(checks):
+    for i, (pid, _ref) in enumerate(checks):
         if pid not in people:
             field = fields[i] if fields else f"checks[{i}].person_id"
-            raise NotFound(f"Persoon {pid} bestaat niet.", {field: "Bestaat niet."})
+            raise NotFound(_('Persoon %(pid)s bestaat niet.', pid=pid), {field: _("Bestaat niet.")})
     cases = cases_by_reference(session, table_id, [ref for _, ref in checks if ref])
     return [
         rules.person_decision(
@@ -425,7 +426,7 @@ def tables_for(session: Session, person_id: int, on: dt.date) -> list[tuple[Case
     plus tables where they hold a Bijlage 2 for a case, checked for that case."""
     person = session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"Persoon {person_id} bestaat niet.", {"person": "Bestaat niet."})
+        raise NotFound(_('Persoon %(person_id)s bestaat niet.', person_id=person_id), {"person": _("Bestaat niet.")})
     declarations = session.scalars(select(Declaration).where(Declaration.person_id == person_id)).all()
     results = []
     seen: set[tuple[int, str | None]] = set()

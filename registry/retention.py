@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from registry import cases, packs, rules
 from registry.errors import Conflict, ValidationError
 from registry.models import Case, CaseEvent
+from registry.texts import _
 
 ARCHIVE = "archive"
 ERASE = "erase"
@@ -191,11 +192,11 @@ def _review_date(case: Case, review_on: dt.date | None, today: dt.date) -> dt.da
     if review_on is None:
         return latest
     if review_on <= today:
-        raise ValidationError("De herbeoordelingsdatum ligt in het verleden.", {
-            "review_on": f"Kies een datum na vandaag ({today.isoformat()})."})
+        raise ValidationError(_("De herbeoordelingsdatum ligt in het verleden."), {
+            "review_on": _('Kies een datum na vandaag (%(value)s).', value=today.isoformat())})
     if review_on > latest:
-        raise ValidationError("De herbeoordelingsdatum ligt te ver weg.", {
-            "review_on": f"Hoogstens {months} maanden vooruit: uiterlijk {latest.isoformat()}."})
+        raise ValidationError(_("De herbeoordelingsdatum ligt te ver weg."), {
+            "review_on": _('Hoogstens %(months)s maanden vooruit: uiterlijk %(value)s.', months=months, value=latest.isoformat())})
     return review_on
 
 
@@ -228,7 +229,7 @@ def reopen(session: Session, case: Case, *, reason: str, by: str, review_on: dt.
     if case.retention_stage == "erased":
         cases.ensure_readable(case)
     if case.retention_stage != "archived":
-        raise Conflict("Deze casus is niet gearchiveerd.", {"case_id": "Alleen een gearchiveerde casus wordt heropend."})
+        raise Conflict(_("Deze casus is niet gearchiveerd."), {"case_id": _("Alleen een gearchiveerde casus wordt heropend.")})
     today = today or rules.today()
     text = cases._reason(reason, required=True)
     review_on = _review_date(case, review_on, today)

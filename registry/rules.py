@@ -28,6 +28,9 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from registry import texts
+from registry.texts import N_, _
+
 STRUCTURAL = "structural"
 INCIDENTAL = "incidental"
 
@@ -155,8 +158,9 @@ def today() -> dt.date:
 
 
 def iso(day: dt.date | None) -> str:
-    """A date as ``YYYY-MM-DD`` (the form used in every reason text)."""
-    return day.isoformat() if day else "?"
+    """A date in a reason text as people write it: "12 mei 2025" (in the language of the
+    request, :mod:`registry.texts`); "?" for none. Codes and API fields stay ISO."""
+    return texts.long_date(day) if day else "?"
 
 
 # ----------------------------------------------------------------------------- input rules
@@ -169,12 +173,11 @@ def signing_date_problem(signed_on: dt.date | None, on: dt.date | None = None) -
     paper signatures)."""
     on = on or today()
     if signed_on is not None and signed_on > on:
-        return (f"De datum van ondertekening ({iso(signed_on)}) ligt na vandaag ({iso(on)}); "
-                "vul de datum in waarop echt is getekend.")
+        return (_('De datum van ondertekening (%(value)s) ligt na vandaag (%(value2)s); vul de datum in waarop echt is getekend.', value=iso(signed_on), value2=iso(on)))
     return None
 
 
-CASE_REFERENCE_HINT = "Gebruik een casusnummer, geen naam of adres"
+CASE_REFERENCE_HINT = N_("Gebruik een casusnummer, geen naam of adres")
 """The start of every refusal of a case reference that looks like personal data."""
 
 _UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
@@ -202,11 +205,11 @@ def case_reference_problem(reference: str | None) -> str | None:
     if not text:
         return None
     if _POSTCODE.search(text):
-        return f"{CASE_REFERENCE_HINT}: dit lijkt op een postcode."
+        return _('%(CASE_REFERENCE_HINT)s: dit lijkt op een postcode.', CASE_REFERENCE_HINT=_(CASE_REFERENCE_HINT))
     if _HOUSE_NUMBER.search(text):
-        return f"{CASE_REFERENCE_HINT}: dit lijkt op een adres met huisnummer."
+        return _('%(CASE_REFERENCE_HINT)s: dit lijkt op een adres met huisnummer.', CASE_REFERENCE_HINT=_(CASE_REFERENCE_HINT))
     if _NAME.search(text) or _INITIALS.search(text):
-        return f"{CASE_REFERENCE_HINT}: dit lijkt op een naam."
+        return _('%(CASE_REFERENCE_HINT)s: dit lijkt op een naam.', CASE_REFERENCE_HINT=_(CASE_REFERENCE_HINT))
     return None
 
 
@@ -300,38 +303,51 @@ def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None
 # dataclasses and a date), never a database id, so a result can never be stale — a
 # changed row yields different facts and therefore a different key. It spares a meeting
 # check of 600 decisions from re-deriving the same covenant and partner answers.
-_memo = functools.lru_cache(maxsize=4096)
+# The language of the texts (registry.texts) is part of the key: the same facts give a
+# Dutch reason on a Dutch page and an English one on an English page.
+def _memo(function):
+    """Memoise ``function`` per language of the reason texts."""
+
+    @functools.lru_cache(maxsize=4096)
+    def cached(_language: str, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    @functools.wraps(function)
+    def memoised(*args, **kwargs):
+        return cached(texts.language(), *args, **kwargs)
+
+    memoised.cache_clear = cached.cache_clear
+    memoised.cache_info = cached.cache_info
+    return memoised
 
 
 @_memo
 def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]:
     """Is the covenant itself in force on ``on``? With the reason either way."""
     if covenant.in_force_on is None:
-        return False, Reason("covenant_not_in_force", f"Het convenant '{covenant.title}' is nog niet in werking getreden.")
+        return False, Reason("covenant_not_in_force", _("Het convenant '%(title)s' is nog niet in werking getreden.", title=covenant.title))
     if on < covenant.in_force_on:
         return False, Reason(
             "covenant_not_in_force",
-            f"Het convenant treedt pas in werking op {iso(covenant.in_force_on)}.",
+            _('Het convenant treedt pas in werking op %(value)s.', value=iso(covenant.in_force_on)),
         )
     if covenant.ended_on is not None and on >= covenant.ended_on:
-        return False, Reason("covenant_ended", f"Het convenant is beëindigd per {iso(covenant.ended_on)}.")
+        return False, Reason("covenant_ended", _('Het convenant is beëindigd per %(value)s.', value=iso(covenant.ended_on)))
     last_day = last_day_in_force(covenant)
     if last_day is not None and on > last_day:
         return False, Reason(
             "covenant_ended",
-            f"De looptijd van het convenant is verstreken: het gold tot en met {iso(last_day)} "
-            f"en wordt niet stilzwijgend verlengd.",
+            _('De looptijd van het convenant is verstreken: het gold tot en met %(value)s en wordt niet stilzwijgend verlengd.', value=iso(last_day)),
         )
     term_end = current_term_end(covenant, on)
     if last_day is not None:
-        suffix = f"looptijd tot en met {iso(last_day)}, niet stilzwijgend verlengd"
+        suffix = _('looptijd tot en met %(value)s, niet stilzwijgend verlengd', value=iso(last_day))
     elif term_end >= add_years(covenant.in_force_on, covenant.initial_years):
-        suffix = f"stilzwijgend verlengd tot en met {iso(term_end)}"
+        suffix = _('stilzwijgend verlengd tot en met %(value)s', value=iso(term_end))
     else:
-        suffix = (f"looptijd tot en met {iso(term_end)}, daarna telkens stilzwijgend verlengd "
-                  f"met {covenant.renewal_years} jaar")
+        suffix = (_('looptijd tot en met %(value)s, daarna telkens stilzwijgend verlengd met %(renewal_years)s jaar', value=iso(term_end), renewal_years=covenant.renewal_years))
     return True, Reason(
-        "covenant_in_force", f"Convenant in werking sinds {iso(covenant.in_force_on)} ({suffix})."
+        "covenant_in_force", _('Convenant in werking sinds %(value)s (%(suffix)s).', value=iso(covenant.in_force_on), suffix=suffix)
     )
 
 
@@ -347,13 +363,13 @@ def organisation_decision(
     if not in_force:
         failures.append(covenant_why)
     if partnership is None:
-        failures.append(Reason("not_partner", f"{name} is geen convenantpartner."))
+        failures.append(Reason("not_partner", _('%(name)s is geen convenantpartner.', name=name)))
         return Decision(False, None, tuple(failures))
     if partnership.signed_on is None:
-        failures.append(Reason("covenant_not_signed", f"{name} heeft het convenant (nog) niet ondertekend."))
+        failures.append(Reason("covenant_not_signed", _('%(name)s heeft het convenant (nog) niet ondertekend.', name=name)))
     elif on < partnership.signed_on:
         failures.append(
-            Reason("covenant_signed_later", f"{name} ondertekent het convenant pas op {iso(partnership.signed_on)}.")
+            Reason("covenant_signed_later", _('%(name)s ondertekent het convenant pas op %(value)s.', name=name, value=iso(partnership.signed_on)))
         )
     end = partnership_end(partnership)
     if end is not None and on >= end[0]:
@@ -362,21 +378,20 @@ def organisation_decision(
         warnings.append(
             Reason(
                 "notice_given",
-                f"{name} heeft op {iso(partnership.notice_given_on)} opgezegd; "
-                f"het partnerschap eindigt op {iso(partnership.ends_on)}.",
+                _('%(name)s heeft op %(value)s opgezegd; het partnerschap eindigt op %(value2)s.', name=name, value=iso(partnership.notice_given_on), value2=iso(partnership.ends_on)),
             )
         )
     if failures:
         return Decision(False, None, tuple(failures), tuple(warnings))
     since = partner_since(covenant, partnership)
-    how = "toegetreden" if not partnership.founding else "ondertekend"
+    how = _("toegetreden") if not partnership.founding else _("ondertekend")
     return Decision(
         True,
         STRUCTURAL,
         (
             Reason(
                 "partner",
-                f"{name} is convenantpartner sinds {iso(since)} (convenant {how} op {iso(partnership.signed_on)}).",
+                _('%(name)s is convenantpartner sinds %(value)s (convenant %(how)s op %(value2)s).', name=name, value=iso(since), how=how, value2=iso(partnership.signed_on)),
             ),
             covenant_why,  # the covenant's term: "looptijd tot en met …" / "stilzwijgend verlengd tot en met …"
         ),
@@ -449,12 +464,12 @@ def _end_reason(partnership: PartnershipFacts, end: tuple[dt.date, str]) -> Reas
     if code == "notice_ended":
         return Reason(
             code,
-            f"{name} heeft opgezegd op {iso(partnership.notice_given_on)}; het partnerschap is geëindigd op {iso(day)}.",
+            _('%(name)s heeft opgezegd op %(value)s; het partnerschap is geëindigd op %(value2)s.', name=name, value=iso(partnership.notice_given_on), value2=iso(day)),
         )
     if code == "terminated":
-        return Reason(code, f"Het partnerschap van {name} is per {iso(day)} direct beëindigd bij meerderheidsbesluit.")
-    why = f" Reden: {partnership.exclusion_reason}." if partnership.exclusion_reason else ""
-    return Reason(code, f"{name} is per {iso(day)} uitgesloten van deelname.{why}")
+        return Reason(code, _('Het partnerschap van %(name)s is per %(value)s direct beëindigd bij meerderheidsbesluit.', name=name, value=iso(day)))
+    why = _(" Reden: %(reason)s.", reason=partnership.exclusion_reason) if partnership.exclusion_reason else ""
+    return Reason(code, _('%(name)s is per %(value)s uitgesloten van deelname.%(why)s', name=name, value=iso(day), why=why))
 
 
 # ----------------------------------------------------------------------------- people
@@ -465,16 +480,16 @@ def employment_reason(person: PersonFacts, on: dt.date) -> tuple[bool, Reason | 
     if person.employed_from is not None and on < person.employed_from:
         return False, Reason(
             "not_employed_yet",
-            f"{person.name} is pas vanaf {iso(person.employed_from)} in dienst bij {person.organisation_name}.",
+            _('%(name)s is pas vanaf %(value)s in dienst bij %(organisation_name)s.', name=person.name, value=iso(person.employed_from), organisation_name=person.organisation_name),
         )
     if person.employed_until is not None and on > person.employed_until:
         return False, Reason(
             "employment_ended",
-            f"{person.name} was tot en met {iso(person.employed_until)} in dienst bij {person.organisation_name}.",
+            _('%(name)s was tot en met %(value)s in dienst bij %(organisation_name)s.', name=person.name, value=iso(person.employed_until), organisation_name=person.organisation_name),
         )
     if person.employed_until is not None:
         return True, Reason(
-            "employed", f"In dienst bij {person.organisation_name} tot en met {iso(person.employed_until)}."
+            "employed", _('In dienst bij %(organisation_name)s tot en met %(value)s.', organisation_name=person.organisation_name, value=iso(person.employed_until))
         )
     return True, None
 
@@ -523,8 +538,8 @@ def declaration_reason(
     valid = sorted((d for d in here if _valid_on(d, on)), key=lambda d: d.signed_on)
     if valid:
         d = valid[0]
-        for_case = f", casus {d.case_ref}" if kind == INCIDENTAL else ""
-        return True, Reason(f"{prefix}_signed", f"{label} getekend op {iso(d.signed_on)} voor {table.name}{for_case}.")
+        for_case = _(', casus %(case_ref)s', case_ref=d.case_ref) if kind == INCIDENTAL else ""
+        return True, Reason(f"{prefix}_signed", _('%(label)s getekend op %(value)s voor %(name)s%(for_case)s.', label=label, value=iso(d.signed_on), name=table.name, for_case=for_case))
     return False, _missing_declaration(kind, label, prefix, own_kind, here, table, on, case_ref)
 
 
@@ -541,32 +556,32 @@ def _missing_declaration(
     """The most telling reason why no valid declaration exists."""
     revoked = [d for d in here if d.revoked_on is not None and d.revoked_on <= on]
     if revoked:
-        return Reason(f"{prefix}_revoked", f"{label} voor {table.name} is ingetrokken per {iso(revoked[0].revoked_on)}.")
+        return Reason(f"{prefix}_revoked", _('%(label)s voor %(name)s is ingetrokken per %(value)s.', label=label, name=table.name, value=iso(revoked[0].revoked_on)))
     later = sorted((d for d in here if d.signed_on is not None and d.signed_on > on), key=lambda d: d.signed_on)
     if later:
-        return Reason(f"{prefix}_signed_later", f"{label} voor {table.name} is pas getekend op {iso(later[0].signed_on)}.")
+        return Reason(f"{prefix}_signed_later", _('%(label)s voor %(name)s is pas getekend op %(value)s.', label=label, name=table.name, value=iso(later[0].signed_on)))
     if any(d.signed_on is None for d in here):
-        return Reason(f"{prefix}_pending", f"{label} voor {table.name} wacht nog op ondertekening.")
+        return Reason(f"{prefix}_pending", _('%(label)s voor %(name)s wacht nog op ondertekening.', label=label, name=table.name))
     if kind == INCIDENTAL:
         other_case = [d for d in own_kind if d.table_id == table.id and d.case_ref != case_ref]
         if other_case:
             return Reason(
                 "bijlage2_other_case",
-                f"{label} is alleen getekend voor casus {other_case[0].case_ref}, niet voor casus {case_ref}.",
+                _('%(label)s is alleen getekend voor casus %(case_ref)s, niet voor casus %(case_ref2)s.', label=label, case_ref=other_case[0].case_ref, case_ref2=case_ref),
             )
     elsewhere = [d for d in own_kind if d.table_id != table.id]
     if elsewhere:
         return Reason(
             f"{prefix}_other_table",
-            f"{label} is getekend voor {elsewhere[0].table_name}, niet voor {table.name}.",
+            _('%(label)s is getekend voor %(table_name)s, niet voor %(name)s.', label=label, table_name=elsewhere[0].table_name, name=table.name),
         )
-    return Reason(f"{prefix}_missing", f"Geen getekende {label} voor {table.name}.")
+    return Reason(f"{prefix}_missing", _('Geen getekende %(label)s voor %(name)s.', label=label, name=table.name))
 
 
 def case_reason(case: CaseFacts | None, case_ref: str, on: dt.date) -> tuple[bool, Reason | None]:
     """A closed case is no longer discussed: nobody joins for it from its closing date."""
     if case is not None and case.closed_on is not None and on >= case.closed_on:
-        return False, Reason("case_closed", f"Casus {case_ref} is gesloten per {iso(case.closed_on)}.")
+        return False, Reason("case_closed", _('Casus %(case_ref)s is gesloten per %(value)s.', case_ref=case_ref, value=iso(case.closed_on)))
     return True, None
 
 
@@ -628,7 +643,7 @@ def person_decision(
         incidental_fail.append(b2_why)
     elif any(d.kind == INCIDENTAL and d.table_id == table.id for d in declarations):
         incidental_fail.append(
-            Reason("case_required", f"Met een {covenant.incidental_annex} mag alleen worden deelgenomen voor één casus: noem de casus.")
+            Reason("case_required", _('Met een %(incidental_annex)s mag alleen worden deelgenomen voor één casus: noem de casus.', incidental_annex=covenant.incidental_annex))
         )
     return Decision(False, None, _unique((*common_fail, *structural_fail, *incidental_fail)), organisation.warnings)
 
@@ -704,8 +719,7 @@ def legal_basis_coverage(legal_basis: str, label: str) -> ConsentCoverage:
     """The consent column at a table that shares information on another legal basis than
     consent (art. 458ter Sw.): no consent is asked, none is missing; the reason names the
     basis."""
-    return ConsentCoverage(False, (), Reason(legal_basis, f"Informatie wordt gedeeld op grond van {label}; "
-                                                          "een toestemmingsformulier is niet van toepassing."),
+    return ConsentCoverage(False, (), Reason(legal_basis, _('Informatie wordt gedeeld op grond van %(label)s; een toestemmingsformulier is niet van toepassing.', label=label)),
                            legal_basis)
 
 
@@ -723,12 +737,12 @@ def consent_coverage(
         dates = ", ".join(iso(c.signed_on) for c in valid)
         return ConsentCoverage(
             True, categories,
-            Reason("consent_covered", f"Toestemming ({label}, getekend {dates}) noemt {organisation_name} als ontvanger."),
+            Reason("consent_covered", _('Toestemming (%(label)s, getekend %(dates)s) noemt %(organisation_name)s als ontvanger.', label=label, dates=dates, organisation_name=organisation_name)),
         )
     return ConsentCoverage(False, (), _no_consent_reason(consents, named, organisation_name, on, case, label))
 
 
-ANONYMOUS_ONLY = "alleen anonieme of DAT-informatie delen (art. 11)"
+ANONYMOUS_ONLY = N_("alleen anonieme of DAT-informatie delen (art. 11)")
 
 
 def _no_consent_reason(
@@ -738,17 +752,17 @@ def _no_consent_reason(
     """The most telling reason why no consent covers the organisation on ``on``."""
     withdrawn = sorted((c for c in named if c.withdrawn_on is not None and c.withdrawn_on <= on), key=lambda c: c.withdrawn_on)
     if withdrawn:
-        return Reason("consent_withdrawn", f"Toestemming ingetrokken per {iso(withdrawn[-1].withdrawn_on)}: {ANONYMOUS_ONLY}.")
+        return Reason("consent_withdrawn", _('Toestemming ingetrokken per %(value)s: %(ANONYMOUS_ONLY)s.', value=iso(withdrawn[-1].withdrawn_on), ANONYMOUS_ONLY=_(ANONYMOUS_ONLY)))
     if named and case is not None and case.closed_on is not None and on >= case.closed_on:
-        return Reason("consent_case_closed", f"Toestemming vervallen: casus gesloten per {iso(case.closed_on)}; {ANONYMOUS_ONLY}.")
+        return Reason("consent_case_closed", _('Toestemming vervallen: casus gesloten per %(value)s; %(ANONYMOUS_ONLY)s.', value=iso(case.closed_on), ANONYMOUS_ONLY=_(ANONYMOUS_ONLY)))
     later = sorted(c.signed_on for c in named if c.signed_on is not None and c.signed_on > on)
     if later:
-        return Reason("consent_signed_later", f"Toestemming pas getekend op {iso(later[0])}: {ANONYMOUS_ONLY}.")
+        return Reason("consent_signed_later", _('Toestemming pas getekend op %(value)s: %(ANONYMOUS_ONLY)s.', value=iso(later[0]), ANONYMOUS_ONLY=_(ANONYMOUS_ONLY)))
     if any(c.signed_on is None for c in named):
-        return Reason("consent_pending", f"Toestemming wacht nog op ondertekening: {ANONYMOUS_ONLY}.")
+        return Reason("consent_pending", _('Toestemming wacht nog op ondertekening: %(ANONYMOUS_ONLY)s.', ANONYMOUS_ONLY=_(ANONYMOUS_ONLY)))
     if consents:
-        return Reason("consent_not_named", f"De toestemming noemt {organisation_name} niet: {ANONYMOUS_ONLY}.")
-    return Reason("consent_missing", f"Geen toestemming ({label}) voor deze casus: {ANONYMOUS_ONLY}.")
+        return Reason("consent_not_named", _('De toestemming noemt %(organisation_name)s niet: %(ANONYMOUS_ONLY)s.', organisation_name=organisation_name, ANONYMOUS_ONLY=_(ANONYMOUS_ONLY)))
+    return Reason("consent_missing", _('Geen toestemming (%(label)s) voor deze casus: %(ANONYMOUS_ONLY)s.', label=label, ANONYMOUS_ONLY=_(ANONYMOUS_ONLY)))
 
 
 def need_to_know_decision(
@@ -760,7 +774,7 @@ def need_to_know_decision(
         return decision
     reason = Reason(
         "need_to_know_withdrawn",
-        f"{organisation_name} heeft per {iso(withdrawn_on)} aangegeven casus {case_ref} niet meer te hoeven kennen (art. 6).",
+        _('%(organisation_name)s heeft per %(value)s aangegeven casus %(case_ref)s niet meer te hoeven kennen (art. 6).', organisation_name=organisation_name, value=iso(withdrawn_on), case_ref=case_ref),
     )
     return Decision(False, None, (reason, *(() if decision.allowed else decision.reasons)), decision.warnings)
 
@@ -789,16 +803,15 @@ def invitee_warnings(
     has_b2 = has_valid_declaration(INCIDENTAL, declarations, table.id, on, case_ref)
     b1, b2 = covenant.structural_annex, covenant.incidental_annex
     if partner and not has_b1:
-        warnings.append(Reason("bijlage1_missing", f"{person.name} heeft geen getekende {b1} voor {table.name}: stuur {b1} ter ondertekening."))
+        warnings.append(Reason("bijlage1_missing", _('%(name)s heeft geen getekende %(b1)s voor %(name2)s: stuur %(b1)s ter ondertekening.', name=person.name, b1=b1, name2=table.name)))
     excluded = not exclusion_reason(partnership, on)[0]  # no declaration helps an excluded partner's people
     if not decision.allowed and not has_b2 and not (partner and has_b1) and not excluded:
-        warnings.append(Reason("bijlage2_needed", f"Voor casus {case_ref} is een {b2} van {person.name} nodig: stuur {b2} ter ondertekening."))
+        warnings.append(Reason("bijlage2_needed", _('Voor casus %(case_ref)s is een %(b2)s van %(name)s nodig: stuur %(b2)s ter ondertekening.', case_ref=case_ref, b2=b2, name=person.name)))
     if partnership is not None and partnership.notice_given_on is not None and partnership.ends_on is not None and partnership.ends_on <= on:
         warnings.append(
             Reason(
                 "notice_before_meeting",
-                f"{person.organisation_name} heeft op {iso(partnership.notice_given_on)} opgezegd; "
-                f"het partnerschap eindigt op {iso(partnership.ends_on)}, vóór of op de vergaderdatum {iso(on)}.",
+                _('%(organisation_name)s heeft op %(value)s opgezegd; het partnerschap eindigt op %(value2)s, vóór of op de vergaderdatum %(value3)s.', organisation_name=person.organisation_name, value=iso(partnership.notice_given_on), value2=iso(partnership.ends_on), value3=iso(on)),
             )
         )
     if coverage.legal_basis == "consent" and coverage.reason.code == "consent_withdrawn":
@@ -810,11 +823,11 @@ def role_warning(role: str, person_name: str | None, decision: Decision | None) 
     """A chair (*voorzitter*) or coordinator (*coördinator*) must be entitled at the table themselves."""
     label = "voorzitter" if role == "chair" else "coördinator"
     if person_name is None or decision is None:
-        return Reason(f"no_{role}", f"De casustafel heeft geen {label}.")
+        return Reason(f"no_{role}", _('De casustafel heeft geen %(label)s.', label=label))
     if decision.allowed:
         return None
     why = "; ".join(r.text for r in decision.reasons)
-    return Reason(f"{role}_not_entitled", f"De {label} {person_name} mag zelf niet aan deze casustafel deelnemen: {why}")
+    return Reason(f"{role}_not_entitled", _('De %(label)s %(person_name)s mag zelf niet aan deze casustafel deelnemen: %(why)s', label=label, person_name=person_name, why=why))
 
 
 # ----------------------------------------------------------------------------- a case's own family
@@ -843,6 +856,5 @@ def family_warnings(age_band: str | None, family_roles: tuple[str, ...],
     youngest = age_band_bounds(age_band)[0]
     if PARENT_ROLE in pack_roles and youngest is not None and youngest < 18 and PARENT_ROLE not in family_roles:
         return (Reason("no_parent_invited",
-                       f"Casus van een minderjarige (leeftijd {age_band}) zonder ouder met gezag: "
-                       "nodig een ouder met gezag uit voor het casusoverleg."),)
+                       _('Casus van een minderjarige (leeftijd %(age_band)s) zonder ouder met gezag: nodig een ouder met gezag uit voor het casusoverleg.', age_band=age_band)),)
     return ()

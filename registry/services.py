@@ -28,6 +28,7 @@ from registry.models import (
     Person,
     TableRoleHolder,
 )
+from registry.texts import _
 
 SIGNED_VIA = ("paper", "online")
 CONSENT_SIGNERS = consent_rules.SIGNED_BY
@@ -37,7 +38,7 @@ def get(session: Session, model: type, id_: int | None, field: str):
     """Load a row by id or raise a 404-style error naming the field that referred to it."""
     row = session.get(model, id_) if id_ is not None else None
     if row is None:
-        raise NotFound(f"{model.__name__} {id_} bestaat niet.", {field: "Bestaat niet."})
+        raise NotFound(_('%(name)s %(id)s bestaat niet.', name=model.__name__, id=id_), {field: _("Bestaat niet.")})
     return row
 
 
@@ -45,7 +46,7 @@ def check_signing_date(signed_on: dt.date | None, field: str = "signed_on") -> N
     """A 422 naming ``field`` when ``signed_on`` is after today (:func:`rules.signing_date_problem`)."""
     problem = rules.signing_date_problem(signed_on)
     if problem:
-        raise ValidationError("Datum van ondertekening in de toekomst.", {field: problem})
+        raise ValidationError(_("Datum van ondertekening in de toekomst."), {field: problem})
 
 
 def check_case_reference(reference: str | None, field: str = "case_ref") -> None:
@@ -53,7 +54,7 @@ def check_case_reference(reference: str | None, field: str = "case_ref") -> None
     (:func:`rules.case_reference_problem`)."""
     problem = rules.case_reference_problem(reference)
     if problem:
-        raise ValidationError("Ongeldige casusreferentie.", {field: problem})
+        raise ValidationError(_("Ongeldige casusreferentie."), {field: problem})
 
 
 def _flush(session: Session, message: str, field: str) -> None:
@@ -72,9 +73,9 @@ def create_organisation(session: Session, name: str) -> Organisation:
     """Register an organisation (not yet a partner of anything)."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError("Naam is verplicht.", {"name": "Vul de naam van de organisatie in."})
+        raise ValidationError(_("Naam is verplicht."), {"name": _("Vul de naam van de organisatie in.")})
     if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
-        raise Conflict("Deze organisatie bestaat al.", {"name": "Er is al een organisatie met deze naam."})
+        raise Conflict(_("Deze organisatie bestaat al."), {"name": _("Er is al een organisatie met deze naam.")})
     organisation = Organisation(name=name)
     session.add(organisation)
     _flush(session, "Er is al een organisatie met deze naam.", "name")
@@ -101,7 +102,7 @@ def create_person(
     if employed_from and employed_until and employed_until < employed_from:
         errors["employed_until"] = "De einddatum ligt vóór de begindatum."
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     get(session, Organisation, organisation_id, "organisation_id")
     person = Person(
         name=name.strip(),
@@ -146,7 +147,7 @@ def find_or_create_person(
     if person is None:
         return create_person(session, name=name, initials=initials, organisation_id=organisation_id, function=function, email=email)
     if email and ("@" not in email or len(email) > 254):
-        raise ValidationError("Controleer de velden.", {"email": "Vul een geldig e-mailadres in."})
+        raise ValidationError(_("Controleer de velden."), {"email": _("Vul een geldig e-mailadres in.")})
     person.function = (function or "").strip() or person.function
     person.email = (email or "").strip() or person.email
     session.flush()
@@ -156,7 +157,7 @@ def find_or_create_person(
 def end_employment(session: Session, person: Person, until: dt.date) -> Person:
     """Record a person's last working day (entitled up to and including it)."""
     if person.employed_from and until < person.employed_from:
-        raise ValidationError("Einddatum vóór begindatum.", {"employed_until": "De einddatum ligt vóór de begindatum."})
+        raise ValidationError(_("Einddatum vóór begindatum."), {"employed_until": _("De einddatum ligt vóór de begindatum.")})
     person.employed_until = until
     session.flush()
     return person
@@ -203,7 +204,7 @@ def _covenant_data(pack_name: str, region: str, areas, municipality) -> tuple[li
     if not municipality:
         municipality = packs.default_municipality(pack, region) if pack else f"gemeente {region.strip()}"
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     return areas, municipality
 
 
@@ -215,7 +216,7 @@ def create_covenant(session: Session, *, pack: str, title: str, region: str,
     supplies them (the municipality only when the region is the pack's own)."""
     errors = {k: "Dit veld is verplicht." for k, v in (("pack", pack), ("title", title), ("region", region)) if not (v or "").strip()}
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     areas, municipality = _covenant_data(pack.strip(), region, areas, municipality)
     covenant = Covenant(pack=pack.strip(), title=title.strip(), region=region.strip(), areas=areas, municipality=municipality)
     session.add(covenant)
@@ -228,10 +229,10 @@ def update_covenant_draft(session: Session, covenant: Covenant, *, pack: str, ti
     """Change the title, region, pack, areas or municipality of a covenant that is still a
     draft (*concept*). An area that already has a table cannot be removed."""
     if covenant.status != "draft":
-        raise Conflict("Alleen een concept kan worden gewijzigd.", {"title": "Dit convenant is al in werking."})
+        raise Conflict(_("Alleen een concept kan worden gewijzigd."), {"title": _("Dit convenant is al in werking.")})
     errors = {k: "Dit veld is verplicht." for k, v in (("pack", pack), ("title", title), ("region", region)) if not (v or "").strip()}
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     if areas is None:
         areas = covenant_areas(covenant) if pack.strip() == covenant.pack else None
     if municipality is None and pack.strip() == covenant.pack and region.strip() == covenant.region:
@@ -239,7 +240,7 @@ def update_covenant_draft(session: Session, covenant: Covenant, *, pack: str, ti
     areas, municipality = _covenant_data(pack.strip(), region, areas, municipality)
     in_use = sorted({t.area for t in covenant.tables} - set(areas))
     if in_use:
-        raise ValidationError("Controleer de velden.", {"areas": f"Er is al een casustafel voor {', '.join(in_use)}."})
+        raise ValidationError(_("Controleer de velden."), {"areas": _('Er is al een casustafel voor %(value)s.', value=', '.join(in_use))})
     covenant.pack, covenant.title, covenant.region = pack.strip(), title.strip(), region.strip()
     covenant.areas, covenant.municipality = areas, municipality
     session.flush()
@@ -270,16 +271,16 @@ def add_partner(
         representative = get(session, Person, representative_id, "representative_id")
         if representative.organisation_id != organisation.id:
             raise ValidationError(
-                "De vertegenwoordiger hoort niet bij deze organisatie.",
-                {"representative_id": f"{representative.name} werkt niet bij {organisation.name}."},
+                _("De vertegenwoordiger hoort niet bij deze organisatie."),
+                {"representative_id": _('%(name)s werkt niet bij %(name2)s.', name=representative.name, name2=organisation.name)},
             )
     existing = session.scalar(
         select(Partnership).where(Partnership.covenant_id == covenant.id, Partnership.organisation_id == organisation.id)
     )
     if existing is not None:
         raise Conflict(
-            f"{organisation.name} is al partner van dit convenant.",
-            {"organisation_id": "Deze organisatie staat al op het convenant."},
+            _('%(name)s is al partner van dit convenant.', name=organisation.name),
+            {"organisation_id": _("Deze organisatie staat al op het convenant.")},
         )
     founding = (
         not is_in_use(session, covenant)
@@ -312,11 +313,11 @@ def check_mandate(covenant: Covenant, mandate: str | None) -> str | None:
     pack = packs.cached_pack(covenant.pack)
     if pack is None or not pack.mandate:
         raise ValidationError(
-            "Dit convenant kent geen ondertekening met mandaat.",
-            {"mandate": "Het sjabloonpakket van dit convenant kent geen ondertekening met mandaat."},
+            _("Dit convenant kent geen ondertekening met mandaat."),
+            {"mandate": _("Het sjabloonpakket van dit convenant kent geen ondertekening met mandaat.")},
         )
     if len(mandate) > 300:
-        raise ValidationError("Controleer de velden.", {"mandate": "Maximaal 300 tekens."})
+        raise ValidationError(_("Controleer de velden."), {"mandate": _("Maximaal 300 tekens.")})
     return mandate
 
 
@@ -343,9 +344,9 @@ def set_chair_model(session: Session, covenant: Covenant, chair_model: str | Non
     if chair_model is not None and chair_model not in choices:
         message = (f"Kies een van: {', '.join(choices)}." if choices
                    else "Het sjabloonpakket van dit convenant kent geen keuze voor het voorzitterschap.")
-        raise ValidationError("Onbekend model van voorzitterschap.", {"chair_model": message})
+        raise ValidationError(_("Onbekend model van voorzitterschap."), {"chair_model": message})
     if covenant.in_force_on is not None:
-        raise Conflict("Het convenant is al in werking.", {"chair_model": "Het voorzitterschap staat in het getekende convenant."})
+        raise Conflict(_("Het convenant is al in werking."), {"chair_model": _("Het voorzitterschap staat in het getekende convenant.")})
     covenant.chair_model = chair_model
     session.flush()
     return covenant
@@ -368,10 +369,10 @@ def sign_partnership(session: Session, partnership: Partnership, signed_on: dt.d
     """Record the representative's signature; the covenant comes into force when the last
     founding partner has signed (on the latest founding signing date)."""
     if signed_via not in SIGNED_VIA:
-        raise ValidationError("Onbekende wijze van ondertekenen.", {"signed_via": "Kies papier of online."})
+        raise ValidationError(_("Onbekende wijze van ondertekenen."), {"signed_via": _("Kies papier of online.")})
     check_signing_date(signed_on)
     if partnership.signed_on is not None:
-        raise Conflict("Dit partnerschap is al ondertekend.", {"signed_on": f"Al ondertekend op {partnership.signed_on}."})
+        raise Conflict(_("Dit partnerschap is al ondertekend."), {"signed_on": _('Al ondertekend op %(signed_on)s.', signed_on=partnership.signed_on)})
     partnership.signed_on = signed_on
     partnership.signed_via = signed_via
     session.flush()
@@ -401,13 +402,13 @@ def start_covenant(session: Session, covenant: Covenant, on: dt.date) -> Covenan
     Founding partners that have not signed stay listed and join from their own signing date.
     """
     if covenant.in_force_on is not None:
-        raise Conflict("Het convenant is al in werking.", {"on": f"In werking sinds {covenant.in_force_on}."})
+        raise Conflict(_("Het convenant is al in werking."), {"on": _('In werking sinds %(in_force_on)s.', in_force_on=covenant.in_force_on)})
     signed = session.scalar(
         select(Partnership.id).where(Partnership.covenant_id == covenant.id, Partnership.signed_on <= on).limit(1)
     )
     if signed is None:
         raise ValidationError(
-            "Nog geen partner heeft getekend.", {"on": "Op deze datum heeft nog geen partner het convenant getekend."}
+            _("Nog geen partner heeft getekend."), {"on": _("Op deze datum heeft nog geen partner het convenant getekend.")}
         )
     covenant.in_force_on = on
     covenant.started_early = True
@@ -421,19 +422,19 @@ def partnership_of(session: Session, covenant: Covenant, organisation_id: int) -
         select(Partnership).where(Partnership.covenant_id == covenant.id, Partnership.organisation_id == organisation_id)
     )
     if partnership is None:
-        raise NotFound("Deze organisatie is geen partner van dit convenant.", {"organisation_id": "Geen partner."})
+        raise NotFound(_("Deze organisatie is geen partner van dit convenant."), {"organisation_id": _("Geen partner.")})
     return partnership
 
 
 def _require_active(partnership: Partnership, on: dt.date, field: str) -> None:
     """Ending a partnership needs a signed partnership that has not already ended by ``on``."""
     if partnership.signed_on is None:
-        raise ValidationError("Deze partner heeft nog niet getekend.", {field: "De partner heeft het convenant nog niet getekend."})
+        raise ValidationError(_("Deze partner heeft nog niet getekend."), {field: _("De partner heeft het convenant nog niet getekend.")})
     if on < partnership.signed_on:
-        raise ValidationError("Datum vóór de ondertekening.", {field: f"Ligt vóór de ondertekening ({partnership.signed_on})."})
+        raise ValidationError(_("Datum vóór de ondertekening."), {field: _('Ligt vóór de ondertekening (%(signed_on)s).', signed_on=partnership.signed_on)})
     end = rules.partnership_end(partnership_facts(partnership, partnership.organisation.name))
     if end is not None and end[0] <= on:
-        raise Conflict("Het partnerschap is al beëindigd.", {field: f"Al beëindigd per {end[0]}."})
+        raise Conflict(_("Het partnerschap is al beëindigd."), {field: _('Al beëindigd per %(value)s.', value=end[0])})
 
 
 def give_notice(session: Session, partnership: Partnership, given_on: dt.date) -> Partnership:
@@ -441,7 +442,7 @@ def give_notice(session: Session, partnership: Partnership, given_on: dt.date) -
     covenant's template pack later (``[term] notice_months``; 3 without a pack)."""
     _require_active(partnership, given_on, "given_on")
     if partnership.notice_given_on is not None:
-        raise Conflict("Er is al opgezegd.", {"given_on": f"Al opgezegd op {partnership.notice_given_on}."})
+        raise Conflict(_("Er is al opgezegd."), {"given_on": _('Al opgezegd op %(notice_given_on)s.', notice_given_on=partnership.notice_given_on)})
     partnership.notice_given_on = given_on
     partnership.ends_on = rules.notice_end_date(given_on, packs.term_of(partnership.covenant.pack).notice_months)
     session.flush()
@@ -451,7 +452,7 @@ def give_notice(session: Session, partnership: Partnership, given_on: dt.date) -
 def terminate_immediately(session: Session, partnership: Partnership, on: dt.date, decision: str) -> Partnership:
     """Record an immediate termination agreed by a majority of partners (*directe opzegging*)."""
     if not (decision or "").strip():
-        raise ValidationError("Besluit ontbreekt.", {"decision": "Beschrijf het meerderheidsbesluit."})
+        raise ValidationError(_("Besluit ontbreekt."), {"decision": _("Beschrijf het meerderheidsbesluit.")})
     _require_active(partnership, on, "on")
     partnership.ended_immediately_on = on
     partnership.termination_decision = decision.strip()
@@ -462,7 +463,7 @@ def terminate_immediately(session: Session, partnership: Partnership, on: dt.dat
 def exclude(session: Session, partnership: Partnership, on: dt.date, reason: str) -> Partnership:
     """Exclude a partner that knowingly broke the rules (*uitsluiting*, consideration 12)."""
     if not (reason or "").strip():
-        raise ValidationError("Reden ontbreekt.", {"reason": "Geef de reden van uitsluiting."})
+        raise ValidationError(_("Reden ontbreekt."), {"reason": _("Geef de reden van uitsluiting.")})
     _require_active(partnership, on, "on")
     partnership.excluded_on = on
     partnership.exclusion_reason = reason.strip()
@@ -496,7 +497,7 @@ def _check_role_holders(session: Session, covenant: Covenant, holders: dict[str,
             errors[field_name] = (f"De {role.label} komt van {' of '.join(role.organisations)}; "
                                   f"{person.name} werkt bij {person.organisation.name}.")
     if errors:
-        raise ValidationError("Deze persoon kan deze rol niet vervullen.", errors)
+        raise ValidationError(_("Deze persoon kan deze rol niet vervullen."), errors)
 
 
 def _other_roles(covenant: Covenant, roles: dict[str, int | None] | None) -> dict[str, int | None]:
@@ -509,7 +510,7 @@ def _other_roles(covenant: Covenant, roles: dict[str, int | None] | None) -> dic
                               "Deze rol kent het sjabloonpakket van het convenant niet.")
                for k in roles if k not in known}
     if unknown:
-        raise ValidationError("Onbekende rol.", unknown)
+        raise ValidationError(_("Onbekende rol."), unknown)
     return {f"roles.{k}": v for k, v in roles.items()}
 
 
@@ -549,13 +550,13 @@ def create_table(
     organisation the pack names for the role."""
     errors = {k: "Dit veld is verplicht." for k, v in (("name", name), ("area", area)) if not (v or "").strip()}
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     covenant = get(session, Covenant, covenant_id, "covenant_id")
     areas = covenant_areas(covenant)
     if area.strip() not in areas:
-        raise ValidationError("Onbekend gebied.", {"area": (
-            f"'{area.strip()}' is geen gebied van dit convenant; kies uit: {', '.join(areas)}." if areas
-            else "Dit convenant heeft nog geen gebieden.")})
+        raise ValidationError(_("Onbekend gebied."), {"area": (
+            _("'%(value)s' is geen gebied van dit convenant; kies uit: %(value2)s.", value=area.strip(), value2=', '.join(areas)) if areas
+            else _("Dit convenant heeft nog geen gebieden."))})
     others = _other_roles(covenant, roles)
     _check_role_holders(session, covenant, {"chair_id": chair_id, "coordinator_id": coordinator_id, **others})
     table = CaseTable(
@@ -611,7 +612,7 @@ def create_declaration(
     if problem := rules.signing_date_problem(signed_on):
         errors["signed_on"] = problem
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     get(session, Person, person_id, "person_id")
     table = get(session, CaseTable, table_id, "table_id")
     if case_ref:
@@ -647,10 +648,10 @@ def pending_declaration(
 def record_signature(session: Session, row, signed_on: dt.date, signed_via: str, already: str):
     """Record the signature of a declaration or consent that waited for it (once only)."""
     if signed_via not in SIGNED_VIA:
-        raise ValidationError("Onbekende wijze van ondertekenen.", {"signed_via": "Kies papier of online."})
+        raise ValidationError(_("Onbekende wijze van ondertekenen."), {"signed_via": _("Kies papier of online.")})
     check_signing_date(signed_on)
     if row.signed_on is not None:
-        raise Conflict(already, {"signed_on": f"Al getekend op {row.signed_on}."})
+        raise Conflict(already, {"signed_on": _('Al getekend op %(signed_on)s.', signed_on=row.signed_on)})
     row.signed_on = signed_on
     row.signed_via = signed_via
     session.flush()
@@ -665,7 +666,7 @@ def sign_declaration(session: Session, declaration: Declaration, signed_on: dt.d
 def revoke_declaration(session: Session, declaration: Declaration, on: dt.date) -> Declaration:
     """End a declaration from ``on`` (exclusive); the row stays for history."""
     if declaration.revoked_on is not None:
-        raise Conflict("Al ingetrokken.", {"on": f"Al ingetrokken per {declaration.revoked_on}."})
+        raise Conflict(_("Al ingetrokken."), {"on": _('Al ingetrokken per %(revoked_on)s.', revoked_on=declaration.revoked_on)})
     declaration.revoked_on = on
     session.flush()
     return declaration
@@ -748,7 +749,7 @@ def create_consent(
             if required and set(consent_rules.roles_of(signed_by)) != set(required):
                 errors["signed_by"] = consent_rules.rule_text(pack, resident_birth_date, on)
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     table = get(session, CaseTable, table_id, "table_id")
     recipients = [get(session, Organisation, org_id, "recipients") for org_id in dict.fromkeys(recipient_ids)]
     case = ensure_case(session, table, case_ref.strip(), signed_on or dt.date.today())
@@ -774,7 +775,7 @@ def _pack_of(covenant: Covenant):
     """The template pack of a covenant, or a 422 naming ``pack``."""
     pack = packs.cached_pack(covenant.pack)
     if pack is None:
-        raise ValidationError("Onbekend sjabloonpakket.", {"pack": f"Sjabloonpakket '{covenant.pack}' bestaat niet."})
+        raise ValidationError(_("Onbekend sjabloonpakket."), {"pack": _("Sjabloonpakket '%(pack)s' bestaat niet.", pack=covenant.pack)})
     return pack
 
 
@@ -787,9 +788,9 @@ def consent_required_signers(consent: Consent) -> tuple[str, ...]:
 def refuse_closed_consent(consent: Consent) -> None:
     """A declined or withdrawn consent is not signed any more (409)."""
     if consent.declined_on is not None:
-        raise Conflict("Deze toestemming is geweigerd.", {"signers": f"Geweigerd op {consent.declined_on}; leg een nieuwe toestemming vast."})
+        raise Conflict(_("Deze toestemming is geweigerd."), {"signers": _('Geweigerd op %(declined_on)s; leg een nieuwe toestemming vast.', declined_on=consent.declined_on)})
     if consent.withdrawn_on is not None:
-        raise Conflict("Deze toestemming is ingetrokken.", {"signers": f"Ingetrokken per {consent.withdrawn_on}."})
+        raise Conflict(_("Deze toestemming is ingetrokken."), {"signers": _('Ingetrokken per %(withdrawn_on)s.', withdrawn_on=consent.withdrawn_on)})
 
 
 def check_consent_signers(consent: Consent, roles: list[str], already: list[str], on: dt.date,
@@ -800,31 +801,31 @@ def check_consent_signers(consent: Consent, roles: list[str], already: list[str]
     age rule on the sending date."""
     refuse_closed_consent(consent)
     if consent.signed_on is not None:
-        raise Conflict("Deze toestemming is al getekend.", {"signers": f"Al getekend op {consent.signed_on}."})
+        raise Conflict(_("Deze toestemming is al getekend."), {"signers": _('Al getekend op %(signed_on)s.', signed_on=consent.signed_on)})
     pack = _pack_of(consent.case.table.covenant)
     if consent_rules.has_rule(pack) and consent.resident_birth_date is not None:
         required_now = consent_rules.required_signers(pack, consent.resident_birth_date, on)
         if required_now and set(required_now) != set(consent_required_signers(consent)):
-            raise ValidationError("Wie tekent klopt niet meer met de leeftijd.", {
-                "signed_by": consent_rules.rule_text(pack, consent.resident_birth_date, on) + " Leg een nieuwe toestemming vast."})
+            raise ValidationError(_("Wie tekent klopt niet meer met de leeftijd."), {
+                "signed_by": consent_rules.rule_text(pack, consent.resident_birth_date, on) + _(" Leg een nieuwe toestemming vast.")})
     required = consent_required_signers(consent)
     rule = f"Voor deze toestemming tekenen: {consent_rules.signers_nl(required)}."
     wrong = sorted({r for r in roles if r not in required})
     if wrong:
-        raise ValidationError("Deze ondertekenaar hoeft niet te tekenen.", {
-            "signers": f"{consent_rules.signers_nl(tuple(wrong)).capitalize()} tekent niet. {rule}"})
+        raise ValidationError(_("Deze ondertekenaar hoeft niet te tekenen."), {
+            "signers": _('%(value)s tekent niet. %(rule)s', value=consent_rules.signers_nl(tuple(wrong)).capitalize(), rule=rule)})
     missing = [r for r in required if r not in roles and r not in already]
     if missing and complete:
-        raise ValidationError("Niet iedereen die moet tekenen is uitgenodigd.", {
-            "signers": f"Nodig ook: {consent_rules.signers_nl(tuple(missing))}. {rule}"})
+        raise ValidationError(_("Niet iedereen die moet tekenen is uitgenodigd."), {
+            "signers": _('Nodig ook: %(value)s. %(rule)s', value=consent_rules.signers_nl(tuple(missing)), rule=rule)})
     if roles.count("resident") + already.count("resident") > 1:
-        raise ValidationError("De inwoner tekent één keer.", {"signers": "Nodig de inwoner één keer uit."})
+        raise ValidationError(_("De inwoner tekent één keer."), {"signers": _("Nodig de inwoner één keer uit.")})
 
 
 def sign_consent(session: Session, consent: Consent, signed_on: dt.date, signed_via: str) -> Consent:
     """Record the signature that makes a waiting consent (Bijlage 4) valid (every required signer signed)."""
     if consent.declined_on is not None:
-        raise Conflict("Deze toestemming is geweigerd.", {"signed_on": f"Geweigerd op {consent.declined_on}."})
+        raise Conflict(_("Deze toestemming is geweigerd."), {"signed_on": _('Geweigerd op %(declined_on)s.', declined_on=consent.declined_on)})
     return record_signature(session, consent, signed_on, signed_via, "Deze toestemming is al getekend.")
 
 
@@ -841,9 +842,9 @@ def decline_consent(session: Session, consent: Consent, on: dt.date) -> Consent:
 def withdraw_consent(session: Session, consent: Consent, on: dt.date, by: str) -> Consent:
     """Record the withdrawal (*intrekking*) of a consent from ``on`` (exclusive), by whom."""
     if consent.withdrawn_on is not None:
-        raise Conflict("Al ingetrokken.", {"on": f"Ingetrokken per {consent.withdrawn_on}."})
+        raise Conflict(_("Al ingetrokken."), {"on": _('Ingetrokken per %(withdrawn_on)s.', withdrawn_on=consent.withdrawn_on)})
     if consent.signed_on is not None and on < consent.signed_on:
-        raise ValidationError("Datum vóór ondertekening.", {"on": f"Getekend op {consent.signed_on}."})
+        raise ValidationError(_("Datum vóór ondertekening."), {"on": _('Getekend op %(signed_on)s.', signed_on=consent.signed_on)})
     consent.withdrawn_on = on
     consent.withdrawn_by = by
     session.flush()

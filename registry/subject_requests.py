@@ -40,22 +40,23 @@ from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     AccessLogEntry, Case, CaseTable, Consent, Covenant, Meeting, MeetingCase, Organisation, SubjectRequest, User,
 )
+from registry.texts import N_, _
 
 KINDS = {
-    "access": "inzage (art. 15 AVG)",
-    "correction": "rectificatie (art. 16 AVG)",
-    "erasure": "verwijdering (art. 17 AVG)",
-    "restriction": "beperking van de verwerking (art. 18 AVG)",
-    "objection": "bezwaar (art. 21 AVG)",
+    "access": N_("inzage (art. 15 AVG)"),
+    "correction": N_("rectificatie (art. 16 AVG)"),
+    "erasure": N_("verwijdering (art. 17 AVG)"),
+    "restriction": N_("beperking van de verwerking (art. 18 AVG)"),
+    "objection": N_("bezwaar (art. 21 AVG)"),
 }
 """The kinds of request, with their Dutch names and articles."""
 
 OUTCOMES = {
-    "granted": "toegewezen en uitgevoerd",
-    "partly_granted": "gedeeltelijk toegewezen",
-    "refused": "afgewezen",
-    "withdrawn": "ingetrokken door de inwoner",
-    "no_data": "geen gegevens gevonden",
+    "granted": N_("toegewezen en uitgevoerd"),
+    "partly_granted": N_("gedeeltelijk toegewezen"),
+    "refused": N_("afgewezen"),
+    "withdrawn": N_("ingetrokken door de inwoner"),
+    "no_data": N_("geen gegevens gevonden"),
 }
 """How a request ended (*uitkomst*): a short code, optionally with a short text."""
 
@@ -70,8 +71,8 @@ ERASURE_NOTE = ("Verwijderd uit deze dienst. Gewaarmerkte PDF's die partners of 
                 "dienst: vraag de ontvangers (de partners in het convenant) die zelf te verwijderen.")
 """What the erasure answer says about copies outside the service."""
 
-EVENT_LABELS = {"opened": "aangemeld", "phase": "naar fase", "closed": "afgesloten", "evaluated": "geëvalueerd",
-                "reopened": "heropend", "exception": "bewaartermijn verlengd", "archived": "gearchiveerd"}
+EVENT_LABELS = {"opened": N_("aangemeld"), "phase": N_("naar fase"), "closed": N_("afgesloten"), "evaluated": N_("geëvalueerd"),
+                "reopened": N_("heropend"), "exception": N_("bewaartermijn verlengd"), "archived": N_("gearchiveerd")}
 """Dutch names of a case's recorded steps, for the export."""
 
 
@@ -127,9 +128,9 @@ def create_request(session: Session, *, kind: str | None, resident_name: str | N
     elif resident_birth_date > received:
         errors["resident_birth_date"] = "De geboortedatum ligt na de ontvangstdatum."
     if covenant_id is not None and session.get(Covenant, covenant_id) is None:
-        raise NotFound("Dit convenant bestaat niet.", {"covenant_id": "Onbekend convenant."})
+        raise NotFound(_("Dit convenant bestaat niet."), {"covenant_id": _("Onbekend convenant.")})
     if errors:
-        raise ValidationError("Het verzoek kan niet worden vastgelegd.", errors)
+        raise ValidationError(_("Het verzoek kan niet worden vastgelegd."), errors)
     request = SubjectRequest(kind=kind, resident_name=name, resident_birth_date=resident_birth_date,
                              received_on=received, due_on=due_date(received), recorded_by=by,
                              covenant_id=covenant_id)
@@ -171,7 +172,7 @@ def get_request(session: Session, request_id: int) -> SubjectRequest:
     """The request with this id, or NotFound naming ``request_id``."""
     request = session.get(SubjectRequest, request_id)
     if request is None:
-        raise NotFound("Dit verzoek bestaat niet.", {"request_id": "Onbekend verzoek."})
+        raise NotFound(_("Dit verzoek bestaat niet."), {"request_id": _("Onbekend verzoek.")})
     return request
 
 
@@ -181,8 +182,8 @@ def mark_handled(session: Session, request: SubjectRequest, *, outcome: str | No
     """Record how a request ended (outcome code, optional short text) and when."""
     today = today or rules.today()
     if request.handled_on is not None:
-        raise Conflict("Dit verzoek is al afgehandeld.",
-                       {"handled_on": f"Afgehandeld op {request.handled_on.isoformat()}."})
+        raise Conflict(_("Dit verzoek is al afgehandeld."),
+                       {"handled_on": _('Afgehandeld op %(value)s.', value=request.handled_on.isoformat())})
     errors: dict[str, str] = {}
     if outcome not in OUTCOMES:
         errors["outcome"] = "Kies de uitkomst: " + ", ".join(OUTCOMES) + "."
@@ -195,7 +196,7 @@ def mark_handled(session: Session, request: SubjectRequest, *, outcome: str | No
     elif handled_on > today:
         errors["handled_on"] = "De datum ligt in de toekomst."
     if errors:
-        raise ValidationError("Het verzoek kan niet worden afgehandeld.", errors)
+        raise ValidationError(_("Het verzoek kan niet worden afgehandeld."), errors)
     request.outcome, request.outcome_text = outcome, text
     request.handled_on, request.handled_by = handled_on, by
     session.flush()
@@ -325,7 +326,7 @@ def _export_case(session: Session, case: Case, table: ExportTable) -> ExportCase
     pack = case_rules.pack_of(case)
     labels = {p.key: p.label for p in pack.phases}
     phase = case_rules.current_phase(case, pack)
-    steps = tuple(ExportStep(e.on, e.kind, EVENT_LABELS.get(e.kind, e.kind), e.to_phase,
+    steps = tuple(ExportStep(e.on, e.kind, _(EVENT_LABELS[e.kind]) if e.kind in EVENT_LABELS else e.kind, e.to_phase,
                              labels.get(e.to_phase) if e.to_phase else None) for e in case.events)
     meeting_days = session.scalars(select(Meeting.starts_at).join(MeetingCase, MeetingCase.meeting_id == Meeting.id)
                                    .where(MeetingCase.case_id == case.id).order_by(Meeting.starts_at))
@@ -380,11 +381,11 @@ def erase(session: Session, request: SubjectRequest, *, by: str, on: dt.date | N
     text); 409 when the request is not an erasure request or already handled."""
     on = on or rules.today()
     if request.kind != "erasure":
-        raise Conflict("Alleen een verzoek tot verwijdering kan worden uitgevoerd als verwijdering.",
-                       {"kind": f"Dit verzoek is een verzoek om {KINDS[request.kind]}."})
+        raise Conflict(_("Alleen een verzoek tot verwijdering kan worden uitgevoerd als verwijdering."),
+                       {"kind": _('Dit verzoek is een verzoek om %(value)s.', value=KINDS[request.kind])})
     if request.handled_on is not None:
-        raise Conflict("Dit verzoek is al afgehandeld.",
-                       {"handled_on": f"Afgehandeld op {request.handled_on.isoformat()}."})
+        raise Conflict(_("Dit verzoek is al afgehandeld."),
+                       {"handled_on": _('Afgehandeld op %(value)s.', value=request.handled_on.isoformat())})
     found = consents_in_scope(session, request)
     own = {c.id for c in found}
     rule = f"subject_request:{request.id}"

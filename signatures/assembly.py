@@ -14,12 +14,16 @@ import io
 import json
 from dataclasses import dataclass, field
 
-ROLES_NL = {"representative": "Vertegenwoordiger van de partner", "participant": "Deelnemer",
-            "resident": "Inwoner", "parents": "Ouder/verzorger"}
-EVENTS_NL = {"created": "Uitnodiging aangemaakt", "sent": "Uitnodiging verstuurd", "reminded": "Herinnering verstuurd",
-             "opened": "Document geopend", "agreed": "Akkoord met elektronisch ondertekenen",
-             "signed": "Ondertekend", "paper_recorded": "Papieren ondertekening vastgelegd",
-             "in_person_recorded": "Ondertekening in persoon vastgelegd"}
+from registry.texts import N_
+
+ROLES_NL = {"representative": N_("Vertegenwoordiger van de partner"), "participant": N_("Deelnemer"),
+            "resident": N_("Inwoner"), "parents": N_("Ouder/verzorger")}
+EVENTS_NL = {"created": N_("Uitnodiging aangemaakt"), "sent": N_("Uitnodiging verstuurd"),
+             "reminded": N_("Herinnering verstuurd"), "opened": N_("Document geopend"),
+             "agreed": N_("Akkoord met elektronisch ondertekenen"), "signed": N_("Ondertekend"),
+             "paper_recorded": N_("Papieren ondertekening vastgelegd"),
+             "in_person_recorded": N_("Ondertekening in persoon vastgelegd")}
+"""Dutch message ids: translate where shown with ``registry.texts._``."""
 
 
 @dataclass

@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from registry.texts import N_, _
+
 from . import tokens
 from .disclosure import get_disclosure
 from .evidence import append_event
@@ -39,19 +41,23 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DATA_URL_PREFIX = "data:image/png;base64,"
 
 MESSAGES_NL = {
-    "unknown_token": "Deze link is niet (meer) geldig. Controleer of u de volledige link uit de e-mail hebt gebruikt.",
-    "expired": "Deze link is verlopen. Vraag de coördinator om een nieuwe uitnodiging.",
-    "already_used": "Dit document is via deze link al ondertekend of geweigerd.",
-    "cancelled": "Dit verzoek om te ondertekenen is ingetrokken.",
-    "name_mismatch": "De naam die u typte komt niet overeen met de naam in de uitnodiging.",
-    "not_agreed": "U moet aangeven dat u akkoord gaat met elektronisch ondertekenen.",
-    "bad_signature": "De getekende handtekening kon niet worden gelezen. Probeer het opnieuw.",
-    "signature_too_large": (f"De getekende handtekening is te groot (maximaal {MAX_SIGNATURE_WIDTH} × "
-                            f"{MAX_SIGNATURE_HEIGHT} pixels en {MAX_SIGNATURE_BYTES // 1024} kB). "
-                            "Wis de handtekening en teken opnieuw."),
-    "document_changed": "Het document is gewijzigd nadat u het opende. Open de link opnieuw.",
-    "not_open": "Dit verzoek staat niet meer open.",
+    "unknown_token": N_("Deze link is niet (meer) geldig. Controleer of u de volledige link uit de e-mail hebt gebruikt."),
+    "expired": N_("Deze link is verlopen. Vraag de coördinator om een nieuwe uitnodiging."),
+    "already_used": N_("Dit document is via deze link al ondertekend of geweigerd."),
+    "cancelled": N_("Dit verzoek om te ondertekenen is ingetrokken."),
+    "name_mismatch": N_("De naam die u typte komt niet overeen met de naam in de uitnodiging."),
+    "not_agreed": N_("U moet aangeven dat u akkoord gaat met elektronisch ondertekenen."),
+    "bad_signature": N_("De getekende handtekening kon niet worden gelezen. Probeer het opnieuw."),
+    "signature_too_large": N_("De getekende handtekening is te groot (maximaal %(width)s × %(height)s pixels en "
+                              "%(kb)s kB). Wis de handtekening en teken opnieuw."),
+    "document_changed": N_("Het document is gewijzigd nadat u het opende. Open de link opnieuw."),
+    "not_open": N_("Dit verzoek staat niet meer open."),
 }
+
+
+_MESSAGE_VALUES = {"signature_too_large": {"width": MAX_SIGNATURE_WIDTH, "height": MAX_SIGNATURE_HEIGHT,
+                                           "kb": MAX_SIGNATURE_BYTES // 1024}}
+"""Values of the placeholders in :data:`MESSAGES_NL` (message ids, translated when raised)."""
 
 
 class SigningError(Exception):
@@ -59,7 +65,7 @@ class SigningError(Exception):
 
     def __init__(self, code: str, message_nl: str | None = None):
         self.code = code
-        self.message_nl = message_nl or MESSAGES_NL[code]
+        self.message_nl = message_nl or _(MESSAGES_NL[code], **_MESSAGE_VALUES.get(code, {}))
         super().__init__(f"{code}: {self.message_nl}")
 
 

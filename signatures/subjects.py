@@ -29,6 +29,7 @@ from registry.errors import NotFound, ValidationError
 from registry.models import Consent, Covenant, CovenantAmendment, Declaration, Partnership, Person
 from signatures import lifecycle
 from signatures.models import SigningRequest
+from registry.texts import _
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SIGNED_BY_ROLE = {"resident": "resident", "parents": "parents"}
@@ -66,7 +67,7 @@ def amsterdam_date(moment: dt.datetime) -> dt.date:
 def load_subject(session: Session, kind: str, subject_id: int) -> Subject:
     """The subject with its open signers, or NotFound."""
     if kind not in DOCUMENT_KINDS:
-        raise NotFound(f"Onbekend soort document: {kind}.")
+        raise NotFound(_('Onbekend soort document: %(kind)s.', kind=kind))
     return DOCUMENT_KINDS[kind].load(session, subject_id)
 
 
@@ -265,4 +266,4 @@ def validate_signers(signers: list[Signer], need_email: bool) -> None:
         if need_email and not (signer.email and "@" in signer.email):
             errors[f"signers[{i}].email"] = f"Geen e-mailadres bekend voor {signer.name}."
     if errors:
-        raise ValidationError("Niet iedereen kan een uitnodiging ontvangen.", errors)
+        raise ValidationError(_("Niet iedereen kan een uitnodiging ontvangen."), errors)

@@ -35,23 +35,24 @@ from signatures import workflow as service
 from signatures.assembly import ROLES_NL
 from registry.models import Person
 from signatures.models import EvidenceEvent, SignedDocument, SigningRequest
+from registry.texts import N_, _
 
 UNKNOWN_DOCUMENT = "Het zegel is van ons, maar dit document staat niet (meer) in onze administratie."
 UNKNOWN_LIST = "Het zegel is van ons, maar deze toetsingslijst is niet door ons uitgegeven."
 
 IDENTIFICATION_NL = {
-    "link": ("Persoonlijke eenmalige link per e-mail; volledige naam getypt en akkoord gegeven met de "
-             "verklaring elektronisch ondertekenen."),
-    "in_person": ("In persoon getekend op het apparaat van de professional, in aanwezigheid van een getuige; "
-                  "naam getypt."),
-    "paper": "Handtekening op papier; de scan is door de coördinator geüpload en aan dit document toegevoegd.",
+    "link": (N_("Persoonlijke eenmalige link per e-mail; volledige naam getypt en akkoord gegeven met de "
+             "verklaring elektronisch ondertekenen.")),
+    "in_person": (N_("In persoon getekend op het apparaat van de professional, in aanwezigheid van een getuige; "
+                  "naam getypt.")),
+    "paper": N_("Handtekening op papier; de scan is door de coördinator geüpload en aan dit document toegevoegd."),
 }
 """How a signer was identified, by method, without the personal data (e-mail address,
 witness) the certificate of completion prints: the answer never adds personal data."""
 
 
-KINDS_NL = {"covenant": "convenant", "declaration": "verklaring (Bijlage 1/2)", "consent": "toestemming",
-            "amendment": "wijziging van het convenant"}
+KINDS_NL = {"covenant": N_("convenant"), "declaration": N_("verklaring (Bijlage 1/2)"), "consent": N_("toestemming"),
+            "amendment": N_("wijziging van het convenant")}
 
 
 def expected_document(session: Session, document_sha256: str | None) -> dict | None:
@@ -67,7 +68,7 @@ def expected_document(session: Session, document_sha256: str | None) -> dict | N
     if stored is None:
         return {"document_sha256": value, "known": False}
     return {"document_sha256": value, "known": True, "kind": stored.subject_kind,
-            "kind_nl": KINDS_NL.get(stored.subject_kind, stored.subject_kind), "id": stored.subject_id,
+            "kind_nl": _(KINDS_NL[stored.subject_kind]) if stored.subject_kind in KINDS_NL else stored.subject_kind, "id": stored.subject_id,
             "sealed_on": stored.sealed_at.date().isoformat() if stored.sealed_at else None}
 
 
@@ -99,7 +100,7 @@ def verify_upload(session: Session, config: Mapping[str, Any], pdf_bytes: bytes)
 
 
 def _problem(text: str) -> dict:
-    code, _, message = text.partition(": ")
+    code, _sep, message = text.partition(": ")
     return {"code": code, "message": message}
 
 
@@ -150,7 +151,7 @@ def _sealed_document_sha256(keywords: str) -> str | None:
     """``document-sha256:<hex>`` from the sealed revision's keywords (the pages before
     the signature page, as the certificate of completion prints it)."""
     for word in (w.strip() for w in keywords.split(",")):
-        name, _, value = word.partition(":")
+        name, _sep, value = word.partition(":")
         if name == "document-sha256" and len(value) == 64:
             return value
     return None
@@ -185,7 +186,7 @@ def _signers(session: Session, doc: SignedDocument, pdf_bytes: bytes, result, id
         request = requests[i] if i < len(requests) and requests[i].signer_name == entry["name"] else None
         answer.append({
             "name": entry["name"], "signed_on": entry["signed_on"], "method": entry["method"],
-            "identification": IDENTIFICATION_NL.get(entry["method"]),
+            "identification": _(IDENTIFICATION_NL[entry["method"]]) if entry["method"] in IDENTIFICATION_NL else None,
             **_printed_details(session, request, printed),
         })
     return answer

@@ -47,18 +47,19 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 from .seal import run_sync
+from registry.texts import N_, _
 
 PROBLEMS_NL = {
-    "not_pdf": "Het bestand is geen leesbare PDF.",
-    "no_signature": "Het document bevat geen elektronische handtekening of zegel.",
-    "tampered": "Het document is na ondertekening gewijzigd: de inhoud komt niet overeen met de handtekening.",
-    "signature_invalid": "De handtekening zelf is ongeldig.",
-    "untrusted": "De handtekening is gezet met een sleutel die wij niet vertrouwen.",
-    "revoked": "Het certificaat van de ondertekenaar is ingetrokken.",
-    "modified_after_sealing": ("Het bestand is na de verzegeling aangevuld of gewijzigd: het zegel dekt niet "
-                               "het hele bestand, dus dit is niet het document zoals het is verzegeld."),
-    "timestamp_invalid": "Het tijdstempel in de handtekening is ongeldig of niet vertrouwd.",
-    "validation_error": "De handtekening kon niet worden gecontroleerd.",
+    "not_pdf": N_("Het bestand is geen leesbare PDF."),
+    "no_signature": N_("Het document bevat geen elektronische handtekening of zegel."),
+    "tampered": N_("Het document is na ondertekening gewijzigd: de inhoud komt niet overeen met de handtekening."),
+    "signature_invalid": N_("De handtekening zelf is ongeldig."),
+    "untrusted": N_("De handtekening is gezet met een sleutel die wij niet vertrouwen."),
+    "revoked": N_("Het certificaat van de ondertekenaar is ingetrokken."),
+    "modified_after_sealing": (N_("Het bestand is na de verzegeling aangevuld of gewijzigd: het zegel dekt niet "
+                               "het hele bestand, dus dit is niet het document zoals het is verzegeld.")),
+    "timestamp_invalid": N_("Het tijdstempel in de handtekening is ongeldig of niet vertrouwd."),
+    "validation_error": N_("De handtekening kon niet worden gecontroleerd."),
 }
 
 
@@ -84,7 +85,7 @@ class Verification:
 
 def problem(code: str, extra: str | None = None) -> str:
     """Format one problem as ``code: Dutch text`` (with optional detail)."""
-    text = f"{code}: {PROBLEMS_NL[code]}"
+    text = f"{code}: {_(PROBLEMS_NL[code])}"
     return f"{text} ({extra})" if extra else text
 
 

@@ -69,7 +69,8 @@ from signatures.subjects import (
     partnership_for,
     validate_signers,
 )
-from registry import services
+from registry import services, texts
+from registry.texts import _
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import Covenant, Declaration, Person
 from signatures import lifecycle, mail, tokens
@@ -120,7 +121,7 @@ def send_for_signing(session: Session, config: Mapping[str, Any], kind: str, sub
     subject = load_subject(session, kind, subject_id)
     signers = signers if signers is not None else subject.signers
     if not signers:
-        raise Conflict("Er hoeft niemand (meer) te tekenen.", {"signers": "Iedereen heeft al getekend."})
+        raise Conflict(_("Er hoeft niemand (meer) te tekenen."), {"signers": _("Iedereen heeft al getekend.")})
     validate_signers(signers, need_email=(method == "link"))
     _refuse_duplicates(session, kind, subject_id, signers)
     if kind == "consent":
@@ -140,7 +141,7 @@ def _refuse_duplicates(session: Session, kind: str, subject_id: int, signers: li
                 signer.person_id is None and lifecycle.normalise_name(request.signer_name) == lifecycle.normalise_name(signer.name))
             if same:
                 word = "getekend" if request.status == "signed" else "uitgenodigd"
-                raise Conflict(f"{signer.name} is al {word}.", {"signers": f"{signer.name} is al {word} (verzoek {request.id})."})
+                raise Conflict(_('%(name)s is al %(word)s.', name=signer.name, word=word), {"signers": _('%(name)s is al %(word)s (verzoek %(id)s).', name=signer.name, word=word, id=request.id)})
 
 
 def send_declaration(session: Session, config: Mapping[str, Any], *, kind: str, person_id: int, table_id: int,
@@ -155,8 +156,8 @@ def send_declaration(session: Session, config: Mapping[str, Any], *, kind: str, 
     """
     person = services.get(session, Person, person_id, "person_id")
     if not (person.email and "@" in person.email):
-        raise ValidationError(f"Geen e-mailadres bekend voor {person.name}.", {
-            "email": "Vul eerst het e-mailadres van deze persoon in, of laat de verklaring op papier tekenen."})
+        raise ValidationError(_('Geen e-mailadres bekend voor %(name)s.', name=person.name), {
+            "email": _("Vul eerst het e-mailadres van deze persoon in, of laat de verklaring op papier tekenen.")})
     declaration = services.pending_declaration(
         session, kind=kind, person_id=person_id, table_id=table_id, case_ref=case_ref,
     ) or services.create_declaration(session, kind=kind, person_id=person_id, table_id=table_id,
@@ -220,17 +221,19 @@ def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequ
                *, reminder: bool, actor: str, now: dt.datetime | None = None) -> int:
     """Mail an invitation or a reminder and log it; the outbox row's id."""
     now = tokens.as_utc(now or tokens.utcnow())
-    subject = ("Herinnering: " if reminder else "") + f"Verzoek om te ondertekenen: {title}"
+    # In the language of the request that sends it (registry.texts); times in Europe/Amsterdam.
+    subject = (_("Herinnering: verzoek om te ondertekenen: %(title)s", title=title) if reminder
+               else _("Verzoek om te ondertekenen: %(title)s", title=title))
     days = (request.expires_at - now).days
     body = (
-        f"Beste {request.signer_name},\n\n"
-        f"U wordt gevraagd het volgende document te ondertekenen: {title}.\n\n"
-        f"Open deze persoonlijke link om het document te lezen en te ondertekenen:\n{link}\n\n"
-        f"De link is alleen voor u, werkt één keer en verloopt over {max(days, 0)} dagen "
-        f"({request.expires_at:%d-%m-%Y %H:%M} UTC).\n"
-        + ("Eerdere links voor dit verzoek werken niet meer.\n" if reminder else "")
-        + "\nWilt u niet tekenen? Op dezelfde pagina kunt u weigeren en een reden geven.\n\n"
-        "Met vriendelijke groet,\nDe coördinator van de casustafel\n"
+        _("Beste %(name)s,", name=request.signer_name) + "\n\n"
+        + _("U wordt gevraagd het volgende document te ondertekenen: %(title)s.", title=title) + "\n\n"
+        + _("Open deze persoonlijke link om het document te lezen en te ondertekenen:") + f"\n{link}\n\n"
+        + _("De link is alleen voor u, werkt één keer en verloopt over %(days)s dagen (%(until)s).",
+            days=max(days, 0), until=texts.local_time(request.expires_at)) + "\n"
+        + (_("Eerdere links voor dit verzoek werken niet meer.") + "\n" if reminder else "")
+        + "\n" + _("Wilt u niet tekenen? Op dezelfde pagina kunt u weigeren en een reden geven.") + "\n\n"
+        + _("Met vriendelijke groet,") + "\n" + _("De coördinator van de casustafel") + "\n"
     )
     message = mail.enqueue(session, request.signer_email, subject, body)
     lifecycle.mark_sent(session, request, reminder=reminder, actor=actor, now=now)
@@ -241,7 +244,7 @@ def resend(session: Session, config: Mapping[str, Any], request_id: int, *, acto
     """A fresh request (new link, new expiry) for the same signer; an open one is cancelled."""
     old = _request(session, request_id)
     if old.status == "signed":
-        raise Conflict("Dit verzoek is al ondertekend.", {"request_id": "Al ondertekend."})
+        raise Conflict(_("Dit verzoek is al ondertekend."), {"request_id": _("Al ondertekend.")})
     if old.subject_kind == "consent":
         refuse_closed_consent(session, old.subject_id)
     if old.status in ("pending", "opened"):
@@ -326,7 +329,7 @@ def document_for(session: Session, request: SigningRequest) -> DocumentSnapshot:
     """The stored document this request shows."""
     snapshot = snapshot_by_sha(session, request.subject_kind, request.subject_id, request.document_sha256)
     if snapshot is None:
-        raise NotFound("Het document bij dit verzoek is niet gevonden.")
+        raise NotFound(_("Het document bij dit verzoek is niet gevonden."))
     return snapshot
 
 
@@ -349,13 +352,13 @@ def decline(session: Session, config: Mapping[str, Any], token: str, reason: str
         decline_consent(session, request, amsterdam_date(tokens.utcnow()), actor="system")
     if request.requested_by and "@" in request.requested_by:
         title = load_subject(session, request.subject_kind, request.subject_id).title
-        mail.enqueue(session, request.requested_by, f"Geweigerd: {title}",
-                           f"{request.signer_name} heeft geweigerd te ondertekenen: {title}.\n\n"
-                           f"Reden: {request.declined_reason or '(geen reden gegeven)'}\n\n"
-                           f"Verzoek {request.id}. " + (
-                               "De toestemming is daarmee geweigerd en wordt nooit geldig; de andere open verzoeken "
-                               "zijn ingetrokken. Leg zo nodig een nieuwe toestemming vast.\n" if request.subject_kind == "consent"
-                               else "U kunt het verzoek opnieuw versturen of op papier laten tekenen.\n"))
+        then = (_("De toestemming is daarmee geweigerd en wordt nooit geldig; de andere open verzoeken zijn "
+                  "ingetrokken. Leg zo nodig een nieuwe toestemming vast.") if request.subject_kind == "consent"
+                else _("U kunt het verzoek opnieuw versturen of op papier laten tekenen."))
+        mail.enqueue(session, request.requested_by, _("Geweigerd: %(title)s", title=title),
+                     _("%(name)s heeft geweigerd te ondertekenen: %(title)s.", name=request.signer_name, title=title)
+                     + "\n\n" + _("Reden: %(reason)s", reason=request.declined_reason or _("(geen reden gegeven)"))
+                     + "\n\n" + _("Verzoek %(id)s.", id=request.id) + " " + then + "\n")
     return request
 
 
@@ -372,7 +375,7 @@ def record_paper(session: Session, kind: str, subject_id: int, *, signed_on: dt.
     services.check_signing_date(signed_on)
     request = _request(session, request_id) if request_id else _paper_request(session, kind, subject_id, person_id, actor)
     if (request.subject_kind, request.subject_id) != (kind, subject_id):
-        raise NotFound("Dit verzoek hoort niet bij dit document.", {"request_id": "Hoort bij een ander document."})
+        raise NotFound(_("Dit verzoek hoort niet bij dit document."), {"request_id": _("Hoort bij een ander document.")})
     moment = dt.datetime.combine(signed_on, dt.time(12), tzinfo=dt.timezone.utc)
     try:
         lifecycle.record_offline_signature(session, request.id, method="paper", actor=actor, signed_at=moment)
@@ -395,7 +398,7 @@ def _check_scan(scan: bytes) -> None:
             raise ValueError("no PDF header")
         PdfReader(io.BytesIO(scan)).pages[0]
     except Exception as exc:  # noqa: BLE001 - any parse failure means: not a usable scan
-        raise ValidationError("De scan is geen leesbare PDF.", {"scan": "Upload de scan als PDF-bestand."}) from exc
+        raise ValidationError(_("De scan is geen leesbare PDF."), {"scan": _("Upload de scan als PDF-bestand.")}) from exc
 
 
 def _paper_request(session: Session, kind: str, subject_id: int, person_id: int | None, actor: str) -> SigningRequest:
@@ -405,7 +408,7 @@ def _paper_request(session: Session, kind: str, subject_id: int, person_id: int 
     candidates = [s for s in subject.signers if (person_id is None or s.person_id == person_id)]
     candidates = [s for s in candidates if s.person_id is None or s.person_id not in open_for] or candidates
     if not candidates:
-        raise Conflict("Er hoeft niemand (meer) te tekenen.", {"person_id": "Deze persoon hoeft niet (meer) te tekenen."})
+        raise Conflict(_("Er hoeft niemand (meer) te tekenen."), {"person_id": _("Deze persoon hoeft niet (meer) te tekenen.")})
     signer = candidates[0]
     for request in live_requests(session, kind, subject_id):
         if request.status != "signed" and request.signer_person_id == signer.person_id:
@@ -529,9 +532,7 @@ def check_signed_copy_open(config: Mapping[str, Any], request: SigningRequest, n
     if request.signed_at is None or tokens.as_utc(now or tokens.utcnow()) >= signed_copy_until(config, request):
         days = signed_copy_days(config)
         raise lifecycle.SigningError("copy_expired", (
-            f"U hebt dit document ondertekend. De pagina en de verzegelde kopie waren via deze link "
-            f"{days} dagen na het ondertekenen beschikbaar; die termijn is voorbij. "
-            "Vraag de coördinator van de casustafel om een kopie."))
+            _('U hebt dit document ondertekend. De pagina en de verzegelde kopie waren via deze link %(days)s dagen na het ondertekenen beschikbaar; die termijn is voorbij. Vraag de coördinator van de casustafel om een kopie.', days=days)))
 
 
 def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: int) -> None:
@@ -546,8 +547,8 @@ def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_
             title = load_subject(session, doc.subject_kind, doc.subject_id).title
             for request in _signed_requests(session, doc.subject_kind, doc.subject_id):
                 if request.method == "link" and request.signer_email:
-                    mail.enqueue(session, request.signer_email, f"Ondertekend en verzegeld: {title}",
-                                       completion_mail_body(config, request, title, doc.sha256))
+                    mail.enqueue(session, request.signer_email, _("Ondertekend en verzegeld: %(title)s", title=title),
+                                 completion_mail_body(config, request, title, doc.sha256))
             session.commit()
     except Exception as exc:  # noqa: BLE001 - a notice must never undo a seal
         log.error("notifying signers of document %s failed: %s", doc_id, exc)
@@ -556,11 +557,13 @@ def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_
 def completion_mail_body(config: Mapping[str, Any], request: SigningRequest, title: str, sha256: str | None) -> str:
     """The "sealed" notice: where the copy is and exactly how long (SIGNED_COPY_DAYS after signing)."""
     days, until = signed_copy_days(config), signed_copy_until(config, request)
-    return (f"Beste {request.signer_name},\n\nIedereen heeft ondertekend: {title}.\n"
-            "Het document is verzegeld. U downloadt uw kopie via de persoonlijke link uit de uitnodiging "
-            f"(de pagina 'Dank u wel'). Dat kan tot {days} dagen na uw ondertekening, dus tot "
-            f"{until:%d-%m-%Y %H:%M} UTC; daarna werkt de link niet meer en vraagt u de coördinator om een kopie.\n\n"
-            f"Controleren kan iedereen op de pagina /verify (SHA-256 {sha256}).\n")
+    return (_("Beste %(name)s,", name=request.signer_name) + "\n\n"
+            + _("Iedereen heeft ondertekend: %(title)s.", title=title) + "\n"
+            + _("Het document is verzegeld. U downloadt uw kopie via de persoonlijke link uit de uitnodiging "
+                "(de pagina 'Dank u wel'). Dat kan tot %(days)s dagen na uw ondertekening, dus tot %(until)s; "
+                "daarna werkt de link niet meer en vraagt u de coördinator om een kopie.",
+                days=days, until=texts.local_time(until)) + "\n\n"
+            + _("Controleren kan iedereen op de pagina /verify (SHA-256 %(sha256)s).", sha256=sha256) + "\n")
 
 
 def _claim(session_factory: sessionmaker, doc_id: int, now: dt.datetime | None) -> str | None:
@@ -705,7 +708,8 @@ def final_view(session: Session, doc: SignedDocument, snapshot: DocumentSnapshot
     certificate's QR code to ``/verify`` for this document)."""
     signers = [_signer_view(session, r) for r in requests]
     versions = sorted({r.disclosure_version for r in requests if r.disclosure_version})
-    disclosures = "; ".join(f"versie {v}, SHA-256 {get_disclosure(v).sha256}" for v in versions) or "—"
+    disclosures = "; ".join(_("versie %(version)s, SHA-256 %(sha256)s", version=v, sha256=get_disclosure(v).sha256)
+                            for v in versions) or "—"
     return final_pdf.FinalView(
         kind=doc.subject_kind, id=doc.subject_id, title=snapshot.title, version=snapshot.version,
         sha256=snapshot.sha256, completed_at=_utc(max(r.signed_at for r in requests)), signers=signers,
@@ -716,11 +720,11 @@ def final_view(session: Session, doc: SignedDocument, snapshot: DocumentSnapshot
 def _signer_view(session: Session, request: SigningRequest) -> final_pdf.SignerView:
     person = session.get(Person, request.signer_person_id) if request.signer_person_id else None
     scan = session.scalar(select(PaperScan).where(PaperScan.request_id == request.id))
-    events = [{"label": final_pdf.EVENTS_NL[e.event], "at": _utc(e.occurred_at)}
+    events = [{"label": _(final_pdf.EVENTS_NL[e.event]), "at": _utc(e.occurred_at)}
               for e in events_for(session, request.subject_kind, request.subject_id)
               if e.request_id == request.id and e.event in final_pdf.EVENTS_NL]
     return final_pdf.SignerView(
-        name=request.signer_name, role_nl=final_pdf.ROLES_NL.get(request.signer_role, request.signer_role),
+        name=request.signer_name, role_nl=_(final_pdf.ROLES_NL[request.signer_role]) if request.signer_role in final_pdf.ROLES_NL else request.signer_role,
         method=request.method, signed_on=(scan.signed_on if scan else amsterdam_date(request.signed_at)).isoformat(),
         identification=identification(session, request), organisation=person.organisation.name if person else "",
         function=person.function if person else "", typed_name=request.full_name_typed or "",
@@ -732,13 +736,12 @@ def _signer_view(session: Session, request: SigningRequest) -> final_pdf.SignerV
 def identification(session: Session, request: SigningRequest) -> str:
     """How the signer was identified, in Dutch, for the certificate and the API."""
     if request.method == "paper":
-        return "Handtekening op papier; de scan is door de coördinator geüpload en aan dit document toegevoegd."
+        return _("Handtekening op papier; de scan is door de coördinator geüpload en aan dit document toegevoegd.")
     if request.method == "in_person":
         witness = session.get(Person, request.witness_person_id) if request.witness_person_id else None
         who = f"{witness.name} ({witness.organisation.name})" if witness else (request.requested_by or "onbekend")
-        return f"In persoon getekend op het apparaat van de professional, in aanwezigheid van getuige {who}; naam getypt."
-    return (f"Persoonlijke eenmalige link per e-mail naar {request.signer_email}; volledige naam getypt "
-            f"(„{request.full_name_typed}”) en akkoord gegeven met de verklaring elektronisch ondertekenen.")
+        return _('In persoon getekend op het apparaat van de professional, in aanwezigheid van getuige %(who)s; naam getypt.', who=who)
+    return (_('Persoonlijke eenmalige link per e-mail naar %(signer_email)s; volledige naam getypt („%(full_name_typed)s”) en akkoord gegeven met de verklaring elektronisch ondertekenen.', signer_email=request.signer_email, full_name_typed=request.full_name_typed))
 
 
 def _outside_partners(session: Session, doc: SignedDocument, requests: list[SigningRequest]) -> list[dict]:
@@ -753,7 +756,8 @@ def _outside_partners(session: Session, doc: SignedDocument, requests: list[Sign
 
 
 def _utc(moment: dt.datetime) -> str:
-    return tokens.as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """A moment on the certificate: Europe/Amsterdam, to the second ("8 september 2025 14:00:00")."""
+    return texts.local_time(tokens.as_utc(moment), seconds=True)
 
 
 # ----------------------------------------------------------------------------- seal and verify
@@ -775,8 +779,8 @@ def seal_identity(config: Mapping[str, Any]):
 
 def seal(config: Mapping[str, Any], assembled: bytes, view: final_pdf.FinalView) -> bytes:
     """Seal a signed document once with PAdES (B-LT when TIMESTAMP_URL is set; a failing TSA raises)."""
-    return seal_finished(config, assembled, title=view.title, subject=f"{view.kind}/{view.id} versie {view.version}",
-                         reason=f"Ondertekend en verzegeld: {view.title}", keywords=final_pdf.keywords(view))
+    return seal_finished(config, assembled, title=view.title, subject=_('%(kind)s/%(id)s versie %(version)s', kind=view.kind, id=view.id, version=view.version),
+                         reason=_('Ondertekend en verzegeld: %(title)s', title=view.title), keywords=final_pdf.keywords(view))
 
 
 def seal_finished(config: Mapping[str, Any], pdf: bytes, *, title: str, subject: str, reason: str,
@@ -807,7 +811,7 @@ def trusted_certificates(config: Mapping[str, Any]) -> list[bytes]:
 def _request(session: Session, request_id: int) -> SigningRequest:
     request = session.get(SigningRequest, request_id)
     if request is None:
-        raise NotFound(f"Ondertekeningsverzoek {request_id} bestaat niet.", {"request_id": "Bestaat niet."})
+        raise NotFound(_('Ondertekeningsverzoek %(request_id)s bestaat niet.', request_id=request_id), {"request_id": _("Bestaat niet.")})
     return request
 
 
@@ -818,11 +822,11 @@ def signed_document(session: Session, kind: str, subject_id: int) -> SignedDocum
     if doc is not None and doc.status in ("sealed", "paper"):
         return doc
     if doc is not None:
-        detail = f" Laatste fout: {doc.last_error}" if doc.last_error else ""
-        raise Conflict("Alle handtekeningen zijn binnen; het document wordt nog verzegeld." + detail,
+        detail = _(' Laatste fout: %(last_error)s', last_error=doc.last_error) if doc.last_error else ""
+        raise Conflict(_("Alle handtekeningen zijn binnen; het document wordt nog verzegeld.") + detail,
                        {"status": "pending_seal"}, code="not_sealed")
     waiting = [r.signer_name for r in live_requests(session, kind, subject_id) if r.status != "signed"]
-    text = f"Nog niet door iedereen getekend (wacht op: {', '.join(waiting)})." if waiting else "Nog niet ondertekend."
+    text = _('Nog niet door iedereen getekend (wacht op: %(value)s).', value=', '.join(waiting)) if waiting else _("Nog niet ondertekend.")
     raise Conflict(text, {"status": "not_signed"}, code="not_signed")
 
 

@@ -41,7 +41,7 @@ def test_the_whole_v1_flow(api):
     assert entitled["on"] == "2025-05-20" and entitled["case"] is None
     assert {o["id"] for o in entitled["organisations"]} == {org_a, org_b}
     assert [(p["id"], p["basis"]) for p in entitled["people"]] == [(person.json["id"], "structural")]
-    assert entitled["people"][0]["reasons"][1] == {"code": "bijlage1_signed", "text": "Bijlage 1 getekend op 2025-05-20 voor Casustafel Noord."}
+    assert entitled["people"][0]["reasons"][1] == {"code": "bijlage1_signed", "text": "Bijlage 1 getekend op 20 mei 2025 voor Casustafel Noord."}
 
     allowed = api.get(f"/api/v1/check?person={person.json['id']}&table={table_id}&on=2025-05-20").json
     assert allowed["allowed"] is True and allowed["basis"] == "structural"

@@ -50,7 +50,7 @@ def test_the_case_page_shows_the_file_and_its_read_is_logged(api, logged_in, app
     page = logged_in.get(f"/cases/{case['id']}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    for text in ("Casus EN-2026-01", "2. Inbreng &amp; coördinatie", "sinds 2026-02-03", "Mira", "GGD Drenthe",
+    for text in ("Casus EN-2026-01", "2. Inbreng &amp; coördinatie", "sinds 3 februari 2026", "Mira", "GGD Drenthe",
                  "Anouk", "toestemming van de inwoner", "casusregie bij Stichting de Toegang Emmen",
                  "naar een andere fase: 1. Signaleren → 2. Inbreng &amp; coördinatie", "format ontvangen",
                  "Fase wijzigen", "Casus afsluiten", "Deelnemer toevoegen", "Hoort niet aan deze tafel"):
@@ -83,8 +83,8 @@ def test_phases_decide_who_sees_the_case_page_and_the_table_lists_only_those(api
     assert coordinator.get(path).status_code == 200
     late = coordinator.get(f"{table}?on=2026-09-02").get_data(as_text=True)
     row = late[late.index('id="casussen"'):late.index("</table>", late.index('id="casussen"'))]
-    assert "ZVH-1" in row and "uiterlijk 2026-09-01: terug aan tafel" in row and "verlopen" in row
-    assert "op zijn vroegst 2026-05-01" in row
+    assert "ZVH-1" in row and "uiterlijk 1 september 2026: terug aan tafel" in row and "verlopen" in row
+    assert "op zijn vroegst 1 mei 2026" in row
     in_time = coordinator.get(f"{table}?on=2026-09-01").get_data(as_text=True)
     assert "verlopen" not in in_time[in_time.index('id="casussen"'):]
     # the procesregisseur form exists where the pack has one; a person without Bijlage 1 is refused
@@ -134,7 +134,7 @@ def test_forms_show_dutch_field_errors_and_write_nothing(api, logged_in, app_ses
     closed = _post(logged_in, path, f"{path}/closure", "close", {"reason": "handled", "on": "2026-03-01"})
     assert closed.status_code == 302
     html = logged_in.get(path).get_data(as_text=True)
-    assert "afgesloten op 2026-03-01 (afgehandeld)" in html and "Evaluatie vastleggen" in html
+    assert "afgesloten op 1 maart 2026 (afgehandeld)" in html and "Evaluatie vastleggen" in html
     assert "Fase wijzigen" not in html
     assert _post(logged_in, path, f"{path}/evaluation", "evaluation", {"on": "2026-03-10"}).status_code == 302
     app_session.expire_all()

@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
+from registry import texts
 from signatures.models import SigningRequest
 from tests import signing_support as support
 
@@ -92,7 +93,7 @@ def test_completion_mail_promises_exactly_the_period(app, api, client, app_sessi
     body = sealed[0]["body"]
     until = _signed_at(app_session).replace(tzinfo=None) + dt.timedelta(days=days)
     assert f"tot {days} dagen na uw ondertekening" in body
-    assert until.strftime("%d-%m-%Y %H:%M") in body
+    assert texts.local_time(until) in body  # Europe/Amsterdam, "9 december 2026 05:24"
     assert not re.search(r"/onderteken/[A-Za-z0-9_-]{22,}", body)  # the notice itself carries no link
 
 

@@ -59,7 +59,7 @@ def test_signing_date_rule():
     assert rules.signing_date_problem(day, day) is None
     assert rules.signing_date_problem(day - dt.timedelta(days=400), day) is None
     problem = rules.signing_date_problem(day + dt.timedelta(days=1), day)
-    assert "2026-05-02" in problem and "na vandaag" in problem
+    assert "2 mei 2026" in problem and "na vandaag" in problem
     assert rules.signing_date_problem(TODAY) is None and rules.signing_date_problem(TODAY + dt.timedelta(days=1))
 
 
@@ -116,7 +116,7 @@ def test_api_refuses_signing_dates_after_today_everywhere(api, world, app_sessio
     declaration = {"kind": "structural", "person_id": world["person"], "table_id": world["table"]}
     _refused(api.post("/api/v1/declarations", {**declaration, "signed_on": TOMORROW}), 422, "signed_on", "na vandaag")
     _refused(api.post("/api/v1/declarations", {"kind": "incidental", "person_id": world["person"], "table_id": world["table"],
-                                               "case_ref": "EN-9", "signed_on": "2999-01-01"}), 422, "signed_on", "2999-01-01")
+                                               "case_ref": "EN-9", "signed_on": "2999-01-01"}), 422, "signed_on", "1 januari 2999")
     _refused(api.post("/api/v1/consents", _consent(world, signed_on=TOMORROW)), 422, "signed_on", "na vandaag")
     app_session.expire_all()
     assert app_session.scalar(select(Partnership).where(Partnership.organisation_id == other["id"])) is None

@@ -56,3 +56,139 @@ def test_dates_and_times_as_people_write_them(app):
         assert local_time(dt.datetime(2025, 1, 12, 12, 5)) == "12 januari 2025 13:05"
     with app.test_request_context("/?lang=en"):
         assert long_date(dt.date(2025, 5, 12)) == "12 May 2025"
+
+
+# ----------------------------------------------------------------------------- pages, mails and errors in English
+
+DUTCH_WORDS = ("Opslaan", "Ondertekening", "Uitloggen", "Convenanten", "Formulieren", "Casussen", "Personen",
+               "Organisaties", "Niemand mag", "Geen toegang", "Terug naar", "wacht op ondertekening", "Gebruikers",
+               "Toegangslog", "Bewijslog", "Verzoeken", "Annuleren", "Versturen", "getekend op", "sinds",
+               "Naam", "Waarom", "Niet gevonden", "januari", "februari", "maart", "mei", "juni")
+"""Words of the service's own Dutch that an English page must not show (the demo's names
+and the pack's texts are Dutch on purpose, so the words are picked to avoid them)."""
+
+
+def _visible_text(html: str) -> str:
+    """What a person reads: the page without tags, scripts and styles."""
+    import html as html_lib
+
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def _dutch_left(html: str) -> list[str]:
+    text = _visible_text(html)
+    return [w for w in DUTCH_WORDS if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
+def test_main_pages_are_english_when_chosen(logged_in, app_session):
+    from sqlalchemy import select
+
+    from forms_service.demo import load_demo
+    from registry.models import CaseTable, Covenant, Person
+
+    load_demo(app_session)
+    app_session.commit()
+    table = app_session.scalar(select(CaseTable).where(CaseTable.area == "Emmen-Noord"))
+    covenant = app_session.scalar(select(Covenant))
+    mira = app_session.scalar(select(Person).where(Person.name == "Mira Kamphuis"))
+    assert _lang(logged_in.get("/?lang=en")) == "en"
+    pages = ["/", f"/tables/{table.id}?on=2026-03-02", f"/people/{mira.id}?on=2026-01-01", "/covenants",
+             f"/covenants/{covenant.id}", "/forms", "/ondertekening", "/outbox", "/beheer/gebruikers/",
+             "/verzoeken", "/toegangslog", "/bewijslog", "/account", f"/tables/{table.id}/meetings"]
+    for path in pages:
+        page = logged_in.get(path)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200, (path, page.status_code)
+        assert _lang(page) == "en", path
+        assert not _dutch_left(html), (path, _dutch_left(html))
+    table_page = logged_in.get(f"/tables/{table.id}?on=2026-03-02").get_data(as_text=True)
+    assert "Who may join on 2 March 2026" in table_page
+    assert "Annex 1 signed on" not in table_page  # the pack's own term stays: "Bijlage 1 signed on 20 May 2025"
+    assert "Bijlage 1 signed on 20 May 2025 for Casustafel Emmen-Noord" in table_page
+    assert 'data-code="bijlage1_signed"' in table_page and ">bijlage1_signed<" not in table_page
+    dutch = logged_in.get(f"/tables/{table.id}?on=2026-03-02&lang=nl").get_data(as_text=True)
+    assert "Bijlage 1 getekend op 20 mei 2025 voor Casustafel Emmen-Noord" in dutch and _lang_of(dutch) == "nl"
+
+
+def _lang_of(html: str) -> str:
+    return re.search(r'<html lang="([a-z]+)"', html).group(1)
+
+
+def test_a_mail_sent_from_an_english_page_is_english(logged_in, app_session):
+    from sqlalchemy import select
+
+    from signatures.models import OutboxMessage
+    from tests.auth_support import csrf_of
+
+    page = logged_in.get("/beheer/gebruikers/nieuw?lang=en").get_data(as_text=True)
+    assert "Invite a user" in page
+    sent = logged_in.post("/beheer/gebruikers/nieuw", data={"csrf_token": csrf_of(page), "name": "Eve English",
+                                                           "email": "eve@example.org", "role": "admin"})
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    message = next(m for m in app_session.scalars(select(OutboxMessage)) if m.to == "eve@example.org")
+    assert message.subject == "Your account for Covenant management for case tables"
+    assert message.body.startswith("Dear Eve English,") and "Kind regards," in message.body
+    assert "Beste" not in message.body and "UTC" not in message.body
+    assert re.search(r"expires on \d{1,2} [A-Z][a-z]+ \d{4} \d\d:\d\d\.", message.body), message.body
+    logged_in.get("/?lang=nl")
+    again = logged_in.get("/beheer/gebruikers/nieuw").get_data(as_text=True)
+    logged_in.post("/beheer/gebruikers/nieuw", data={"csrf_token": csrf_of(again), "name": "Nina Nederlands",
+                                                    "email": "nina@example.org", "role": "admin"})
+    dutch = next(m for m in app_session.scalars(select(OutboxMessage)) if m.to == "nina@example.org")
+    assert dutch.body.startswith("Beste Nina Nederlands,") and "Met vriendelijke groet," in dutch.body
+
+
+def test_an_unknown_web_address_gets_our_error_page_in_both_languages(client):
+    dutch = client.get("/bestaat-niet", headers={"Accept-Language": "nl"})
+    html = dutch.get_data(as_text=True)
+    assert dutch.status_code == 404 and _lang(dutch) == "nl"
+    assert "Niet gevonden" in html and "Deze pagina bestaat niet (meer)" in html and "Not Found" not in html
+    english = client.get("/bestaat-niet?lang=en")
+    html = english.get_data(as_text=True)
+    assert english.status_code == 404 and _lang(english) == "en"
+    assert "Not found" in html and "This page does not exist (any more)" in html
+    assert "The requested URL was not found on the server" not in html
+    api = client.get("/api/v1/bestaat-niet?lang=en")
+    assert api.status_code == 404 and api.is_json and api.json["error"]["code"] == "not_found"
+
+
+def test_a_forbidden_or_gone_web_page_is_ours_too(app):
+    from werkzeug.exceptions import Forbidden, Gone
+
+    from forms_service.web import http_error_page
+
+    with app.test_request_context("/iets?lang=en"):
+        app.preprocess_request()
+        body, status = http_error_page(Forbidden())
+        assert status == 403 and "You do not have access to this page." in body
+        body, status = http_error_page(Gone())
+        assert status == 410 and "no longer available" in body
+    with app.test_request_context("/iets"):
+        app.preprocess_request()
+        body, status = http_error_page(Gone("Deze link is verlopen."))
+        assert status == 410 and "Deze link is verlopen." in body and "Niet meer beschikbaar" in body
+
+
+def test_statuses_are_words_in_the_page_language(app):
+    from forms_service.i18n import status_text
+
+    with app.test_request_context("/?lang=nl"):
+        assert status_text("pending") == "verstuurd, nog niet geopend" and status_text("declined") == "geweigerd"
+    with app.test_request_context("/?lang=en"):
+        assert status_text("pending") == "sent, not opened yet" and status_text("signed") == "signed"
+        assert status_text("sealed") == "sealed" and status_text(None) == "—"
+
+
+def test_reason_texts_follow_the_request_and_stay_dutch_outside_one(app):
+    import datetime as dt
+
+    from registry import rules
+
+    covenant = rules.CovenantFacts(1, "C", in_force_on=dt.date(2025, 5, 1))
+    partner = rules.PartnershipFacts(7, "Stichting Cosis", signed_on=dt.date(2025, 6, 1), founding=False)
+    outside = rules.organisation_decision(covenant, partner, dt.date(2025, 6, 2)).reasons[0].text
+    assert outside == "Stichting Cosis is convenantpartner sinds 1 juni 2025 (convenant toegetreden op 1 juni 2025)."
+    with app.test_request_context("/?lang=en"):
+        english = rules.organisation_decision(covenant, partner, dt.date(2025, 6, 2)).reasons[0].text
+    assert english == "Stichting Cosis has been a covenant partner since 1 June 2025 (covenant acceded on 1 June 2025)."

@@ -60,10 +60,10 @@ def test_ggz_intentieverklaring_end_to_end(api):
     last = api.get(f"/api/v1/check?person={behandelaar}&table={table_id}&on=2027-12-31").json
     assert last["allowed"] and last["basis"] == "structural"
     term = next(r["text"] for r in last["reasons"] if r["code"] == "covenant_in_force")
-    assert "looptijd tot en met 2027-12-31, niet stilzwijgend verlengd" in term
+    assert "looptijd tot en met 31 december 2027, niet stilzwijgend verlengd" in term
     after = api.get(f"/api/v1/check?person={behandelaar}&table={table_id}&on=2028-01-01").json
     assert not after["allowed"] and [r["code"] for r in after["reasons"]] == ["covenant_ended"]
-    assert "2027-12-31" in after["reasons"][0]["text"]
+    assert "31 december 2027" in after["reasons"][0]["text"]
     assert api.get(f"/api/v1/tables/{table_id}/entitled?on=2028-01-01").json["people"] == []
 
     # a meeting on request (op afroep), besides the fixed dates

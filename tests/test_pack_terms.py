@@ -133,11 +133,11 @@ def test_one_month_notice_from_the_pack(api, packs_root):
     assert response.json["ends_on"] == "2026-12-30"
     before = check(api, ids, "2026-12-29")
     assert before["allowed"] and [w["code"] for w in before["warnings"]] == ["notice_given"]
-    assert "het partnerschap eindigt op 2026-12-30" in before["warnings"][0]["text"]
+    assert "het partnerschap eindigt op 30 december 2026" in before["warnings"][0]["text"]
     for day in ("2026-12-30", "2026-12-31"):
         ended = check(api, ids, day)
         assert not ended["allowed"] and codes(ended) == ["notice_ended"]
-        assert "geëindigd op 2026-12-30" in ended["reasons"][0]["text"]
+        assert "geëindigd op 30 december 2026" in ended["reasons"][0]["text"]
 
 
 def test_emmen_keeps_three_months(api, packs_root):
@@ -154,10 +154,10 @@ def test_no_tacit_renewal_ends_on_the_anniversary(api, packs_root):
     ids = setup(api, "emmen-eenjarig")  # in force 2025-05-12, one year, no renewal
     last = check(api, ids, "2026-05-11")
     assert last["allowed"]
-    assert "looptijd tot en met 2026-05-11, niet stilzwijgend verlengd" in term(last)
+    assert "looptijd tot en met 11 mei 2026, niet stilzwijgend verlengd" in term(last)
     anniversary = check(api, ids, "2026-05-12")
     assert not anniversary["allowed"] and codes(anniversary) == ["covenant_ended"]
-    assert "tot en met 2026-05-11" in anniversary["reasons"][0]["text"]
+    assert "tot en met 11 mei 2026" in anniversary["reasons"][0]["text"]
     assert "niet stilzwijgend verlengd" in anniversary["reasons"][0]["text"]
     entitled = api.get(f"/api/v1/tables/{ids['table']}/entitled?on=2026-05-12").json
     assert entitled["organisations"] == [] and entitled["people"] == []
@@ -167,10 +167,10 @@ def test_no_tacit_renewal_ends_on_the_anniversary(api, packs_root):
 def test_a_fixed_last_day_is_inclusive(api, packs_root):
     ids = setup(api, "emmen-einddatum")  # ends_on = 2026-09-30
     last = check(api, ids, "2026-09-30")
-    assert last["allowed"] and "looptijd tot en met 2026-09-30, niet stilzwijgend verlengd" in term(last)
+    assert last["allowed"] and "looptijd tot en met 30 september 2026, niet stilzwijgend verlengd" in term(last)
     after = check(api, ids, "2026-10-01")
     assert not after["allowed"] and codes(after) == ["covenant_ended"]
-    assert "2026-09-30" in after["reasons"][0]["text"]
+    assert "30 september 2026" in after["reasons"][0]["text"]
     tables = api.get(f"/api/v1/people/{ids['mira']}/tables?on=2026-10-01").json["tables"]
     assert tables == []
 
@@ -178,9 +178,9 @@ def test_a_fixed_last_day_is_inclusive(api, packs_root):
 def test_emmen_renews_itself_and_says_so(api, packs_root):
     ids = setup(api, EMMEN)  # in force 2025-05-12: three years, then a year at a time
     first = check(api, ids, "2028-05-11")
-    assert first["allowed"] and "looptijd tot en met 2028-05-11, daarna telkens stilzwijgend verlengd" in term(first)
+    assert first["allowed"] and "looptijd tot en met 11 mei 2028, daarna telkens stilzwijgend verlengd" in term(first)
     renewed = check(api, ids, "2030-05-12")
-    assert renewed["allowed"] and "stilzwijgend verlengd tot en met 2031-05-11" in term(renewed)
+    assert renewed["allowed"] and "stilzwijgend verlengd tot en met 11 mei 2031" in term(renewed)
 
 
 def test_a_missing_pack_falls_back_to_the_defaults(api, packs_root, app_session):
@@ -276,7 +276,7 @@ def test_exclusion_ends_entitlement_through_a_bijlage_2_too(api, packs_root):
     assert check(api, ids, "2026-01-31", "sanne", "EN-1")["allowed"]          # history stays answerable
     after = check(api, ids, "2026-02-01", "sanne", "EN-1")
     assert not after["allowed"] and codes(after) == ["excluded"]
-    assert "per 2026-02-01 uitgesloten" in after["reasons"][0]["text"] and "Bewust niet naleven" in after["reasons"][0]["text"]
+    assert "per 1 februari 2026 uitgesloten" in after["reasons"][0]["text"] and "Bewust niet naleven" in after["reasons"][0]["text"]
     structural = check(api, ids, "2026-02-01")                                 # Mira's Bijlage 1 neither
     assert not structural["allowed"] and codes(structural) == ["excluded"]
     # someone of an organisation that is no partner at all still joins with a Bijlage 2

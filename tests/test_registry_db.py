@@ -60,7 +60,7 @@ def test_accession_after_coming_into_force(session, world):
     assert world["cov"].partnerships[-1].founding is False
     assert not queries.check(session, worker.id, world["north"].id, D(2026, 1, 31)).allowed
     decision = queries.check(session, worker.id, world["north"].id, D(2026, 2, 1))
-    assert decision.allowed and "sinds 2026-02-01" in decision.reasons[0].text
+    assert decision.allowed and "sinds 1 februari 2026" in decision.reasons[0].text
 
 
 def test_entitled_lists_people_with_basis_and_case(session, world):

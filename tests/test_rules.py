@@ -79,7 +79,7 @@ def test_partner_from_the_day_it_signed_not_the_day_before():
     assert codes(rules.organisation_decision(covenant, late, D(2025, 5, 31))) == ["covenant_signed_later"]
     allowed = rules.organisation_decision(covenant, late, D(2025, 6, 1))
     assert allowed.allowed and codes(allowed) == ["partner", "covenant_in_force"]
-    assert "sinds 2025-06-01" in allowed.reasons[0].text and "toegetreden" in allowed.reasons[0].text
+    assert "sinds 1 juni 2025" in allowed.reasons[0].text and "toegetreden" in allowed.reasons[0].text
 
 
 def test_founding_partner_that_signed_early_is_partner_from_coming_into_force():
@@ -87,7 +87,7 @@ def test_founding_partner_that_signed_early_is_partner_from_coming_into_force():
     assert not decision_before.allowed
     assert codes(decision_before) == ["covenant_not_in_force"]
     decision = rules.organisation_decision(COVENANT, GGD, D(2025, 5, 12))
-    assert decision.allowed and "sinds 2025-05-12" in decision.reasons[0].text
+    assert decision.allowed and "sinds 12 mei 2025" in decision.reasons[0].text
 
 
 def test_covenant_not_yet_in_force_denies_everyone():
@@ -113,10 +113,10 @@ def test_notice_keeps_entitlement_until_the_day_before_the_end(given, ends):
     last_day = rules.organisation_decision(COVENANT, leaving, ends - dt.timedelta(days=1))
     assert last_day.allowed
     assert [w.code for w in last_day.warnings] == ["notice_given"]
-    assert ends.isoformat() in last_day.warnings[0].text
+    assert rules.iso(ends) in last_day.warnings[0].text
     ended = rules.organisation_decision(COVENANT, leaving, ends)
     assert not ended.allowed and codes(ended) == ["notice_ended"]
-    assert given.isoformat() in ended.reasons[0].text and ends.isoformat() in ended.reasons[0].text
+    assert rules.iso(given) in ended.reasons[0].text and rules.iso(ends) in ended.reasons[0].text
 
 
 def test_notice_day_itself_is_still_entitled_and_warned_from_then_on():
@@ -150,7 +150,7 @@ def test_tacit_renewal_years_after_the_first_term_keeps_entitlement():
     decision = rules.organisation_decision(COVENANT, GGD, D(2033, 8, 1))
     assert decision.allowed
     in_force, why = rules.covenant_reason(COVENANT, D(2033, 8, 1))
-    assert in_force and "stilzwijgend verlengd tot en met 2034-05-11" in why.text
+    assert in_force and "stilzwijgend verlengd tot en met 11 mei 2034" in why.text
 
 
 def test_ended_covenant_denies():
@@ -166,7 +166,7 @@ def test_structural_participant_allowed_with_reasons_and_dates():
     decision = decide(D(2025, 5, 20), declarations=[b1()])
     assert decision.allowed and decision.basis == rules.STRUCTURAL
     assert codes(decision) == ["partner", "bijlage1_signed", "covenant_in_force"]
-    assert "Bijlage 1 getekend op 2025-05-20 voor Casustafel Emmen-Noord" in decision.reasons[1].text
+    assert "Bijlage 1 getekend op 20 mei 2025 voor Casustafel Emmen-Noord" in decision.reasons[1].text
 
 
 def test_day_before_bijlage1_signature_is_denied():

@@ -39,13 +39,13 @@ def test_table_page_shows_who_may_join_and_why(logged_in, app_session):
     north = app_session.scalar(select(CaseTable).where(CaseTable.area == "Emmen-Noord"))
     html = logged_in.get(f"/tables/{north.id}?on=2026-03-02&case=EN-2026-014").get_data(as_text=True)
     assert "Casustafel Emmen-Noord" in html
-    assert "Mira Kamphuis" in html and "Bijlage 1 getekend op 2025-05-20 voor Casustafel Emmen-Noord" in html
+    assert "Mira Kamphuis" in html and "Bijlage 1 getekend op 20 mei 2025 voor Casustafel Emmen-Noord" in html
     assert "Sanne Hofstra" in html and "incidenteel (Bijlage 2)" in html
-    assert "heeft op 2026-09-30 opgezegd" not in html  # not yet on 2026-03-02
+    assert "heeft op 30 september 2026 opgezegd" not in html  # not yet on 2026-03-02
     before = logged_in.get(f"/tables/{north.id}?on=2025-05-11").get_data(as_text=True)
     assert "Niemand mag op deze datum aanschuiven." in before
     later = logged_in.get(f"/tables/{north.id}?on=2026-12-01").get_data(as_text=True)
-    assert "heeft op 2026-09-30 opgezegd; het partnerschap eindigt op 2026-12-30" in later
+    assert "heeft op 30 september 2026 opgezegd; het partnerschap eindigt op 30 december 2026" in later
     bad = logged_in.get(f"/tables/{north.id}?on=morgen")
     assert bad.status_code == 200 and "geen geldige datum" in bad.get_data(as_text=True)
 

@@ -52,12 +52,15 @@ def domain_error(exc: DomainError):
 
 @bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    """404/405/413 etc. under /api/ in the API's JSON shape; elsewhere Flask's own page.
+    """404/405/413 etc. under /api/ in the API's JSON shape; elsewhere our own page in the
+    page's language (:func:`forms_service.web.http_error_page`).
 
     App-wide because an unknown /api/ path matches no route of this blueprint.
     """
     if not request.path.startswith("/api/"):
-        return exc
+        from forms_service.web import http_error_page
+
+        return http_error_page(exc)
     db.session().rollback()
     return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
 

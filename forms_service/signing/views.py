@@ -8,6 +8,7 @@ paper, in person, downloads, the outbox.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask import (
     Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for,
 )
@@ -19,7 +20,6 @@ from forms_service.web.document_forms import parse_form_date
 from forms_service.web.preview import preview_response
 from forms_service.auth import current_user, login_required
 from signatures import workflow as service
-from flask_babel import gettext as _
 
 from signatures.subjects import KINDS, Signer, load_subject
 from signatures.verification import expected_document, matches_expected, verify_upload
@@ -183,7 +183,7 @@ def signed_copy(token: str):
         signing_request = _signed_request(token)
     except lifecycle.SigningError as exc:
         return error_page(exc)
-    doc = _sealed(signing_request) or abort(409, "Het document is nog niet door iedereen ondertekend.")
+    doc = _sealed(signing_request) or abort(409, _("Het document is nog niet door iedereen ondertekend."))
     ip, agent = client()
     append_event(session, subject_kind=doc.subject_kind, subject_id=doc.subject_id, request_id=signing_request.id,
                  event="downloaded", actor=f"{signing_request.signer_name} <{signing_request.signer_email or ''}>",
@@ -223,7 +223,7 @@ def verify():
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            flash("Kies een PDF-bestand.", "error")
+            flash(_("Kies een PDF-bestand."), "error")
         else:
             result = verify_upload(db.session(), current_app.config, upload.read())
     return render_template("signing/verify.html", result=result, wanted=wanted, expected=expected,
@@ -528,5 +528,5 @@ def outbox_passed_on(message_id: int):
     message = db.session().get(OutboxMessage, message_id) or abort(404)
     mail.mark_passed_on(db.session(), message)
     db.session().commit()
-    flash("Gemarkeerd als doorgegeven; de link in het bericht is onleesbaar gemaakt.")
+    flash(_("Gemarkeerd als doorgegeven; de link in het bericht is onleesbaar gemaakt."))
     return redirect(url_for("signing.outbox"))

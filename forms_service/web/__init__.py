@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from forms_service import access, db
 from forms_service.api.export_api import zip_response
@@ -32,7 +35,8 @@ def requested_date() -> tuple[dt.date, str | None]:
     try:
         return parse_date(value), None
     except ValueError:
-        return rules.today(), f"'{value}' is geen geldige datum (jaar {MIN_YEAR}–{MAX_YEAR}); getoond wordt vandaag."
+        return rules.today(), _("'%(value)s' is geen geldige datum (jaar %(first)s–%(last)s); getoond wordt vandaag.",
+                                value=value, first=MIN_YEAR, last=MAX_YEAR)
 
 
 @bp.app_errorhandler(DomainError)
@@ -70,6 +74,33 @@ class PageLinks:
 def dashboard_lines() -> list[dashboard.Line]:
     """What waits for the acting user today (the start page and the API)."""
     return dashboard.dashboard(db.session(), access.acting_user(), PageLinks())
+
+
+HTTP_ERROR_TEXTS = {
+    400: (_l("Ongeldig verzoek"), _l("Dit verzoek kon niet worden verwerkt. Ga terug en probeer het opnieuw.")),
+    403: (_l("Geen toegang"), _l("U heeft geen toegang tot deze pagina.")),
+    404: (_l("Niet gevonden"), _l("Deze pagina bestaat niet (meer). Controleer het adres of ga terug naar het overzicht.")),
+    405: (_l("Niet toegestaan"), _l("Deze handeling is op dit adres niet mogelijk.")),
+    409: (_l("Dat kan nu niet"), _l("Dit past niet bij de huidige stand van zaken. Laad de pagina opnieuw.")),
+    410: (_l("Niet meer beschikbaar"), _l("Deze link of pagina is niet meer beschikbaar.")),
+    413: (_l("Te groot"), _l("Het verstuurde bestand is te groot.")),
+    500: (_l("Er ging iets mis"), _l("Er is bij ons een fout opgetreden. Probeer het later opnieuw.")),
+}
+"""Title and explanation of each HTTP error on a web page; other codes get the 400/500 text."""
+
+
+def http_error_page(exc: HTTPException):
+    """An HTTP error on a web address as our page in the page's language (Dutch by default),
+    with its status. A description our own code passed to ``abort(code, "…")`` is shown;
+    Werkzeug's English default is not. Redirects and ready responses pass through."""
+    if exc.response is not None or (exc.code or 500) < 400:
+        return exc
+    code = exc.code or 500
+    title, text = HTTP_ERROR_TEXTS.get(code) or HTTP_ERROR_TEXTS[500 if code >= 500 else 400]
+    if exc.description and exc.description != type(exc).description:
+        text = exc.description
+    db.session().rollback()
+    return render_template("http_error.html", title=title, text=text), code
 
 
 @bp.get("/")

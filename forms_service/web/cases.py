@@ -11,13 +11,14 @@ case page is logged (subject kind ``case``).
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from forms_service import access, db
+from forms_service import access, db, i18n
 from forms_service.auth import current_user, login_required
 from forms_service.web.document_forms import DateInput, DutchMeta
 from registry import access as rights
@@ -59,80 +60,80 @@ class CaseForm(FlaskForm):
 class NewCaseForm(CaseForm):
     """Open a case (*aanmelding*) at a table: a pseudonymous reference, no names."""
 
-    reference = StringField("Casusreferentie", validators=[DataRequired("Vul de casusreferentie in."),
-                                                           Length(max=100, message="Maximaal 100 tekens.")])
-    opened_on = Day("Aangemeld op")
-    phase = Code("Fase")
-    brought_by = Choice("Ingebracht door")
-    age = IntegerField("Leeftijd van de inwoner (wordt niet bewaard)",
+    reference = StringField(_l("Casusreferentie"), validators=[DataRequired(_l("Vul de casusreferentie in.")),
+                                                           Length(max=100, message=_l("Maximaal 100 tekens."))])
+    opened_on = Day(_l("Aangemeld op"))
+    phase = Code(_l("Fase"))
+    brought_by = Choice(_l("Ingebracht door"))
+    age = IntegerField(_l("Leeftijd van de inwoner (wordt niet bewaard)"),
                        validators=[Optional(), NumberRange(0, 130, "Vul een leeftijd tussen 0 en 130 in.")])
-    track = Code("Spoor")
+    track = Code(_l("Spoor"))
 
 
 class PhaseForm(CaseForm):
-    phase = Code("Naar fase", "Kies een fase.")
-    on = Day("Met ingang van", "Vul de datum in.")
-    reason = StringField("Reden (administratief, geen WAT)",
-                         validators=[Optional(), Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
+    phase = Code(_l("Naar fase"), _l("Kies een fase."))
+    on = Day(_l("Met ingang van"), _l("Vul de datum in."))
+    reason = StringField(_l("Reden (administratief, geen WAT)"),
+                         validators=[Optional(), Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
 
 
 class CloseForm(CaseForm):
-    on = Day("Afgesloten op", "Vul de datum in.")
-    reason = Code("Reden van afsluiting", "Kies een reden.")
-    evaluated_on = Day("Geëvalueerd op (optioneel)")
+    on = Day(_l("Afgesloten op"), _l("Vul de datum in."))
+    reason = Code(_l("Reden van afsluiting"), _l("Kies een reden."))
+    evaluated_on = Day(_l("Geëvalueerd op (optioneel)"))
 
 
 class EvaluationForm(CaseForm):
-    on = Day("Geëvalueerd op", "Vul de datum in.")
+    on = Day(_l("Geëvalueerd op"), _l("Vul de datum in."))
 
 
 class ParticipantForm(CaseForm):
-    person_id = Choice("Persoon", "Kies een persoon.")
-    role = Code("Rol")
-    on = Day("Vanaf")
+    person_id = Choice(_l("Persoon"), _l("Kies een persoon."))
+    role = Code(_l("Rol"))
+    on = Day(_l("Vanaf"))
 
 
 class SharingBasisForm(CaseForm):
-    organisation_id = Choice("Partner", "Kies een partner.")
-    basis = Code("Grondslag voor verstrekking", "Kies een grondslag.")
-    on = Day("Gewogen op")
+    organisation_id = Choice(_l("Partner"), _l("Kies een partner."))
+    basis = Code(_l("Grondslag voor verstrekking"), _l("Kies een grondslag."))
+    on = Day(_l("Gewogen op"))
 
 
 class CasusregieForm(CaseForm):
-    organisation_id = Choice("Casusregie bij", "Kies een partner.")
-    on = Day("Met ingang van")
+    organisation_id = Choice(_l("Casusregie bij"), _l("Kies een partner."))
+    on = Day(_l("Met ingang van"))
 
 
 class ProcesregisseurForm(CaseForm):
-    person_id = Choice("Persoon", "Kies een persoon.")
-    on = Day("Met ingang van")
+    person_id = Choice(_l("Persoon"), _l("Kies een persoon."))
+    on = Day(_l("Met ingang van"))
 
 
 class ActionForm(CaseForm):
-    case_id = Choice("Casus", "Kies een casus.")
-    person_id = Choice("Wie", "Kies wie de actie uitvoert.")
-    action = Code("Wat", "Kies een actie.")
-    due_on = Day("Uiterlijk op", "Vul de streefdatum in.")
+    case_id = Choice(_l("Casus"), _l("Kies een casus."))
+    person_id = Choice(_l("Wie"), _l("Kies wie de actie uitvoert."))
+    action = Code(_l("Wat"), _l("Kies een actie."))
+    due_on = Day(_l("Uiterlijk op"), _l("Vul de streefdatum in."))
 
 
 class DoneForm(CaseForm):
-    on = Day("Afgerond op")
+    on = Day(_l("Afgerond op"))
 
 
 class HoldForm(CaseForm):
     """Keep a case longer than its retention term (*uitzondering op de bewaartermijn*)."""
 
-    reason = StringField("Motivering", validators=[DataRequired("Vul een motivering in."),
-                                                   Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
-    review_on = Day("Herbeoordelen op", "Vul de datum van herbeoordeling in.")
+    reason = StringField(_l("Motivering"), validators=[DataRequired(_l("Vul een motivering in.")),
+                                                   Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
+    review_on = Day(_l("Herbeoordelen op"), _l("Vul de datum van herbeoordeling in."))
 
 
 class ReopenForm(CaseForm):
     """Open an archived case's file again (*heropenen*), with a reason."""
 
-    reason = StringField("Reden", validators=[DataRequired("Vul een reden in."),
-                                              Length(max=cases.REASON_MAX, message=f"Maximaal {cases.REASON_MAX} tekens.")])
-    review_on = Day("Herbeoordelen op (standaard: zo ver vooruit als de bewaarregel toestaat)")
+    reason = StringField(_l("Reden"), validators=[DataRequired(_l("Vul een reden in.")),
+                                              Length(max=cases.REASON_MAX, message=_l('Maximaal %(REASON_MAX)s tekens.', REASON_MAX=cases.REASON_MAX))])
+    review_on = Day(_l("Herbeoordelen op (standaard: zo ver vooruit als de bewaarregel toestaat)"))
 
 
 CASE_FORMS = {"phase": PhaseForm, "close": CloseForm, "evaluation": EvaluationForm, "participant": ParticipantForm,
@@ -158,7 +159,7 @@ def put_errors(form: FlaskForm, error: DomainError) -> None:
 def form_failed(form: FlaskForm) -> None:
     """Make sure a refused form shows something even without field errors."""
     if not any(f.errors for f in form):
-        flash("Controleer de velden.")
+        flash(_("Controleer de velden."))
 
 
 # ----------------------------------------------------------------------------- choices
@@ -184,11 +185,11 @@ def _fill_case_forms(forms: dict, case: Case, pack, posted: str | None = None) -
     people = table_people(table)
     partners = queries.organisation_decisions(session, table.covenant, today)
     forms["phase"].phase.choices = [(p.key, p.label) for p in pack.phases if p.key != cases.current_phase(case, pack).key]
-    forms["close"].reason.choices = [("", "—"), *cases.CLOSE_REASONS.items()]
+    forms["close"].reason.choices = [("", "—"), *i18n.labels(cases.CLOSE_REASONS).items()]
     forms["participant"].person_id.choices = _person_choices(people)
     forms["participant"].role.choices = [("", "—"), *((r.key, r.label) for r in pack.case_roles)]
     forms["basis"].organisation_id.choices = [("", "—"), *((p.organisation_id, name) for p, name, _ in partners)]
-    forms["basis"].basis.choices = [("", "—"), *cases.SHARING_BASES.items()]
+    forms["basis"].basis.choices = [("", "—"), *i18n.labels(cases.SHARING_BASES).items()]
     forms["regie"].organisation_id.choices = [("", "—"), *((p.organisation_id, name) for p, name, d in partners
                                                           if d.allowed)]
     entitled = queries.entitled(session, table.id, today)
@@ -236,7 +237,8 @@ def render_case(case: Case, use: rights.Use, posted: tuple[str, FlaskForm] | Non
         "cases/case.html", case=case, pack=pack, phase=cases.current_phase(case, pack),
         due=cases.due_dates(case, today, pack), forms=forms, may_manage=_may_manage(case),
         organisations=cases.invited_organisations(session, case), bases=bases,
-        sharing_labels=cases.SHARING_BASES, close_labels=cases.CLOSE_REASONS, event_labels=cases.EVENT_LABELS,
+        sharing_labels=i18n.labels(cases.SHARING_BASES), close_labels=i18n.labels(cases.CLOSE_REASONS),
+        event_labels=i18n.labels(cases.EVENT_LABELS),
         phase_labels={p.key: p.label for p in pack.phases}, role_labels={r.key: r.label for r in pack.case_roles},
         today=today, hold_form=hold_form, retention_rule=pack.retention,
     )
@@ -394,7 +396,8 @@ def sharing_basis(case_id: int):
     def apply(case_, form, by):
         row = cases.record_sharing_basis(db.session(), case_, form.organisation_id.data, form.basis.data,
                                          on=form.on.data or rules.today(), by=by)
-        return f"Grondslag vastgelegd voor {row.organisation.name}: {cases.SHARING_BASES[row.basis]}."
+        return _("Grondslag vastgelegd voor %(name)s: %(basis)s.", name=row.organisation.name,
+                 basis=_(cases.SHARING_BASES[row.basis]))
     return _case_post(case_id, "basis", apply)
 
 
@@ -426,7 +429,7 @@ def new_case_form(table: CaseTable, formdata=None) -> NewCaseForm:
     """The table page's "new case" form with the pack's phases, tracks and the table's people."""
     pack = cases.pack_of_table(table)
     form = NewCaseForm(prefix="new") if formdata is not None else NewCaseForm(formdata=None, prefix="new")
-    form.phase.choices = [("", "— eerste fase —"), *((p.key, p.label) for p in pack.phases)]
+    form.phase.choices = [("", _("— eerste fase —")), *((p.key, p.label) for p in pack.phases)]
     form.track.choices = [("", "—"), *((t.key, t.label) for t in pack.tracks)]
     form.brought_by.choices = _person_choices(table_people(table))
     if form.opened_on.data is None and formdata is None:
@@ -473,7 +476,7 @@ def new_case(table_id: int):
             put_errors(form, error)
         else:
             session.commit()
-            flash(f"Casus {opened.reference} is aangemeld.")
+            flash(_('Casus %(reference)s is aangemeld.', reference=opened.reference))
             if rights.may_see_case(session, current_user(), opened):
                 return redirect(url_for("cases.case", case_id=opened.id))
             return redirect(url_for("web.table", table_id=table.id))
@@ -540,7 +543,7 @@ def meeting_actions(meeting_id: int):
                 put_errors(form, error)
             else:
                 session.commit()
-                flash("De actie is toegevoegd aan de actielijst.")
+                flash(_("De actie is toegevoegd aan de actielijst."))
                 return redirect(url_for("cases.meeting_actions", meeting_id=meeting.id))
         else:
             form_failed(form)
@@ -573,8 +576,8 @@ def action_done(action_id: int):
             flash(" ".join([error.message, *error.fields.values()]))
         else:
             session.commit()
-            flash("De actie is afgerond.")
+            flash(_("De actie is afgerond."))
     else:
-        flash(" ".join(e for errors in form.errors.values() for e in errors) or "Controleer de datum.")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors) or _("Controleer de datum."))
     back = url_for("meetings.check", meeting_id=meeting.id)
     return redirect(back if request.form.get("next") == back else url_for("cases.meeting_actions", meeting_id=meeting.id))

@@ -9,6 +9,7 @@ fields.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 import datetime as dt
 
 from flask_wtf import FlaskForm
@@ -18,15 +19,21 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from forms_service.api.inputs import parse_date
 
-REQUIRED = "Dit veld is verplicht."
-SIGNERS = [("resident", "De inwoner"), ("parents", "Ouders/verzorgers"),
-           ("resident_and_parents", "Inwoner én ouders/verzorgers")]
+REQUIRED = _l("Dit veld is verplicht.")
+SIGNERS = [("resident", _l("De inwoner")), ("parents", _l("Ouders/verzorgers")),
+           ("resident_and_parents", _l("Inwoner én ouders/verzorgers"))]
 
 
 class DutchMeta:
-    """WTForms' own messages (invalid choice, invalid date) in Dutch."""
+    """WTForms' own messages (invalid choice, invalid date) in the page's language: Dutch
+    unless the person chose English (forms_service/i18n.py)."""
 
-    locales = ("nl",)
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The page's language, read per form (so a form class serves both languages)."""
+        from flask_babel import get_locale
+
+        return (str(get_locale() or "nl"),)
 
 
 def optional_id(value) -> int | None:
@@ -34,7 +41,7 @@ def optional_id(value) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
-INVALID_DATE = "Geen geldige datum; gebruik JJJJ-MM-DD."
+INVALID_DATE = _l("Geen geldige datum; gebruik JJJJ-MM-DD.")
 """The one message for a date a form cannot read (never "Vul de datum in")."""
 
 
@@ -96,11 +103,11 @@ class PartnerRow(Form):
     """One partner with its representative (*vertegenwoordigd door*); a blank row is skipped."""
 
     Meta = DutchMeta
-    organisation = StringField("Organisatie", [Length(max=200, message="Maximaal 200 tekens.")])
-    name = StringField("Naam vertegenwoordiger", [Length(max=200, message="Maximaal 200 tekens.")])
-    initials = StringField("Voorletters", [Length(max=40, message="Maximaal 40 tekens.")])
-    function = StringField("Functie", [Length(max=200, message="Maximaal 200 tekens.")])
-    email = EmailField("E-mailadres", [Optional(), Email("Vul een geldig e-mailadres in.")])
+    organisation = StringField(_l("Organisatie"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
+    name = StringField(_l("Naam vertegenwoordiger"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
+    initials = StringField(_l("Voorletters"), [Length(max=40, message=_l("Maximaal 40 tekens."))])
+    function = StringField(_l("Functie"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
+    email = EmailField(_l("E-mailadres"), [Optional(), Email(_l("Vul een geldig e-mailadres in."))])
 
     def is_blank(self) -> bool:
         """Nothing typed in this row."""
@@ -123,22 +130,22 @@ class TableRow(Form):
 
     Meta = DutchMeta
     area = HiddenField()
-    enabled = BooleanField("Casustafel openen")
-    chair_id = SelectField("Voorzitter", coerce=optional_id, validate_choice=True)
-    coordinator_id = SelectField("Coördinator", coerce=optional_id, validate_choice=True)
+    enabled = BooleanField(_l("Casustafel openen"))
+    chair_id = SelectField(_l("Voorzitter"), coerce=optional_id, validate_choice=True)
+    coordinator_id = SelectField(_l("Coördinator"), coerce=optional_id, validate_choice=True)
 
 
 class CovenantForm(FlaskForm):
     """A draft covenant: texts from a template pack, partners and their tables."""
 
     Meta = DutchMeta
-    title = StringField("Titel", [DataRequired(REQUIRED), Length(max=300, message="Maximaal 300 tekens.")])
-    region = StringField("Regio", [DataRequired(REQUIRED), Length(max=200, message="Maximaal 200 tekens.")])
-    municipality = StringField("Gemeente", [Length(max=200, message="Maximaal 200 tekens.")])
-    areas = TextAreaField("Gebieden (één per regel)", [Length(max=20000, message="Te lang.")])
-    pack = SelectField("Sjabloonpakket", [DataRequired("Kies een sjabloonpakket.")])
+    title = StringField(_l("Titel"), [DataRequired(REQUIRED), Length(max=300, message=_l("Maximaal 300 tekens."))])
+    region = StringField(_l("Regio"), [DataRequired(REQUIRED), Length(max=200, message=_l("Maximaal 200 tekens."))])
+    municipality = StringField(_l("Gemeente"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
+    areas = TextAreaField(_l("Gebieden (één per regel)"), [Length(max=20000, message=_l("Te lang."))])
+    pack = SelectField(_l("Sjabloonpakket"), [DataRequired(_l("Kies een sjabloonpakket."))])
     # Shown only when the pack offers chair models; its choices come from the registry.
-    chair_model = SelectField("Voorzitterschap", default="", choices=[("", "— nog niet gekozen —")])
+    chair_model = SelectField(_l("Voorzitterschap"), default="", choices=[("", _l("— nog niet gekozen —"))])
     partners = FieldList(FormField(PartnerRow), min_entries=3)
     tables = FieldList(FormField(TableRow))
 
@@ -150,38 +157,38 @@ class DeclarationForm(FlaskForm):
     """Bijlage 1 (structural participant): who signs, for which table (*gebiedsnetwerk*)."""
 
     Meta = DutchMeta
-    name = StringField("Naam", [DataRequired("Vul de naam in."), Length(max=200, message="Maximaal 200 tekens.")])
-    initials = StringField("Voorletters", [DataRequired("Vul de voorletters in."), Length(max=40, message="Maximaal 40 tekens.")])
-    organisation = StringField("Organisatie", [DataRequired("Vul de organisatie in."), Length(max=200, message="Maximaal 200 tekens.")])
-    function = StringField("Functie", [DataRequired("Vul de functie in."), Length(max=200, message="Maximaal 200 tekens.")])
-    email = EmailField("E-mailadres (voor ondertekenen)", [Optional(), Email("Vul een geldig e-mailadres in.")])
-    table_id = SelectField("Casustafel (gebiedsnetwerk)", [DataRequired("Kies een casustafel.")], coerce=optional_id)
-    signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
+    name = StringField(_l("Naam"), [DataRequired(_l("Vul de naam in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
+    initials = StringField(_l("Voorletters"), [DataRequired(_l("Vul de voorletters in.")), Length(max=40, message=_l("Maximaal 40 tekens."))])
+    organisation = StringField(_l("Organisatie"), [DataRequired(_l("Vul de organisatie in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
+    function = StringField(_l("Functie"), [DataRequired(_l("Vul de functie in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
+    email = EmailField(_l("E-mailadres (voor ondertekenen)"), [Optional(), Email(_l("Vul een geldig e-mailadres in."))])
+    table_id = SelectField(_l("Casustafel (gebiedsnetwerk)"), [DataRequired(_l("Kies een casustafel."))], coerce=optional_id)
+    signed_on = DateInput(_l("Getekend op (leeg laten als nog getekend moet worden)"))
 
 
 class IncidentalDeclarationForm(DeclarationForm):
     """Bijlage 2 (incidental participant): the same, for one case."""
 
-    case_ref = StringField("Casusreferentie", [DataRequired("Een Bijlage 2 geldt voor één casus: vul de casusreferentie in."),
-                                               Length(max=100, message="Maximaal 100 tekens.")])
+    case_ref = StringField(_l("Casusreferentie"), [DataRequired(_l("Een Bijlage 2 geldt voor één casus: vul de casusreferentie in.")),
+                                               Length(max=100, message=_l("Maximaal 100 tekens."))])
 
 
 class ConsentForm(FlaskForm):
     """Bijlage 4: the resident's consent to share named data with named organisations."""
 
     Meta = DutchMeta
-    resident_name = StringField("Naam inwoner", [DataRequired("Vul de naam van de inwoner in."), Length(max=200, message="Maximaal 200 tekens.")])
-    resident_birth_date = DateInput("Geboortedatum")
-    signed_by = RadioField("Wie tekent?", choices=SIGNERS, validators=[DataRequired("Kies wie het formulier tekent.")])
-    purpose = TextAreaField("Wat is er nodig?", [DataRequired("Beschrijf wat er nodig is."), Length(max=2000, message="Maximaal 2000 tekens.")])
-    categories = CheckboxesField("Welke gegevens mogen worden gedeeld?", [DataRequired("Kies ten minste één soort gegevens.")])
-    recipients = CheckboxesField("Aan welke organisaties?", coerce=int)
-    fixed_recipients = CheckboxesField("Vaste regels van het formulier")
-    other_recipients = StringField("Anders, namelijk", [Length(max=200, message="Maximaal 200 tekens.")])
-    case_ref = StringField("Casusreferentie", [DataRequired("Vul de casusreferentie in."), Length(max=100, message="Maximaal 100 tekens.")])
-    table_id = SelectField("Casustafel (gebiedsnetwerk)", [DataRequired("Kies een casustafel.")], coerce=optional_id)
-    contact_person = StringField("Contactpersoon (professional)", [Length(max=200, message="Maximaal 200 tekens.")])
-    signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
+    resident_name = StringField(_l("Naam inwoner"), [DataRequired(_l("Vul de naam van de inwoner in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
+    resident_birth_date = DateInput(_l("Geboortedatum"))
+    signed_by = RadioField(_l("Wie tekent?"), choices=SIGNERS, validators=[DataRequired(_l("Kies wie het formulier tekent."))])
+    purpose = TextAreaField(_l("Wat is er nodig?"), [DataRequired(_l("Beschrijf wat er nodig is.")), Length(max=2000, message=_l("Maximaal 2000 tekens."))])
+    categories = CheckboxesField(_l("Welke gegevens mogen worden gedeeld?"), [DataRequired(_l("Kies ten minste één soort gegevens."))])
+    recipients = CheckboxesField(_l("Aan welke organisaties?"), coerce=int)
+    fixed_recipients = CheckboxesField(_l("Vaste regels van het formulier"))
+    other_recipients = StringField(_l("Anders, namelijk"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
+    case_ref = StringField(_l("Casusreferentie"), [DataRequired(_l("Vul de casusreferentie in.")), Length(max=100, message=_l("Maximaal 100 tekens."))])
+    table_id = SelectField(_l("Casustafel (gebiedsnetwerk)"), [DataRequired(_l("Kies een casustafel."))], coerce=optional_id)
+    contact_person = StringField(_l("Contactpersoon (professional)"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
+    signed_on = DateInput(_l("Getekend op (leeg laten als nog getekend moet worden)"))
 
     def validate_recipients(self, field) -> None:
         """At least one organisation, ticked or typed under 'Anders, namelijk'."""

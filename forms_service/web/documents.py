@@ -9,6 +9,7 @@ the transaction is rolled back and the form is shown again with what was typed.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from contextlib import contextmanager
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -103,7 +104,7 @@ def save(form, work):
 def people_choices() -> list[tuple]:
     """Everyone registered, for chair and coordinator, as 'name (organisation)'."""
     people = db.session().scalars(select(Person).order_by(Person.name)).all()
-    return [(None, "— nog niet gekozen —")] + [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
+    return [(None, _("— nog niet gekozen —"))] + [(p.id, f"{p.name} ({p.organisation.name})") for p in people]
 
 
 def table_choices(permission: str = rights.READ, packs: list[str] | None = None) -> list[tuple]:
@@ -116,7 +117,7 @@ def table_choices(permission: str = rights.READ, packs: list[str] | None = None)
     if packs is not None:
         query = query.join(CaseTable.covenant).where(Covenant.pack.in_(packs))
     tables = db.session().scalars(query).all()
-    return [(None, "— kies een casustafel —")] + [(t.id, f"{t.name} ({t.covenant.title})") for t in tables]
+    return [(None, _("— kies een casustafel —"))] + [(t.id, f"{t.name} ({t.covenant.title})") for t in tables]
 
 
 def organisation_names() -> list[str]:
@@ -234,7 +235,7 @@ def covenant_form(covenant: Covenant | None) -> forms.CovenantForm:
     formdata = request.form if request.method == "POST" else None
     form = forms.CovenantForm(formdata=formdata, data=data)
     form.pack.choices = [(p, p) for p in list_packs()]
-    form.chair_model.choices = [("", "— nog niet gekozen —"), *services.chair_model_options(pack_name)]
+    form.chair_model.choices = [("", _("— nog niet gekozen —")), *services.chair_model_options(pack_name)]
     people = people_choices()
     for row in form.tables:
         row.form.chair_id.choices = people
@@ -270,7 +271,7 @@ def covenant_new():
     access.require(rights.ADMIN)
     form = covenant_form(None)
     if form.validate_on_submit() and (covenant := save(form, lambda: save_covenant(form, None))):
-        flash("Het concept-convenant is opgeslagen.")
+        flash(_("Het concept-convenant is opgeslagen."))
         return redirect(url_for("documents.covenant", covenant_id=covenant.id))
     return render_covenant_form(form, None)
 
@@ -282,11 +283,11 @@ def covenant_edit(covenant_id: int):
     covenant = load(Covenant, covenant_id)
     access.require(rights.MANAGE_COVENANT, rights.covenant_target(db.session(), covenant.id))
     if covenant.status != "draft":
-        flash("Dit convenant is al in werking; alleen een concept kan worden bewerkt.")
+        flash(_("Dit convenant is al in werking; alleen een concept kan worden bewerkt."))
         return redirect(url_for("documents.covenant", covenant_id=covenant.id))
     form = covenant_form(covenant)
     if form.validate_on_submit() and save(form, lambda: save_covenant(form, covenant)):
-        flash("Het concept-convenant is bijgewerkt.")
+        flash(_("Het concept-convenant is bijgewerkt."))
         return redirect(url_for("documents.covenant", covenant_id=covenant.id))
     return render_covenant_form(form, covenant)
 
@@ -462,7 +463,7 @@ def declaration_form_view(form_class, kind: str, template_title: str, packs: lis
     form = form_class()
     form.table_id.choices = table_choices(rights.READ if kind == "structural" else rights.MANAGE_DECLARATIONS, packs)
     if form.validate_on_submit() and (declaration := save(form, lambda: save_declaration(form, kind))):
-        flash("De verklaring is opgeslagen.")
+        flash(_("De verklaring is opgeslagen."))
         return redirect(url_for("documents.declaration", declaration_id=declaration.id))
     return render_template("documents_web/declaration_form.html", form=form, title=template_title,
                            incidental=kind == "incidental", organisations=organisation_names())
@@ -561,7 +562,7 @@ def consent_form_view(heading: str, packs: list[str]):
     refusal = consent_rules.no_consent_reason(packs_module.cached_pack(table.covenant.pack)) \
         if form.is_submitted() and table is not None else None
     if refusal is None and form.validate_on_submit() and (consent := save(form, lambda: save_consent(form))):
-        flash("Het toestemmingsformulier is opgeslagen.")
+        flash(_("Het toestemmingsformulier is opgeslagen."))
         return redirect(url_for("documents.consent", consent_id=consent.id))
     if refusal is not None:
         form.validate()

@@ -9,6 +9,7 @@ or redirect.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -48,12 +49,12 @@ PICKER_PAGE = 50  # candidates per page of the invitee picker
 class AgendaItemForm(Form):
     """One agenda row: pseudonymous case reference, theme, age band, who takes part."""
 
-    case_ref = StringField("Casusreferentie", validators=[Optional(), Length(max=100, message="Maximaal 100 tekens.")])
+    case_ref = StringField(_l("Casusreferentie"), validators=[Optional(), Length(max=100, message=_l("Maximaal 100 tekens."))])
     # Choices come from the covenant's template pack, set by the view.
-    theme = SelectField("Thema", choices=[], validators=[Optional()])
-    age_band = SelectField("Leeftijd", choices=[], validators=[Optional()])
+    theme = SelectField(_l("Thema"), choices=[], validators=[Optional()])
+    age_band = SelectField(_l("Leeftijd"), choices=[], validators=[Optional()])
     invitee_ids = SelectMultipleField(
-        "Deelnemers", coerce=int, choices=[], validators=[Optional()],
+        _l("Deelnemers"), coerce=int, choices=[], validators=[Optional()],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
     )
 
@@ -61,9 +62,9 @@ class AgendaItemForm(Form):
 class PlanMeetingForm(FlaskForm):
     """Plan a meeting (*overleg plannen*); only fixed labels, no free text about a case."""
 
-    day = DateInput("Datum", required="Vul de datum in.")
-    time = TimeField("Aanvang", validators=[DataRequired("Vul de aanvangstijd in.")])
-    location = StringField("Locatie", validators=[Optional(), Length(max=200, message="Maximaal 200 tekens.")])
+    day = DateInput(_l("Datum"), required=_l("Vul de datum in."))
+    time = TimeField(_l("Aanvang"), validators=[DataRequired(_l("Vul de aanvangstijd in."))])
+    location = StringField(_l("Locatie"), validators=[Optional(), Length(max=200, message=_l("Maximaal 200 tekens."))])
     confirm_past = BooleanField(_l("Ja, dit overleg vond al plaats: leg het vast met deze datum in het verleden"))
     # The invitee picker (server-side, no script needed): the people chosen on every
     # page travel along as hidden fields; search and page buttons re-show the form.
@@ -75,16 +76,16 @@ class PlanMeetingForm(FlaskForm):
 class WithdrawConsentForm(FlaskForm):
     """Withdraw a consent (*toestemming intrekken*) from a date."""
 
-    on = DateInput("Ingetrokken per", required="Vul de datum in.")
+    on = DateInput(_l("Ingetrokken per"), required=_l("Vul de datum in."))
 
 
 class NeedToKnowForm(FlaskForm):
     """A partner says it no longer needs to know a case (art. 6), from a date."""
 
-    case_ref = StringField("Casus", validators=[DataRequired("Kies de casus."), Length(max=100)])
-    organisation_id = SelectField("Organisatie", coerce=int, choices=[], validate_choice=False,
-                                  validators=[DataRequired("Kies de organisatie.")])
-    on = DateInput("Met ingang van", required="Vul de datum in.")
+    case_ref = StringField(_l("Casus"), validators=[DataRequired(_l("Kies de casus.")), Length(max=100)])
+    organisation_id = SelectField(_l("Organisatie"), coerce=int, choices=[], validate_choice=False,
+                                  validators=[DataRequired(_l("Kies de organisatie."))])
+    on = DateInput(_l("Met ingang van"), required=_l("Vul de datum in."))
 
 
 def _invitee_choices(table: CaseTable) -> list[tuple[int, str]]:
@@ -208,7 +209,7 @@ def plan(table_id: int):
                 return render_template("meetings/plan.html", form=form, table=table, picker=picker,
                                        choices=choices, past=True), 422
             db.session().commit()
-            flash("Het overleg is gepland.")
+            flash(_("Het overleg is gepland."))
             return redirect(url_for("meetings.check", meeting_id=meeting.id))
     status = 422 if form.is_submitted() else 200
     return render_template("meetings/plan.html", form=form, table=table, picker=picker, choices=choices,
@@ -281,7 +282,7 @@ def send_for_signing(meeting_id: int):
     if wanted is None:
         numbers = build.annex_numbers(db.session().get(CaseTable, result.table_id))
         second = numbers["incidental"].removeprefix("Bijlage ") if numbers["structural"].startswith("Bijlage ") else numbers["incidental"]
-        flash(f"Voor deze deelnemer ontbreekt (nu) geen {numbers['structural']} of {second} bij dit overleg.")
+        flash(_('Voor deze deelnemer ontbreekt (nu) geen %(structural)s of %(second)s bij dit overleg.', structural=numbers['structural'], second=second))
         return redirect(url_for("meetings.check", meeting_id=meeting_id))
     invitee, kind, case_ref = wanted
     try:
@@ -294,7 +295,7 @@ def send_for_signing(meeting_id: int):
     else:
         db.session().commit()
         number = build.annex_numbers(db.session().get(CaseTable, result.table_id))[kind]
-        flash(f"{number} is ter ondertekening verstuurd aan {invitee.name} ({invitation.request.signer_email}).")
+        flash(_('%(number)s is ter ondertekening verstuurd aan %(name)s (%(signer_email)s).', number=number, name=invitee.name, signer_email=invitation.request.signer_email))
     return redirect(url_for("meetings.check", meeting_id=meeting_id))
 
 
@@ -329,9 +330,9 @@ def need_to_know(meeting_id: int):
             flash(" ".join([error.message, *error.fields.values()]))
         else:
             db.session().commit()
-            flash(f"Vastgelegd: geen noodzaak meer tot kennisname van casus {form.case_ref.data}.")
+            flash(_('Vastgelegd: geen noodzaak meer tot kennisname van casus %(data)s.', data=form.case_ref.data))
     else:
-        flash(" ".join(e for errors in form.errors.values() for e in errors))
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(url_for("meetings.check", meeting_id=meeting_id))
 
 
@@ -401,7 +402,7 @@ def withdraw_consent(consent_id: int):
             form.on.errors.extend(error.fields.values() or [error.message])
         else:
             db.session().commit()
-            flash(f"De toestemming is ingetrokken per {form.on.data.isoformat()}.")
+            flash(_('De toestemming is ingetrokken per %(value)s.', value=form.on.data.isoformat()))
             return redirect(url_for("meetings.withdraw_consent", consent_id=consent.id))
     status = 422 if form.is_submitted() else 200
     labels = category_labels(consent.case.table)

@@ -9,13 +9,14 @@ Views stay thin: load, check (:data:`registry.access.SUBJECT_REQUESTS`), call
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from forms_service import access, db
+from forms_service import access, db, i18n
 from forms_service.api.documents_api import PDF, file_response
 from forms_service.api.subject_requests_api import (
     export_json, log_export, privacy_covenants, request_json,
@@ -34,31 +35,31 @@ bp = Blueprint("subject_requests", __name__)
 class RequestForm(FlaskForm):
     """Record a request: what kind, whose, received when, for which covenant."""
 
-    kind = SelectField("Soort verzoek", choices=list(register.KINDS.items()),
-                       validators=[DataRequired("Kies het soort verzoek.")])
-    resident_name = StringField("Naam van de inwoner", validators=[
-        DataRequired("Vul de naam van de inwoner in."),
-        Length(max=register.NAME_MAX, message=f"Maximaal {register.NAME_MAX} tekens.")])
-    resident_birth_date = DateField("Geboortedatum", validators=[DataRequired("Vul een geldige geboortedatum in.")])
-    received_on = DateField("Ontvangen op", validators=[Optional()])
-    covenant_id = SelectField("Convenant", choices=[], validators=[Optional()])
+    kind = SelectField(_l("Soort verzoek"), choices=[(key, _l(label)) for key, label in register.KINDS.items()],
+                       validators=[DataRequired(_l("Kies het soort verzoek."))])
+    resident_name = StringField(_l("Naam van de inwoner"), validators=[
+        DataRequired(_l("Vul de naam van de inwoner in.")),
+        Length(max=register.NAME_MAX, message=_l('Maximaal %(NAME_MAX)s tekens.', NAME_MAX=register.NAME_MAX))])
+    resident_birth_date = DateField(_l("Geboortedatum"), validators=[DataRequired(_l("Vul een geldige geboortedatum in."))])
+    received_on = DateField(_l("Ontvangen op"), validators=[Optional()])
+    covenant_id = SelectField(_l("Convenant"), choices=[], validators=[Optional()])
 
 
 class HandleForm(FlaskForm):
     """Record how a request ended."""
 
-    outcome = SelectField("Uitkomst", choices=list(register.OUTCOMES.items()),
-                          validators=[DataRequired("Kies de uitkomst.")])
-    outcome_text = StringField("Toelichting (kort, geen inhoud van de hulp)", validators=[
-        Optional(), Length(max=register.OUTCOME_TEXT_MAX, message=f"Maximaal {register.OUTCOME_TEXT_MAX} tekens.")])
-    handled_on = DateField("Afgehandeld op", validators=[Optional()])
+    outcome = SelectField(_l("Uitkomst"), choices=[(key, _l(label)) for key, label in register.OUTCOMES.items()],
+                          validators=[DataRequired(_l("Kies de uitkomst."))])
+    outcome_text = StringField(_l("Toelichting (kort, geen inhoud van de hulp)"), validators=[
+        Optional(), Length(max=register.OUTCOME_TEXT_MAX, message=_l('Maximaal %(OUTCOME_TEXT_MAX)s tekens.', OUTCOME_TEXT_MAX=register.OUTCOME_TEXT_MAX))])
+    handled_on = DateField(_l("Afgehandeld op"), validators=[Optional()])
 
 
 class ConfirmForm(FlaskForm):
     """The confirmation before an erasure."""
 
-    confirm = BooleanField("Ik begrijp dat dit niet ongedaan kan worden gemaakt.",
-                           validators=[DataRequired("Vink de bevestiging aan.")])
+    confirm = BooleanField(_l("Ik begrijp dat dit niet ongedaan kan worden gemaakt."),
+                           validators=[DataRequired(_l("Vink de bevestiging aan."))])
 
 
 def _request(request_id: int) -> tuple[SubjectRequest, rights.Use]:
@@ -79,7 +80,7 @@ def _covenant_choices() -> list[tuple[str, str]]:
     if own is not None:
         query = query.where(Covenant.id.in_(own or {-1}))
     choices = [(str(c.id), c.title) for c in db.session().scalars(query)]
-    return ([("", "Alle convenanten")] if own is None else []) + choices
+    return ([("", _("Alle convenanten"))] if own is None else []) + choices
 
 
 def _log(use: rights.Use, request: SubjectRequest) -> None:
@@ -100,7 +101,7 @@ def register_page():
         access.log_read(rights.widest_use(db.session(), user), "view", "subject_requests", None,
                         {"requests": [r.id for r in shown][:200]})
     html = render_template("subject_requests/list.html", open_requests=open_, handled=handled,
-                           today=rules.today(), kinds=register.KINDS, outcomes=register.OUTCOMES,
+                           today=rules.today(), kinds=i18n.labels(register.KINDS), outcomes=i18n.labels(register.OUTCOMES),
                            overdue=register.is_overdue)
     db.session().commit()
     return html
@@ -138,7 +139,7 @@ def new_request():
                     form.form_errors.append(error.message)
             else:
                 db.session().commit()
-                flash(f"Het verzoek is vastgelegd; uiterlijk {request.due_on.isoformat()} beantwoorden.")
+                flash(_('Het verzoek is vastgelegd; uiterlijk %(value)s beantwoorden.', value=request.due_on.isoformat()))
                 return redirect(url_for("subject_requests.detail", request_id=request.id))
         else:
             # DateField only says "Not a valid date value": add what the rules would say
@@ -175,12 +176,12 @@ def detail(request_id: int):
                 (field.errors.append(message) if field is not None else form.form_errors.append(message))
         else:
             db.session().commit()
-            flash("Het verzoek is afgehandeld.")
+            flash(_("Het verzoek is afgehandeld."))
             return redirect(url_for("subject_requests.detail", request_id=request.id))
     status = 422 if form.is_submitted() else 200
     _log(use, request)
-    html = render_template("subject_requests/detail.html", request=request, form=form, kinds=register.KINDS,
-                           outcomes=register.OUTCOMES, overdue=register.is_overdue(request))
+    html = render_template("subject_requests/detail.html", request=request, form=form, kinds=i18n.labels(register.KINDS),
+                           outcomes=i18n.labels(register.OUTCOMES), overdue=register.is_overdue(request))
     db.session().commit()
     return html, status
 
@@ -220,14 +221,15 @@ def erase(request_id: int):
     if request.kind != "erasure" or request.handled_on is not None:
         if form.is_submitted():
             register.erase(db.session(), request, by=use.email)  # raises the 409 with its reason
-        flash("Dit verzoek kan niet (meer) als verwijdering worden uitgevoerd.")
+        flash(_("Dit verzoek kan niet (meer) als verwijdering worden uitgevoerd."))
         return redirect(url_for("subject_requests.detail", request_id=request.id))
     if form.validate_on_submit():
         result = register.erase(db.session(), request, by=use.email)
         db.session().commit()
-        flash(f"Verwijderd: {len(result.consents)} toestemming(en) en {len(result.cases)} casus(sen)"
-              + (f"; {len(result.kept_cases)} casus(sen) behouden vanwege gegevens van een ander" if result.kept_cases
-                 else "") + ". " + result.note)
+        flash(_("Verwijderd: %(consents)s toestemming(en) en %(cases)s casus(sen)", consents=len(result.consents),
+                cases=len(result.cases))
+              + (_("; %(kept)s casus(sen) behouden vanwege gegevens van een ander", kept=len(result.kept_cases))
+                 if result.kept_cases else "") + ". " + result.note)
         return redirect(url_for("subject_requests.detail", request_id=request.id))
     found = register.consents_in_scope(db.session(), request)
     cases = {c.case_id: c.case for c in found}

@@ -6,13 +6,14 @@ Plain server-rendered HTML with CSRF on every form.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from forms_service import db
+from forms_service import db, i18n
 from forms_service.account_mail import base_url, send_invitation
 from forms_service.auth import admin_required, current_user
 from registry import accounts
@@ -32,7 +33,7 @@ class GrantFields:
 
     @staticmethod
     def add_to(form: FlaskForm) -> None:
-        form.role.choices = [("", "— geen nieuwe autorisatie —")] + [(r, accounts.ROLE_LABELS[r]) for r in ROLES]
+        form.role.choices = [("", _("— geen nieuwe autorisatie —"))] + [(r, _(accounts.ROLE_LABELS[r])) for r in ROLES]
         form.covenant_id.choices = _choices(Covenant, lambda c: c.title)
         form.table_id.choices = _choices(CaseTable, lambda t: t.name)
         form.organisation_id.choices = _choices(Organisation, lambda o: o.name)
@@ -41,23 +42,23 @@ class GrantFields:
 class InviteForm(FlaskForm):
     """Name, e-mail, optional person, one first grant."""
 
-    name = StringField("Naam", validators=[DataRequired("Vul de naam in."), Length(max=200)])
-    email = EmailField("E-mailadres", validators=[DataRequired("Vul het e-mailadres in."), Email("Ongeldig e-mailadres.")])
-    person_id = StringField("Persoon in het register (nummer, optioneel)",
-                            validators=[Optional(), Regexp(r"^\s*[1-9][0-9]{0,17}\s*$", message="Vul het nummer van de persoon in.")])
-    role = SelectField("Rol", validate_choice=False)
-    covenant_id = SelectField("Convenant", validate_choice=False)
-    table_id = SelectField("Casustafel", validate_choice=False)
-    organisation_id = SelectField("Organisatie", validate_choice=False)
+    name = StringField(_l("Naam"), validators=[DataRequired(_l("Vul de naam in.")), Length(max=200)])
+    email = EmailField(_l("E-mailadres"), validators=[DataRequired(_l("Vul het e-mailadres in.")), Email(_l("Ongeldig e-mailadres."))])
+    person_id = StringField(_l("Persoon in het register (nummer, optioneel)"),
+                            validators=[Optional(), Regexp(r"^\s*[1-9][0-9]{0,17}\s*$", message=_l("Vul het nummer van de persoon in."))])
+    role = SelectField(_l("Rol"), validate_choice=False)
+    covenant_id = SelectField(_l("Convenant"), validate_choice=False)
+    table_id = SelectField(_l("Casustafel"), validate_choice=False)
+    organisation_id = SelectField(_l("Organisatie"), validate_choice=False)
 
 
 class GrantForm(FlaskForm):
     """Add one grant; existing ones are kept unless ticked for removal (``remove`` fields)."""
 
-    role = SelectField("Rol", validate_choice=False)
-    covenant_id = SelectField("Convenant", validate_choice=False)
-    table_id = SelectField("Casustafel", validate_choice=False)
-    organisation_id = SelectField("Organisatie", validate_choice=False)
+    role = SelectField(_l("Rol"), validate_choice=False)
+    covenant_id = SelectField(_l("Convenant"), validate_choice=False)
+    table_id = SelectField(_l("Casustafel"), validate_choice=False)
+    organisation_id = SelectField(_l("Organisatie"), validate_choice=False)
 
 
 def _grant_from(form) -> list[dict]:
@@ -80,7 +81,7 @@ def _field_errors(form, exc: DomainError) -> None:
 @admin_required
 def list_users():
     """Every account with its grants and status."""
-    return render_template("users/list.html", users=accounts.list_users(db.session()), labels=accounts.ROLE_LABELS)
+    return render_template("users/list.html", users=accounts.list_users(db.session()), labels=i18n.labels(accounts.ROLE_LABELS))
 
 
 @bp.route("/nieuw", methods=["GET", "POST"])
@@ -102,7 +103,7 @@ def invite():
             _field_errors(form, exc)
         else:
             s.commit()
-            flash(f"Uitnodiging verstuurd naar {invitation.user.email}.")
+            flash(_('Uitnodiging verstuurd naar %(email)s.', email=invitation.user.email))
             return redirect(url_for("users.detail", user_id=invitation.user.id))
     return render_template("users/invite.html", form=form)
 
@@ -126,9 +127,9 @@ def detail(user_id: int):
             _field_errors(form, exc)
         else:
             s.commit()
-            flash("Autorisaties opgeslagen.")
+            flash(_("Autorisaties opgeslagen."))
             return redirect(url_for("users.detail", user_id=user.id))
-    return render_template("users/detail.html", user=user, form=form, labels=accounts.ROLE_LABELS,
+    return render_template("users/detail.html", user=user, form=form, labels=i18n.labels(accounts.ROLE_LABELS),
                            tokens=accounts.tokens_of(s, user), today=accounts.today())
 
 
@@ -192,5 +193,5 @@ def revoke_token(token_id: int):
     if form.validate_on_submit():
         accounts.revoke_token(s, row)
         s.commit()
-        flash(f"Token {row.id} ingetrokken.")
+        flash(_('Token %(id)s ingetrokken.', id=row.id))
     return redirect(url_for("users.detail", user_id=row.user_id))

@@ -18,6 +18,7 @@ from registry import packs as packs_module
 from registry.documents import cache, render, viewmodels
 from registry.errors import NotFound, ValidationError
 from registry.models import CaseTable, Consent, Covenant, CovenantAmendment, Declaration, Partnership, Person
+from registry.texts import _
 
 
 
@@ -31,7 +32,7 @@ def pack_named(name: str) -> packs_module.Pack:
     try:
         return packs_module.load_pack(name)
     except packs_module.PackError as exc:
-        raise ValidationError("Onbekend sjabloonpakket.", {"pack": f"Sjabloonpakket '{name}' bestaat niet."}) from exc
+        raise ValidationError(_("Onbekend sjabloonpakket."), {"pack": _("Sjabloonpakket '%(name)s' bestaat niet.", name=name)}) from exc
 
 
 def covenant_doc(session: Session, covenant: Covenant, text_version: int | None = None) -> viewmodels.CovenantDoc:
@@ -191,7 +192,7 @@ def _load(session: Session, model: type, id_: int, label: str):
     """A row by id, or a 404 naming ``id``."""
     row = session.get(model, id_)
     if row is None:
-        raise NotFound(f"{label} {id_} bestaat niet.", {"id": "Bestaat niet."})
+        raise NotFound(_('%(label)s %(id)s bestaat niet.', label=label, id=id_), {"id": _("Bestaat niet.")})
     return row
 
 
@@ -355,7 +356,7 @@ def _blank_form(pack_name: str, form: str):
     annex = packs_module.form_annex(pack, form)
     if annex is None:
         keys = ", ".join(a.key for a in packs_module.form_annexes(pack))
-        raise NotFound("Onbekend formulier.", {"form": f"Kies een van de formulieren van dit pakket: {keys}."})
+        raise NotFound(_("Onbekend formulier."), {"form": _('Kies een van de formulieren van dit pakket: %(keys)s.', keys=keys)})
     kind = packs_module.FORM_KINDS[annex.kind]
     vm = viewmodels.ConsentDoc() if kind == "consent" else viewmodels.DeclarationDoc(kind=kind.removeprefix("declaration_"))
     return pack, packs_module.annex_document(pack, annex), vm

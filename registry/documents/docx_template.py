@@ -130,7 +130,7 @@ class CovenantHTML(HTMLParser):
         self.blocks.append(self.current)
 
     def handle_endtag(self, tag):
-        _, classes = self.stack.pop() if self.stack else (tag, set())
+        _tag, classes = self.stack.pop() if self.stack else (tag, set())
         if tag in ("head", "title") or "running-header" in classes:
             self.skip -= 1
             return

@@ -30,6 +30,7 @@ from urllib.request import url2pathname
 
 import jinja2
 
+from registry import texts
 from registry.packs import Pack
 from .viewmodels import ConsentDoc, CovenantDoc, DeclarationDoc, with_pack_defaults
 
@@ -80,6 +81,18 @@ pack's own ``base.html`` and so wear its style and fonts. Only Jinja reads them;
 fetcher still serves nothing but the pack's own files."""
 
 
+def _long_date(value) -> str:
+    """An ISO date (or date) as "12 mei 2025" in the current language (registry.texts)."""
+    import datetime as dt
+
+    if isinstance(value, str) and value:
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return texts.long_date(value or None)
+
+
 @lru_cache(maxsize=32)
 def _environment(pack_path: Path) -> jinja2.Environment:
     """One Jinja environment per pack folder (its own templates first, then the common
@@ -92,6 +105,11 @@ def _environment(pack_path: Path) -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["nl_date"] = dutch_date
     env.filters["join_nl"] = join_nl
+    # The service's own labels (signature page, certificate) through registry.texts; the
+    # pack's covenant and annex texts do not use _() and stay in the pack's language.
+    env.filters["long_date"] = _long_date
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(texts.translate, lambda s, p, n: texts.translate(s if n == 1 else p), newstyle=True)
     return env
 
 
@@ -165,7 +183,7 @@ def make_url_fetcher(pack_root: Path):
                 return URLFetcherResponse(url[:64], base64.b64decode(url[len(INLINE_PNG):], validate=True),
                                           {"Content-Type": "image/png"})
             path = resolve_pack_url(pack_root, url)
-            mime, _ = mimetypes.guess_type(path.name)
+            mime, _encoding = mimetypes.guess_type(path.name)
             return URLFetcherResponse(url, path.read_bytes(),
                                       {"Content-Type": mime or "application/octet-stream"})
 

@@ -114,7 +114,7 @@ def test_role_warnings_for_missing_or_unentitled_chair_and_coordinator():
     revoked = DeclarationFacts(1, rules.STRUCTURAL, NORTH.id, NORTH.name, D(2025, 5, 20), None, D(2026, 3, 1))
     denied = rules.person_decision(MIRA, NORTH, COVENANT, GGD, [revoked], D(2026, 3, 10))
     warning = rules.role_warning("chair", "Mira", denied)
-    assert warning.code == "chair_not_entitled" and "ingetrokken per 2026-03-01" in warning.text
+    assert warning.code == "chair_not_entitled" and "ingetrokken per 1 maart 2026" in warning.text
 
 
 def test_memoised_rules_answer_from_the_facts_given_never_from_an_earlier_call():

@@ -95,7 +95,7 @@ def test_withdraw_consent_through_the_web(logged_in, world, app_session):
     assert (consent.withdrawn_on, consent.withdrawn_by) == (D(2026, 3, 5), "admin@example.org")
     app_session.rollback()  # SQLite: end the read (and touch no expired object after it)
     page = logged_in.get(f"/meetings/{meeting_id}").get_data(as_text=True)
-    assert "consent_withdrawn" in page and "ingetrokken per 2026-03-05 (admin@example.org)" in page
+    assert "consent_withdrawn" in page and "ingetrokken per 5 maart 2026 (admin@example.org)" in page
 
 
 def test_pdf_download_reads_back_with_pdftotext(logged_in, world, app_session, tmp_path):
@@ -105,7 +105,7 @@ def test_pdf_download_reads_back_with_pdftotext(logged_in, world, app_session, t
     text = pdftotext(response.data, tmp_path)
     assert "Presentie- en toetsingslijst" in text and "Casus EN-1" in text and "Casus EN-2" in text
     assert "toetsing uitgevoerd op" in text and "Getoetst per vergaderdatum 2026-03-10" in text
-    assert "Bijlage 2 getekend op 2026-03-02" in text
+    assert "Bijlage 2 getekend op 2 maart 2026" in text
 
 
 def pdftotext(data: bytes, tmp_path) -> str:

@@ -148,7 +148,7 @@ def test_every_refusal_has_its_code_and_changes_nothing(session, now, case):
     with pytest.raises(SigningError) as info:
         sign(session, token, at, **kwargs)
     assert info.value.code == expected
-    assert info.value.message_nl == lifecycle.MESSAGES_NL[expected]
+    assert info.value.message_nl == lifecycle.SigningError(expected).message_nl
     session.rollback()
     assert _snapshot(session) == before
 

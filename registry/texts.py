@@ -1,0 +1,83 @@
+"""The service's own words outside Flask: Dutch message ids, translated through one hook.
+
+``registry/`` and ``signatures/`` run without Flask (CLI, worker, tests). The texts they
+write for people — reason texts (*redenen*), mails, labels on PDFs the service itself
+makes (certificaat van voltooiing, presentie- en toetsingslijst, ondertekeningspagina's)
+— are written as ``_("Dutch text with %(name)s", name=value)``. :func:`_` looks the
+message id up with the translator that is installed, then fills in the values:
+
+- by default the identity, so outside a request (worker, CLI, plain tests) the text is
+  Dutch, the source language;
+- ``forms_service.i18n.init_app`` installs Flask-Babel's ``gettext`` (and the page's
+  language for dates), so inside a request the text is in the language of that request.
+
+``N_("…")`` marks a text kept in a constant (extracted, not translated yet); translate it
+where it is used with ``_(CONSTANT)``. ``pybabel extract`` finds both (babel.cfg).
+Dates read "12 mei 2025" (:func:`long_date`), times are Europe/Amsterdam
+(:func:`local_time`), in the same language.
+
+The covenant and annex texts of a pack are not translated here: they stay in the pack's
+language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+TIMEZONE = ZoneInfo("Europe/Amsterdam")
+SOURCE_LANGUAGE = "nl"
+
+_translate: Callable[[str], str] = lambda message: message  # noqa: E731 - the identity until installed
+_language: Callable[[], str] = lambda: SOURCE_LANGUAGE  # noqa: E731
+
+
+def install(translate: Callable[[str], str], language: Callable[[], str]) -> None:
+    """Use ``translate`` for message ids and ``language()`` for dates from now on (forms_service)."""
+    global _translate, _language
+    _translate, _language = translate, language
+
+
+def translate(message: str) -> str:
+    """The message in the current language, nothing filled in (Jinja's ``gettext``)."""
+    return _translate(message)
+
+
+def _(message: str, **values) -> str:
+    """The message in the current language, with ``%(name)s`` filled in from ``values``."""
+    text = _translate(message)
+    return text % values if values else text
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    """Mark a constant text for the catalogue; translate it where it is shown with ``_(…)``."""
+    return message
+
+
+def language() -> str:
+    """The language texts are written in now ("nl" or "en")."""
+    return _language()
+
+
+def long_date(value: dt.date | None) -> str:
+    """A date as people write it: "12 mei 2025" / "12 May 2025"; "—" for none."""
+    from babel.dates import format_date
+
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return format_date(value, "d MMMM y", locale=language())
+
+
+def local_time(value: dt.datetime | None, *, seconds: bool = False) -> str:
+    """A moment in Europe/Amsterdam: "12 mei 2025 14:05"; naive datetimes are UTC."""
+    from babel.dates import format_datetime
+
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    pattern = "d MMMM y HH:mm:ss" if seconds else "d MMMM y HH:mm"
+    return format_datetime(value, pattern, tzinfo=TIMEZONE, locale=language())
