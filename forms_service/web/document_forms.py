@@ -16,7 +16,7 @@ from wtforms import (BooleanField, DateField, EmailField, FieldList, Form, FormF
                      RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from forms_service.api.inputs import parse_date
+from forms_service.api.schema import parse_date
 
 REQUIRED = "Dit veld is verplicht."
 SIGNERS = [("resident", "De inwoner"), ("parents", "Ouders/verzorgers"),
