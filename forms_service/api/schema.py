@@ -71,6 +71,8 @@ class Id(ma.fields.Integer):
         super().__init__(strict=not in_query, validate=validate.Range(1, MAX_ID, error=ID_MESSAGE), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            value = int(value)  # JSON Schema: 12.0 is an integer
         if isinstance(value, bool) or (isinstance(value, str) and not (value.isascii() and value.isdigit()
                                                                         and len(value) <= 20)):
             raise self.make_error("invalid")

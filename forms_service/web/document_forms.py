@@ -17,6 +17,7 @@ from wtforms import (BooleanField, DateField, EmailField, FieldList, Form, FormF
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from forms_service.api.schema import parse_date
+from registry import limits
 
 REQUIRED = "Dit veld is verplicht."
 SIGNERS = [("resident", "De inwoner"), ("parents", "Ouders/verzorgers"),
@@ -132,7 +133,7 @@ class CovenantForm(FlaskForm):
     """A draft covenant: texts from a template pack, partners and their tables."""
 
     Meta = DutchMeta
-    title = StringField("Titel", [DataRequired(REQUIRED), Length(max=300, message="Maximaal 300 tekens.")])
+    title = StringField("Titel", [DataRequired(REQUIRED), Length(max=limits.TITLE_MAX, message=f"Maximaal {limits.TITLE_MAX} tekens.")])
     region = StringField("Regio", [DataRequired(REQUIRED), Length(max=200, message="Maximaal 200 tekens.")])
     municipality = StringField("Gemeente", [Length(max=200, message="Maximaal 200 tekens.")])
     areas = TextAreaField("Gebieden (één per regel)", [Length(max=20000, message="Te lang.")])
@@ -150,10 +151,10 @@ class DeclarationForm(FlaskForm):
     """Bijlage 1 (structural participant): who signs, for which table (*gebiedsnetwerk*)."""
 
     Meta = DutchMeta
-    name = StringField("Naam", [DataRequired("Vul de naam in."), Length(max=200, message="Maximaal 200 tekens.")])
-    initials = StringField("Voorletters", [DataRequired("Vul de voorletters in."), Length(max=40, message="Maximaal 40 tekens.")])
+    name = StringField("Naam", [DataRequired("Vul de naam in."), Length(max=limits.NAME_MAX, message=f"Maximaal {limits.NAME_MAX} tekens.")])
+    initials = StringField("Voorletters", [DataRequired("Vul de voorletters in."), Length(max=limits.INITIALS_MAX, message=f"Maximaal {limits.INITIALS_MAX} tekens.")])
     organisation = StringField("Organisatie", [DataRequired("Vul de organisatie in."), Length(max=200, message="Maximaal 200 tekens.")])
-    function = StringField("Functie", [DataRequired("Vul de functie in."), Length(max=200, message="Maximaal 200 tekens.")])
+    function = StringField("Functie", [DataRequired("Vul de functie in."), Length(max=limits.FUNCTION_MAX, message=f"Maximaal {limits.FUNCTION_MAX} tekens.")])
     email = EmailField("E-mailadres (voor ondertekenen)", [Optional(), Email("Vul een geldig e-mailadres in.")])
     table_id = SelectField("Casustafel (gebiedsnetwerk)", [DataRequired("Kies een casustafel.")], coerce=optional_id)
     signed_on = DateInput("Getekend op (leeg laten als nog getekend moet worden)")
