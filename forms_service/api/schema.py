@@ -52,10 +52,17 @@ BASE_MESSAGES = {"required": REQUIRED_MESSAGE, "null": REQUIRED_MESSAGE, "invali
 
 
 class Schema(ma.Schema):
-    """Base of every API schema: unknown properties are ignored, as the API always did."""
+    """Base of every API schema: unknown properties are ignored, as the API always did, and
+    a field left out is loaded as None (its default), so a view reads every field it declared."""
 
     class Meta:
         unknown = ma.EXCLUDE
+
+    @ma.post_load
+    def _absent_is_none(self, data, **_kwargs):
+        for name, field in self.load_fields.items():
+            data.setdefault(field.attribute or name, None)
+        return data
 
 
 # ----------------------------------------------------------------------------- fields
@@ -176,7 +183,8 @@ class IdList(ma.fields.List):
     default_error_messages = {**BASE_MESSAGES, "invalid": "Moet een lijst zijn van getallen."}
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("load_default", list)
+        if not kwargs.get("required"):
+            kwargs.setdefault("load_default", list)
         super().__init__(Id(required=True), **kwargs)
 
 
@@ -186,7 +194,8 @@ class TextList(ma.fields.List):
     default_error_messages = {**BASE_MESSAGES, "invalid": "Moet een lijst zijn van teksten."}
 
     def __init__(self, max_length: int, **kwargs):
-        kwargs.setdefault("load_default", list)
+        if not kwargs.get("required"):
+            kwargs.setdefault("load_default", list)
         super().__init__(Text(max_length, required=True), **kwargs)
 
 
@@ -363,3 +372,9 @@ def rejected_fields(exc) -> dict[str, str] | None:
         merged.update(field_errors(location_messages))
     schema_rejected.send(request._get_current_object(), fields=merged)
     return merged
+
+
+def file_answer(mimetype: str, description: str) -> dict:
+    """``@bp.doc(**file_answer(...))``: a 200 whose body is a file of ``mimetype``."""
+    return {"responses": {"200": {"description": description,
+                                  "content": {mimetype: {"schema": {"type": "string", "format": "binary"}}}}}}
