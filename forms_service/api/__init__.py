@@ -20,7 +20,7 @@ bp = flask_smorest.Blueprint("api", __name__, url_prefix="/api", description="fo
 """flask-smorest's Blueprint (a Flask Blueprint): its routes are documented from their schemas."""
 
 # Endpoints that need no token; modules add theirs (e.g. signature verification).
-PUBLIC_ENDPOINTS: set[str] = {"api.openapi", "api.docs"}
+PUBLIC_ENDPOINTS: set[str] = {"api.openapi", "api.docs", "api.docs_asset"}
 
 
 class Api(flask_smorest.Api):

@@ -82,7 +82,8 @@ class ActionList(MethodView):
 
     @bp.doc(summary="Add a line (coordinator, chair): a case of the agenda, a person invited for it, an action "
                     "code, a due date not before the meeting")
-    @body(NewAction)
+    @body(NewAction, access=lambda meeting_id: rights.authorize_action_list(
+        db.session(), access.acting_user(), _meeting(meeting_id), record=True))
     @bp.response(201, ActionSchema)
     def post(self, values, meeting_id: int):
         """Add a line: a case of the agenda, a person invited for it, an action code, a due date."""
@@ -98,15 +99,21 @@ class ActionList(MethodView):
 
 @bp.post("/v1/actions/<int:action_id>/done")
 @bp.doc(summary="Mark a line done (coordinator, chair or the responsible person)")
-@body(OnDate)
+@body(OnDate, access=lambda action_id: _closable(action_id))
 @bp.response(200, ActionSchema)
 def action_done(values, action_id: int):
     """Mark a line done on a date (its keepers, or the responsible person)."""
+    item, allowed = _closable(action_id)
+    actions.mark_done(db.session(), item, values["on"] or rules.today(), allowed.use.email)
+    return commit(item)
+
+
+def _closable(action_id: int):
+    """A line by id (404) and the account's right on its list; 403 unless it may close the line."""
     item = actions.get_action(db.session(), action_id)
     meeting = db.session().get(Meeting, item.meeting_id)
     user = access.acting_user()
     allowed = rights.authorize_action_list(db.session(), user, meeting)
     if not rights.may_close_action(allowed, user, item.person_id, item.case_id):
         raise Forbidden("Alleen de coördinator, de voorzitter of de verantwoordelijke zelf rondt deze actie af.")
-    actions.mark_done(db.session(), item, values["on"] or rules.today(), allowed.use.email)
-    return commit(item)
+    return item, allowed

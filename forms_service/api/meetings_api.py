@@ -314,14 +314,20 @@ class WithdrawnConsentSchema(Schema):
 
 
 @bp.post("/v1/consents/<int:consent_id>/withdrawal")
-@body(RequiredOnDate)
+@body(RequiredOnDate, access=lambda consent_id: _withdrawable(consent_id))
 @bp.response(200, WithdrawnConsentSchema)
 def withdraw_consent(values, consent_id: int):
     """Record the withdrawal of a consent (Bijlage 4) from ``on``, by the calling account."""
-    consent = services.get(db.session(), Consent, consent_id, "consent_id")
-    access.require(rights.WITHDRAW_CONSENT, rights.consent_target(db.session(), consent))
+    consent = _withdrawable(consent_id)
     services.withdraw_consent(db.session(), consent, values["on"], g.api_user.email)
     return commit(consent)
+
+
+def _withdrawable(consent_id: int) -> Consent:
+    """A consent by id (404); 403 unless the account may withdraw it."""
+    consent = services.get(db.session(), Consent, consent_id, "consent_id")
+    access.require(rights.WITHDRAW_CONSENT, rights.consent_target(db.session(), consent))
+    return consent
 
 
 class NeedToKnowIn(Schema):

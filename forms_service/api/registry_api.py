@@ -289,7 +289,7 @@ def commit(result):
 
 
 @bp.post("/v1/organisations")
-@body(NewOrganisation)
+@body(NewOrganisation, access=lambda: access.require_role_for(rights.MANAGE_COVENANT))
 @bp.response(201, OrganisationSchema)
 def create_organisation(values):
     """Register an organisation (administrators and coordinators)."""
@@ -309,7 +309,7 @@ def create_person(values):
 
 
 @bp.post("/v1/covenants")
-@body(NewCovenant)
+@body(NewCovenant, access=lambda: access.require(rights.ADMIN))
 @bp.response(201, CovenantSchema)
 def create_covenant(values):
     """Draft a covenant from a template pack (administrators)."""
@@ -354,7 +354,7 @@ class Partners(MethodView):
                     for p, name, status in queries.partner_statuses(session, covenant, on)]
         return {"covenant_id": covenant.id, "on": on, "partners": partners}
 
-    @body(NewPartner)
+    @body(NewPartner, access=lambda covenant_id: _covenant(covenant_id))
     @bp.response(201, ListedPartnerSchema)
     def post(self, values, covenant_id: int):
         """List a partner; ``signed_on`` records a paper signature."""
@@ -363,7 +363,7 @@ class Partners(MethodView):
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/start")
-@body(OnDate)
+@body(OnDate, access=lambda covenant_id: _covenant(covenant_id))
 @bp.response(200, CovenantSchema)
 def start_covenant(values, covenant_id: int):
     """Bring the covenant into force with the partners that signed so far."""
@@ -377,7 +377,7 @@ def _partnership(covenant_id: int, organisation_id: int) -> Partnership:
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/partners/<int:organisation_id>/notice")
-@body(Notice)
+@body(Notice, access=lambda covenant_id, organisation_id: _partnership(covenant_id, organisation_id))
 @bp.response(200, PartnershipSchema)
 def give_notice(values, covenant_id: int, organisation_id: int):
     """Notice (*opzegging*): answers the date the partnership ends (the pack's notice months)."""
@@ -387,7 +387,7 @@ def give_notice(values, covenant_id: int, organisation_id: int):
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/partners/<int:organisation_id>/termination")
-@body(Termination)
+@body(Termination, access=lambda covenant_id, organisation_id: _partnership(covenant_id, organisation_id))
 @bp.response(200, PartnershipSchema)
 def terminate(values, covenant_id: int, organisation_id: int):
     """Immediate termination by majority decision."""
@@ -396,7 +396,7 @@ def terminate(values, covenant_id: int, organisation_id: int):
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/partners/<int:organisation_id>/exclusion")
-@body(Exclusion)
+@body(Exclusion, access=lambda covenant_id, organisation_id: _partnership(covenant_id, organisation_id))
 @bp.response(200, PartnershipSchema)
 def exclude(values, covenant_id: int, organisation_id: int):
     """Exclusion of a partner that broke the rules."""
@@ -438,13 +438,18 @@ def create_declaration(values):
 
 
 @bp.post("/v1/declarations/<int:declaration_id>/revocation")
-@body(RequiredOnDate)
+@body(RequiredOnDate, access=lambda declaration_id: _declaration(declaration_id))
 @bp.response(200, DeclarationSchema)
 def revoke_declaration(values, declaration_id: int):
     """Revoke a Bijlage 1/2 from a date (*intrekking*): not entitled through it from then on."""
+    return commit(services.revoke_declaration(db.session(), _declaration(declaration_id), values["on"]))
+
+
+def _declaration(declaration_id: int) -> Declaration:
+    """A declaration by id (404); 403 unless the account may manage declarations there."""
     declaration = services.get(db.session(), Declaration, declaration_id, "declaration_id")
     access.require(rights.MANAGE_DECLARATIONS, rights.declaration_target(db.session(), declaration))
-    return commit(services.revoke_declaration(db.session(), declaration, values["on"]))
+    return declaration
 
 
 # ----------------------------------------------------------------------------- questions

@@ -309,8 +309,11 @@ def check_json_object() -> None:
                               problems)
 
 
-def body(schema, *, description: str | None = None):
-    """The view's JSON body, loaded by ``schema`` and passed as the first argument (422 on bad fields)."""
+def body(schema, *, description: str | None = None, access=None):
+    """The view's JSON body, loaded by ``schema`` and passed as the first argument (422 on bad fields).
+
+    ``access(**path_args)``, when given, runs first: a caller who may not act on the
+    record gets its 404/403 before any word about the body, as the API always answered."""
     from forms_service.api import bp
 
     use = bp.arguments(schema, location="json", error_status_code=422, description=description)
@@ -320,6 +323,8 @@ def body(schema, *, description: str | None = None):
 
         @functools.wraps(parsed)
         def checked(*args, **kwargs):
+            if access is not None:
+                access(**kwargs)
             check_json_object()
             return parsed(*args, **kwargs)
 

@@ -69,7 +69,7 @@ class TokenSchema(Schema):
 
 @bp.post("/v1/users")
 @bp.doc(summary="Invite a user (admin); mails a one-time set-password link")
-@body(NewUser)
+@body(NewUser, access=lambda: access.require(rights.ADMIN))
 @bp.response(201, UserSchema)
 def create_user(values):
     """Invite a user: no password yet; the invitation mail holds a one-time set-password link."""
