@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """Every blueprint of the service, explicitly (no auto-discovery)."""
     from forms_service.api import bp as api_bp
+    from forms_service.api import init_app as init_api
     from forms_service.auth import bp as auth_bp
     from forms_service.signing.views import bp as signing_bp
     from forms_service.web import bp as web_bp
@@ -66,4 +67,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(covenant_life_bp)
-    app.register_blueprint(api_bp)
+    init_api(app)  # registers api_bp with flask-smorest (the OpenAPI document)

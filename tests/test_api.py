@@ -137,18 +137,6 @@ def test_incidental_declaration_needs_a_case(api):
     assert guest["id"] not in [p["id"] for p in other["people"]]
 
 
-def test_openapi_describes_every_api_route(app, client):
-    spec = client.get("/api/openapi.json").json
-    assert spec["openapi"].startswith("3.1")
-    described = {(path, method) for path, ops in spec["paths"].items() for method in ops}
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1"):
-            continue
-        path = rule.rule.replace("<int:", "{").replace("<path:", "{").replace("<", "{").replace(">", "}")
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert (path, method.lower()) in described, f"{method} {path} missing from openapi.json"
-
-
 def test_people_endpoint_stores_employment_dates(api, app_session):
     org = api.post("/api/v1/organisations", {"name": "Org"}).json
     response = api.post("/api/v1/people", {"name": "Tijdelijk", "initials": "T.", "organisation_id": org["id"], "function": "Stagiair", "email": "t@example.org", "employed_until": "2026-06-30"})

@@ -118,8 +118,14 @@ def test_ggz_settings_are_refused_where_the_pack_does_not_have_them(api):
                                                "cases": [{"case_ref": "EN-1", "invitee_ids": [rep]}]})
     assert on_request.status_code == 422 and set(on_request.json["error"]["fields"]) == {"on_request"}
     openapi = api.get("/api/openapi.json").json["paths"]
-    assert "chair_model" in openapi["/api/v1/covenants"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
-    assert "on_request" in openapi["/api/v1/meetings"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    schemas = api.get("/api/openapi.json").json["components"]["schemas"]
+
+    def properties(path):
+        ref = openapi[path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return schemas[ref.rsplit("/", 1)[1]]["properties"]
+
+    assert "chair_model" in properties("/api/v1/covenants")
+    assert "on_request" in properties("/api/v1/meetings")
 
 
 def csrf(client, path: str) -> str:

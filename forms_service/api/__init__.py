@@ -8,17 +8,40 @@ session is only committed by a view that finished its work.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+import flask_smorest
+from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from forms_service import db
 from registry import accounts
 from registry.errors import DomainError
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+bp = flask_smorest.Blueprint("api", __name__, url_prefix="/api", description="forms-service API v1")
+"""flask-smorest's Blueprint (a Flask Blueprint): its routes are documented from their schemas."""
 
 # Endpoints that need no token; modules add theirs (e.g. signature verification).
-PUBLIC_ENDPOINTS: set[str] = {"api.openapi"}
+PUBLIC_ENDPOINTS: set[str] = {"api.openapi", "api.docs", "api.docs_asset"}
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api without its own error handler: :func:`http_error` keeps the
+    API's error contract, and the document is served by :mod:`forms_service.api.docs`."""
+
+    def _register_error_handlers(self):
+        """Nothing: the blueprint's handlers answer in the API's one error shape."""
+
+
+def init_app(app) -> None:
+    """Register the API blueprint through flask-smorest so every route lands in the document."""
+    from forms_service.security import MAX_ID, IdConverter
+
+    app.config.setdefault("API_TITLE", "forms-service API")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.1.0")
+    app.config.setdefault("OPENAPI_URL_PREFIX", None)  # served by docs.py, with our headers
+    api = Api(app)  # one per app (tests build many); docs.py finds it in app.extensions
+    api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+    api.register_blueprint(bp)
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
@@ -62,10 +85,18 @@ def http_error(exc: HTTPException):
 
         return http_error_page(exc)
     db.session().rollback()
-    return error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+    fields = schema.rejected_fields(exc)
+    if fields is not None:  # the schema layer refused the body (422) or the query string (400)
+        code = "validation_error" if exc.code == 422 else "bad_request"
+        return error_response(exc.code, code, "Controleer de velden.", fields)
+    response, status = error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+    if status == 405:  # RFC 9110: a 405 names the methods the resource has
+        response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
+    return response, status
 
 
-from forms_service.api import openapi, registry_api  # noqa: E402,F401  (routes register on bp)
+from forms_service.api import schema  # noqa: E402
+from forms_service.api import docs, openapi, registry_api  # noqa: E402,F401  (routes register on bp)
 from forms_service.api import documents_api  # noqa: E402,F401
 from forms_service.api import meetings_api  # noqa: E402,F401
 from forms_service.api import signing_api  # noqa: E402,F401
@@ -74,7 +105,6 @@ from forms_service.api import users_api  # noqa: E402,F401
 from forms_service.api import packs_api  # noqa: E402,F401
 from forms_service.api import cases_api  # noqa: E402,F401
 from forms_service.api import subject_requests_api  # noqa: E402,F401
-from forms_service.api import partners_api  # noqa: E402,F401
 from forms_service.api import export_api  # noqa: E402,F401
 from forms_service.api import actions_api  # noqa: E402,F401
 from forms_service.api import webhooks_api  # noqa: E402,F401

@@ -7,115 +7,113 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import jsonify, request
+import marshmallow as ma
+from flask.views import MethodView
 
 from forms_service import access, db
-from forms_service.api import bp, openapi
-from forms_service.api.inputs import Body
-from forms_service.api.openapi import DATE, ID, answer, body, path_id
-from forms_service.api.registry_api import created, done
+from forms_service.api import bp
+from forms_service.api.registry_api import OnDate, commit
+from forms_service.api.schema import Date, Id, Schema, Text, body, out_date
 from registry import access as rights
-from registry import actions, rules, services
-from registry.errors import Forbidden
-from registry.models import ActionItem, Case, Meeting, Person
+from registry import actions, limits, rules, services
+from registry.errors import Forbidden, ValidationError
+from registry.models import Case, Meeting, Person
 
 
-def _d(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
+class ActionSchema(Schema):
+    """One line of the action list; ``action_label`` from the meeting's pack, ``overdue`` as of today."""
+
+    id = ma.fields.Integer(required=True)
+    meeting_id = ma.fields.Integer(required=True)
+    case_id = ma.fields.Integer(required=True)
+    case_ref = ma.fields.Function(lambda i: db.session().get(Case, i.case_id).reference, required=True,
+                                  metadata={"type": "string"})
+    person_id = ma.fields.Integer(required=True)
+    person_name = ma.fields.String(attribute="person.name", required=True)
+    action = ma.fields.String(required=True, metadata={"description": "a code of the action kinds"})
+    action_label = ma.fields.Function(
+        lambda i: actions.kinds_of_meeting(db.session().get(Meeting, i.meeting_id)).get(i.action, i.action),
+        required=True, metadata={"type": "string"})
+    due_on = out_date(required=True)
+    done_on = out_date(required=True)
+    overdue = ma.fields.Function(lambda i: actions.overdue(i, rules.today()), required=True, metadata={"type": "boolean"})
 
 
-def action_json(item: ActionItem, kinds: dict[str, str], on: dt.date | None = None) -> dict:
-    """One line of the action list."""
-    case = db.session().get(Case, item.case_id)
-    return {
-        "id": item.id, "meeting_id": item.meeting_id, "case_id": item.case_id, "case_ref": case.reference,
-        "person_id": item.person_id, "person_name": item.person.name, "action": item.action,
-        "action_label": kinds.get(item.action, item.action), "due_on": _d(item.due_on), "done_on": _d(item.done_on),
-        "overdue": actions.overdue(item, on or rules.today()),
-    }
+class KindSchema(Schema):
+    key = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+
+
+class ActionListSchema(Schema):
+    meeting_id = ma.fields.Integer(required=True)
+    kinds = ma.fields.List(ma.fields.Nested(KindSchema), required=True)
+    actions = ma.fields.List(ma.fields.Nested(ActionSchema), required=True)
+
+
+class NewAction(Schema):
+    case_ref = Text(limits.CASE_REF_MAX, metadata={"description": "a case of the agenda; give case_ref or case_id "
+                                                                  "(neither: 422 case_ref)"})
+    case_id = Id()
+    person_id = Id(required=True)
+    action = Text(40, required=True, metadata={"description": "a code of the action kinds (else 422)"})
+    due_on = Date(required=True, metadata={"description": "not before the meeting (else 422)"})
 
 
 def _meeting(meeting_id: int) -> Meeting:
     return services.get(db.session(), Meeting, meeting_id, "meeting_id")
 
 
-@bp.route("/v1/meetings/<int:meeting_id>/actions", methods=["GET", "POST"])
-def action_list(meeting_id: int):
-    """GET: the action list; POST: add a line. One rule for both methods (see
-    :func:`forms_service.api.registry_api.partners`)."""
-    return record_action(meeting_id) if request.method == "POST" else meeting_actions(meeting_id)
+@bp.route("/v1/meetings/<int:meeting_id>/actions", endpoint="action_list")
+class ActionList(MethodView):
+    """The meeting's action list (art. 7). One rule for both methods (see ``Partners``)."""
 
+    @bp.doc(summary="The meeting's action list (art. 7): for the table's coordinator and chair (entitled today) all "
+                    "lines, for an entitled invitee the lines of their cases; logged")
+    @bp.response(200, ActionListSchema)
+    def get(self, meeting_id: int):
+        """The meeting's action list: everything for its keepers, an invitee's own cases for them."""
+        meeting = _meeting(meeting_id)
+        allowed = rights.authorize_action_list(db.session(), access.acting_user(), meeting)
+        access.log_read(allowed.use, "view", "action_list", meeting.id,
+                        target=rights.meeting_target(db.session(), meeting))
+        kinds = actions.kinds_of_meeting(meeting)
+        return commit({"meeting_id": meeting.id, "kinds": [{"key": k, "label": v} for k, v in kinds.items()],
+                       "actions": actions.action_list(db.session(), meeting, allowed.case_ids)})
 
-def meeting_actions(meeting_id: int):
-    """The meeting's action list: everything for its keepers, an invitee's own cases for them."""
-    meeting = _meeting(meeting_id)
-    allowed = rights.authorize_action_list(db.session(), access.acting_user(), meeting)
-    access.log_read(allowed.use, "view", "action_list", meeting.id, target=rights.meeting_target(db.session(), meeting))
-    kinds = actions.kinds_of_meeting(meeting)
-    payload = {"meeting_id": meeting.id, "kinds": [{"key": k, "label": v} for k, v in kinds.items()],
-               "actions": [action_json(i, kinds) for i in actions.action_list(db.session(), meeting, allowed.case_ids)]}
-    db.session().commit()
-    return jsonify(payload)
-
-
-def record_action(meeting_id: int):
-    """Add a line: a case of the agenda, a person invited for it, an action code, a due date."""
-    meeting = _meeting(meeting_id)
-    allowed = rights.authorize_action_list(db.session(), access.acting_user(), meeting, record=True)
-    body_ = Body.from_request()
-    case_id = body_.int("case_id")
-    case_ref = body_.str("case_ref", max_length=100)
-    person_id = body_.int("person_id", required=True)
-    action = body_.str("action", required=True, max_length=40)
-    due_on = body_.date("due_on", required=True)
-    if case_id is None and not case_ref and "case_id" not in body_.errors and "case_ref" not in body_.errors:
-        body_.errors["case_ref"] = "Geef case_ref of case_id."
-    body_.check()
-    case = actions.agenda_case(db.session(), meeting, case_id=case_id, case_ref=case_ref)
-    person = services.get(db.session(), Person, person_id, "person_id")
-    item = actions.record_action(db.session(), meeting, case, person, action, due_on, allowed.use.email)
-    return created(action_json(item, actions.kinds_of_meeting(meeting)))
+    @bp.doc(summary="Add a line (coordinator, chair): a case of the agenda, a person invited for it, an action "
+                    "code, a due date not before the meeting")
+    @body(NewAction, access=lambda meeting_id: rights.authorize_action_list(
+        db.session(), access.acting_user(), _meeting(meeting_id), record=True))
+    @bp.response(201, ActionSchema)
+    def post(self, values, meeting_id: int):
+        """Add a line: a case of the agenda, a person invited for it, an action code, a due date."""
+        meeting = _meeting(meeting_id)
+        allowed = rights.authorize_action_list(db.session(), access.acting_user(), meeting, record=True)
+        if values["case_id"] is None and not values["case_ref"]:
+            raise ValidationError("Controleer de velden.", {"case_ref": "Geef case_ref of case_id."})
+        case = actions.agenda_case(db.session(), meeting, case_id=values["case_id"], case_ref=values["case_ref"])
+        person = services.get(db.session(), Person, values["person_id"], "person_id")
+        return commit(actions.record_action(db.session(), meeting, case, person, values["action"], values["due_on"],
+                                            allowed.use.email))
 
 
 @bp.post("/v1/actions/<int:action_id>/done")
-def action_done(action_id: int):
+@bp.doc(summary="Mark a line done (coordinator, chair or the responsible person)")
+@body(OnDate, access=lambda action_id: _closable(action_id))
+@bp.response(200, ActionSchema)
+def action_done(values, action_id: int):
     """Mark a line done on a date (its keepers, or the responsible person)."""
+    item, allowed = _closable(action_id)
+    actions.mark_done(db.session(), item, values["on"] or rules.today(), allowed.use.email)
+    return commit(item)
+
+
+def _closable(action_id: int):
+    """A line by id (404) and the account's right on its list; 403 unless it may close the line."""
     item = actions.get_action(db.session(), action_id)
     meeting = db.session().get(Meeting, item.meeting_id)
     user = access.acting_user()
     allowed = rights.authorize_action_list(db.session(), user, meeting)
     if not rights.may_close_action(allowed, user, item.person_id, item.case_id):
         raise Forbidden("Alleen de coördinator, de voorzitter of de verantwoordelijke zelf rondt deze actie af.")
-    body_ = Body.from_request()
-    on = body_.date("on")
-    body_.check()
-    actions.mark_done(db.session(), item, on or rules.today(), allowed.use.email)
-    return done(action_json(item, actions.kinds_of_meeting(meeting)))
-
-
-ACTION = {"type": "object", "properties": {
-    "id": ID, "meeting_id": ID, "case_id": ID, "case_ref": {"type": "string"}, "person_id": ID,
-    "person_name": {"type": "string"}, "action": {"type": "string", "description": "a code of the action kinds"},
-    "action_label": {"type": "string"}, "due_on": DATE, "done_on": {"type": ["string", "null"], "format": "date"},
-    "overdue": {"type": "boolean"}}}
-
-openapi.FRAGMENTS.append({
-    "/api/v1/meetings/{meeting_id}/actions": {
-        "get": {"summary": "The meeting's action list (art. 7): for the table's coordinator and chair (entitled "
-                           "today) all lines, for an entitled invitee the lines of their cases; logged",
-                "parameters": [path_id("meeting_id")],
-                "responses": answer("200", "Action list", {"type": "object", "properties": {
-                    "meeting_id": ID, "kinds": {"type": "array", "items": {"type": "object"}},
-                    "actions": {"type": "array", "items": ACTION}}})},
-        "post": {"summary": "Add a line (coordinator, chair): a case of the agenda, a person invited for it, "
-                            "an action code, a due date not before the meeting",
-                 "parameters": [path_id("meeting_id")],
-                 "requestBody": body({"case_ref": {"type": "string"}, "case_id": ID, "person_id": ID,
-                                      "action": {"enum": list(actions.ACTION_KINDS)}, "due_on": DATE},
-                                     ["person_id", "action", "due_on"]),
-                 "responses": answer("201", "Recorded", ACTION)}},
-    "/api/v1/actions/{action_id}/done": {"post": {
-        "summary": "Mark a line done (coordinator, chair or the responsible person)",
-        "parameters": [path_id("action_id")], "requestBody": body({"on": DATE}, []),
-        "responses": answer("200", "Done", ACTION)}},
-})
+    return item, allowed

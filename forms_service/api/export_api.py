@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 
 from forms_service import access, db
-from forms_service.api import bp, openapi
-from forms_service.api.openapi import answer, path_id
+from forms_service.api import bp
+from forms_service.api.schema import file_answer
 from registry import access as rights
 from registry import services
 from registry.models import CaseTable, Covenant
@@ -39,7 +39,15 @@ def zip_response(plan: export.ExportPlan) -> Response:
     return response
 
 
+_ZIP_NOTE = ("Streamed. Holds each sealed PDF the account may download one by one (covenant and Bijlage 1/2: the "
+             "signing right; Bijlage 4: resident data, entitled at the table today) and index.csv (bestand, "
+             "document, soort, id, casustafel, ondertekenaars, ondertekend_op, verzegeld_op, sha256, opmerking); "
+             "a document left out is a row with its reason. Each included PDF is logged as an export.")
+
+
 @bp.get("/v1/tables/<int:table_id>/signed.zip")
+@bp.doc(summary="Every sealed Bijlage 1/2/4 of the table as one ZIP. " + _ZIP_NOTE,
+        **file_answer("application/zip", "The ZIP"))
 def table_signed_zip(table_id: int):
     """Every sealed Bijlage 1/2/4 of the table this account may download, plus index.csv."""
     table = services.get(db.session(), CaseTable, table_id, "table_id")
@@ -47,31 +55,9 @@ def table_signed_zip(table_id: int):
 
 
 @bp.get("/v1/covenants/<int:covenant_id>/signed.zip")
+@bp.doc(summary="The sealed covenant and every sealed document of its tables (a folder per table) as one ZIP. "
+                + _ZIP_NOTE, **file_answer("application/zip", "The ZIP"))
 def covenant_signed_zip(covenant_id: int):
     """The sealed covenant and every sealed document of its tables, plus index.csv."""
     covenant = services.get(db.session(), Covenant, covenant_id, "covenant_id")
     return zip_response(export.plan_covenant_export(db.session(), access.acting_user(), covenant))
-
-
-# ----------------------------------------------------------------------------- OpenAPI
-
-def _zip(description: str) -> dict:
-    responses = answer("200", description)
-    responses["200"]["content"] = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
-    return responses
-
-
-_ZIP_NOTE = ("Streamed. Holds each sealed PDF the account may download one by one (covenant and Bijlage 1/2: the "
-             "signing right; Bijlage 4: resident data, entitled at the table today) and index.csv (bestand, "
-             "document, soort, id, casustafel, ondertekenaars, ondertekend_op, verzegeld_op, sha256, opmerking); "
-             "a document left out is a row with its reason. Each included PDF is logged as an export.")
-
-openapi.FRAGMENTS.append({
-    "/api/v1/tables/{table_id}/signed.zip": {"get": {
-        "summary": "Every sealed Bijlage 1/2/4 of the table as one ZIP. " + _ZIP_NOTE,
-        "parameters": [path_id("table_id")], "responses": _zip("The ZIP")}},
-    "/api/v1/covenants/{covenant_id}/signed.zip": {"get": {
-        "summary": "The sealed covenant and every sealed document of its tables (a folder per table) as one ZIP. "
-                   + _ZIP_NOTE,
-        "parameters": [path_id("covenant_id")], "responses": _zip("The ZIP")}},
-})

@@ -1,55 +1,78 @@
 """API v1 for template packs: ``GET /api/v1/packs`` says what each pack decides (term,
 annexes, areas, consent categories and signers, table roles). Any logged-in token may
-read it; the JSON shape comes from :func:`registry.packs.pack_summary`."""
+read it; the values come from :func:`registry.packs.pack_summary`."""
 
 from __future__ import annotations
 
-from flask import jsonify
+import marshmallow as ma
 
-from forms_service.api import bp, openapi
-from forms_service.api.openapi import answer
+from forms_service.api import bp
+from forms_service.api.schema import Schema, out_str
 from registry import packs
 
 
+class TermSchema(Schema):
+    initial_years = ma.fields.Integer(required=True)
+    renewal_years = ma.fields.Integer(required=True, metadata={"description": "0: no tacit renewal"})
+    notice_months = ma.fields.Integer(required=True)
+    ends_on = out_str(required=True, metadata={"format": "date", "description": "last day in force (inclusive)"})
+
+
+class AnnexSchema(Schema):
+    key = ma.fields.String(required=True)
+    number = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": list(packs.ANNEX_KINDS)})
+
+
+class KeyLabel(Schema):
+    key = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+
+
+class ConsentSignersSchema(Schema):
+    below_age = ma.fields.Integer(allow_none=True)
+    signers = ma.fields.List(ma.fields.String())
+
+
+class TableRoleSchema(KeyLabel):
+    organisations = ma.fields.List(ma.fields.String())
+
+
+class RetentionSchema(Schema):
+    from_ = ma.fields.String(data_key="from", attribute="from", required=True,
+                             metadata={"description": "closed, evaluated or phase:<key>"})
+    archive_after_months = ma.fields.Integer(allow_none=True, required=True)
+    delete_after_months = ma.fields.Integer(required=True)
+    exception_max_months = ma.fields.Integer(required=True)
+
+
+class PackSchema(Schema):
+    """A template pack and the settings that are rules."""
+
+    name = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    region = ma.fields.String(required=True)
+    term = ma.fields.Nested(TermSchema, required=True)
+    annexes = ma.fields.List(ma.fields.Nested(AnnexSchema), required=True)
+    areas = ma.fields.List(ma.fields.String(), required=True)
+    consent_categories = ma.fields.List(ma.fields.Nested(KeyLabel), required=True)
+    consent_signers = ma.fields.List(ma.fields.Nested(ConsentSignersSchema), required=True)
+    table_roles = ma.fields.List(ma.fields.Nested(TableRoleSchema), required=True)
+    phases = ma.fields.List(ma.fields.Nested(KeyLabel), required=True)
+    legal_basis = ma.fields.String(required=True, metadata={"enum": list(packs.LEGAL_BASES)})
+    min_age = ma.fields.Integer(allow_none=True, required=True)
+    retention = ma.fields.Nested(RetentionSchema, required=True)
+
+
+class PacksSchema(Schema):
+    packs = ma.fields.List(ma.fields.Nested(PackSchema), required=True)
+
+
 @bp.get("/v1/packs")
+@bp.doc(summary="The template packs and what each decides: term, annexes, areas, consent categories and signers, "
+                "table roles, phases, legal basis, minimum age, retention")
+@bp.response(200, PacksSchema)
 def list_packs():
     """Every template pack with the settings that are rules."""
-    return jsonify({"packs": packs.pack_summaries()})
-
-
-STR = {"type": "string"}
-NULLABLE_INT = {"type": ["integer", "null"]}
-PACK = {"type": "object", "properties": {
-    "name": STR, "title": STR, "region": STR,
-    "term": {"type": "object", "properties": {
-        "initial_years": {"type": "integer"}, "renewal_years": {"type": "integer", "description": "0: no tacit renewal"},
-        "notice_months": {"type": "integer"},
-        "ends_on": {"type": ["string", "null"], "format": "date", "description": "last day in force (inclusive)"}},
-        "required": ["initial_years", "renewal_years", "notice_months", "ends_on"]},
-    "annexes": {"type": "array", "items": {"type": "object", "properties": {
-        "key": STR, "number": STR, "title": STR,
-        "kind": {"enum": list(packs.ANNEX_KINDS)}}, "required": ["key", "number", "title", "kind"]}},
-    "areas": {"type": "array", "items": STR},
-    "consent_categories": {"type": "array", "items": {"type": "object", "properties": {"key": STR, "label": STR}}},
-    "consent_signers": {"type": "array", "items": {"type": "object", "properties": {
-        "below_age": NULLABLE_INT, "signers": {"type": "array", "items": STR}}}},
-    "table_roles": {"type": "array", "items": {"type": "object", "properties": {
-        "key": STR, "label": STR, "organisations": {"type": "array", "items": STR}}}},
-    "phases": {"type": "array", "items": {"type": "object", "properties": {"key": STR, "label": STR},
-                                          "required": ["key", "label"]}},
-    "legal_basis": {"enum": list(packs.LEGAL_BASES)},
-    "min_age": NULLABLE_INT,
-    "retention": {"type": "object", "properties": {
-        "from": {"type": "string", "description": "closed, evaluated or phase:<key>"},
-        "archive_after_months": NULLABLE_INT, "delete_after_months": {"type": "integer"},
-        "exception_max_months": {"type": "integer"}},
-        "required": ["from", "archive_after_months", "delete_after_months", "exception_max_months"]},
-}, "required": ["name", "title", "region", "term", "annexes", "areas", "consent_categories", "consent_signers",
-                "table_roles", "phases", "legal_basis", "min_age", "retention"]}
-
-openapi.FRAGMENTS.append({
-    "/api/v1/packs": {"get": {
-        "summary": "The template packs and what each decides: term, annexes, areas, consent categories and signers, table roles, phases, legal basis, minimum age, retention",
-        "responses": answer("200", "Packs", {"type": "object", "properties": {"packs": {"type": "array", "items": PACK}}}),
-    }},
-})
+    return {"packs": packs.pack_summaries()}

@@ -15,7 +15,8 @@ from werkzeug.exceptions import HTTPException
 
 from forms_service import access, db
 from forms_service.api.export_api import zip_response
-from forms_service.api.inputs import MAX_YEAR, MIN_YEAR, parse_date
+from forms_service.api.schema import parse_date
+from forms_service.security import MAX_YEAR, MIN_YEAR
 from forms_service.auth import login_required
 from registry import access as rights
 from registry import dashboard, queries, rules

@@ -17,7 +17,8 @@ from wtforms import (BooleanField, DateField, EmailField, FieldList, Form, FormF
                      RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from forms_service.api.inputs import parse_date
+from forms_service.api.schema import parse_date
+from registry import limits
 
 REQUIRED = _l("Dit veld is verplicht.")
 SIGNERS = [("resident", _l("De inwoner")), ("parents", _l("Ouders/verzorgers")),
@@ -139,7 +140,7 @@ class CovenantForm(FlaskForm):
     """A draft covenant: texts from a template pack, partners and their tables."""
 
     Meta = DutchMeta
-    title = StringField(_l("Titel"), [DataRequired(REQUIRED), Length(max=300, message=_l("Maximaal 300 tekens."))])
+    title = StringField(_l("Titel"), [DataRequired(REQUIRED), Length(max=limits.TITLE_MAX, message=_l("Maximaal 300 tekens."))])
     region = StringField(_l("Regio"), [DataRequired(REQUIRED), Length(max=200, message=_l("Maximaal 200 tekens."))])
     municipality = StringField(_l("Gemeente"), [Length(max=200, message=_l("Maximaal 200 tekens."))])
     areas = TextAreaField(_l("Gebieden (één per regel)"), [Length(max=20000, message=_l("Te lang."))])
@@ -157,10 +158,10 @@ class DeclarationForm(FlaskForm):
     """Bijlage 1 (structural participant): who signs, for which table (*gebiedsnetwerk*)."""
 
     Meta = DutchMeta
-    name = StringField(_l("Naam"), [DataRequired(_l("Vul de naam in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
-    initials = StringField(_l("Voorletters"), [DataRequired(_l("Vul de voorletters in.")), Length(max=40, message=_l("Maximaal 40 tekens."))])
+    name = StringField(_l("Naam"), [DataRequired(_l("Vul de naam in.")), Length(max=limits.NAME_MAX, message=_l("Maximaal 200 tekens."))])
+    initials = StringField(_l("Voorletters"), [DataRequired(_l("Vul de voorletters in.")), Length(max=limits.INITIALS_MAX, message=_l("Maximaal 40 tekens."))])
     organisation = StringField(_l("Organisatie"), [DataRequired(_l("Vul de organisatie in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
-    function = StringField(_l("Functie"), [DataRequired(_l("Vul de functie in.")), Length(max=200, message=_l("Maximaal 200 tekens."))])
+    function = StringField(_l("Functie"), [DataRequired(_l("Vul de functie in.")), Length(max=limits.FUNCTION_MAX, message=_l("Maximaal 200 tekens."))])
     email = EmailField(_l("E-mailadres (voor ondertekenen)"), [Optional(), Email(_l("Vul een geldig e-mailadres in."))])
     table_id = SelectField(_l("Casustafel (gebiedsnetwerk)"), [DataRequired(_l("Kies een casustafel."))], coerce=optional_id)
     signed_on = DateInput(_l("Getekend op (leeg laten als nog getekend moet worden)"))

@@ -1,0 +1,112 @@
+"""The API against its own OpenAPI document: the document is valid OpenAPI 3.1, and
+schemathesis fuzzes every documented operation on SQLite and PostgreSQL.
+
+What counts as a failure (for requests generated *valid* by the document):
+- a 5xx;
+- an answer whose status, content type or body the document does not describe;
+- a request refused as malformed: any 400, or any answer produced by the schema layer
+  itself (``forms_service.api.schema.schema_rejected``: a shape the document allows but
+  the schema refuses means the two drifted). A 422/404/409/403 from a service is a
+  business rule (a date after today, an unknown id, a duplicate) and is allowed: its
+  codes are the documented ``validation_error``/``not_found``/``conflict``/``forbidden``…;
+- a 405 without ``Allow``.
+
+Bounded: a few derandomized examples per operation (``FUZZ_EXAMPLES``, default 4).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
+
+from forms_service.api.schema import schema_rejected
+from tests.test_api import setup_covenant
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
+SKIPPED = {
+    ("DELETE", "/api/v1/tokens/{token_id}"),  # would revoke the fuzzer's own token
+    ("POST", "/api/v1/verify"),  # multipart upload of a PDF: tested in tests/signatures
+}
+"""Operations the fuzzer leaves out, each for the reason given."""
+
+
+def test_the_document_is_valid_openapi_3_1(client):
+    spec = client.get("/api/openapi.json").json
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)  # openapi-spec-validator picks the 3.1 validator from the version
+
+
+def test_a_405_names_the_allowed_methods(api):
+    response = api.client.delete("/api/v1/tables")
+    assert response.status_code == 405 and response.json["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_a_path_id_beyond_the_integer_range_is_404(api):
+    for path in ("/api/v1/tables/9223372036854775808/entitled", "/api/v1/consents/99999999999999999999"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response.json["error"]["code"] == "not_found"
+
+
+def test_an_empty_or_malformed_query_date_is_400_naming_it(api):
+    covenant_id, _ = setup_covenant(api, partners=1)
+    for value in ("", "2026-13-45", "morgen"):
+        response = api.get(f"/api/v1/covenants/{covenant_id}/partners?on={value}")
+        assert response.status_code == 400 and list(response.json["error"]["fields"]) == ["on"], value
+
+
+def _operations(spec: dict):
+    """Every documented (method, path) the fuzzer covers (not yet: the hand-written ones)."""
+    from forms_service.api import openapi as hand_written
+
+    hand = {(m.upper(), p) for p, ops in hand_written.merged().items() for m in ops}
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            if method != "parameters" and (method.upper(), path) not in SKIPPED | hand:
+                yield method.upper(), path
+
+
+def test_fuzz_every_operation(app, api, admin_token):
+    setup_covenant(api, partners=2)  # a few real ids next to the random ones
+    spec = api.client.get("/api/openapi.json").json
+    schema = schemathesis.openapi.from_dict(spec)
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    rejected: list[dict] = []
+
+    def on_reject(_sender, fields, **_):
+        rejected.append(fields)
+
+    failures, statuses = [], []
+    with schema_rejected.connected_to(on_reject):
+        for method, path in _operations(spec):
+            operation = schema[path][method]
+
+            @given(case=operation.as_strategy())
+            @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+                      suppress_health_check=list(HealthCheck))
+            def run(case):
+                rejected.clear()
+                response = case.call(app=app, headers=headers)
+                statuses.append((method, path, response.status_code))
+                case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
+                                                         content_type_conformance, response_schema_conformance])
+                assert response.status_code != 400, (method, path, response.text[:500])
+                assert not rejected, (method, path, rejected, response.text[:500])
+                if response.status_code == 405:
+                    assert response.headers.get("Allow"), (method, path)
+
+            try:
+                run()
+            except Exception as exc:  # noqa: BLE001 - collect every operation's failure, report all
+                failures.append(f"{method} {path}: {str(exc)[:1500]}")
+    assert not failures, "\n\n".join(failures)
+    assert len(statuses) >= len(list(_operations(spec))), statuses  # every operation was called
+    assert any(200 <= status < 300 for *_, status in statuses), statuses  # some reached a service's success
