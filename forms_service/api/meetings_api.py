@@ -155,15 +155,10 @@ def meeting_invitations(meeting_id: int):
                    "without_email": [i.person_id for i in result.without_email]})
 
 
-class Attendance(Schema):
+class RecordAttendance(Schema):
     """Who attended: the invitees present; every other invitee was absent."""
 
-    attended = IdList(Id(), required=True)
-
-
-class AttendeeSchema(Schema):
-    person_id = ma.fields.Integer(required=True)
-    attended = ma.fields.Boolean(required=True, allow_none=True)
+    attended = IdList(required=True)
 
 
 class AttendanceSchema(Schema):
@@ -180,7 +175,7 @@ class AttendanceSchema(Schema):
 
 
 @bp.put("/v1/meetings/<int:meeting_id>/attendance")
-@body(Attendance, access=lambda meeting_id: _meeting(meeting_id))
+@body(RecordAttendance, access=lambda meeting_id: _meeting(meeting_id))
 @bp.response(200, AttendanceSchema)
 def meeting_attendance(values, meeting_id: int):
     """Record who attended, on or after the meeting day (the presentie- en toetsingslijst then
