@@ -34,7 +34,8 @@ and API error messages stay Dutch (the ``code`` is the contract).
 
 Catalogues: ``pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o
 forms_service/translations/messages.pot .``,
-``pybabel update -i … -d forms_service/translations``, and ``pybabel compile -d
+``pybabel update -i … -d forms_service/translations --no-fuzzy-matching --ignore-obsolete
+--width 100`` (keep the ``.po`` header: it holds ``Plural-Forms`` for ``ngettext``), and ``pybabel compile -d
 forms_service/translations`` (``scripts/setup.sh`` compiles them on every set-up, so the
 compiled ``.mo`` files are not in the repository).
 """

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from registry import covenant_life, packs, queries, rules, services
 from registry.errors import Conflict, NotFound, ValidationError
+from registry.texts import _
 from registry.models import AmendmentApproval, Covenant, CovenantAmendment
 
 BASE_VERSION = 1
@@ -64,18 +65,19 @@ def propose(session: Session, covenant: Covenant, summary: str, actor: str, on: 
     on = on or rules.today()
     summary = (summary or "").strip()
     if not summary:
-        raise ValidationError("Controleer de velden.", {"summary": "Beschrijf kort wat er verandert."})
+        raise ValidationError(_("Controleer de velden."), {"summary": _("Beschrijf kort wat er verandert.")})
     if len(summary) > covenant_life.MAX_TEXT:
-        raise ValidationError("Controleer de velden.", {"summary": f"Maximaal {covenant_life.MAX_TEXT} tekens."})
+        raise ValidationError(_("Controleer de velden."), {"summary": _("Maximaal %(n)s tekens.", n=covenant_life.MAX_TEXT)})
     if not queries.covenant_in_force(covenant, on):
-        raise Conflict("Het convenant is niet in werking.", {"summary": "Alleen een convenant in werking wordt gewijzigd."})
+        raise Conflict(_("Het convenant is niet in werking."), {"summary": _("Alleen een convenant in werking wordt gewijzigd.")})
     pending = next((a for a in of_covenant(session, covenant) if a.in_force_on is None), None)
     if pending is not None:
-        raise Conflict("Er loopt al een wijziging.", {
-            "summary": f"Versie {pending.version} wacht nog op ondertekening; stel daarna een nieuwe wijziging voor."})
+        raise Conflict(_("Er loopt al een wijziging."), {
+            "summary": _("Versie %(n)s wacht nog op ondertekening; stel daarna een nieuwe wijziging voor.",
+                         n=pending.version)})
     partners = [p for p in covenant.partnerships if p.organisation_id in current_partner_ids(session, covenant, on)]
     if not partners:
-        raise Conflict("Het convenant heeft geen partners.", {"summary": "Er is geen partner om de wijziging te tekenen."})
+        raise Conflict(_("Het convenant heeft geen partners."), {"summary": _("Er is geen partner om de wijziging te tekenen.")})
     latest = session.scalar(select(func.max(CovenantAmendment.version)).where(CovenantAmendment.covenant_id == covenant.id))
     pack = packs.cached_pack(covenant.pack)
     amendment = CovenantAmendment(covenant_id=covenant.id, version=(latest or BASE_VERSION) + 1, summary=summary,
@@ -110,7 +112,7 @@ def sign(session: Session, amendment: CovenantAmendment, organisation_id: int, s
     if approval.signed_on is not None:
         raise Conflict("Al getekend.", {"signed_on": f"Al getekend op {approval.signed_on.isoformat()}."})
     if signed_on < amendment.proposed_on:
-        raise ValidationError("Controleer de velden.", {"signed_on": "Ligt vóór het voorstel van de wijziging."})
+        raise ValidationError(_("Controleer de velden."), {"signed_on": _("Ligt vóór het voorstel van de wijziging.")})
     approval.signed_on, approval.signed_via = signed_on, signed_via
     session.flush()
     refresh_in_force(session, amendment, actor)

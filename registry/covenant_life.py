@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from registry import queries, rules, services
 from registry.errors import Conflict, ValidationError
+from registry.texts import _
 from registry.models import Covenant, CovenantEvent, Declaration, Partnership, Person
 
 EVENT_KINDS = ("accession", "notice", "termination", "exclusion", "revocation", "employment_ended",
@@ -48,9 +49,9 @@ def _text(value: str | None, field: str, missing: str) -> str:
     """A required decision or reason text, stripped; a 422 naming ``field`` otherwise."""
     value = (value or "").strip()
     if not value:
-        raise ValidationError("Controleer de velden.", {field: missing})
+        raise ValidationError(_("Controleer de velden."), {field: missing})
     if len(value) > MAX_TEXT:
-        raise ValidationError("Controleer de velden.", {field: f"Maximaal {MAX_TEXT} tekens."})
+        raise ValidationError(_("Controleer de velden."), {field: _("Maximaal %(n)s tekens.", n=MAX_TEXT)})
     return value
 
 
@@ -62,7 +63,7 @@ def accede(session: Session, covenant: Covenant, *, organisation_id: int, repres
     """Accession (*toetreding*) of a new partner, waiting for its representative's
     signature (the caller sends it for signing); a partner from its own signing date."""
     if covenant.ended_on is not None:
-        raise Conflict("Het convenant is beëindigd.", {"organisation_id": "Een beëindigd convenant kent geen toetreding."})
+        raise Conflict(_("Het convenant is beëindigd."), {"organisation_id": _("Een beëindigd convenant kent geen toetreding.")})
     partnership = services.add_partner(session, covenant, organisation_id=organisation_id,
                                        representative_id=representative_id)
     record(session, "accession", rules.today(), actor, covenant_id=covenant.id, organisation_id=organisation_id,
@@ -129,7 +130,7 @@ def end_employment(session: Session, person: Person, until: dt.date, actor: str)
 def end_covenant(session: Session, covenant: Covenant, on: dt.date, decision: str, actor: str) -> Covenant:
     """End the covenant by majority decision of its partners: from ``on`` (the first day
     it no longer holds) nobody is a partner; ``decision`` is the decision's text."""
-    decision = _text(decision, "decision", "Beschrijf het meerderheidsbesluit.")
+    decision = _text(decision, "decision", _("Beschrijf het meerderheidsbesluit."))
     _require_in_force(covenant, on, "on")
     covenant.ended_on = on
     session.flush()
@@ -148,8 +149,8 @@ def end_at_term(session: Session, covenant: Covenant, actor: str) -> Covenant:
     """Record the end of a covenant at the end of its fixed term (*einde looptijd*)."""
     end = fixed_term_end(covenant)
     if end is None:
-        raise Conflict("Dit convenant heeft geen vaste looptijd.", {
-            "on": "Het convenant wordt telkens stilzwijgend verlengd; beëindig het bij meerderheidsbesluit."})
+        raise Conflict(_("Dit convenant heeft geen vaste looptijd."), {
+            "on": _("Het convenant wordt telkens stilzwijgend verlengd; beëindig het bij meerderheidsbesluit.")})
     _require_in_force(covenant, end, "on")
     covenant.ended_on = end
     session.flush()
@@ -160,12 +161,12 @@ def end_at_term(session: Session, covenant: Covenant, actor: str) -> Covenant:
 def _require_in_force(covenant: Covenant, on: dt.date, field: str) -> None:
     """Only a covenant in force, not ended yet, ends; not before it came into force."""
     if covenant.ended_on is not None:
-        raise Conflict("Het convenant is al beëindigd.", {field: f"Al beëindigd per {covenant.ended_on.isoformat()}."})
+        raise Conflict(_("Het convenant is al beëindigd."), {field: _("Al beëindigd per %(d)s.", d=covenant.ended_on.isoformat())})
     if covenant.in_force_on is None:
-        raise Conflict("Het convenant is nog niet in werking.", {field: "Een concept wordt niet beëindigd."})
+        raise Conflict(_("Het convenant is nog niet in werking."), {field: _("Een concept wordt niet beëindigd.")})
     if on <= covenant.in_force_on:
-        raise ValidationError("Controleer de velden.", {
-            field: f"Kies een datum na de inwerkingtreding ({covenant.in_force_on.isoformat()})."})
+        raise ValidationError(_("Controleer de velden."), {
+            field: _("Kies een datum na de inwerkingtreding (%(d)s).", d=covenant.in_force_on.isoformat())})
 
 
 # ----------------------------------------------------------------------------- reading the history

@@ -29,6 +29,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from registry import access, evaluations, queries, rules
+from registry.texts import N_, _, long_date
 from registry.models import (
     Case, CaseParticipant, CaseTable, Consent, Covenant, Declaration, Meeting, MeetingCase, Partnership, Person,
     TableRoleHolder, User, meeting_participant,
@@ -42,15 +43,15 @@ EXPIRING_DAYS = 7
 """A waiting consent whose signing link expires within this many days is "expiring"."""
 
 LABELS = {
-    "awaiting_signature": "Wacht op ondertekening",
-    "missing_bijlage1": "Deelnemers zonder Bijlage 1",
-    "consents_pending": "Toestemmingen in afwachting",
-    "consents_declined": "Toestemmingen geweigerd",
-    "consents_expiring": "Toestemmingen waarvan de link bijna verloopt",
-    "notices_ending": "Opzeggingen die binnen 3 maanden ingaan",
-    "employments_ending": "Dienstverbanden die binnen 3 maanden eindigen",
-    "cases_overdue": "Casussen over hun termijn",
-    "evaluation_due": "Jaarlijkse evaluatie van het convenant (art. 12)",
+    "awaiting_signature": N_("Wacht op ondertekening"),
+    "missing_bijlage1": N_("Deelnemers zonder Bijlage 1"),
+    "consents_pending": N_("Toestemmingen in afwachting"),
+    "consents_declined": N_("Toestemmingen geweigerd"),
+    "consents_expiring": N_("Toestemmingen waarvan de link bijna verloopt"),
+    "notices_ending": N_("Opzeggingen die binnen 3 maanden ingaan"),
+    "employments_ending": N_("Dienstverbanden die binnen 3 maanden eindigen"),
+    "cases_overdue": N_("Casussen over hun termijn"),
+    "evaluation_due": N_("Jaarlijkse evaluatie van het convenant (art. 12)"),
 }
 """The Dutch heading of each line (the web page translates them by kind)."""
 
@@ -159,13 +160,13 @@ def _bars(items: list[Item]) -> tuple[tuple[str, int], ...]:
 
 
 def _line(kind: str, items: list[Item], chart: bool = False) -> Line:
-    return Line(kind, LABELS[kind], sum(i.count for i in items), tuple(items), _bars(items) if chart else ())
+    return Line(kind, _(LABELS[kind]), sum(i.count for i in items), tuple(items), _bars(items) if chart else ())
 
 
 # ----------------------------------------------------------------------------- lines
 
 
-KIND_LABELS = {"covenant": "Convenant", "declaration": "Verklaring", "consent": "Toestemming"}
+KIND_LABELS = {"covenant": N_("Convenant"), "declaration": N_("Verklaring"), "consent": N_("Toestemming")}
 
 
 def _awaiting_signature(session: Session, user: User, links: Links, on: dt.date) -> list[Line]:
@@ -194,11 +195,12 @@ def _awaiting_signature(session: Session, user: User, links: Links, on: dt.date)
         if described is None:
             continue
         label, url, group = described
-        detail = (f"{waiting} ondertekenaar wacht" if waiting == 1 else f"{waiting} ondertekenaars wachten")
+        detail = (_("%(n)s ondertekenaar wacht", n=waiting) if waiting == 1
+                  else _("%(n)s ondertekenaars wachten", n=waiting))
         items.append(Item(label, url, detail, on=amsterdam_date(first), age_days=(on - amsterdam_date(first)).days,
                           reminders=int(reminders.get((kind, subject_id), 0)), group=group))
     items.sort(key=lambda i: (-(i.age_days or 0), i.label))
-    return [Line("awaiting_signature", LABELS["awaiting_signature"], len(items), tuple(items), _bars(items))]
+    return [Line("awaiting_signature", _(LABELS["awaiting_signature"]), len(items), tuple(items), _bars(items))]
 
 
 def _describe(session: Session, kind: str, subject_id: int, covenants: set[int], declaration_tables: set[int],
@@ -209,8 +211,8 @@ def _describe(session: Session, kind: str, subject_id: int, covenants: set[int],
         if covenant is None or covenant.id not in covenants:
             return None
         signed = sum(1 for p in covenant.partnerships if p.signed_on)
-        return (f"{covenant.title} ({signed} van {len(covenant.partnerships)} partners getekend)",
-                links.covenant(covenant.id), KIND_LABELS[kind])
+        return (_("%(title)s (%(signed)s van %(total)s partners getekend)", title=covenant.title, signed=signed,
+                  total=len(covenant.partnerships)), links.covenant(covenant.id), _(KIND_LABELS[kind]))
     if kind == "declaration":
         declaration = session.get(Declaration, subject_id)
         if declaration is None or declaration.table_id not in declaration_tables:
@@ -221,8 +223,8 @@ def _describe(session: Session, kind: str, subject_id: int, covenants: set[int],
     consent = session.get(Consent, subject_id)
     if consent is None or consent.erased_on is not None or consent.case.table_id not in consent_tables:
         return None
-    return (f"Toestemming casus {consent.case.reference} ({consent.case.table.name})", links.consent(consent.id),
-            KIND_LABELS[kind])
+    return (_("Toestemming casus %(case)s (%(table)s)", case=consent.case.reference, table=consent.case.table.name),
+            links.consent(consent.id), _(KIND_LABELS[kind]))
 
 
 def participants(session: Session, table: CaseTable, on: dt.date) -> set[int]:
@@ -298,7 +300,7 @@ def _consents(session: Session, user: User, links: Links, on: dt.date) -> list[L
     pending, declined, expiring = [], [], []
     for consent, reference, table_id in rows:
         table_name = tables[table_id].name
-        label = f"Casus {reference}"
+        label = _("Casus %(case)s", case=reference)
         url = links.consent(consent.id)
         if consent.declined_on is not None:
             if consent.declined_on >= on - dt.timedelta(days=DECLINED_DAYS):
@@ -309,7 +311,7 @@ def _consents(session: Session, user: User, links: Links, on: dt.date) -> list[L
         expires = amsterdam_date(open_requests[consent.id])
         pending.append(Item(label, url, table_name, on=expires, group=table_name))
         if expires <= on + dt.timedelta(days=EXPIRING_DAYS):
-            expiring.append(Item(label, url, f"{table_name}: de link verloopt", on=expires, group=table_name))
+            expiring.append(Item(label, url, _("%(table)s: de link verloopt", table=table_name), on=expires, group=table_name))
     return [_line("consents_pending", pending, chart=True), _line("consents_declined", declined, chart=True),
             _line("consents_expiring", expiring)]
 
@@ -362,7 +364,7 @@ def _cases_overdue(session: Session, user: User, links: Links, on: dt.date) -> l
             passed = [d for d in cases.due_dates(case, on, pack) if d.passed]
             if passed and access.may_see_case(session, user, case):
                 first = min(passed, key=lambda d: d.date)
-                items.append(Item(f"Casus {case.reference}", links.case(case.id), f"{table.name}: {first.label}",
+                items.append(Item(_("Casus %(case)s", case=case.reference), links.case(case.id), f"{table.name}: {first.label}",
                                   on=first.date, group=table.name))
     items.sort(key=lambda i: (i.on or on, i.label))
     return [_line("cases_overdue", items, chart=True)]
@@ -376,7 +378,7 @@ def _evaluation_due(session: Session, user: User, links: Links, on: dt.date) -> 
     for covenant in covenants:
         due = evaluations.next_due(covenant, last.get(covenant.id))
         if due is not None and due <= on:
-            detail = (f"laatste evaluatie {evaluations.dutch_date(last[covenant.id])}" if covenant.id in last
-                      else "nog nooit geëvalueerd")
+            detail = (_("laatste evaluatie %(day)s", day=long_date(last[covenant.id])) if covenant.id in last
+                      else _("nog nooit geëvalueerd"))
             items.append(Item(covenant.title, links.covenant(covenant.id) + "#evaluatie", detail, on=due))
     return [_line("evaluation_due", items)]

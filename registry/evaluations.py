@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from registry import rules
 from registry.errors import ValidationError
+from registry.texts import _, long_date
 from registry.models import Covenant, CovenantEvaluation
 
 def dutch_date(day: dt.date) -> str:
@@ -38,19 +39,20 @@ def record_evaluation(session: Session, covenant: Covenant, *, held_on: dt.date 
     """
     note = (note or "").strip()
     if held_on is None:
-        raise ValidationError("Vul de datum van de evaluatie in.", {"held_on": "Vul de datum van de evaluatie in."})
+        raise ValidationError(_("Vul de datum van de evaluatie in."), {"held_on": _("Vul de datum van de evaluatie in.")})
     if held_on > rules.today():
-        raise ValidationError("Evaluatie in de toekomst.", {
-            "held_on": f"De evaluatie ({dutch_date(held_on)}) ligt na vandaag; leg een evaluatie vast nadat die is gehouden."})
+        raise ValidationError(_("Evaluatie in de toekomst."), {
+            "held_on": _("De evaluatie (%(day)s) ligt na vandaag; leg een evaluatie vast nadat die is gehouden.",
+                         day=long_date(held_on))})
     if covenant.in_force_on is None:
-        raise ValidationError("Dit convenant is nog niet in werking.", {
-            "held_on": "Een concept-convenant wordt nog niet geëvalueerd."})
+        raise ValidationError(_("Dit convenant is nog niet in werking."), {
+            "held_on": _("Een concept-convenant wordt nog niet geëvalueerd.")})
     if held_on < covenant.in_force_on:
-        raise ValidationError("Evaluatie vóór de inwerkingtreding.", {
-            "held_on": f"Het convenant is in werking sinds {dutch_date(covenant.in_force_on)}; "
-                       "een evaluatie ligt op of na die dag."})
+        raise ValidationError(_("Evaluatie vóór de inwerkingtreding."), {
+            "held_on": _("Het convenant is in werking sinds %(day)s; een evaluatie ligt op of na die dag.",
+                         day=long_date(covenant.in_force_on))})
     if len(note) > NOTE_MAX:
-        raise ValidationError("De notitie is te lang.", {"note": f"Ten hoogste {NOTE_MAX} tekens."})
+        raise ValidationError(_("De notitie is te lang."), {"note": _("Ten hoogste %(n)s tekens.", n=NOTE_MAX)})
     evaluation = CovenantEvaluation(covenant_id=covenant.id, held_on=held_on, note=note, recorded_by=recorded_by)
     session.add(evaluation)
     session.flush()

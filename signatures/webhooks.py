@@ -58,25 +58,26 @@ from sqlalchemy import inspect, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.errors import NotFound, ValidationError
+from registry.texts import N_
 from signatures.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 log = logging.getLogger(__name__)
 
 EVENTS: dict[str, str] = {
-    "covenant.in_force": "Convenant in werking getreden",
-    "covenant.sealed": "Convenant ondertekend en verzegeld",
-    "partner.signed": "Partner heeft het convenant ondertekend",
-    "partner.ended": "Partnerschap beëindigd (opzegging, directe beëindiging of uitsluiting)",
-    "declaration.signed": "Verklaring geheimhouding (Bijlage 1/2) getekend",
-    "declaration.sealed": "Verklaring geheimhouding verzegeld",
-    "declaration.revoked": "Verklaring geheimhouding ingetrokken",
-    "consent.signed": "Toestemming (Bijlage 4) getekend",
-    "consent.sealed": "Toestemming verzegeld",
-    "consent.withdrawn": "Toestemming ingetrokken",
-    "signing.declined": "Ondertekening geweigerd",
-    "case.closed": "Casus afgesloten",
+    "covenant.in_force": N_("Convenant in werking getreden"),
+    "covenant.sealed": N_("Convenant ondertekend en verzegeld"),
+    "partner.signed": N_("Partner heeft het convenant ondertekend"),
+    "partner.ended": N_("Partnerschap beëindigd (opzegging, directe beëindiging of uitsluiting)"),
+    "declaration.signed": N_("Verklaring geheimhouding (Bijlage 1/2) getekend"),
+    "declaration.sealed": N_("Verklaring geheimhouding verzegeld"),
+    "declaration.revoked": N_("Verklaring geheimhouding ingetrokken"),
+    "consent.signed": N_("Toestemming (Bijlage 4) getekend"),
+    "consent.sealed": N_("Toestemming verzegeld"),
+    "consent.withdrawn": N_("Toestemming ingetrokken"),
+    "signing.declined": N_("Ondertekening geweigerd"),
+    "case.closed": N_("Casus afgesloten"),
 }
-"""The events a subscription may ask for, with their Dutch label (web page)."""
+"""The events a subscription may ask for, with their Dutch label (web page; marked ``N_``, shown through ``forms_service.i18n.labels``)."""
 
 COLUMN_EVENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "covenant": (("in_force_on", "covenant.in_force"),),

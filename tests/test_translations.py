@@ -55,25 +55,34 @@ def _catalogue(path: Path):
         return read_po(f)
 
 
+def _singular(message_id):
+    """A message's id as extraction names it: the singular of a plural (ngettext) message."""
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
 def test_every_message_has_a_real_english_translation(extracted):
     english = _catalogue(ENGLISH)
     problems = []
     for message in english:
         if not message.id:
             continue
-        if not message.string or not str(message.string).strip():
+        # a plural (ngettext) has a tuple of ids (singular, plural) and one string per form
+        ids = (message.id,) if isinstance(message.id, str) else message.id
+        strings = (message.string,) if isinstance(message.string, str) else tuple(message.string or ())
+        if not strings or not all(s and s.strip() for s in strings):
             problems.append(f"untranslated: {message.id!r}")
         elif message.fuzzy:
             problems.append(f"fuzzy: {message.id!r}")
-        elif sorted(PLACEHOLDER.findall(message.id)) != sorted(PLACEHOLDER.findall(message.string)):
+        elif any(sorted(PLACEHOLDER.findall(ids[min(i, len(ids) - 1)])) != sorted(PLACEHOLDER.findall(s))
+                 for i, s in enumerate(strings)):
             problems.append(f"placeholders differ: {message.id!r} → {message.string!r}")
     assert not english.fuzzy, "the catalogue header is marked fuzzy: pybabel compile would skip it"
     assert not problems, "\n".join(problems)
 
 
 def test_the_catalogues_in_the_repository_match_the_code(extracted):
-    english = {m.id for m in _catalogue(ENGLISH) if m.id}
-    template = {m.id for m in _catalogue(TRANSLATIONS / "messages.pot") if m.id}
+    english = {_singular(m.id) for m in _catalogue(ENGLISH) if m.id}
+    template = {_singular(m.id) for m in _catalogue(TRANSLATIONS / "messages.pot") if m.id}
     how = "run the pybabel extract and update commands in forms_service/i18n.py and translate"
     assert not extracted - english, f"not in the English catalogue ({how}): {sorted(extracted - english)}"
     assert not english - extracted, f"obsolete in the English catalogue ({how}): {sorted(english - extracted)}"

@@ -47,9 +47,9 @@ def form_date(field: str, required: bool = True) -> dt.date | None:
     try:
         value = parse_form_date(request.form.get(field))
     except ValueError as exc:
-        raise ValidationError("Controleer de velden.", {field: str(exc)}) from None
+        raise ValidationError(_("Controleer de velden."), {field: str(exc)}) from None
     if value is None and required:
-        raise ValidationError("Controleer de velden.", {field: _("Vul de datum in.")})
+        raise ValidationError(_("Controleer de velden."), {field: _("Vul de datum in.")})
     return value
 
 
@@ -139,7 +139,7 @@ def partner_end(covenant_id: int, organisation_id: int):
         partnership = services.partnership_of(db.session(), covenant, organisation_id)
         kind = request.form.get("kind")
         if kind not in PARTNER_ENDINGS:
-            raise ValidationError("Controleer de velden.", {"kind": _("Kies opzegging, directe beëindiging of uitsluiting.")})
+            raise ValidationError(_("Controleer de velden."), {"kind": _("Kies opzegging, directe beëindiging of uitsluiting.")})
         on = form_date("on")
         text = request.form.get("text", "")
         if kind == "notice":

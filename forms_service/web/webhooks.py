@@ -8,10 +8,12 @@ fields and shows the service's Dutch messages at the field they concern.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField, StringField, widgets
 
-from forms_service import db
+from forms_service import db, i18n
 from forms_service.auth import admin_required, current_user
 from registry.errors import DomainError
 from signatures import webhooks
@@ -22,10 +24,10 @@ bp = Blueprint("webhooks", __name__, url_prefix="/beheer/webhooks")
 class SubscriptionForm(FlaskForm):
     """URL, the events (tick boxes) and the secret."""
 
-    url = StringField("URL van de ontvanger")
-    events = SelectMultipleField("Gebeurtenissen", choices=list(webhooks.EVENTS.items()), validate_choice=False,
+    url = StringField(_l("URL van de ontvanger"))
+    events = SelectMultipleField(_l("Gebeurtenissen"), choices=list(webhooks.EVENTS.items()), validate_choice=False,
                                  widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput())
-    secret = PasswordField("Geheim (minimaal 16 tekens; alleen nu te zien voor u, daarna nooit meer)")
+    secret = PasswordField(_l("Geheim (minimaal 16 tekens; alleen nu te zien voor u, daarna nooit meer)"))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -34,6 +36,7 @@ def list_webhooks():
     """The subscriptions in force, and a form to add one."""
     s = db.session()
     form = SubscriptionForm()
+    form.events.choices = list(i18n.labels(webhooks.EVENTS).items())
     if form.validate_on_submit():
         try:
             row = webhooks.create_subscription(
@@ -45,9 +48,9 @@ def list_webhooks():
                 getattr(form, name, form.url).errors.append(message)
         else:
             s.commit()
-            flash(f"Webhook {row.id} toegevoegd.")
+            flash(_("Webhook %(n)s toegevoegd.", n=row.id))
             return redirect(url_for("webhooks.detail", webhook_id=row.id))
-    return render_template("webhooks/list.html", form=form, rows=webhooks.subscriptions(s), labels=webhooks.EVENTS)
+    return render_template("webhooks/list.html", form=form, rows=webhooks.subscriptions(s), labels=i18n.labels(webhooks.EVENTS))
 
 
 @bp.get("/<int:webhook_id>")
@@ -57,7 +60,7 @@ def detail(webhook_id: int):
     s = db.session()
     row = webhooks.get_subscription(s, webhook_id)
     return render_template("webhooks/detail.html", row=row, lines=webhooks.delivery_log(s, row),
-                           labels=webhooks.EVENTS, form=FlaskForm())
+                           labels=i18n.labels(webhooks.EVENTS), form=FlaskForm())
 
 
 @bp.post("/<int:webhook_id>/verwijderen")
@@ -69,5 +72,5 @@ def remove(webhook_id: int):
     if FlaskForm().validate_on_submit():
         webhooks.remove_subscription(s, row)
         s.commit()
-        flash(f"Webhook {row.id} verwijderd; wachtende berichten worden niet meer verstuurd.")
+        flash(_("Webhook %(n)s verwijderd; wachtende berichten worden niet meer verstuurd.", n=row.id))
     return redirect(url_for("webhooks.list_webhooks"))

@@ -224,7 +224,7 @@ SUBJECT_DOCUMENTS = {"covenant": _covenant_subject, "declaration": _declaration_
 
 def _subject(session: Session, subject_kind: str, subject_id: int):
     if subject_kind not in SUBJECT_DOCUMENTS:
-        raise ValidationError("Onbekende soort document.", {"subject_kind": f"'{subject_kind}' is geen document."})
+        raise ValidationError(_("Onbekende soort document."), {"subject_kind": _("'%(subject_kind)s' is geen document.", subject_kind=subject_kind)})
     return SUBJECT_DOCUMENTS[subject_kind](session, subject_id)
 
 
