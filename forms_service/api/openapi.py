@@ -62,22 +62,6 @@ COMPONENTS = {
         "Organisation": {"type": "object", "properties": {"id": ID, "name": {"type": "string"}}},
         "Table": {"type": "object", "properties": {"id": ID, "name": {"type": "string"}, "area": {"type": "string"}, "covenant_id": ID}},
         "Decision": {"type": "object", "properties": {"allowed": {"type": "boolean"}, "basis": {"enum": ["structural", "incidental", None]}, "reasons": {"type": "array", "items": REASON}, "warnings": {"type": "array", "items": REASON}}, "required": ["allowed", "basis", "reasons"]},
-        "Dashboard": {"type": "object", "required": ["on", "lines"], "properties": {
-            "on": DATE,
-            "lines": {"type": "array", "items": {"type": "object", "required": ["kind", "label", "count", "items"], "properties": {
-                "kind": {"enum": ["awaiting_signature", "missing_bijlage1", "consents_pending", "consents_declined",
-                                  "consents_expiring", "notices_ending", "employments_ending", "cases_overdue", "evaluation_due"]},
-                "label": {"type": "string", "description": "the line's Dutch heading"},
-                "count": {"type": "integer", "minimum": 1},
-                "bars": {"type": "array", "description": "counts per table or document kind (the page's chart)",
-                         "items": {"type": "object", "properties": {"label": {"type": "string"}, "count": {"type": "integer"}}}},
-                "items": {"type": "array", "items": {"type": "object", "required": ["label", "url"], "properties": {
-                    "label": {"type": "string"}, "detail": {"type": "string"}, "count": {"type": "integer"},
-                    "url": {"type": "string", "description": "the staff page where it is resolved"},
-                    "group": {"type": "string"}, "on": {**DATE, "type": ["string", "null"], "description": "the day that matters: sent, ends, due"},
-                    "age_days": {"type": "integer", "description": "awaiting_signature only: days since the first open request"},
-                    "reminders": {"type": "integer", "description": "awaiting_signature only: reminders sent"}}}}}}},
-        }},
         "Entitlement": {"type": "object", "properties": {
             "table_id": ID, "on": DATE, "case": {"type": ["string", "null"]},
             "organisations": {"type": "array", "items": {"type": "object", "properties": {"id": ID, "name": {"type": "string"}, "reasons": {"type": "array", "items": REASON}}}},
