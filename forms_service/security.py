@@ -23,7 +23,7 @@ it), ``X-Content-Type-Options``, ``Referrer-Policy: no-referrer``, HSTS over HTT
 Form fields, query parameters and JSON strings with NUL bytes or lone surrogates are
 refused centrally (PostgreSQL cannot store NUL; a lone surrogate cannot be encoded),
 and so are id fields outside 1 … 2³¹−1 and dates outside the years MIN_YEAR … MAX_YEAR
-in forms and queries (the API's JSON is checked by ``forms_service.api.inputs``); ids
+in forms and queries (the API's JSON is checked by ``forms_service.api.schema``); ids
 in paths outside 1 … 2³¹−1 are 404 through the app's ``int`` converter.
 """
 

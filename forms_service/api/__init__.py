@@ -96,7 +96,7 @@ def http_error(exc: HTTPException):
 
 
 from forms_service.api import schema  # noqa: E402
-from forms_service.api import docs, openapi, registry_api  # noqa: E402,F401  (routes register on bp)
+from forms_service.api import docs, registry_api  # noqa: E402,F401  (routes register on bp)
 from forms_service.api import documents_api  # noqa: E402,F401
 from forms_service.api import meetings_api  # noqa: E402,F401
 from forms_service.api import signing_api  # noqa: E402,F401

@@ -1,22 +1,69 @@
 """API v1: amendments of a covenant (art. 13) — propose, send for signing, follow.
 
 The rules are :mod:`registry.amendments`; signing goes through the one signing workflow
-(document kind ``amendment``). Each route parses its input in one small function.
+(document kind ``amendment``). The request and answer shapes are the schemas below.
 """
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+import marshmallow as ma
+from flask import current_app, request
 
 from forms_service import access, db
-from forms_service.api import bp, openapi
-from forms_service.api.inputs import Body
-from forms_service.api.openapi import ID, answer, body, path_id
-from forms_service.api.signing_api import request_json
+from forms_service.api import bp
+from forms_service.api.registry_api import commit
+from forms_service.api.schema import Schema, Text, body, out_str
+from forms_service.api.signing_api import SigningRequestSchema, request_json
 from registry import access as rights
 from registry import amendments, services
 from registry.models import Covenant, CovenantAmendment
 from signatures import workflow as signing
+
+SUMMARY_MAX = 2000
+SUMMARY_MESSAGE = "Beschrijf kort wat er verandert."
+"""The service's own words for a missing summary (:func:`registry.amendments.propose`)."""
+
+
+class NewAmendment(Schema):
+    """``{"summary"}``: what the new version changes."""
+
+    summary = Text(SUMMARY_MAX, required=True, error_messages={"required": SUMMARY_MESSAGE})
+
+
+def _day(**kwargs) -> ma.fields.String:
+    """A date :func:`amendment_json` already wrote as ``YYYY-MM-DD`` (or null)."""
+    metadata = {"format": "date", **kwargs.pop("metadata", {})}
+    return out_str(metadata=metadata, **kwargs)
+
+
+class AmendmentPartySchema(Schema):
+    """A current partner of the covenant, and when it signed the amendment (or null)."""
+
+    organisation_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    signed_on = _day(required=True)
+
+
+class AmendmentSchema(Schema):
+    """An amendment: pending or in force, who signed, who is still missing."""
+
+    id = ma.fields.Integer(required=True)
+    covenant_id = ma.fields.Integer(required=True)
+    version = ma.fields.Integer(required=True, metadata={"minimum": 2})
+    summary = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(list(amendments.STATUSES)))
+    proposed_on = ma.fields.String(required=True, metadata={"format": "date"})
+    proposed_by = ma.fields.String(required=True)
+    in_force_on = _day(required=True, metadata={"description": "the day the last current partner signed"})
+    signed_by = ma.fields.List(ma.fields.Nested(AmendmentPartySchema), required=True)
+    missing = ma.fields.List(ma.fields.Nested(AmendmentPartySchema), required=True,
+                             metadata={"description": "current partners that have not signed yet"})
+
+
+class AmendmentRequestsSchema(Schema):
+    """The signing requests just sent."""
+
+    requests = ma.fields.List(ma.fields.Nested(SigningRequestSchema), required=True)
 
 
 def _covenant(covenant_id: int) -> Covenant:
@@ -38,33 +85,31 @@ def amendment_json(amendment: CovenantAmendment) -> dict:
             "signed_by": [party(a) for a in now.signed_by], "missing": [party(a) for a in now.missing]}
 
 
-def _proposal() -> str:
-    """``{"summary"}``: what the new version changes (required, ≤ 2000)."""
-    payload = Body.from_request()
-    summary = payload.str("summary", required=True, max_length=2000)
-    payload.check()
-    return summary
-
-
 @bp.post("/v1/covenants/<int:covenant_id>/amendments")
-def propose_amendment(covenant_id: int):
+@body(NewAmendment, access=lambda covenant_id: _covenant(covenant_id))
+@bp.response(201, AmendmentSchema)
+@bp.doc(summary="Propose an amendment (art. 13): the covenant's next version, for every current partner to sign; "
+                "409 while another is pending or when the covenant is not in force")
+def propose_amendment(values, covenant_id: int):
     """Propose the covenant's next version, to be signed by every current partner."""
     covenant = _covenant(covenant_id)
-    summary = _proposal()
-    amendment = amendments.propose(db.session(), covenant, summary, access.acting_user().email)
-    db.session().commit()
-    return jsonify(amendment_json(amendment)), 201
+    amendment = amendments.propose(db.session(), covenant, values["summary"], access.acting_user().email)
+    return amendment_json(commit(amendment))
 
 
 @bp.get("/v1/covenants/<int:covenant_id>/amendments/<int:amendment_id>")
+@bp.response(200, AmendmentSchema)
+@bp.doc(summary="An amendment: pending or in force (from the day the last current partner signed)")
 def amendment(covenant_id: int, amendment_id: int):
     """An amendment's status: pending or in force (from when), who signed, who is missing."""
     covenant = services.get(db.session(), Covenant, covenant_id, "covenant_id")
     access.require(rights.READ, rights.covenant_target(db.session(), covenant.id))
-    return jsonify(amendment_json(amendments.get(db.session(), covenant, amendment_id)))
+    return amendment_json(amendments.get(db.session(), covenant, amendment_id))
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/amendments/<int:amendment_id>/signing-requests")
+@bp.response(201, AmendmentRequestsSchema)
+@bp.doc(summary="Send the amendment to the representative of every partner that has not signed it")
 def send_amendment(covenant_id: int, amendment_id: int):
     """Send the amendment to the representative of every partner still missing."""
     covenant = services.get(db.session(), Covenant, covenant_id, "covenant_id")
@@ -73,36 +118,4 @@ def send_amendment(covenant_id: int, amendment_id: int):
     base_url = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
     invitations = signing.send_amendment(db.session(), current_app.config, found.id,
                                          actor=access.acting_user().email, base_url=base_url)
-    db.session().commit()
-    return jsonify({"requests": [request_json(i.request) for i in invitations]}), 201
-
-
-# ----------------------------------------------------------------------------- OpenAPI
-
-NULL_DATE = {"type": ["string", "null"], "format": "date"}
-PARTY = {"type": "object", "properties": {"organisation_id": ID, "name": {"type": "string"}, "signed_on": NULL_DATE}}
-AMENDMENT = {"type": "object", "properties": {
-    "id": ID, "covenant_id": ID, "version": {"type": "integer", "minimum": 2}, "summary": {"type": "string"},
-    "status": {"enum": list(amendments.STATUSES)}, "proposed_on": openapi.DATE, "proposed_by": {"type": "string"},
-    "in_force_on": {**NULL_DATE, "description": "the day the last current partner signed"},
-    "signed_by": {"type": "array", "items": PARTY},
-    "missing": {"type": "array", "items": PARTY, "description": "current partners that have not signed yet"},
-}, "required": ["id", "version", "status", "in_force_on", "signed_by", "missing"]}
-
-openapi.FRAGMENTS.append({
-    "/api/v1/covenants/{covenant_id}/amendments": {"post": {
-        "summary": "Propose an amendment (art. 13): the covenant's next version, for every current partner to sign; "
-                   "409 while another is pending or when the covenant is not in force",
-        "parameters": [path_id("covenant_id")],
-        "requestBody": body({"summary": {"type": "string", "maxLength": 2000}}, ["summary"]),
-        "responses": answer("201", "Proposed", AMENDMENT)}},
-    "/api/v1/covenants/{covenant_id}/amendments/{amendment_id}": {"get": {
-        "summary": "An amendment: pending or in force (from the day the last current partner signed)",
-        "parameters": [path_id("covenant_id"), path_id("amendment_id")],
-        "responses": answer("200", "Amendment", AMENDMENT)}},
-    "/api/v1/covenants/{covenant_id}/amendments/{amendment_id}/signing-requests": {"post": {
-        "summary": "Send the amendment to the representative of every partner that has not signed it",
-        "parameters": [path_id("covenant_id"), path_id("amendment_id")],
-        "responses": answer("201", "Sent", {"type": "object", "properties": {
-            "requests": {"type": "array", "items": {"type": "object"}}}})}},
-})
+    return commit({"requests": [request_json(i.request) for i in invitations]})

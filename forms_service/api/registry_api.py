@@ -472,37 +472,3 @@ def check(args):
     """May a person join a table on a date (for a case)? Every reason of a denial."""
     _table(args["table"], "table")
     return queries.check(db.session(), args["person"], args["table"], args.get("on") or rules.today(), args.get("case"))
-
-
-# ----------------------------------------------------------------------------- for modules not yet on schemas
-
-
-def created(payload: dict):
-    """Commit the request's work and answer 201 (modules still answering with dicts)."""
-    from flask import jsonify
-
-    db.session().commit()
-    return jsonify(payload), 201
-
-
-def done(payload: dict):
-    """Commit the request's work and answer 200 (modules still answering with dicts)."""
-    from flask import jsonify
-
-    db.session().commit()
-    return jsonify(payload), 200
-
-
-def reasons_json(reasons) -> list[dict[str, str]]:
-    """Reasons as ``[{"code", "text"}]``."""
-    return ReasonSchema(many=True).dump(reasons)
-
-
-def decision_json(decision) -> dict:
-    """A decision as :class:`DecisionSchema` dumps it."""
-    return DecisionSchema().dump(decision)
-
-
-def table_json(table) -> dict:
-    """A table as :class:`TableSchema` dumps it."""
-    return TableSchema().dump(table)

@@ -309,14 +309,17 @@ def check_json_object() -> None:
                               problems)
 
 
-def body(schema, *, description: str | None = None, access=None):
+def body(schema, *, description: str | None = None, access=None, optional: bool = False):
     """The view's JSON body, loaded by ``schema`` and passed as the first argument (422 on bad fields).
 
     ``access(**path_args)``, when given, runs first: a caller who may not act on the
-    record gets its 404/403 before any word about the body, as the API always answered."""
+    record gets its 404/403 before any word about the body, as the API always answered.
+    ``optional``: a request without a body is read as ``{}`` (a body sent must still be
+    a JSON object)."""
     from forms_service.api import bp
 
-    use = bp.arguments(schema, location="json", error_status_code=422, description=description)
+    use = bp.arguments(schema, location="json", error_status_code=422, description=description,
+                       required=not optional)
 
     def decorator(view):
         parsed = use(view)
@@ -325,7 +328,8 @@ def body(schema, *, description: str | None = None, access=None):
         def checked(*args, **kwargs):
             if access is not None:
                 access(**kwargs)
-            check_json_object()
+            if not (optional and not request.get_data(cache=True)):
+                check_json_object()
             return parsed(*args, **kwargs)
 
         return checked

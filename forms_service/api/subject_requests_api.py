@@ -6,26 +6,179 @@ Who may: :data:`registry.access.SUBJECT_REQUESTS` — the privacy officers of th
 request's covenant, and administrators (a request without a covenant: administrators
 only). Rules: :mod:`registry.subject_requests`. Handing out an export is logged in the
 access log (action ``export``, subject ``subject_request``), in the same transaction.
-Each view commits once.
+Each view commits once. The request and answer shapes are the schemas below.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import jsonify
+import marshmallow as ma
 
 from forms_service import access, db
-from forms_service.api import bp, openapi
+from forms_service.api import bp
 from forms_service.api.documents_api import PDF, file_response
-from forms_service.api.inputs import Body
-from forms_service.api.openapi import DATE, ID, answer, body, path_id
-from forms_service.api.registry_api import created, done
+from forms_service.api.registry_api import commit
+from forms_service.api.schema import Choice, Date, Id, Schema, Text, body, file_answer, out_str
 from registry import access as rights
 from registry import subject_requests as register
 from registry.documents import build
 from registry.errors import ValidationError
 from registry.models import SubjectRequest, User
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+class NewSubjectRequest(Schema):
+    """``POST /api/v1/subject-requests``: the statutory deadline is received + one month."""
+
+    kind = Choice(tuple(register.KINDS), required=True)
+    resident_name = Text(register.NAME_MAX, required=True)
+    resident_birth_date = Date(required=True)
+    received_on = Date()
+    covenant_id = Id(metadata={"description": "required unless the account is privacy officer of one covenant "
+                                              "(or an administrator: empty means every covenant)"})
+
+
+class Handling(Schema):
+    """How a request ended: an outcome code, optionally a short text and the date."""
+
+    outcome = Choice(tuple(register.OUTCOMES), required=True)
+    outcome_text = Text(register.OUTCOME_TEXT_MAX)
+    handled_on = Date()
+
+
+def _day(**kwargs) -> ma.fields.String:
+    """A date the dict builders below already wrote as ``YYYY-MM-DD`` (or null)."""
+    return out_str(metadata={"format": "date"}, **kwargs)
+
+
+class SubjectRequestSchema(Schema):
+    """A request of the register, with its deadline and whether it is overdue."""
+
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(list(register.KINDS)))
+    kind_label = ma.fields.String(required=True)
+    resident_name = ma.fields.String(required=True)
+    resident_birth_date = _day(required=True)
+    received_on = _day(required=True)
+    due_on = _day(required=True)
+    overdue = ma.fields.Boolean(required=True)
+    handled_on = _day(required=True)
+    handled_by = out_str(required=True)
+    outcome = out_str(required=True, validate=ma.validate.OneOf(list(register.OUTCOMES)))
+    outcome_text = out_str(required=True)
+    covenant_id = ma.fields.Integer(required=True, allow_none=True)
+    recorded_by = out_str(required=True)
+
+
+class SubjectRequestsSchema(Schema):
+    """Open requests, soonest deadline first."""
+
+    requests = ma.fields.List(ma.fields.Nested(SubjectRequestSchema), required=True)
+
+
+class ExportTableSchema(Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    covenant = out_str(required=True)
+
+
+class ExportResidentSchema(Schema):
+    name = ma.fields.String(required=True)
+    birth_date = _day(required=True)
+
+
+class ExportCategorySchema(Schema):
+    key = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+
+
+class ExportConsentSchema(Schema):
+    id = ma.fields.Integer(required=True)
+    case_reference = out_str(required=True)
+    table = ma.fields.Nested(ExportTableSchema, required=True)
+    status = ma.fields.String(required=True)
+    signed_by = ma.fields.Raw(required=True, allow_none=True, metadata={"description": "who signed (as recorded)"})
+    recipients = ma.fields.List(ma.fields.String(), required=True)
+    other_recipients = ma.fields.List(ma.fields.String(), required=True)
+    categories = ma.fields.List(ma.fields.Nested(ExportCategorySchema), required=True)
+    purpose = out_str(required=True)
+    contact_person = out_str(required=True)
+    created_on = _day(required=True)
+    signed_on = _day(required=True)
+    withdrawn_on = _day(required=True)
+    declined_on = _day(required=True)
+
+
+class ExportPhaseSchema(Schema):
+    on = _day(required=True)
+    kind = ma.fields.String(required=True)
+    phase = out_str(required=True)
+    label = out_str(required=True)
+
+
+class ExportMeetingSchema(Schema):
+    on = _day(required=True)
+
+
+class ExportCaseSchema(Schema):
+    reference = ma.fields.String(required=True)
+    table = ma.fields.Nested(ExportTableSchema, required=True)
+    opened_on = _day(required=True)
+    closed_on = _day(required=True)
+    phase = out_str(required=True)
+    phase_label = out_str(required=True)
+    phases = ma.fields.List(ma.fields.Nested(ExportPhaseSchema), required=True)
+    meetings = ma.fields.List(ma.fields.Nested(ExportMeetingSchema), required=True)
+
+
+class ExportSubjectSchema(Schema):
+    kind = out_str(required=True)
+    id = ma.fields.Integer(required=True, allow_none=True)
+
+
+class ExportReadSchema(Schema):
+    at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    who = out_str(required=True)
+    email = out_str(required=True)
+    role = out_str(required=True)
+    organisation_id = ma.fields.Integer(required=True, allow_none=True)
+    organisation = out_str(required=True)
+    action = ma.fields.String(required=True)
+    subject = ma.fields.Nested(ExportSubjectSchema, required=True)
+
+
+class SubjectExportSchema(Schema):
+    """The access export (art. 15): everything held about the request's resident."""
+
+    request = ma.fields.Nested(SubjectRequestSchema, required=True)
+    resident = ma.fields.Nested(ExportResidentSchema, required=True)
+    scope = out_str(required=True)
+    exported_on = _day(required=True)
+    consents = ma.fields.List(ma.fields.Nested(ExportConsentSchema), required=True)
+    cases = ma.fields.List(ma.fields.Nested(ExportCaseSchema), required=True)
+    reads = ma.fields.List(ma.fields.Nested(ExportReadSchema), required=True)
+
+
+class ErasedSchema(Schema):
+    consents = ma.fields.List(ma.fields.Integer(), required=True)
+    cases = ma.fields.List(ma.fields.Integer(), required=True)
+
+
+class KeptCaseSchema(Schema):
+    case_id = ma.fields.Integer(required=True)
+    reason = ma.fields.String(required=True)
+
+
+class ErasureSchema(Schema):
+    """What an erasure removed, what it kept and why."""
+
+    request = ma.fields.Nested(SubjectRequestSchema, required=True)
+    erased = ma.fields.Nested(ErasedSchema, required=True)
+    kept_cases = ma.fields.List(ma.fields.Nested(KeptCaseSchema), required=True)
+    note = out_str(required=True)
 
 
 def _d(day: dt.date | None) -> str | None:
@@ -107,26 +260,25 @@ def log_export(use: rights.Use, request: SubjectRequest, export: register.Export
 
 
 @bp.post("/v1/subject-requests")
-def create_subject_request():
+@body(NewSubjectRequest, access=lambda: access.require_role_for(rights.SUBJECT_REQUESTS))
+@bp.response(201, SubjectRequestSchema)
+@bp.doc(summary="Record a resident's request (AVG art. 15-21; privacy officer, admin); due = received + one month")
+def create_subject_request(values):
     """Record a resident's request; its statutory deadline is received + one month."""
     access.require_role_for(rights.SUBJECT_REQUESTS)
-    body_ = Body.from_request()
-    kind = body_.choice("kind", tuple(register.KINDS), required=True)
-    name = body_.str("resident_name", required=True, max_length=register.NAME_MAX)
-    birth_date = body_.date("resident_birth_date", required=True)
-    received_on = body_.date("received_on")
-    covenant_id = body_.int("covenant_id")
-    body_.check()
     user = access.acting_user()
-    covenant_id = request_covenant(user, covenant_id)
+    covenant_id = request_covenant(user, values["covenant_id"])
     target = rights.Target(covenant_ids=frozenset({covenant_id}) if covenant_id else frozenset())
     use = access.require(rights.SUBJECT_REQUESTS, target)
-    request = register.create_request(db.session(), kind=kind, resident_name=name, resident_birth_date=birth_date,
-                                      received_on=received_on, by=use.email, covenant_id=covenant_id)
-    return created(request_json(request))
+    request = register.create_request(db.session(), kind=values["kind"], resident_name=values["resident_name"],
+                                      resident_birth_date=values["resident_birth_date"],
+                                      received_on=values["received_on"], by=use.email, covenant_id=covenant_id)
+    return commit(request_json(request))
 
 
 @bp.get("/v1/subject-requests")
+@bp.response(200, SubjectRequestsSchema)
+@bp.doc(summary="Open requests this account handles, soonest deadline first (logged: it names residents)")
 def list_subject_requests():
     """Open requests the account handles, soonest deadline first (the list shows
     residents' names: logged)."""
@@ -136,33 +288,33 @@ def list_subject_requests():
     if found:
         access.log_read(rights.widest_use(db.session(), user), "view", "subject_requests", None,
                         {"requests": [r.id for r in found][:200]})
-    payload = {"requests": [request_json(r) for r in found]}
-    db.session().commit()
-    return jsonify(payload)
+    return commit({"requests": [request_json(r) for r in found]})
 
 
 @bp.get("/v1/subject-requests/<int:request_id>")
+@bp.response(200, SubjectRequestSchema)
+@bp.doc(summary="One request of the register (logged)")
 def get_subject_request(request_id: int):
     """One request of the register (logged: it names the resident)."""
     request, use = authorized_request(request_id)
     access.log_read(use, "view", "subject_request", request.id, target=rights.subject_request_target(request))
-    payload = request_json(request)
-    db.session().commit()
-    return jsonify(payload)
+    return commit(request_json(request))
 
 
 @bp.get("/v1/subject-requests/<int:request_id>/export")
+@bp.response(200, SubjectExportSchema)
+@bp.doc(summary="The access export (art. 15): consents, cases and reads of the resident, as JSON (logged)")
 def export_subject_request(request_id: int):
     """Everything held about the request's resident (art. 15); the hand-out is logged."""
     request, use = authorized_request(request_id)
     export = register.build_export(db.session(), request)
     payload = export_json(export, request)
     log_export(use, request, export, "json")
-    db.session().commit()
-    return jsonify(payload)
+    return commit(payload)
 
 
 @bp.get("/v1/subject-requests/<int:request_id>/export.pdf")
+@bp.doc(summary="The access export as PDF/A-3b (logged)", **file_answer(PDF, "The export"))
 def export_subject_request_pdf(request_id: int):
     """The same export as a PDF (PDF/A-3b) from the service's own template; logged."""
     request, use = authorized_request(request_id)
@@ -174,103 +326,27 @@ def export_subject_request_pdf(request_id: int):
 
 
 @bp.post("/v1/subject-requests/<int:request_id>/handling")
-def handle_subject_request(request_id: int):
+@body(Handling, access=lambda request_id: authorized_request(request_id))
+@bp.response(200, SubjectRequestSchema)
+@bp.doc(summary="Record how a request ended: an outcome code, optionally a text and the date")
+def handle_subject_request(values, request_id: int):
     """Record how a request ended: an outcome code, optionally a short text and the date."""
     request, use = authorized_request(request_id)
-    body_ = Body.from_request()
-    outcome = body_.choice("outcome", tuple(register.OUTCOMES), required=True)
-    text = body_.str("outcome_text", max_length=register.OUTCOME_TEXT_MAX)
-    on = body_.date("handled_on")
-    body_.check()
-    register.mark_handled(db.session(), request, outcome=outcome, outcome_text=text, on=on, by=use.email)
-    return done(request_json(request))
+    register.mark_handled(db.session(), request, outcome=values["outcome"], outcome_text=values["outcome_text"],
+                          on=values["handled_on"], by=use.email)
+    return commit(request_json(request))
 
 
 @bp.post("/v1/subject-requests/<int:request_id>/erasure")
+@bp.response(200, ErasureSchema)
+@bp.doc(summary="Carry out an erasure request (art. 17) at once; 409 for another kind or one already handled")
 def erase_subject_request(request_id: int):
     """Carry out an erasure request (art. 17) at once: the resident's consents, and each
     of their cases that holds no other resident's consent; the request is marked handled.
     409 for a request of another kind or one already handled."""
     request, use = authorized_request(request_id)
     result = register.erase(db.session(), request, by=use.email)
-    return done({"request": request_json(request), "erased": {
+    return commit({"request": request_json(request), "erased": {
         "consents": list(result.consents), "cases": list(result.cases)},
         "kept_cases": [{"case_id": case_id, "reason": reason} for case_id, reason in result.kept_cases],
         "note": result.note})
-
-
-KIND = {"enum": list(register.KINDS)}
-REQUEST = {"type": "object", "properties": {
-    "id": ID, "kind": KIND, "kind_label": {"type": "string"}, "resident_name": {"type": "string"},
-    "resident_birth_date": DATE, "received_on": DATE, "due_on": DATE, "overdue": {"type": "boolean"},
-    "handled_on": {"type": ["string", "null"], "format": "date"}, "handled_by": {"type": ["string", "null"]},
-    "outcome": {"enum": [*register.OUTCOMES, None]}, "outcome_text": {"type": ["string", "null"]},
-    "covenant_id": {"type": ["integer", "null"]}, "recorded_by": {"type": "string"},
-}, "required": ["id", "kind", "received_on", "due_on", "handled_on"]}
-NAMED = {"type": "object", "properties": {"id": ID, "name": {"type": "string"}, "covenant": {"type": "string"}}}
-EXPORT = {"type": "object", "properties": {
-    "request": REQUEST,
-    "resident": {"type": "object", "properties": {"name": {"type": "string"}, "birth_date": DATE}},
-    "scope": {"type": "string"}, "exported_on": DATE,
-    "consents": {"type": "array", "items": {"type": "object", "properties": {
-        "id": ID, "case_reference": {"type": "string"}, "table": NAMED,
-        "status": {"enum": ["draft", "pending", "signed", "declined", "withdrawn"]},
-        "recipients": {"type": "array", "items": {"type": "string"}},
-        "other_recipients": {"type": "array", "items": {"type": "string"}},
-        "categories": {"type": "array", "items": {"type": "object", "properties": {
-            "key": {"type": "string"}, "label": {"type": "string"}}}},
-        "signed_on": {"type": ["string", "null"], "format": "date"},
-        "withdrawn_on": {"type": ["string", "null"], "format": "date"}}}},
-    "cases": {"type": "array", "items": {"type": "object", "properties": {
-        "reference": {"type": "string"}, "table": NAMED, "opened_on": DATE,
-        "phases": {"type": "array", "items": {"type": "object", "properties": {
-            "on": DATE, "kind": {"type": "string"}, "phase": {"type": ["string", "null"]}, "label": {"type": "string"}}}},
-        "meetings": {"type": "array", "items": {"type": "object", "properties": {"on": DATE}}}}}},
-    "reads": {"type": "array", "items": {"type": "object", "properties": {
-        "at": {"type": "string", "format": "date-time"}, "who": {"type": "string"},
-        "email": {"type": ["string", "null"]}, "organisation": {"type": ["string", "null"]},
-        "action": {"enum": ["view", "print", "export", "search"]}}}},
-}, "required": ["resident", "consents", "cases", "reads"]}
-
-openapi.FRAGMENTS.append({
-    "/api/v1/subject-requests": {
-        "post": {
-            "summary": "Record a resident's request (privacy officer, admin); due_on = received_on + 1 month. "
-                       "covenant_id: default the privacy officer's only covenant; an admin may leave it out (every covenant)",
-            "requestBody": body({"kind": KIND, "resident_name": {"type": "string", "maxLength": register.NAME_MAX},
-                                 "resident_birth_date": DATE, "received_on": DATE, "covenant_id": ID},
-                                ["kind", "resident_name", "resident_birth_date"]),
-            "responses": answer("201", "Recorded", REQUEST)},
-        "get": {
-            "summary": "Open requests the account handles, soonest deadline first (logged)",
-            "responses": answer("200", "Open requests", {"type": "object", "properties": {
-                "requests": {"type": "array", "items": REQUEST}}})}},
-    "/api/v1/subject-requests/{request_id}": {"get": {
-        "summary": "One request (logged)", "parameters": [path_id("request_id")],
-        "responses": answer("200", "Request", REQUEST)}},
-    "/api/v1/subject-requests/{request_id}/export": {"get": {
-        "summary": "Access export (AVG art. 15): the resident's consents, cases with phases and meeting dates, "
-                   "and every logged read of their data; the hand-out is logged (action export)",
-        "parameters": [path_id("request_id")], "responses": answer("200", "Export", EXPORT)}},
-    "/api/v1/subject-requests/{request_id}/export.pdf": {"get": {
-        "summary": "The access export as PDF/A-3b (logged)", "parameters": [path_id("request_id")],
-        "responses": answer("200", "PDF")}},
-    "/api/v1/subject-requests/{request_id}/handling": {"post": {
-        "summary": "Mark the request handled with an outcome code and optional short text",
-        "parameters": [path_id("request_id")],
-        "requestBody": body({"outcome": {"enum": list(register.OUTCOMES)},
-                             "outcome_text": {"type": "string", "maxLength": register.OUTCOME_TEXT_MAX},
-                             "handled_on": DATE}, ["outcome"]),
-        "responses": answer("200", "Handled", REQUEST)}},
-    "/api/v1/subject-requests/{request_id}/erasure": {"post": {
-        "summary": "Carry out an erasure request (art. 17): erases the resident's consents and each of their cases "
-                   "without another resident's consent; marks the request handled. 409 for another kind or when handled",
-        "parameters": [path_id("request_id")],
-        "responses": answer("200", "Erased", {"type": "object", "properties": {
-            "request": REQUEST,
-            "erased": {"type": "object", "properties": {"consents": {"type": "array", "items": ID},
-                                                        "cases": {"type": "array", "items": ID}}},
-            "kept_cases": {"type": "array", "items": {"type": "object", "properties": {
-                "case_id": ID, "reason": {"type": "string"}}}},
-            "note": {"type": "string"}}})}},
-})

@@ -1,107 +1,133 @@
 """API v1 for webhook subscriptions (admin only): subscribe, list, read, remove, and the
 delivery log. The secret is taken once and never returned. Delivery itself is the
 worker's (:mod:`signatures.webhooks`); nothing here talks to a receiver.
+
+The schemas say the shapes; the service stays the authority for the rules (an address
+that is private, loopback, link-local or reserved: 422 naming ``url``).
 """
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+import marshmallow as ma
+from flask import current_app, g
+from flask.views import MethodView
 
 from forms_service import access, db
 from forms_service.api import bp
-from forms_service.api.inputs import Body
-from forms_service.api.openapi import FRAGMENTS, ID, answer, body, path_id
+from forms_service.api.registry_api import commit
+from forms_service.api.schema import BASE_MESSAGES, TEXT_PATTERN, Choice, Schema, Text, body, out_str
 from registry import access as rights
 from signatures import webhooks
-from signatures.models import WebhookSubscription
+
+SECRET_MESSAGE = f"Een geheim van {webhooks.MIN_SECRET} tot {webhooks.MAX_SECRET} tekens."
+EVENTS_MESSAGE = "Kies één of meer gebeurtenissen: " + ", ".join(webhooks.EVENTS) + "."
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
 
 
-def subscription_json(row: WebhookSubscription) -> dict:
-    """A subscription as JSON (never its secret)."""
-    return {"id": row.id, "url": row.url, "events": list(row.events or [])}
+class NewWebhook(Schema):
+    """The body of ``POST /api/v1/webhooks``; the secret signs every delivery and is never returned."""
+
+    url = Text(webhooks.MAX_URL, required=True, metadata={
+        "format": "uri", "description": "http(s); private, loopback, link-local and reserved addresses refused "
+                                        "unless WEBHOOK_ALLOW_PRIVATE=1"})
+    events = ma.fields.List(Choice(list(webhooks.EVENTS), required=True), required=True,
+                            validate=ma.validate.Length(min=1, error=EVENTS_MESSAGE),
+                            error_messages={**BASE_MESSAGES, "invalid": EVENTS_MESSAGE})
+    secret = ma.fields.String(required=True, error_messages={**BASE_MESSAGES, "invalid": SECRET_MESSAGE},
+                              validate=ma.validate.Length(webhooks.MIN_SECRET, webhooks.MAX_SECRET,
+                                                          error=SECRET_MESSAGE),
+                              metadata={"pattern": TEXT_PATTERN})
 
 
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
+class WebhookSubscriptionSchema(Schema):
+    """A subscription (never its secret)."""
+
+    id = ma.fields.Integer(required=True)
+    url = ma.fields.String(required=True, metadata={"format": "uri"})
+    events = ma.fields.Function(lambda row: list(row.events or []), required=True,
+                                metadata={"type": "array", "items": {"enum": list(webhooks.EVENTS)}})
 
 
-def _subscription_input() -> dict:
-    """The body of ``POST /api/v1/webhooks``: url, events, secret (the rules are the service's)."""
-    data = Body.from_request()
-    return {"url": data.data.get("url"), "events": data.data.get("events"), "secret": data.data.get("secret")}
+class WebhookListSchema(Schema):
+    """The subscriptions in force, oldest first."""
+
+    webhooks = ma.fields.List(ma.fields.Nested(WebhookSubscriptionSchema), required=True)
 
 
-@bp.route("/v1/webhooks", methods=["GET", "POST"])
-def webhooks_collection():
-    """List the subscriptions (GET) or subscribe a URL to events (POST, 201)."""
+class WebhookDeliverySchema(Schema):
+    """One line of the delivery log; ``at`` is the last attempt (or when queued)."""
+
+    id = ma.fields.Integer()
+    event = ma.fields.String(required=True, validate=ma.validate.OneOf(list(webhooks.EVENTS)))
+    event_id = ma.fields.String()
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(DELIVERY_STATUSES))
+    attempts = ma.fields.Integer(required=True, metadata={"minimum": 0})
+    at = ma.fields.DateTime(required=True)
+    response_status = ma.fields.Integer(allow_none=True)
+    error = out_str()
+    next_attempt_at = ma.fields.DateTime(allow_none=True)
+
+
+class WebhookDeliveriesSchema(Schema):
+    """A subscription's delivery log, newest first."""
+
+    deliveries = ma.fields.List(ma.fields.Nested(WebhookDeliverySchema), required=True)
+
+
+def _admin() -> None:
+    """Only the administrator handles webhooks (403 before any word about a body)."""
     access.require(rights.ADMIN)
-    s = db.session()
-    if request.method == "POST":
-        row = webhooks.create_subscription(
-            s, **_subscription_input(), by=g.api_user.email,
-            allow_private=webhooks.settings(current_app.config)["allow_private"])
-        s.commit()
-        return jsonify(subscription_json(row)), 201
-    return jsonify({"webhooks": [subscription_json(row) for row in webhooks.subscriptions(s)]})
 
 
-@bp.route("/v1/webhooks/<int:webhook_id>", methods=["GET", "DELETE"])
-def webhook(webhook_id: int):
-    """One subscription (GET), or remove it (DELETE, 204): waiting deliveries are cancelled."""
-    access.require(rights.ADMIN)
-    s = db.session()
-    row = webhooks.get_subscription(s, webhook_id)
-    if request.method == "GET":
-        return jsonify(subscription_json(row))
-    webhooks.remove_subscription(s, row)
-    s.commit()
-    return "", 204
+@bp.route("/v1/webhooks", endpoint="webhooks_collection")
+class Webhooks(MethodView):
+    """The subscriptions: list them, or subscribe a URL to events."""
+
+    @bp.response(200, WebhookListSchema)
+    @bp.doc(summary="List the webhook subscriptions (admin)")
+    def get(self):
+        """The subscriptions in force."""
+        _admin()
+        return {"webhooks": webhooks.subscriptions(db.session())}
+
+    @body(NewWebhook, access=_admin)
+    @bp.response(201, WebhookSubscriptionSchema)
+    @bp.doc(summary="Subscribe a URL to events (admin); the secret signs every delivery and is never returned")
+    def post(self, values):
+        """Subscribe a URL to events (201)."""
+        _admin()
+        return commit(webhooks.create_subscription(
+            db.session(), **values, by=g.api_user.email,
+            allow_private=webhooks.settings(current_app.config)["allow_private"]))
+
+
+@bp.route("/v1/webhooks/<int:webhook_id>", endpoint="webhook")
+class Webhook(MethodView):
+    """One subscription: read it, or remove it. One rule for both methods (a bad id is 404, not 405)."""
+
+    @bp.response(200, WebhookSubscriptionSchema)
+    @bp.doc(summary="One webhook subscription (admin)")
+    def get(self, webhook_id: int):
+        """One subscription."""
+        _admin()
+        return webhooks.get_subscription(db.session(), webhook_id)
+
+    @bp.response(204)
+    @bp.doc(summary="Remove a webhook subscription (admin); waiting deliveries are cancelled")
+    def delete(self, webhook_id: int):
+        """Remove it (204): waiting deliveries are cancelled."""
+        _admin()
+        s = db.session()
+        webhooks.remove_subscription(s, webhooks.get_subscription(s, webhook_id))
+        commit(None)
+        return ""
 
 
 @bp.get("/v1/webhooks/<int:webhook_id>/deliveries")
+@bp.response(200, WebhookDeliveriesSchema)
+@bp.doc(summary="A subscription's delivery log, newest first (admin)")
 def webhook_deliveries(webhook_id: int):
     """The subscription's delivery log, newest first."""
-    access.require(rights.ADMIN)
+    _admin()
     row = webhooks.get_subscription(db.session(), webhook_id)
-    return jsonify({"deliveries": [
-        {"id": line.id, "event": line.event, "event_id": line.event_id, "status": line.status,
-         "attempts": line.attempts, "at": _iso(line.at), "response_status": line.response_status,
-         "error": line.error, "next_attempt_at": _iso(line.next_attempt_at)}
-        for line in webhooks.delivery_log(db.session(), row)]})
-
-
-_EVENTS = {"type": "array", "items": {"enum": list(webhooks.EVENTS)}, "minItems": 1}
-_SUBSCRIPTION = {"type": "object", "properties": {"id": ID, "url": {"type": "string", "format": "uri"}, "events": _EVENTS},
-                 "required": ["id", "url", "events"]}
-_STAMP = {"type": "string", "format": "date-time"}
-_DELIVERY = {"type": "object", "properties": {
-    "id": ID, "event": {"enum": list(webhooks.EVENTS)}, "event_id": {"type": "string"},
-    "status": {"enum": ["pending", "delivered", "failed", "cancelled"]}, "attempts": {"type": "integer", "minimum": 0},
-    "at": _STAMP, "response_status": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]},
-    "next_attempt_at": {"type": ["string", "null"], "format": "date-time"}},
-    "required": ["event", "status", "attempts", "at"]}
-
-FRAGMENTS.append({
-    "/api/v1/webhooks": {
-        "post": {"summary": "Subscribe a URL to events (admin); the secret signs every delivery and is never returned",
-                 "requestBody": body({"url": {"type": "string", "format": "uri", "maxLength": webhooks.MAX_URL,
-                                              "description": "http(s); private, loopback, link-local and reserved addresses refused unless WEBHOOK_ALLOW_PRIVATE=1"},
-                                      "events": _EVENTS,
-                                      "secret": {"type": "string", "minLength": webhooks.MIN_SECRET, "maxLength": webhooks.MAX_SECRET}},
-                                     ["url", "events", "secret"]),
-                 "responses": answer("201", "Subscribed", _SUBSCRIPTION)},
-        "get": {"summary": "List the webhook subscriptions (admin)",
-                "responses": answer("200", "Subscriptions", {"type": "object", "properties": {
-                    "webhooks": {"type": "array", "items": _SUBSCRIPTION}}, "required": ["webhooks"]})},
-    },
-    "/api/v1/webhooks/{webhook_id}": {
-        "get": {"summary": "One webhook subscription (admin)", "parameters": [path_id("webhook_id")],
-                "responses": answer("200", "Subscription", _SUBSCRIPTION)},
-        "delete": {"summary": "Remove a webhook subscription (admin); waiting deliveries are cancelled",
-                   "parameters": [path_id("webhook_id")], "responses": answer("204", "Removed")},
-    },
-    "/api/v1/webhooks/{webhook_id}/deliveries": {"get": {
-        "summary": "A subscription's delivery log, newest first (admin)", "parameters": [path_id("webhook_id")],
-        "responses": answer("200", "Deliveries", {"type": "object", "properties": {
-            "deliveries": {"type": "array", "items": _DELIVERY}}, "required": ["deliveries"]})}},
-})
+    return {"deliveries": webhooks.delivery_log(db.session(), row)}
