@@ -27,6 +27,7 @@ ALLOWED_WORDS = {
     # names of things, the same in both languages
     "PDF", "ZIP", "CSV", "DOCX", "JSON", "SHA", "QR", "API", "IP", "PAdES", "OIDC", "TOTP",
     "Nederlands", "English", "pdfsig", "Adobe", "Acrobat",
+    "forms-service",  # the product's name (the API documentation page's title)
     "signing-pages",  # a CSS class in {% block body_class %}, not a text
 }
 """Words a template may show outside ``_()``: formats, standards and the language names."""
