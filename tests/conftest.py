@@ -232,3 +232,20 @@ def served(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def smtp_app(app):
+    """The app sending mail to a real SMTP server on loopback (aiosmtpd); yields (app, inbox).
+    Mail leaves through the outbox: run ``tests.signing_support.worker_round`` first."""
+    from aiosmtpd.controller import Controller
+
+    from tests.signatures.test_signatures_mail import Inbox, free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_FROM="casustafel@emmen.example",
+                      PUBLIC_BASE_URL="https://casustafel.example")
+    yield app, inbox
+    controller.stop()

@@ -24,20 +24,6 @@ from tests.signatures.test_signatures_mail import Inbox, free_port
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def smtp_app(app):
-    """The app sending mail to a real SMTP server on loopback."""
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_FROM="casustafel@emmen.example",
-                      PUBLIC_BASE_URL="https://casustafel.example")
-    yield app, inbox
-    controller.stop()
-
-
 def page(client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200, response.status_code

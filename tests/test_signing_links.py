@@ -13,7 +13,6 @@ from sqlalchemy import func, select, update
 from signatures import workflow as service
 from signatures.models import EvidenceEvent, OutboxMessage, SigningRequest
 from tests import signing_support as support
-from tests.signatures.test_signatures_mail import Inbox, free_port
 
 
 def snapshot(session) -> tuple:
@@ -125,20 +124,6 @@ def test_outbox_api_is_for_admins_newest_first(api, client, app_session, one_lin
     app_session.commit()
     assert client.get("/api/v1/outbox", headers={"Authorization": f"Bearer {token}"}).status_code == 403
     assert client.get("/api/v1/outbox").status_code == 401
-
-
-@pytest.fixture
-def smtp_app(app):
-    """The app sending mail to a real SMTP server on loopback."""
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_FROM="casustafel@emmen.example",
-                      PUBLIC_BASE_URL="https://casustafel.example")
-    yield app, inbox
-    controller.stop()
 
 
 def test_invitations_and_reminders_over_smtp(smtp_app, api, client, app_session):
