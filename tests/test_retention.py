@@ -308,8 +308,8 @@ def test_the_worker_runs_retention_once_a_day(api, app_session, db_url, tmp_path
     app_session.expire_all()
     assert app_session.get(Case, first).retention_stage == "erased"
     runs = app_session.query(JobRun).order_by(JobRun.job).all()
-    assert [(r.job, r.day) for r in runs] == [("reminders", rules.today()), ("retention", rules.today()),
-                                              ("signing-backstop", rules.today())]
+    assert [(r.job, r.day) for r in runs] == [("document_cache", rules.today()), ("reminders", rules.today()),
+                                              ("retention", rules.today()), ("signing-backstop", rules.today())]
 
     later = _evaluated_long_ago(api, w, "EN-W-2")  # due too, but retention ran today already
     twice = _run(db_url, tmp_path, "worker", "--once")
