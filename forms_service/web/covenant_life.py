@@ -94,17 +94,25 @@ def covenant_page(covenant: Covenant, errors: dict | None = None, status: int = 
     return page(covenant, life_errors=errors or {}, status=status)
 
 
-def act(covenant: Covenant, form: str, work, done: str):
-    """Run ``work()`` and commit once, then back to the covenant page with ``done``;
-    a refusal shows the page again with the messages at ``form`` (the form's id)."""
+def commit_or_show(work, refused, done: str, back: str):
+    """Run ``work()`` and commit once, flash ``done`` and go ``back``; a refusal
+    (:class:`DomainError`) rolls back and answers ``refused(messages, status)`` — the
+    page again with the messages. The one commit point of every life step on the web."""
     try:
         work()
     except DomainError as exc:
         db.session().rollback()
-        return covenant_page(covenant, {form: [exc.message, *exc.fields.values()]}, exc.status)
+        return refused([exc.message, *exc.fields.values()], exc.status)
     db.session().commit()
     flash(done)
-    return redirect(url_for("documents.covenant", covenant_id=covenant.id) + "#leven")
+    return redirect(back)
+
+
+def act(covenant: Covenant, form: str, work, done: str):
+    """A step on the covenant page: :func:`commit_or_show`, back to the covenant's life
+    section; a refusal shows the page again with the messages at ``form`` (the form's id)."""
+    return commit_or_show(work, lambda messages, status: covenant_page(covenant, {form: messages}, status), done,
+                          url_for("documents.covenant", covenant_id=covenant.id) + "#leven")
 
 
 # ----------------------------------------------------------------------------- partners
@@ -237,16 +245,12 @@ def revoke_declaration(declaration_id: int):
     session = db.session()
     declaration = services.get(session, Declaration, declaration_id, "declaration_id")
     access.require(rights.MANAGE_DECLARATIONS, rights.declaration_target(session, declaration))
-    try:
-        covenant_life.revoke_declaration(session, declaration, form_date("on"), actor())
-    except DomainError as exc:
-        session.rollback()
-        from forms_service.web.documents import declaration_page
+    from forms_service.web.documents import declaration_page
 
-        return declaration_page(declaration, [exc.message, *exc.fields.values()], exc.status)
-    session.commit()
-    flash(_("De verklaring is ingetrokken."))
-    return redirect(url_for("documents.declaration", declaration_id=declaration.id))
+    return commit_or_show(lambda: covenant_life.revoke_declaration(session, declaration, form_date("on"), actor()),
+                          lambda messages, status: declaration_page(declaration, messages, status),
+                          _("De verklaring is ingetrokken."),
+                          url_for("documents.declaration", declaration_id=declaration.id))
 
 
 @bp.post("/people/<int:person_id>/uit-dienst")
@@ -256,13 +260,9 @@ def end_employment(person_id: int):
     session = db.session()
     person = services.get(session, Person, person_id, "person_id")
     access.require(rights.MANAGE_PEOPLE, rights.person_target(session, person))
-    try:
-        covenant_life.end_employment(session, person, form_date("until"), actor())
-    except DomainError as exc:
-        session.rollback()
-        from forms_service.web import person_page
+    from forms_service.web import person_page
 
-        return person_page(person, [exc.message, *exc.fields.values()], exc.status)
-    session.commit()
-    flash(_("Het einde van het dienstverband is vastgelegd."))
-    return redirect(url_for("web.person", person_id=person.id))
+    return commit_or_show(lambda: covenant_life.end_employment(session, person, form_date("until"), actor()),
+                          lambda messages, status: person_page(person, messages, status),
+                          _("Het einde van het dienstverband is vastgelegd."),
+                          url_for("web.person", person_id=person.id))
