@@ -129,26 +129,24 @@ def as_json(lines: list[Line], on: dt.date) -> dict:
 # ----------------------------------------------------------------------------- scope
 
 
+def _visible(session: Session, model, ids: set[int] | None, *order) -> list:
+    """Rows of ``model`` among ``ids`` (None: every row), in ``order``."""
+    if ids is not None and not ids:
+        return []
+    query = select(model).order_by(*order, model.id)
+    if ids is not None:
+        query = query.where(model.id.in_(ids))
+    return list(session.scalars(query))
+
+
 def _tables(session: Session, user: User, permission: str) -> list[CaseTable]:
     """The tables the user may ``permission``, by name."""
-    ids = access.visible_table_ids(session, user, permission)
-    query = select(CaseTable).order_by(CaseTable.name, CaseTable.id)
-    if ids is not None:
-        if not ids:
-            return []
-        query = query.where(CaseTable.id.in_(ids))
-    return list(session.scalars(query))
+    return _visible(session, CaseTable, access.visible_table_ids(session, user, permission), CaseTable.name)
 
 
 def _covenants(session: Session, user: User, permission: str) -> list[Covenant]:
     """The covenants the user may ``permission``, by title."""
-    ids = access.visible_covenant_ids(session, user, permission)
-    query = select(Covenant).order_by(Covenant.title, Covenant.id)
-    if ids is not None:
-        if not ids:
-            return []
-        query = query.where(Covenant.id.in_(ids))
-    return list(session.scalars(query))
+    return _visible(session, Covenant, access.visible_covenant_ids(session, user, permission), Covenant.title)
 
 
 def _bars(items: list[Item]) -> tuple[tuple[str, int], ...]:
