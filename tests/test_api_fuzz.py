@@ -16,6 +16,7 @@ Bounded: a few derandomized examples per operation (``FUZZ_EXAMPLES``, default 4
 
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
@@ -27,12 +28,13 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from forms_service.api.schema import schema_rejected
+from tests.signatures.test_verify_attacks import sealed  # noqa: F401 - a fixture
 from tests.test_api import setup_covenant
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 SKIPPED = {
     ("DELETE", "/api/v1/tokens/{token_id}"),  # would revoke the fuzzer's own token
-    ("POST", "/api/v1/verify"),  # multipart upload of a PDF: tested in tests/signatures
+    ("POST", "/api/v1/verify"),  # multipart upload of a PDF: tested in tests/signatures and below
 }
 """Operations the fuzzer leaves out, each for the reason given."""
 
@@ -61,6 +63,30 @@ def test_an_empty_or_malformed_query_date_is_400_naming_it(api):
     for value in ("", "2026-13-45", "morgen"):
         response = api.get(f"/api/v1/covenants/{covenant_id}/partners?on={value}")
         assert response.status_code == 400 and list(response.json["error"]["fields"]) == ["on"], value
+
+
+def test_a_sealed_documents_verification_is_the_documented_answer(app, client, sealed):  # noqa: F811
+    """The fuzzer only ever uploads files that are none of ours; a sealed Bijlage 1 sent as
+    the document's multipart body gets the documented answer with a document and signers."""
+    schema = schemathesis.openapi.from_dict(client.get("/api/openapi.json").json)
+    case = schema["/api/v1/verify"]["POST"].Case(body={"file": sealed["pdf"]}, media_type="multipart/form-data")
+    response = case.call(app=app)
+    case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
+                                             content_type_conformance, response_schema_conformance])
+    answer = response.json()
+    assert answer["valid"] and answer["document"]["kind"] == "declaration", answer
+    assert answer["document"]["id"] == sealed["declaration_id"] and answer["document"]["level"] == "PAdES-B-B"
+    assert [s["name"] for s in answer["signers"]] == ["Mira Kamphuis"]
+
+
+def test_verify_without_a_file_is_400_naming_it(client):
+    """No multipart field ``file`` (nothing, a JSON body, a text field, another file): 400 bad_request on ``file``."""
+    for sent in ({}, {"json": {"file": "x"}}, {"data": {"file": "geen bestand"}},
+                 {"data": {"bijlage": (io.BytesIO(b"%PDF-1.4"), "x.pdf")}}):
+        response = client.post("/api/v1/verify", **sent)
+        assert response.status_code == 400, sent
+        assert response.json["error"]["code"] == "bad_request" and response.json["error"]["fields"] == {
+            "file": "Ontbreekt."}, sent
 
 
 def _operations(spec: dict):

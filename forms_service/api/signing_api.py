@@ -3,14 +3,14 @@ verify a PDF (public) and read the outbox (admin).
 
 Signing links are never returned by the API: they exist only in the signer's mail
 (or the outbox, for an administrator passing them on by hand). The request and answer
-shapes are the schemas below; ``POST /api/v1/verify`` takes a multipart upload and is
-described by hand (``bp.doc``).
+shapes are the schemas below (``POST /api/v1/verify``: a multipart upload, its field
+``file`` read from ``location="files"``).
 """
 
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, request
 from sqlalchemy import select
 
 from forms_service import access, db
@@ -18,12 +18,12 @@ from forms_service.api import PUBLIC_ENDPOINTS, bp
 from forms_service.api.registry_api import commit
 from forms_service.api.schema import Choice, Schema, Text, body, file_answer, items, out_str
 from signatures import workflow as service
-from signatures.subjects import Signer
+from signatures.subjects import DOCUMENT_KINDS, Signer
 from signatures.verification import verify_upload
 from forms_service.signing.views import pdf_response
 from registry import access as rights
 from registry import limits
-from registry.errors import BadRequest, NotFound
+from registry.errors import NotFound
 from signatures import mail
 from signatures.evidence import events_for
 from signatures.models import OutboxMessage, SigningRequest
@@ -136,13 +136,60 @@ class OutboxSchema(Schema):
     messages = ma.fields.List(ma.fields.Nested(OutboxMessageSchema), required=True)
 
 
-VERIFY_ANSWER = {"type": "object", "properties": {
-    "valid": {"type": "boolean"}, "intact": {"type": "boolean"}, "trusted": {"type": "boolean"},
-    "document": {"type": ["object", "null"]}, "signers": {"type": "array", "items": {"type": "object"}},
-    "problems": {"type": "array", "items": {"type": "object", "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}}}}},
-    "required": ["valid", "intact", "trusted", "document", "signers", "problems"]}
-"""What :func:`signatures.verification.verify_upload` answers."""
+class VerifyUpload(Schema):
+    """The upload to verify: the PDF in the multipart field ``file``."""
+
+    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                                  "description": "the PDF; missing: 400 bad_request naming file"},
+                         error_messages={"required": "Ontbreekt.", "null": "Ontbreekt."})
+
+
+class VerifyProblemSchema(Schema):
+    """Why an upload is not (fully) valid: a stable ``code`` and a Dutch ``message``."""
+
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+
+
+class VerifiedDocumentSchema(Schema):
+    """The sealed document of ours an upload is, and what its seal says."""
+
+    kind = ma.fields.String(required=True, metadata={"enum": [*DOCUMENT_KINDS, "meeting"]})
+    id = ma.fields.Integer(required=True)
+    title = out_str(required=True)
+    subject = out_str(required=True)
+    sealed_at = out_str(required=True, metadata={"format": "date-time"})
+    timestamped = ma.fields.Boolean(required=True)
+    level = out_str(required=True, metadata={"description": "PAdES-B-B, PAdES-B-T, PAdES-B-LT or PAdES-B-LTA"})
+    sealed_by = out_str(required=True)
+    document_sha256 = out_str(required=True)
+    identical_to_stored_copy = ma.fields.Boolean(required=True)
+    checked_at = out_str(metadata={"description": "a presentie- en toetsingslijst only: when the check ran"})
+
+
+class VerifiedSignerSchema(Schema):
+    """A signer as the sealed file names them; role, organisation and function only when
+    the uploaded (byte-identical) file prints them."""
+
+    name = ma.fields.String(required=True)
+    signed_on = out_str(required=True)
+    method = out_str(required=True)
+    identification = out_str(required=True)
+    role = out_str(required=True)
+    organisation = out_str(required=True)
+    function = out_str(required=True)
+
+
+class VerificationSchema(Schema):
+    """What :func:`signatures.verification.verify_upload` answers: ``valid`` when the file
+    is intact, sealed by us and one of our documents."""
+
+    valid = ma.fields.Boolean(required=True)
+    intact = ma.fields.Boolean(required=True)
+    trusted = ma.fields.Boolean(required=True)
+    document = ma.fields.Nested(VerifiedDocumentSchema, required=True, allow_none=True)
+    signers = ma.fields.List(ma.fields.Nested(VerifiedSignerSchema), required=True)
+    problems = ma.fields.List(ma.fields.Nested(VerifyProblemSchema), required=True)
 
 
 # ----------------------------------------------------------------------------- views
@@ -279,16 +326,12 @@ def signed_consent_pdf(subject_id: int):
 
 
 @bp.post("/v1/verify")
-@bp.doc(summary="Verify a sealed PDF (no token needed)", security=[],
-        requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}},
-        responses={"200": {"description": "Verification", "content": {"application/json": {"schema": VERIFY_ANSWER}}}})
-def verify():
+@bp.arguments(VerifyUpload, location="files", error_status_code=400)
+@bp.response(200, VerificationSchema)
+@bp.doc(summary="Verify a sealed PDF (no token needed)", security=[])
+def verify(values):
     """Check a PDF (multipart field ``file``); no token needed."""
-    upload = request.files.get("file")
-    if upload is None:
-        raise BadRequest("Stuur het PDF-bestand mee in het multipart-veld 'file'.", {"file": "Ontbreekt."})
-    return jsonify(verify_upload(db.session(), current_app.config, upload.read()))
+    return verify_upload(db.session(), current_app.config, values["file"].read())
 
 
 @bp.get("/v1/outbox")
