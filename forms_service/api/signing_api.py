@@ -327,7 +327,7 @@ def signed_consent_pdf(subject_id: int):
 
 @bp.post("/v1/verify")
 @bp.arguments(VerifyUpload, location="files", error_status_code=400)
-@bp.response(200, VerificationSchema)
+@bp.response(200, VerificationSchema, description="The verification")
 @bp.doc(summary="Verify a sealed PDF (no token needed)", security=[])
 def verify(values):
     """Check a PDF (multipart field ``file``); no token needed."""
