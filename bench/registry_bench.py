@@ -286,7 +286,7 @@ def plan_meetings(url: str, province: Province, count: int, rng: random.Random) 
             refs = [f"C{t}-{c}" for c in rng.sample(province.table_cases[t], min(20, len(province.table_cases[t])))]
             items = [meetings.AgendaItem(ref, "jeugd", "28-80", tuple(people)) for ref in refs]
             starts = dt.datetime.combine(day(rng, 3 * 365, DAYS), dt.time(14))
-            ids.append(meetings.plan_meeting(session, table_id=t, starts_at=starts, location="Bench", cases=items).id)
+            ids.append(meetings.plan_meeting(session, table_id=t, starts_at=starts, location="Bench", cases=items).meeting.id)
         session.commit()
     return ids
 

@@ -69,6 +69,16 @@ class AgendaItem:
     ``ouder_met_gezag``, ``jongere``): roles only, never names (DAT, no WAT)."""
 
 
+@dataclass(frozen=True)
+class PlannedMeeting:
+    """What planning answers: the meeting (flushed, not committed) and the warnings about
+    it that do not refuse it (``meeting_in_past``, :func:`date_warnings`); the warnings
+    are answered, not stored."""
+
+    meeting: Meeting
+    warnings: tuple[rules.Reason, ...] = ()
+
+
 def plan_meeting(
     session: Session,
     *,
@@ -78,8 +88,9 @@ def plan_meeting(
     cases: list[AgendaItem],
     planned_by: str | None = None,
     on_request: bool = False,
-) -> Meeting:
-    """Plan a meeting (*overleg plannen*): its cases, invitees and per-case participants.
+) -> PlannedMeeting:
+    """Plan a meeting (*overleg plannen*): its cases, invitees and per-case participants,
+    answered with the warnings about its date.
 
     Every error names its field (``cases[1].theme``); nothing is written unless all are
     right. A case reference new to the table opens that case on the meeting date. A
@@ -120,7 +131,7 @@ def plan_meeting(
         )
     session.add(meeting)
     session.flush()
-    return meeting
+    return PlannedMeeting(meeting, date_warnings(starts_at))
 
 
 def date_warnings(starts_at: dt.datetime, today: dt.date | None = None) -> tuple[rules.Reason, ...]:

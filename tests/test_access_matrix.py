@@ -99,7 +99,7 @@ def _build_world(session, config) -> dict:
     meeting = meetings.plan_meeting(
         session, table_id=north.id, starts_at=dt.datetime.combine(dt.date.today() + dt.timedelta(days=7), dt.time(14)),
         location="Raadhuis", cases=[meetings.AgendaItem("EN-2026-007", None, None, (north.chair_id, north.coordinator_id))],
-        planned_by="matrix")
+        planned_by="matrix").meeting
     invitation = service.send_for_signing(session, config, "declaration", declaration.id, actor="matrix",
                                           base_url="http://localhost/")[0]
     from registry import actions

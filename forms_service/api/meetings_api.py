@@ -98,24 +98,20 @@ class AgendaItemSchema(Schema):
                                       metadata={"type": "array", "items": {"type": "string"}})
 
 
-class MeetingSchema(Schema):
-    """A meeting: when, where, the agenda and the invitees."""
-
-    id = ma.fields.Integer(required=True)
-    table_id = ma.fields.Integer(required=True)
-    starts_at = ma.fields.Function(lambda m: m.starts_at.isoformat(timespec="minutes"), required=True,
-                                   metadata={"type": "string", "example": "2026-03-10T14:00"})
-    location = out_str(required=True)
-    on_request = ma.fields.Function(lambda m: bool(m.on_request), required=True, metadata={"type": "boolean"})
-    invitee_ids = ma.fields.Function(lambda m: [i.person_id for i in m.invitees], required=True,
-                                     metadata={"type": "array", "items": {"type": "integer"}})
-    cases = ma.fields.List(ma.fields.Nested(AgendaItemSchema), required=True)
-
-
-class PlannedMeetingSchema(MeetingSchema):
-    """A planned meeting with its warnings: ``meeting_in_past`` for a start before today
+class PlannedMeetingSchema(Schema):
+    """A planned meeting (:class:`registry.meetings.PlannedMeeting`): when, where, the agenda
+    and the invitees, with its warnings: ``meeting_in_past`` for a start before today
     (accepted: a meeting held earlier is recorded)."""
 
+    id = ma.fields.Integer(attribute="meeting.id", required=True)
+    table_id = ma.fields.Integer(attribute="meeting.table_id", required=True)
+    starts_at = ma.fields.Function(lambda p: p.meeting.starts_at.isoformat(timespec="minutes"), required=True,
+                                   metadata={"type": "string", "example": "2026-03-10T14:00"})
+    location = out_str(attribute="meeting.location", required=True)
+    on_request = ma.fields.Function(lambda p: bool(p.meeting.on_request), required=True, metadata={"type": "boolean"})
+    invitee_ids = ma.fields.Function(lambda p: [i.person_id for i in p.meeting.invitees], required=True,
+                                     metadata={"type": "array", "items": {"type": "integer"}})
+    cases = ma.fields.List(ma.fields.Nested(AgendaItemSchema), attribute="meeting.cases", required=True)
     warnings = reasons_field()
 
 
@@ -128,12 +124,10 @@ def plan_meeting(values):
     cases = [meetings.AgendaItem(case_ref=c["case_ref"], theme=c["theme"], age_band=c["age_band"],
                                  invitee_ids=tuple(c["invitee_ids"]), family_roles=tuple(c["family_roles"] or ()))
              for c in values["cases"]]
-    meeting = meetings.plan_meeting(
+    return commit(meetings.plan_meeting(
         db.session(), table_id=values["table_id"], starts_at=values["starts_at"], location=values["location"],
         cases=cases, planned_by=g.api_user.email, on_request=bool(values["on_request"]),
-    )
-    meeting.warnings = meetings.date_warnings(values["starts_at"])  # answered, not stored
-    return commit(meeting)
+    ))
 
 
 class InvitationsSchema(Schema):

@@ -199,7 +199,7 @@ def plan(table_id: int):
             meeting = meetings.plan_meeting(
                 db.session(), table_id=table.id, starts_at=starts_at,
                 location=form.location.data, cases=items, planned_by=current_user().email,
-            )
+            ).meeting
         except DomainError as error:
             db.session().rollback()
             _show_errors(form, error, rows)

@@ -45,7 +45,7 @@ def plan(session, world, day: dt.date, cases: dict[str, list], hour: int = 14):
     meeting = meetings.plan_meeting(
         session, table_id=world["north"].id, starts_at=dt.datetime.combine(day, dt.time(hour)),
         location="Gemeentehuis", cases=items, planned_by="coordinator@example.org",
-    )
+    ).meeting
     session.commit()
     return meeting
 
