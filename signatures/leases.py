@@ -65,9 +65,14 @@ def free(table: Table, now: dt.datetime) -> ColumnElement[bool]:
     return or_(table.c.claimed_until.is_(None), table.c.claimed_until < _naive(now))
 
 
+def ripe(table: Table, now: dt.datetime) -> ColumnElement[bool]:
+    """The row's next attempt has come (or it has none: never failed)."""
+    return or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= _naive(now))
+
+
 def due(table: Table, now: dt.datetime) -> ColumnElement[bool]:
     """No live lease holds the row and its next attempt has come."""
-    return and_(free(table, now), or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= _naive(now)))
+    return and_(free(table, now), ripe(table, now))
 
 
 def take(session_factory: sessionmaker, table: Table, row_id: int, *, now: dt.datetime | None = None,

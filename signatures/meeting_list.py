@@ -165,7 +165,8 @@ def seal_waiting_lists(session_factory: sessionmaker, config: Mapping[str, Any],
     """The worker's round for waiting lists: seal every job whose next attempt has come."""
     table = SealJob.__table__
     with session_factory() as session:
-        due = session.scalars(select(table.c.id).where(leases.due(table, now or leases.utcnow()))
+        # a live lease is left to the claim: it counts as busy
+        due = session.scalars(select(table.c.id).where(leases.ripe(table, now or leases.utcnow()))
                               .order_by(table.c.id)).all()
     counts = {"sealed": 0, "done": 0, "busy": 0, "failed": 0}
     for job_id in due:

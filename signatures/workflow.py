@@ -454,12 +454,11 @@ def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: i
     Worker-side only (it may wait for a timestamp server): the lease is kept alive by a
     heartbeat while the seal is built; a failure sets the next attempt (backoff)."""
     table = SignedDocument.__table__
-    waiting = (table.c.status == "pending_seal",)
-    claim = leases.take(session_factory, table, doc_id, now=now, where=waiting, ignore_backoff=ignore_backoff)
+    claim = _claim(session_factory, doc_id, now, ignore_backoff=ignore_backoff)
     if claim is None:
         return "busy"
     try:
-        with leases.Heartbeat(session_factory, table, doc_id, claim, where=waiting):
+        with leases.Heartbeat(session_factory, table, doc_id, claim, where=(table.c.status == "pending_seal",)):
             with session_factory() as session:
                 doc = session.get(SignedDocument, doc_id)
                 pdf_bytes, status, doc_sha = build_final(session, config, doc)
@@ -470,6 +469,14 @@ def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: i
     if outcome == "sealed":
         _tell_signers(session_factory, config, doc_id)
     return outcome
+
+
+def _claim(session_factory: sessionmaker, doc_id: int, now: dt.datetime | None, *,
+           ignore_backoff: bool = False) -> str | None:
+    """Take the document for sealing (committed), or None when done, taken or not due."""
+    table = SignedDocument.__table__
+    return leases.take(session_factory, table, doc_id, now=now, where=(table.c.status == "pending_seal",),
+                       ignore_backoff=ignore_backoff)
 
 
 def extend_lease(session_factory: sessionmaker, doc_id: int, claim: str) -> bool:
@@ -561,10 +568,9 @@ def seal_waiting(session_factory: sessionmaker, config: Mapping[str, Any], *,
     has come (claimed one by one); ``ignore_backoff`` (the hand tool) tries every one now."""
     table = SignedDocument.__table__
     moment = tokens.as_utc(now or tokens.utcnow())
-    ready = leases.free(table, moment) if ignore_backoff else leases.due(table, moment)
-    with session_factory() as session:
-        pending = session.scalars(select(table.c.id).where(table.c.status == "pending_seal", ready)
-                                  .order_by(table.c.id)).all()
+    waiting = [table.c.status == "pending_seal"] + ([] if ignore_backoff else [leases.ripe(table, moment)])
+    with session_factory() as session:  # a live lease is left to the claim: it counts as busy
+        pending = session.scalars(select(table.c.id).where(*waiting).order_by(table.c.id)).all()
     counts = {"sealed": 0, "paper": 0, "busy": 0, "failed": 0}
     for doc_id in pending:
         counts[finalize(session_factory, config, doc_id, now=now, ignore_backoff=ignore_backoff)] += 1
@@ -580,15 +586,16 @@ def expire_links(session_factory: sessionmaker, *, now: dt.datetime | None = Non
 
 
 def complete_pending(session_factory: sessionmaker, config: Mapping[str, Any], *,
-                     now: dt.datetime | None = None) -> dict[str, int]:
+                     now: dt.datetime | None = None, ignore_backoff: bool = False) -> dict[str, int]:
     """The tool (``forms-service complete-pending``; the worker once a day): expire due
-    links, create missing rows (a scan of every signed subject), seal what waits — now,
-    whatever its backoff says (a hand run after a timestamp server's outage)."""
+    links, create missing rows (a scan of every signed subject), seal what waits;
+    ``ignore_backoff`` (the hand run after a timestamp server's outage) tries every
+    waiting document now, the worker's daily run keeps to the backoff."""
     expired = expire_links(session_factory, now=now)
     with session_factory() as session:
         _create_missing_rows(session)
         session.commit()
-    return {"expired": expired, **seal_waiting(session_factory, config, now=now, ignore_backoff=True)}
+    return {"expired": expired, **seal_waiting(session_factory, config, now=now, ignore_backoff=ignore_backoff)}
 
 
 def _create_missing_rows(session: Session) -> None:
