@@ -96,12 +96,12 @@ def sealed_meeting_check(session: Session, config: Mapping[str, Any], vm: Meetin
     TIMESTAMP_URL and no sealed copy of this check result yet, :class:`Sealing`: the list
     is queued for the worker (nothing logged until it is sealed).
     """
-    key = cache.make_key(LIST_KIND, _cache_parts(config, vm, pack_name))
+    key = cache.make_key("toetsingslijst", _cache_parts(config, vm, pack_name))
     stored = cache.lookup(session, key)
     if stored is not None:  # the same check result, sealed before: hand out those bytes
         append_event(session, subject_kind="meeting", subject_id=vm.meeting_id, event="downloaded", actor=actor,
                      ip=ip, user_agent=user_agent,
-                     details={"document": LIST_KIND, "sha256": hashlib.sha256(stored).hexdigest(),
+                     details={"document": "toetsingslijst", "sha256": hashlib.sha256(stored).hexdigest(),
                               "on": vm.on.isoformat()})
         return stored
     if config.get("TIMESTAMP_URL"):  # a timestamp server is network work: the worker seals
