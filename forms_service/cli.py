@@ -273,7 +273,7 @@ def complete_pending() -> None:
     from signatures import workflow as service
 
     config = load_config()
-    counts = service.complete_pending(_session_factory(), config)
+    counts = service.complete_pending(_session_factory(), config, ignore_backoff=True)  # by hand: now
     click.echo(f"Verzegeld: {counts['sealed']}, op papier: {counts['paper']}, bezet: {counts['busy']}, "
                f"mislukt: {counts['failed']}, verlopen links: {counts['expired']}")
     if counts["failed"]:
@@ -334,7 +334,7 @@ def send_reminders() -> None:
     with _session() as session:
         sent = service.send_reminders(session, config, base_url=base_url)
         session.commit()
-    counts = service.complete_pending(_session_factory(), config)
+    counts = service.complete_pending(_session_factory(), config, ignore_backoff=True)  # by hand: now
     click.echo(f"Herinneringen verstuurd: {sent}; verzegeld: {counts['sealed']}; mislukt: {counts['failed']}")
 
 

@@ -185,6 +185,7 @@ def init_app(app: Flask) -> None:
     app.after_request(remember_choice)
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(texts.local_clock, "clock")
     app.add_template_filter(status_text, "status_text")
     texts.install(_request_gettext, _request_language)
 

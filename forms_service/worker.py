@@ -9,7 +9,12 @@ Each round (every ``--interval`` seconds, default 10):
 2. **seals** — seal every fully signed document that waits for its seal
    (:func:`signatures.workflow.seal_waiting`): claimed with a 20 s lease that a
    heartbeat extends while the seal is built, so a killed worker's document is taken
-   up again by the next round of any worker within a minute;
+   up again by the next round of any worker within a minute; then every
+   *presentie- en toetsingslijst* exported while ``TIMESTAMP_URL`` is set
+   (:func:`signatures.meeting_list.seal_waiting_lists`, the same lease and heartbeat).
+   A failed seal waits before its next attempt (exponential backoff up to 10 minutes,
+   :mod:`signatures.leases`), so a timestamp server that is down is not asked for
+   every document in every round;
 3. **daily jobs**, once per calendar day (Europe/Amsterdam): reminders to quiet
    signers (:func:`signatures.workflow.send_reminders`), the signing backstop
    (:func:`signatures.workflow.complete_pending`: missing "waiting for seal" rows),
@@ -145,8 +150,8 @@ def run_once(session_factory: sessionmaker, config: Mapping[str, Any], *, today:
     ``now`` and ``today`` are for tests (backoff, leases, the day of the daily jobs)."""
     from signatures import mail, workflow
 
-    result: dict[str, Any] = {"mailed": 0, "sealed": 0, "expired": 0, "reminders": None, "retention": None,
-                              "webhooks": 0}
+    result: dict[str, Any] = {"mailed": 0, "sealed": 0, "lists": 0, "expired": 0, "reminders": None,
+                              "retention": None, "webhooks": 0}
     try:
         result["expired"] = workflow.expire_links(session_factory, now=now)
     except Exception:  # noqa: BLE001 — the worker keeps going; the next round retries
@@ -156,6 +161,12 @@ def run_once(session_factory: sessionmaker, config: Mapping[str, Any], *, today:
         result["sealed"] = counts["sealed"] + counts["paper"]
     except Exception:  # noqa: BLE001
         log.exception("sealing round failed")
+    try:
+        from signatures import meeting_list
+
+        result["lists"] = meeting_list.seal_waiting_lists(session_factory, config, now=now)["sealed"]
+    except Exception:  # noqa: BLE001
+        log.exception("sealing the waiting check lists failed")
     try:
         from signatures import webhooks
 
@@ -206,8 +217,9 @@ def loop(session_factory: sessionmaker, config: Mapping[str, Any], *, interval: 
     while True:
         result = run_once(session_factory, config)
         retention = result["retention"]
-        if once or result["mailed"] or result["sealed"] or retention is not None:
-            echo(f"Worker: mails verstuurd: {result['mailed']}, verzegeld: {result['sealed']}, bewaartermijnen: "
+        if once or result["mailed"] or result["sealed"] or result["lists"] or retention is not None:
+            echo(f"Worker: mails verstuurd: {result['mailed']}, verzegeld: {result['sealed']}, "
+                 f"toetsingslijsten verzegeld: {result['lists']}, bewaartermijnen: "
                  + (retention if retention is not None else "vandaag al uitgevoerd"))
         if once:
             return

@@ -71,6 +71,18 @@ def long_date(value: dt.date | None) -> str:
     return format_date(value, "d MMMM y", locale=language())
 
 
+def local_clock(value: dt.datetime | None) -> str:
+    """The time of day of a moment in Europe/Amsterdam: "10:42"; naive datetimes are UTC.
+    For moments at most minutes away (the next attempt of a seal)."""
+    from babel.dates import format_time
+
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return format_time(value, "HH:mm", tzinfo=TIMEZONE, locale=language())
+
+
 def local_time(value: dt.datetime | None, *, seconds: bool = False) -> str:
     """A moment in Europe/Amsterdam: "12 mei 2025 14:05"; naive datetimes are UTC."""
     from babel.dates import format_datetime

@@ -108,10 +108,50 @@ class SignedDocument(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=_now)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """After a failed attempt: when the worker tries again (backoff, :mod:`signatures.leases`)."""
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """SHA-256 of the document (snapshot) the final PDF starts with."""
+
+
+class SealJob(Base):
+    """A finished PDF that waits for the worker's seal (with ``TIMESTAMP_URL`` a request
+    never seals): today the *presentie- en toetsingslijst* of a meeting's check
+    (:mod:`signatures.meeting_list`).
+
+    The request renders the list and stores it here (encrypted, like the document
+    cache) under the document-cache ``cache_key`` of its check result, with what the
+    seal and the ``sealed`` evidence event need. The worker claims the row (lease and
+    heartbeat, :mod:`signatures.leases`), seals, stores the sealed bytes in the
+    document cache under ``cache_key``, logs ``sealed`` and deletes the row — all in
+    one commit; the next request for the same check result finds the sealed list there.
+    A failed attempt leaves the row with ``last_error`` and ``next_attempt_at``.
+    """
+
+    __tablename__ = "seal_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    cache_key: Mapped[str] = mapped_column(String(64), unique=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer, index=True)
+    pdf: Mapped[bytes] = mapped_column(EncryptedBytes("seal_jobs.pdf"))
+    """The rendered, unsealed PDF."""
+    seal: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The seal's ``title``, ``subject``, ``reason`` and ``keywords``."""
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The ``sealed`` event's details besides the SHA-256 (``document``, ``checked_at``, ``on``)."""
+    actor: Mapped[str | None] = mapped_column(EncryptedText("seal_jobs.actor"), nullable=True)
+    ip: Mapped[str | None] = mapped_column(EncryptedText("seal_jobs.ip"), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(EncryptedText("seal_jobs.user_agent"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class DocumentSnapshot(Base):

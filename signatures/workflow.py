@@ -31,8 +31,10 @@ waiting for its seal; the worker (``forms-service worker``) seals it.
 
 A timestamp server that fails is retried (``signatures.seal``) and then reported:
 the document stays ``pending_seal`` with ``last_error`` set, is logged at ERROR
-level and shown to staff — never sealed with the local clock instead; the worker's
-next round tries again.
+level and shown to staff — never sealed with the local clock instead. The next
+attempt waits (``next_attempt_at``, exponential backoff up to 10 minutes,
+:mod:`signatures.leases`), so a timestamp server that is down is not asked for every
+document in every round; the pages show "volgende poging om 10:42".
 """
 
 from __future__ import annotations
@@ -42,8 +44,6 @@ import functools
 import hashlib
 import io
 import logging
-import secrets
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,17 +73,17 @@ from registry import services, texts
 from registry.texts import _
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import Covenant, Declaration, Person
-from signatures import lifecycle, mail, tokens
+from signatures import leases, lifecycle, mail, tokens
 from signatures.disclosure import get_disclosure
 from signatures.evidence import append_event, events_for
 from signatures.models import DocumentSnapshot, PaperScan, SignedDocument, SigningRequest
 
 log = logging.getLogger(__name__)
 
-SEAL_LEASE_SECONDS = 20
+SEAL_LEASE_SECONDS = leases.SEAL_LEASE_SECONDS
 """How long a claim on a document lasts without a heartbeat; a killed worker's claim runs out after it."""
 
-HEARTBEAT_SECONDS = SEAL_LEASE_SECONDS / 4
+HEARTBEAT_SECONDS = leases.HEARTBEAT_SECONDS
 """How often a worker that is sealing extends its lease."""
 
 SIGN_PATH = "/onderteken/"
@@ -448,21 +448,22 @@ def _document(session: Session, kind: str, subject_id: int) -> SignedDocument | 
 
 
 def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: int, *,
-             now: dt.datetime | None = None) -> str:
+             now: dt.datetime | None = None, ignore_backoff: bool = False) -> str:
     """Seal one ``pending_seal`` document; returns ``sealed``, ``paper``, ``busy`` or ``failed``.
 
     Worker-side only (it may wait for a timestamp server): the lease is kept alive by a
-    heartbeat while the seal is built."""
-    claim = _claim(session_factory, doc_id, now)
+    heartbeat while the seal is built; a failure sets the next attempt (backoff)."""
+    table = SignedDocument.__table__
+    claim = _claim(session_factory, doc_id, now, ignore_backoff=ignore_backoff)
     if claim is None:
         return "busy"
     try:
-        with Heartbeat(session_factory, doc_id, claim):
+        with leases.Heartbeat(session_factory, table, doc_id, claim, where=(table.c.status == "pending_seal",)):
             with session_factory() as session:
                 doc = session.get(SignedDocument, doc_id)
                 pdf_bytes, status, doc_sha = build_final(session, config, doc)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, logged and retried later
-        _release(session_factory, doc_id, claim, exc)
+        leases.fail(session_factory, table, doc_id, claim, exc, now=now)
         return "failed"
     outcome = _store(session_factory, doc_id, claim, pdf_bytes, status, doc_sha)
     if outcome == "sealed":
@@ -470,45 +471,18 @@ def finalize(session_factory: sessionmaker, config: Mapping[str, Any], doc_id: i
     return outcome
 
 
-class Heartbeat:
-    """Extends a claim's lease every ``HEARTBEAT_SECONDS`` while the work inside runs.
-
-    A thread with its own session; it stops when the block ends. A beat that fails
-    (database busy) is logged and the next one tries again: the worst case is that the
-    lease runs out and another worker builds the seal too — its store then loses to
-    the claim check, so nothing is sealed twice.
-    """
-
-    def __init__(self, session_factory: sessionmaker, doc_id: int, claim: str):
-        self.session_factory, self.doc_id, self.claim = session_factory, doc_id, claim
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"seal-heartbeat-{doc_id}", daemon=True)
-
-    def __enter__(self) -> "Heartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            try:
-                extend_lease(self.session_factory, self.doc_id, self.claim)
-            except Exception as exc:  # noqa: BLE001 - a missed beat is retried at the next one
-                log.warning("heartbeat for signed document %s failed: %s", self.doc_id, exc)
+def _claim(session_factory: sessionmaker, doc_id: int, now: dt.datetime | None, *,
+           ignore_backoff: bool = False) -> str | None:
+    """Take the document for sealing (committed), or None when done, taken or not due."""
+    table = SignedDocument.__table__
+    return leases.take(session_factory, table, doc_id, now=now, where=(table.c.status == "pending_seal",),
+                       ignore_backoff=ignore_backoff)
 
 
 def extend_lease(session_factory: sessionmaker, doc_id: int, claim: str) -> bool:
     """Push our claim's end ``SEAL_LEASE_SECONDS`` ahead; False when the claim is no longer ours."""
     table = SignedDocument.__table__
-    until = tokens.utcnow() + dt.timedelta(seconds=SEAL_LEASE_SECONDS)
-    with session_factory() as session:
-        result = session.execute(update(table).where(table.c.id == doc_id, table.c.claim_token == claim,
-                                                     table.c.status == "pending_seal").values(claimed_until=until))
-        session.commit()
-    return result.rowcount == 1
+    return leases.extend(session_factory, table, doc_id, claim, where=(table.c.status == "pending_seal",))
 
 
 DEFAULT_SIGNED_COPY_DAYS = 30
@@ -566,32 +540,6 @@ def completion_mail_body(config: Mapping[str, Any], request: SigningRequest, tit
             + _("Controleren kan iedereen op de pagina /verify (SHA-256 %(sha256)s).", sha256=sha256) + "\n")
 
 
-def _claim(session_factory: sessionmaker, doc_id: int, now: dt.datetime | None) -> str | None:
-    """Take the document for sealing (committed), or None when done or taken."""
-    now = tokens.as_utc(now or tokens.utcnow())
-    claim = secrets.token_hex(16)
-    table = SignedDocument.__table__
-    with session_factory() as session:
-        result = session.execute(update(table).where(
-            table.c.id == doc_id, table.c.status == "pending_seal",
-            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now.replace(tzinfo=None)),
-        ).values(claim_token=claim, claimed_until=(now + dt.timedelta(seconds=SEAL_LEASE_SECONDS)).replace(tzinfo=None),
-                 attempts=table.c.attempts + 1))
-        session.commit()
-    return claim if result.rowcount == 1 else None
-
-
-def _release(session_factory: sessionmaker, doc_id: int, claim: str, exc: Exception) -> None:
-    """Record why sealing failed and free the claim; loud in the log, visible to staff."""
-    message = getattr(exc, "message_nl", None) or f"{type(exc).__name__}: {exc}"
-    log.error("sealing signed document %s failed: %s", doc_id, exc, exc_info=exc)
-    table = SignedDocument.__table__
-    with session_factory() as session:
-        session.execute(update(table).where(table.c.id == doc_id, table.c.claim_token == claim)
-                        .values(last_error=message[:2000], claim_token=None, claimed_until=None))
-        session.commit()
-
-
 def _store(session_factory: sessionmaker, doc_id: int, claim: str, pdf_bytes: bytes, status: str,
            doc_sha: str) -> str:
     """Store the result if our claim still holds; only the winner logs ``sealed``."""
@@ -601,7 +549,8 @@ def _store(session_factory: sessionmaker, doc_id: int, claim: str, pdf_bytes: by
         result = session.execute(update(table).where(
             table.c.id == doc_id, table.c.status == "pending_seal", table.c.claim_token == claim,
         ).values(status=status, pdf=pdf_bytes, sha256=sha, sealed_at=tokens.utcnow().replace(tzinfo=None),
-                 document_sha256=doc_sha, last_error=None, claim_token=None, claimed_until=None))
+                 document_sha256=doc_sha, last_error=None, next_attempt_at=None, claim_token=None,
+                 claimed_until=None))
         if result.rowcount != 1:
             session.rollback()
             return "busy"
@@ -614,14 +563,17 @@ def _store(session_factory: sessionmaker, doc_id: int, claim: str, pdf_bytes: by
 
 
 def seal_waiting(session_factory: sessionmaker, config: Mapping[str, Any], *,
-                 now: dt.datetime | None = None) -> dict[str, int]:
-    """The worker's sealing round: seal every ``pending_seal`` document (claimed one by one)."""
-    with session_factory() as session:
-        pending = session.scalars(select(SignedDocument.id).where(SignedDocument.status == "pending_seal")
-                                  .order_by(SignedDocument.id)).all()
+                 now: dt.datetime | None = None, ignore_backoff: bool = False) -> dict[str, int]:
+    """The worker's sealing round: seal every ``pending_seal`` document whose next attempt
+    has come (claimed one by one); ``ignore_backoff`` (the hand tool) tries every one now."""
+    table = SignedDocument.__table__
+    moment = tokens.as_utc(now or tokens.utcnow())
+    waiting = [table.c.status == "pending_seal"] + ([] if ignore_backoff else [leases.ripe(table, moment)])
+    with session_factory() as session:  # a live lease is left to the claim: it counts as busy
+        pending = session.scalars(select(table.c.id).where(*waiting).order_by(table.c.id)).all()
     counts = {"sealed": 0, "paper": 0, "busy": 0, "failed": 0}
     for doc_id in pending:
-        counts[finalize(session_factory, config, doc_id, now=now)] += 1
+        counts[finalize(session_factory, config, doc_id, now=now, ignore_backoff=ignore_backoff)] += 1
     return counts
 
 
@@ -634,14 +586,16 @@ def expire_links(session_factory: sessionmaker, *, now: dt.datetime | None = Non
 
 
 def complete_pending(session_factory: sessionmaker, config: Mapping[str, Any], *,
-                     now: dt.datetime | None = None) -> dict[str, int]:
+                     now: dt.datetime | None = None, ignore_backoff: bool = False) -> dict[str, int]:
     """The tool (``forms-service complete-pending``; the worker once a day): expire due
-    links, create missing rows (a scan of every signed subject), seal what waits."""
+    links, create missing rows (a scan of every signed subject), seal what waits;
+    ``ignore_backoff`` (the hand run after a timestamp server's outage) tries every
+    waiting document now, the worker's daily run keeps to the backoff."""
     expired = expire_links(session_factory, now=now)
     with session_factory() as session:
         _create_missing_rows(session)
         session.commit()
-    return {"expired": expired, **seal_waiting(session_factory, config, now=now)}
+    return {"expired": expired, **seal_waiting(session_factory, config, now=now, ignore_backoff=ignore_backoff)}
 
 
 def _create_missing_rows(session: Session) -> None:
@@ -823,11 +777,18 @@ def signed_document(session: Session, kind: str, subject_id: int) -> SignedDocum
         return doc
     if doc is not None:
         detail = _(' Laatste fout: %(last_error)s', last_error=doc.last_error) if doc.last_error else ""
+        if doc.next_attempt_at is not None:
+            detail += " " + next_attempt_text(doc.next_attempt_at)
         raise Conflict(_("Alle handtekeningen zijn binnen; het document wordt nog verzegeld.") + detail,
                        {"status": "pending_seal"}, code="not_sealed")
     waiting = [r.signer_name for r in live_requests(session, kind, subject_id) if r.status != "signed"]
     text = _('Nog niet door iedereen getekend (wacht op: %(value)s).', value=', '.join(waiting)) if waiting else _("Nog niet ondertekend.")
     raise Conflict(text, {"status": "not_signed"}, code="not_signed")
+
+
+def next_attempt_text(moment: dt.datetime) -> str:
+    """"Volgende poging om 10:42." — when the worker tries a seal again (Europe/Amsterdam)."""
+    return _("Volgende poging om %(time)s.", time=texts.local_clock(moment))
 
 
 # ----------------------------------------------------------------------------- state for record pages

@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from registry import texts
 from signatures import workflow as service
 from registry.models import Consent, Declaration, Partnership
 from signatures import seal as seal_module
@@ -112,7 +113,7 @@ def test_signing_date_is_the_amsterdam_calendar_date(api, app_session):
     assert app_session.get(Declaration, declaration).signed_on == (late_evening_utc + dt.timedelta(days=1)).date()
 
 
-def test_timestamped_seal_and_a_failing_tsa(api, client, app, app_session, tsa, tmp_path, monkeypatch):  # noqa: F811
+def test_timestamped_seal_and_a_failing_tsa(api, client, logged_in, app, app_session, tsa, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setattr(seal_module, "TIMESTAMP_BACKOFF_SECONDS", 0.01)
     trust = tmp_path / "tsa.pem"
     trust.write_bytes(tsa.cert_pem)
@@ -126,11 +127,22 @@ def test_timestamped_seal_and_a_failing_tsa(api, client, app, app_session, tsa, 
     app_session.expire_all()
     doc = app_session.scalar(select(SignedDocument))
     assert doc.status == "pending_seal" and doc.pdf is None and "tijdstempeldienst" in doc.last_error
+    assert doc.attempts == 1 and doc.next_attempt_at > dt.datetime.now(dt.timezone.utc)  # backoff
+    clock = texts.local_clock(doc.next_attempt_at)
     refused = api.get(f"/api/v1/declarations/{declaration}/signed.pdf")
     assert refused.status_code == 409 and "tijdstempeldienst" in refused.json["error"]["message"]
+    assert f"Volgende poging om {clock}." in refused.json["error"]["message"]
+    assert f"volgende poging om {clock}" in logged_in.get(f"/declarations/{declaration}").get_data(as_text=True)
+    assert f"volgende poging om {clock}" in logged_in.get("/ondertekening").get_data(as_text=True)
 
-    app.config["TIMESTAMP_URL"] = tsa.url  # the TSA is back: the worker's next round completes it
-    assert support.worker_round(app)["sealed"] == 1
+    app.config["TIMESTAMP_URL"] = tsa.url  # the TSA is back ...
+    before = tsa.requests
+    assert support.worker_round(app)["sealed"] == 0 and tsa.requests == before  # ... but the next attempt waits
+    later = doc.next_attempt_at + dt.timedelta(seconds=1)
+    assert support.worker_round(app, now=later)["sealed"] == 1  # due: the worker completes it
+    app_session.expire_all()
+    doc = app_session.scalar(select(SignedDocument))
+    assert (doc.status, doc.attempts, doc.next_attempt_at, doc.last_error) == ("sealed", 2, None, None)
     sealed = api.get(f"/api/v1/declarations/{declaration}/signed.pdf")
     answer = client.post("/api/v1/verify", data={"file": (io.BytesIO(sealed.data), "x.pdf")}, content_type="multipart/form-data").json
     assert answer["valid"] and answer["document"]["timestamped"] is True, answer

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import marshmallow as ma
-from flask import current_app, g, request
+from flask import current_app, g, jsonify, request
 
 from forms_service import access, db
 from forms_service.api import bp, error_response
@@ -24,12 +24,11 @@ from forms_service.api.registry_api import QueryOn, RequiredOnDate
 from forms_service.security import MAX_YEAR, MIN_YEAR
 from registry.documents import build
 from signatures.meeting_invitation import send_invitations
-from signatures.meeting_list import sealed_meeting_check
+from signatures.meeting_list import Sealing, sealed_meeting_check
 from forms_service.signing.views import pdf_response
 from registry import access as rights
 from registry import limits, meetings, packs, queries, rules, services
 from registry.models import CaseTable, Consent, Meeting, Person
-from signatures.seal import TimestampUnavailable
 
 MAX_BATCH = 1000
 STARTS_AT_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -267,24 +266,45 @@ def meeting_check(meeting_id: int):
     return meetings.meeting_check(db.session(), meeting_id)
 
 
+class SealingSchema(Schema):
+    """A presentie- en toetsingslijst that waits for the worker's seal (202)."""
+
+    status = ma.fields.Function(lambda _sealing: "sealing", required=True,
+                                metadata={"type": "string", "enum": ["sealing"]})
+    message = ma.fields.String(required=True)
+    attempts = ma.fields.Integer(required=True, metadata={"description": "attempts so far (0: not tried yet)"})
+    next_attempt_at = ma.fields.DateTime(required=True, allow_none=True,
+                                         metadata={"description": "after a failed attempt: when the worker tries again"})
+    last_error = out_str(required=True)
+    retry_after = ma.fields.Integer(required=True, metadata={"description": "seconds; also the Retry-After header"})
+
+
+SEALING_DOC = (
+    "The check run now as the presentie- en toetsingslijst, sealed (PAdES). Without TIMESTAMP_URL the list is "
+    "sealed at once: 200 with the PDF. With TIMESTAMP_URL the worker seals it (no request talks to the timestamp "
+    "server): the first request for a check result answers 202 with Retry-After and a JSON body saying it is "
+    "being sealed; ask again after Retry-After seconds. Once sealed, the same check result answers 200 with the "
+    "sealed PDF (each hand-out is logged). While the timestamp server is down the worker retries with backoff "
+    "(next_attempt_at, last_error); the list is never sealed with the local clock.")
+
+
 @bp.get("/v1/meetings/<int:meeting_id>/check.pdf")
-@bp.doc(summary="The check run now as the presentie- en toetsingslijst, sealed (PAdES; B-T with a timestamp "
-                "server); 503 timestamp_unavailable when that server is down",
-        responses={**file_answer("application/pdf", "The sealed PDF")["responses"],
-                   "503": {"description": "The timestamp server is unavailable; nothing was sealed",
-                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}})
+@bp.doc(summary="The check as the sealed presentie- en toetsingslijst (202 while the worker seals it)",
+        description=SEALING_DOC, **file_answer("application/pdf", "The sealed PDF"))
+@bp.alt_response(202, schema=SealingSchema, success=True,
+                 description="Being sealed by the worker (TIMESTAMP_URL set); ask again after Retry-After seconds",
+                 headers={"Retry-After": {"description": "seconds to wait before asking again",
+                                          "schema": {"type": "integer"}}})
 def meeting_check_pdf(meeting_id: int):
-    """The check run now as the sealed *presentie- en toetsingslijst*; 503 when the
-    configured timestamp server is down (never sealed with the local clock instead)."""
+    """The check run now as the sealed *presentie- en toetsingslijst*; 202 + Retry-After
+    while the worker seals it (with TIMESTAMP_URL; never sealed with the local clock)."""
     pack_name = _meeting(meeting_id).table.covenant.pack
     check = meetings.meeting_check(db.session(), meeting_id)
-    try:
-        pdf = sealed_meeting_check(db.session(), current_app.config, check, pack_name, actor=g.api_user.email,
-                                   ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
-    except TimestampUnavailable as exc:
-        db.session().rollback()
-        return error_response(503, "timestamp_unavailable", exc.message_nl + " Probeer het later opnieuw.")
+    pdf = sealed_meeting_check(db.session(), current_app.config, check, pack_name, actor=g.api_user.email,
+                               ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
     db.session().commit()
+    if isinstance(pdf, Sealing):
+        return jsonify(SealingSchema().dump(pdf)), 202, {"Retry-After": str(pdf.retry_after), "Cache-Control": "no-store"}
     return pdf_response(pdf, f"toetsingslijst-{check.on.isoformat()}-overleg-{check.meeting_id}.pdf")
 
 

@@ -28,14 +28,13 @@ from forms_service.auth import current_user, login_required
 from forms_service.web.document_forms import DateInput
 from registry.documents import build
 from signatures.meeting_invitation import send_invitations
-from signatures.meeting_list import sealed_meeting_check
+from signatures.meeting_list import Sealing, sealed_meeting_check
 from signatures import workflow as signing
 from forms_service.signing.views import base_url, pdf_response
 from registry import access as rights
 from registry import meetings, rules, services
 from registry.errors import DomainError
 from registry.models import CaseTable, Consent, Declaration, Meeting, Person
-from signatures.seal import TimestampUnavailable
 
 bp = Blueprint("meetings", __name__)
 
@@ -250,18 +249,18 @@ def check(meeting_id: int):
 def check_pdf(meeting_id: int):
     """The *presentie- en toetsingslijst* as a sealed PDF, with the time the check ran.
 
-    A timestamp server that is configured but down gives a Dutch 503 page: the list is
-    never sealed with the local clock instead.
+    With a timestamp server the worker seals it: until then a page "De lijst wordt
+    verzegeld…" that reloads this address (``<meta http-equiv="refresh">``, the CSP
+    allows no inline script) and so downloads the list once it is sealed.
     """
     result = _check_or_404(meeting_id)
     pack_name = db.session().get(Meeting, meeting_id).table.covenant.pack
-    try:
-        pdf = sealed_meeting_check(db.session(), current_app.config, result, pack_name, actor=current_user().email,
-                                   ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
-    except TimestampUnavailable as exc:
-        db.session().rollback()
-        return render_template("error.html", message=exc.message_nl + " Probeer het later opnieuw."), 503
+    pdf = sealed_meeting_check(db.session(), current_app.config, result, pack_name, actor=current_user().email,
+                               ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
     db.session().commit()
+    if isinstance(pdf, Sealing):
+        page = render_template("meetings/sealing.html", sealing=pdf, meeting_id=meeting_id, check=result)
+        return page, 202, {"Retry-After": str(pdf.retry_after), "Cache-Control": "no-store"}
     return pdf_response(pdf, f"toetsingslijst-{result.on.isoformat()}-overleg-{result.meeting_id}.pdf")
 
 
