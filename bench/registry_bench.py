@@ -379,14 +379,13 @@ def _raw_sqlite_checks(url: str, checks: list[tuple]) -> list[float]:
 
     from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-    compiled = queries._TABLE_PEOPLE_DECLARATIONS_AND_CASE.compile(dialect=sqlite_dialect.dialect())
-    statement = str(compiled).replace("(__[POSTCOMPILE_person_ids])", "(?)")
-    order = compiled.positiontup
+    compiled = queries.CHECK_STATEMENT.compile(dialect=sqlite_dialect.dialect())
+    statement, order = compiled.string, compiled.positiontup
     conn = sqlite3.connect(sa.engine.make_url(url).database, check_same_thread=False)
 
     def one(i):
         pid, t, on, ref = checks[i]
-        values = {"table_id": t, "person_ids": pid, "case_ref": ref}
+        values = {"table_id": t, "person_id": pid, "case_ref": ref}
         conn.execute(statement, [values[name] for name in order]).fetchall()
 
     try:

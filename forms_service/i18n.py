@@ -163,10 +163,17 @@ def status_text(code: str | None) -> str:
 
 
 def _request_gettext(message: str) -> str:
-    """Flask-Babel's translation inside a request; the Dutch source outside one (worker, CLI)."""
-    from flask_babel import gettext
+    """Flask-Babel's translation inside a request; the Dutch source outside one (worker, CLI)
+    and in a Dutch request (the message id is the Dutch text; there is no Dutch catalogue),
+    so a Dutch answer — every API answer — does not look each of its reasons up."""
+    from flask_babel import get_locale, gettext
 
-    return gettext(message) if has_request_context() else message
+    if not has_request_context():
+        return message
+    locale = get_locale()
+    if locale is None or str(locale) == LANGUAGES[0]:
+        return message
+    return gettext(message)
 
 
 def _request_language() -> str:

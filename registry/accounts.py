@@ -26,7 +26,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
@@ -614,6 +614,7 @@ _TOKEN_LOOKUP = (
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
            ApiToken.expires_on >= bindparam("today"), User.disabled_at.is_(None))
+    .options(joinedload(User.grants))  # every API request asks what the account may: one query, not two
 )
 
 
@@ -633,9 +634,10 @@ def token_use(session: Session, token: str, *, now: dt.datetime | None = None) -
     """
     if not token or len(token) > 200:
         return None
-    row = session.execute(_TOKEN_LOOKUP, {"token_hash": sha256(token), "today": today()}).first()
-    if row is None:
+    rows = session.execute(_TOKEN_LOOKUP, {"token_hash": sha256(token), "today": today()}).unique().all()
+    if not rows:  # (all rows, not .first(): the joined grants arrive one per row)
         return None
+    row = rows[0]
     user, token_id, last_used = row
     now = now or utcnow()
     return TokenUse(user, token_id, last_used is None or (now - last_used).total_seconds() >= TOKEN_TOUCH_SECONDS)

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from registry import packs, rules
@@ -63,7 +64,11 @@ def pack_facts(pack_name: str | None) -> dict:
     renewal years, fixed last day) and the printed numbers of its declarations and consent
     form. A covenant whose pack is missing gets the defaults (3 years, renewed by 1,
     Bijlage 1/2/4)."""
-    pack = packs.cached_pack(pack_name)
+    return _facts_of_pack(packs.cached_pack(pack_name))
+
+
+def _facts_of_pack(pack) -> dict:
+    """:func:`pack_facts` of a loaded pack (None: the defaults)."""
     term = pack.term if pack is not None else packs.DEFAULT_TERM
     return {
         "initial_years": term.initial_years,
@@ -80,9 +85,27 @@ def covenant_facts(covenant: Covenant) -> rules.CovenantFacts:
     return _covenant_facts(covenant.id, covenant.title, covenant.in_force_on, covenant.ended_on, covenant.pack)
 
 
+_COVENANT_FACTS: dict[tuple, tuple[object, rules.CovenantFacts]] = {}
+_COVENANT_FACTS_MAX = 4096
+
+
 def _covenant_facts(id_: int, title: str, in_force_on, ended_on, pack_name: str | None) -> rules.CovenantFacts:
-    """CovenantFacts from the covenant's columns and its pack."""
-    return rules.CovenantFacts(id_, title, in_force_on, ended_on, **pack_facts(pack_name))
+    """CovenantFacts from the covenant's columns and its pack.
+
+    Remembered by every column it is made of and by the pack object itself, which
+    :func:`registry.packs.cached_pack` replaces when the manifest changes (its ``stat``
+    still runs on every call): a changed covenant row or an edited pack makes new facts,
+    so nothing here can be stale; it spares each check reading the pack's annexes again."""
+    pack = packs.cached_pack(pack_name)
+    key = (id_, title, in_force_on, ended_on, pack_name)
+    hit = _COVENANT_FACTS.get(key)
+    if hit is not None and hit[0] is pack:
+        return hit[1]
+    facts = rules.CovenantFacts(id_, title, in_force_on, ended_on, **_facts_of_pack(pack))
+    if len(_COVENANT_FACTS) >= _COVENANT_FACTS_MAX:
+        _COVENANT_FACTS.clear()
+    _COVENANT_FACTS[key] = (pack, facts)
+    return facts
 
 
 def partnership_facts(partnership: Partnership, organisation_name: str) -> rules.PartnershipFacts:
@@ -166,38 +189,62 @@ _PERSON_IDS = bindparam("person_ids", expanding=True)
 # (one row per declaration; a person without any still gets one row). On PostgreSQL a
 # round trip is the unit of cost, so the shape matters more than the row count.
 _DECLARATION_TABLE = aliased(CaseTable)
-_TABLE_PEOPLE_AND_DECLARATIONS = (
-    select(
-        CaseTable.id, CaseTable.name, Covenant.id, Covenant.title, Covenant.in_force_on, Covenant.ended_on,
-        *_PERSON_COLUMNS, *_PARTNERSHIP_COLUMNS,
-        Declaration.id, Declaration.kind, Declaration.table_id, _DECLARATION_TABLE.name,
-        Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
-        Covenant.pack,  # last, so the slices below stay put
+
+
+def _table_people_and_declarations(person_match):
+    """The statement above for the people ``person_match`` selects."""
+    return (
+        select(
+            CaseTable.id, CaseTable.name, Covenant.id, Covenant.title, Covenant.in_force_on, Covenant.ended_on,
+            *_PERSON_COLUMNS, *_PARTNERSHIP_COLUMNS,
+            Declaration.id, Declaration.kind, Declaration.table_id, _DECLARATION_TABLE.name,
+            Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
+            Covenant.pack,  # last, so the slices below stay put
+        )
+        .select_from(CaseTable)
+        .join(Covenant, Covenant.id == CaseTable.covenant_id)
+        .join(Person, person_match)
+        .join(Organisation, Organisation.id == Person.organisation_id)
+        .outerjoin(
+            Partnership,
+            and_(Partnership.organisation_id == Person.organisation_id, Partnership.covenant_id == CaseTable.covenant_id),
+        )
+        .outerjoin(Declaration, Declaration.person_id == Person.id)
+        .outerjoin(_DECLARATION_TABLE, _DECLARATION_TABLE.id == Declaration.table_id)
+        .where(CaseTable.id == bindparam("table_id"))
+        .order_by(Person.id, Declaration.id)
     )
-    .select_from(CaseTable)
-    .join(Covenant, Covenant.id == CaseTable.covenant_id)
-    .join(Person, Person.id.in_(_PERSON_IDS))
-    .join(Organisation, Organisation.id == Person.organisation_id)
-    .outerjoin(
-        Partnership,
-        and_(Partnership.organisation_id == Person.organisation_id, Partnership.covenant_id == CaseTable.covenant_id),
-    )
-    .outerjoin(Declaration, Declaration.person_id == Person.id)
-    .outerjoin(_DECLARATION_TABLE, _DECLARATION_TABLE.id == Declaration.table_id)
-    .where(CaseTable.id == bindparam("table_id"))
-    .order_by(Person.id, Declaration.id)
-)
+
+
+_TABLE_PEOPLE_AND_DECLARATIONS = _table_people_and_declarations(Person.id.in_(_PERSON_IDS))
 _PERSON_SLICE = slice(6, 20)  # person and partnership columns of a row above
 _DECLARATION_SLICE = slice(20, 27)
 _PACK = 27
 
-# The same with the one case a single check names, so that ``check`` is one statement
-# (one round trip) also with ``case=``: the case columns come last (None when the
-# registry does not know the reference).
-_TABLE_PEOPLE_DECLARATIONS_AND_CASE = (
-    _TABLE_PEOPLE_AND_DECLARATIONS.add_columns(Case.reference, Case.opened_on, Case.closed_on)
+CHECK_STATEMENT = (
+    _table_people_and_declarations(Person.id == bindparam("person_id"))
+    .add_columns(Case.reference, Case.opened_on, Case.closed_on)
     .outerjoin(Case, and_(Case.table_id == CaseTable.id, Case.reference == bindparam("case_ref")))
 )
+"""The one statement of :func:`check`: the above for one person (``=``, not an expanding
+IN, so its SQL is fixed) with the one case the check names last (None when the registry
+does not know the reference). :func:`check` runs it compiled once per dialect on the
+session's own driver connection (:func:`check_sql`), so the answer costs the statement
+and little more."""
+
+_CHECK_SQL: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+
+def check_sql(dialect) -> tuple[str, tuple[str, ...] | None]:
+    """:data:`CHECK_STATEMENT` as the driver's SQL for ``dialect``, and the parameter
+    names in order for a positional driver (None: the driver takes a dict)."""
+    hit = _CHECK_SQL.get(dialect.name)
+    if hit is None:
+        compiled = CHECK_STATEMENT.compile(dialect=dialect)
+        hit = (compiled.string, tuple(compiled.positiontup) if compiled.positional else None)
+        _CHECK_SQL[dialect.name] = hit
+    return hit
+
 
 _CASES = select(Case.reference, Case.opened_on, Case.closed_on).where(
     Case.table_id == bindparam("table_id"), Case.reference.in_(bindparam("references", expanding=True))
@@ -264,20 +311,99 @@ def check(
 ) -> rules.Decision:
     """May this person join this table on ``on`` (for ``case_ref``)? With every reason.
 
-    One statement, case included (:data:`_TABLE_PEOPLE_DECLARATIONS_AND_CASE`): on an
-    autocommit connection that is one round trip to PostgreSQL. The answer is the
-    same as :func:`check_many` for the one pair."""
-    rows = session.connection().execute(
-        _TABLE_PEOPLE_DECLARATIONS_AND_CASE, {"table_id": table_id, "person_ids": [person_id], "case_ref": case_ref}
-    ).all()
-    table_f, covenant_f, people, declarations = _facts_of_rows(session, table_id, rows)
-    if person_id not in people:
+    One statement, case included (:data:`CHECK_STATEMENT`), in the session's transaction
+    when it has one, so it sees what the request wrote; a session that has not begun one
+    asks on a pooled connection in autocommit mode instead (one round trip to PostgreSQL:
+    no BEGIN, no ROLLBACK). The answer is the same as :func:`check_many` for the one pair."""
+    rows = _check_rows(session, {"table_id": table_id, "person_id": person_id, "case_ref": case_ref})
+    if not rows:  # no such table (NotFound naming it) or no such person
+        _table_and_covenant(session, table_id)
         raise NotFound(f"Persoon {person_id} bestaat niet.", {"person": "Bestaat niet."})
+    return _decision_of_check_rows(rows, on, case_ref)
+
+
+def _check_rows(session: Session, params: dict) -> list[tuple]:
+    """The rows of :data:`CHECK_STATEMENT` as the driver returns them."""
+    if session.in_transaction():
+        connection = session.connection()
+        return _driver_rows(connection.dialect, connection.connection.dbapi_connection, params, connection)
+    engine = session.get_bind()
+    for attempt in (1, 2):  # a connection the server dropped is replaced once (there is no pre-ping)
+        pooled = engine.raw_connection()
+        dbapi = pooled.dbapi_connection
+        autocommit = engine.dialect.name == "postgresql"  # SQLite's driver begins nothing for a SELECT
+        try:
+            if autocommit:
+                dbapi.autocommit = True
+            return _driver_rows(engine.dialect, dbapi, params)
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+            pooled.invalidate(exc)
+        finally:
+            if autocommit and pooled.dbapi_connection is not None:
+                dbapi.autocommit = False
+            pooled.close()
+    raise AssertionError("unreachable")
+
+
+def _driver_rows(dialect, dbapi, params: dict, connection=None) -> list[tuple]:
+    """Run :data:`CHECK_STATEMENT` on a driver connection, errors wrapped as SQLAlchemy's
+    (a lost connection marked ``connection_invalidated``, and invalidated when it belongs
+    to ``connection``)."""
+    sql, names = check_sql(dialect)
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql, tuple(params[name] for name in names) if names is not None else params)
+        return cursor.fetchall()
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, dbapi, cursor)
+        if lost and connection is not None:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=dialect) from exc
+    finally:
+        cursor.close()
+
+
+def _as_date(value) -> dt.date | None:
+    """A DATE column as the driver gives it: a date (psycopg) or SQLite's ISO text."""
+    return dt.date.fromisoformat(value) if value.__class__ is str else value
+
+
+def _decision_of_check_rows(rows: list[tuple], on: dt.date, case_ref: str | None) -> rules.Decision:
+    """:func:`check`'s decision from the driver rows of :data:`CHECK_STATEMENT` (one
+    person; one row per declaration, declaration columns None without any). Mapped by
+    hand: the columns are fixed, and this is most of what a check costs in Python."""
+    first = rows[0]
+    table = rules.TableFacts(first[0], first[1])
+    covenant = _covenant_facts(first[2], first[3], _as_date(first[4]), _as_date(first[5]), first[_PACK])
+    person = rules.PersonFacts(first[6], first[7], first[8], first[9], _as_date(first[10]), _as_date(first[11]))
+    partnership = None
+    if first[12] is not None:
+        partnership = rules.PartnershipFacts(
+            first[8], first[9], _as_date(first[13]), bool(first[14]), _as_date(first[15]), _as_date(first[16]),
+            _as_date(first[17]), _as_date(first[18]), first[19],
+        )
+    # The rules read a person's declarations at this table, and of those elsewhere only the
+    # first of each kind (its table's name in "signed for another table"): the others are
+    # not turned into facts, which is most of the mapping for someone at many tables.
+    declarations = []
+    elsewhere: set[str] = set()
+    for row in rows:
+        if row[20] is None:
+            continue
+        if row[22] != table.id:
+            if row[21] in elsewhere:
+                continue
+            elsewhere.add(row[21])
+        declarations.append(
+            rules.DeclarationFacts(row[20], row[21], row[22], row[23], _as_date(row[24]), row[25], _as_date(row[26]))
+        )
     case = None
-    if case_ref and rows and rows[0][_PACK + 1] is not None:
-        case = rules.CaseFacts(*rows[0][_PACK + 1:_PACK + 4])
-    return rules.person_decision(people[person_id][0], table_f, covenant_f, people[person_id][1],
-                                 declarations.get(person_id, []), on, case_ref, case)
+    if case_ref and first[_PACK + 1] is not None:
+        case = rules.CaseFacts(first[_PACK + 1], _as_date(first[_PACK + 2]), _as_date(first[_PACK + 3]))
+    return rules.person_decision(person, table, covenant, partnership, declarations, on, case_ref, case)
 
 
 def check_many(

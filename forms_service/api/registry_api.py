@@ -472,3 +472,6 @@ def check(args):
     """May a person join a table on a date (for a case)? Every reason of a denial."""
     _table(args["table"], "table")
     return queries.check(db.session(), args["person"], args["table"], args.get("on") or rules.today(), args.get("case"))
+
+
+db.read_only("api.check")  # reads only, logs no read: token, access and the check without BEGIN/ROLLBACK
