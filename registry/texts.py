@@ -23,6 +23,7 @@ language.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -62,13 +63,21 @@ def language() -> str:
 
 def long_date(value: dt.date | None) -> str:
     """A date as people write it: "12 mei 2025" / "12 May 2025"; "—" for none."""
-    from babel.dates import format_date
-
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
         value = value.date()
-    return format_date(value, "d MMMM y", locale=language())
+    return _long_date(value, language())
+
+
+@functools.lru_cache(maxsize=8192)
+def _long_date(value: dt.date, language: str) -> str:
+    """Babel's "d MMMM y", remembered per date and language: a registry answer writes
+    several dates into its reasons, and Babel takes tens of microseconds for each — more
+    than the database takes to answer the check."""
+    from babel.dates import format_date
+
+    return format_date(value, "d MMMM y", locale=language)
 
 
 def local_time(value: dt.datetime | None, *, seconds: bool = False) -> str:
