@@ -108,36 +108,44 @@ class Chain:
     def append(self, session: Session, *, actor: str | None = None, ip: str | None = None,
                user_agent: str | None = None, details: Mapping[str, Any] | None = None,
                occurred_at: datetime | None = None, **fields: Any) -> Any:
-        """Append one entry (``fields`` are the chain's hashed columns); flushed, not committed."""
-        head = self._lock_head(session)
+        """Append one entry (``fields`` are the chain's hashed columns); flushed, not committed.
+
+        Three statements: advance the head and read it (:meth:`_lock_head`), insert the
+        entry, store its chain hash in the head."""
+        seq, prev_hash = self._lock_head(session)
         salt = secrets.token_hex(16)
         entry = self.entry(
-            id=head.seq, seq=head.seq, actor=actor, ip=ip, user_agent=user_agent,
+            id=seq, seq=seq, actor=actor, ip=ip, user_agent=user_agent,
             # round-trip through JSON so the hashed value is exactly what is stored
             details=json.loads(canonical_json(dict(details or {}))),
             occurred_at=as_utc(occurred_at or datetime.now(timezone.utc)),
-            pii_salt=salt, pii_hash=pii_hash(salt, actor, ip, user_agent), prev_hash=head.chain_hash,
+            pii_salt=salt, pii_hash=pii_hash(salt, actor, ip, user_agent), prev_hash=prev_hash,
             **fields,
         )
         entry.content_hash = self.content_hash(entry)
         entry.chain_hash = link_hash(entry.prev_hash, entry.content_hash)
-        head.chain_hash = entry.chain_hash
         session.add(entry)
         session.flush()
+        table = self.head.__table__
+        session.execute(update(table).where(table.c.id == 1).values(chain_hash=entry.chain_hash))
         return entry
 
-    def _lock_head(self, session: Session) -> Any:
-        """Advance the head under a write lock and return it (creating it if missing)."""
+    def _lock_head(self, session: Session) -> tuple[int, str]:
+        """Advance the head under a write lock (creating it if missing); its new ``seq``
+        and the chain hash so far, in one statement (``UPDATE … RETURNING``: the row lock
+        on PostgreSQL, the write lock on SQLite, held until the caller commits)."""
         table = self.head.__table__
-        bumped = session.execute(update(table).where(table.c.id == 1).values(seq=table.c.seq + 1))
-        if bumped.rowcount == 0:
+        row = session.execute(
+            update(table).where(table.c.id == 1).values(seq=table.c.seq + 1).returning(table.c.seq, table.c.chain_hash)
+        ).first()
+        if row is None:
             try:
                 with session.begin_nested():
                     session.execute(insert(table).values(id=1, seq=0, chain_hash=GENESIS_HASH))
             except IntegrityError:
                 pass  # another writer created it first; fine
             return self._lock_head(session)
-        return session.get(self.head, 1, populate_existing=True)
+        return row[0], row[1]
 
     def blank_personal_data(self, entry: Any, moment: datetime) -> None:
         """Erase the clear personal data and the salt of one entry (the chain stays valid)."""

@@ -16,19 +16,21 @@ commit, like :mod:`registry.services`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, null, select, union_all
 from sqlalchemy.orm import Session
 
-from registry import packs, queries, rules, services
+from registry import packs, queries, rules, services, texts
 from registry.cases import SHARING_BASES
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     Case,
     CaseTable,
     Consent,
+    Covenant,
     Meeting,
     MeetingCase,
     MeetingInvitee,
@@ -335,46 +337,47 @@ def now() -> dt.datetime:
 def meeting_check(session: Session, meeting_id: int, checked_at: dt.datetime | None = None) -> MeetingCheck:
     """Check every case and invitee of a meeting as of the meeting date (art. 6 and 11).
 
-    Five set-based queries whatever the size of the meeting (meeting, agenda with its
-    participants, people with partnerships and declarations, consents with recipients,
-    need-to-know withdrawals); every decision comes from :func:`registry.rules.person_decision`.
+    Six statements whatever the size of the meeting (the meeting with its table and
+    pack, the agenda, who takes part in which case, people with partnerships and
+    declarations, consents with recipients, need-to-know withdrawals with sharing
+    bases), each built once; every decision comes from :func:`registry.rules.person_decision`.
+    An invitee's check for a case is remembered by the facts it is made of (:class:`_Memo`):
+    checking an unchanged meeting again (the page, then the list) recomputes nothing.
     """
-    meeting, table = _meeting(session, meeting_id)
-    on = meeting.on
-    agenda, participants, attended = _agenda(session, meeting.id)
-    role_ids = [pid for pid in (table.chair_id, table.coordinator_id) if pid is not None]
+    meeting = _meeting(session, meeting_id)
+    on = meeting.starts_at.date()
+    agenda = _agenda(session, meeting_id)
+    participants, attended = _participants(session, meeting_id)
+    role_ids = [pid for pid in (meeting.chair_id, meeting.coordinator_id) if pid is not None]
     person_ids = list(dict.fromkeys([*(pid for pids in participants.values() for pid in pids), *role_ids]))
-    table_f, covenant_f, people, declarations = queries.people_at_table(session, table.id, person_ids)
-    case_ids = [row.case_id for row in agenda]
-    pack = packs.cached_pack(table.covenant.pack)
+    table_f, covenant_f, people, declarations = queries.people_at_table(session, meeting.table_id, person_ids)
+    case_ids = [row.case_id for row in agenda if row.retention_stage != "archived"]
+    pack = packs.cached_pack(meeting.pack)
     basis, basis_label = packs.legal_basis(pack), packs.legal_basis_label(pack)
     # Without consent as the basis (art. 458ter Sw.) no consent is read, asked or missed.
     no_consent = None if packs.consent_applies(pack) else rules.legal_basis_coverage(basis, basis_label)
     consents = _consents(session, case_ids) if no_consent is None else {}
-    need_to_know = _need_to_know(session, case_ids)
-    bases = _sharing_bases(session, case_ids)
+    need_to_know, bases = _case_positions(session, case_ids)
     facts = _Facts(table_f, covenant_f, people, declarations, on, no_consent)
     roles = pack.case_participants if pack else ()
     labels = {role.key: role.label for role in roles}
+    memo = _MEMO.of_meeting(facts)
     cases = tuple(
         CaseCheck(row.reference, None, None, (), retention_stage="archived",
                   warnings=(rules.Reason("case_archived", "Deze casus is gearchiveerd: het dossier is gesloten."),))
         if row.retention_stage == "archived" else
         CaseCheck(
             row.reference, row.theme, row.age_band,
-            tuple(
-                _invitee_check(facts, pid, row, consents.get(row.case_id, []), need_to_know.get(row.case_id, {}),
-                               bases.get(row.case_id, {}), attended.get(pid))
-                for pid in participants.get(row.meeting_case_id, [])
-            ),
+            memo.invitees(row, participants.get(row.meeting_case_id, ()), consents.get(row.case_id, ()),
+                          need_to_know.get(row.case_id, {}), bases.get(row.case_id, {}), attended),
             tuple((key, labels.get(key, key)) for key in (row.family_roles or ())),
             rules.family_warnings(row.age_band, tuple(row.family_roles or ()), tuple(labels)),
         )
         for row in agenda
     )
     return MeetingCheck(
-        meeting.id, table.id, table.name, meeting.starts_at, meeting.location, on,
-        checked_at or now(), _role_warnings(facts, table), cases, basis, basis_label,
+        meeting.id, meeting.table_id, meeting.table_name, meeting.starts_at, meeting.location, on,
+        checked_at or now(), _role_warnings(facts, meeting), cases, basis, basis_label,
         meeting.attendance_recorded_by, meeting.attendance_recorded_at,
     )
 
@@ -418,10 +421,89 @@ def _invitee_check(facts: _Facts, person_id: int, row, consents: list[rules.Cons
     )
 
 
-def _role_warnings(facts: _Facts, table: CaseTable) -> tuple[rules.Reason, ...]:
+class _Memo:
+    """Invitee checks remembered by the complete facts they are made of.
+
+    :func:`_invitee_check` is a pure function of the meeting's shared facts (table,
+    covenant, date, legal basis, the language of the texts), the person's facts
+    (person, partnership, declarations), the case's facts (reference, dates, consents,
+    withdrawals, sharing bases) and whether they attended. Each of those groups is
+    hashed once per check and stands for a small number (a *token*) that is never given
+    to other facts, so a changed row yields other facts, another token and a fresh
+    check: nothing can be stale. Hashing the full facts of every one of 600 pairs would
+    cost about as much as deciding them; hashing 1 + 30 + 20 groups costs little.
+    Bounded: when full, everything is forgotten at once (tokens are never reused).
+    """
+
+    MAX_CHECKS = 20_000
+    """About 30 meetings of 30 invitees x 20 cases (some tens of MB per process)."""
+
+    def __init__(self):
+        self._tokens: dict = {}
+        self._checks: dict = {}
+        self._next = itertools.count(1)
+
+    def clear(self) -> None:
+        """Forget every remembered check (tests and the benchmark's cold figures)."""
+        self._tokens, self._checks = {}, {}
+
+    def token(self, key) -> int:
+        """The number standing for ``key`` (hashable immutable facts)."""
+        token = self._tokens.get(key)
+        if token is None:
+            token = self._tokens.setdefault(key, next(self._next))
+        return token
+
+    def of_meeting(self, facts: _Facts) -> _MeetingMemo:
+        """The memo of one meeting check with these shared facts."""
+        if len(self._checks) > self.MAX_CHECKS:
+            self.clear()
+        shared = self.token((texts.language(), facts.table, facts.covenant, facts.on, facts.no_consent))
+        return _MeetingMemo(self, facts, shared, {})
+
+
+@dataclass
+class _MeetingMemo:
+    """:class:`_Memo` for one meeting check: its shared token and its people's tokens."""
+
+    memo: _Memo
+    facts: _Facts
+    shared: int
+    people: dict
+
+    def person(self, person_id: int) -> int:
+        """The token of one person's facts (person, partnership, declarations)."""
+        token = self.people.get(person_id)
+        if token is None:
+            person, partnership = self.facts.people[person_id]
+            token = self.memo.token((person, partnership, tuple(self.facts.declarations.get(person_id, ()))))
+            self.people[person_id] = token
+        return token
+
+    def invitees(self, row, person_ids, consents, need_to_know: dict, bases: dict, attended: dict):
+        """The checks of one agenda row's participants, computed only for facts not seen before."""
+        case = self.memo.token((row.reference, row.opened_on, row.closed_on, tuple(consents),
+                                tuple(sorted(need_to_know.items())), tuple(sorted(bases.items()))))
+        checks, people, shared = self.memo._checks, self.people, self.shared
+        result = []
+        for pid in person_ids:
+            was_there = attended.get(pid)
+            key = (shared, people.get(pid) or self.person(pid), case, was_there)
+            check = checks.get(key)
+            if check is None:
+                check = checks[key] = _invitee_check(self.facts, pid, row, consents, need_to_know, bases, was_there)
+            result.append(check)
+        return tuple(result)
+
+
+_MEMO = _Memo()
+clear_memo = _MEMO.clear
+
+
+def _role_warnings(facts: _Facts, meeting) -> tuple[rules.Reason, ...]:
     """The chair and the coordinator must themselves be entitled at the table on the date."""
     warnings = []
-    for role, person_id in (("chair", table.chair_id), ("coordinator", table.coordinator_id)):
+    for role, person_id in (("chair", meeting.chair_id), ("coordinator", meeting.coordinator_id)):
         if person_id is None or person_id not in facts.people:
             warnings.append(rules.role_warning(role, None, None))
             continue
@@ -434,62 +516,88 @@ def _role_warnings(facts: _Facts, table: CaseTable) -> tuple[rules.Reason, ...]:
 
 
 # ----------------------------------------------------------------------------- fact loading
+#
+# Built once, with bound parameters, and run on the session's connection (plain rows,
+# no ORM objects): building a SELECT and loading ORM objects cost more than the
+# indexed lookups themselves. Every statement reads the latest committed rows.
+
+_MEETING = (
+    select(
+        Meeting.id, Meeting.starts_at, Meeting.location, Meeting.attendance_recorded_by,
+        Meeting.attendance_recorded_at, CaseTable.id.label("table_id"), CaseTable.name.label("table_name"),
+        CaseTable.chair_id, CaseTable.coordinator_id, Covenant.pack,
+    )
+    .join(CaseTable, CaseTable.id == Meeting.table_id)
+    .join(Covenant, Covenant.id == CaseTable.covenant_id)
+    .where(Meeting.id == bindparam("meeting_id"))
+)
 
 
-def _meeting(session: Session, meeting_id: int) -> tuple[Meeting, CaseTable]:
-    """The meeting with its table, or NotFound."""
-    row = session.execute(
-        select(Meeting, CaseTable).join(CaseTable, CaseTable.id == Meeting.table_id).where(Meeting.id == meeting_id)
-        # Sessions keep objects after commit (expire_on_commit=False): reload them, so a
-        # long-lived session still sees a new chair or a moved meeting.
-        .execution_options(populate_existing=True)
-    ).first()
+def _meeting(session: Session, meeting_id: int):
+    """The meeting's row with its table (id, name, chair, coordinator) and its covenant's
+    pack, or NotFound."""
+    row = session.connection().execute(_MEETING, {"meeting_id": meeting_id}).first()
     if row is None:
         raise NotFound(_('Overleg %(meeting_id)s bestaat niet.', meeting_id=meeting_id), {"meeting": _("Bestaat niet.")})
-    return row[0], row[1]
+    return row
+
+
+_AGENDA = (
+    select(
+        MeetingCase.id.label("meeting_case_id"), MeetingCase.case_id, Case.reference,
+        MeetingCase.theme, MeetingCase.age_band, MeetingCase.family_roles, Case.opened_on, Case.closed_on,
+        Case.retention_stage,
+    )
+    .join(Case, Case.id == MeetingCase.case_id)
+    .where(MeetingCase.meeting_id == bindparam("meeting_id"))
+    .order_by(MeetingCase.position, MeetingCase.id)
+)
+
+_PARTICIPANTS = (
+    select(meeting_participant.c.meeting_case_id, meeting_participant.c.person_id, MeetingInvitee.attended)
+    .select_from(MeetingCase)
+    .join(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
+    .outerjoin(MeetingInvitee, and_(MeetingInvitee.meeting_id == MeetingCase.meeting_id,
+                                    MeetingInvitee.person_id == meeting_participant.c.person_id))
+    .where(MeetingCase.meeting_id == bindparam("meeting_id"))
+    .order_by(MeetingCase.position, MeetingCase.id, MeetingInvitee.id)
+)
 
 
 def _agenda(session: Session, meeting_id: int):
-    """The agenda rows in order (meeting case id, case id, reference, labels, case dates)
-    and per agenda row the people taking part, in the order they were invited, with
-    whether each attended (None: not recorded)."""
-    invitee = and_(MeetingInvitee.meeting_id == MeetingCase.meeting_id, MeetingInvitee.person_id == meeting_participant.c.person_id)
-    rows = session.execute(
-        select(
-            MeetingCase.id.label("meeting_case_id"), MeetingCase.case_id, Case.reference,
-            MeetingCase.theme, MeetingCase.age_band, MeetingCase.family_roles, Case.opened_on, Case.closed_on,
-            Case.retention_stage, meeting_participant.c.person_id, MeetingInvitee.attended,
-        )
-        .join(Case, Case.id == MeetingCase.case_id)
-        .outerjoin(meeting_participant, meeting_participant.c.meeting_case_id == MeetingCase.id)
-        .outerjoin(MeetingInvitee, invitee)
-        .where(MeetingCase.meeting_id == meeting_id)
-        .order_by(MeetingCase.position, MeetingCase.id, MeetingInvitee.id)
-    ).all()
-    agenda, participants, attended = [], {}, {}
-    for row in rows:
-        if row.meeting_case_id not in participants:
-            agenda.append(row)
-            participants[row.meeting_case_id] = []
-        if row.person_id is not None:
-            participants[row.meeting_case_id].append(row.person_id)
-            attended[row.person_id] = row.attended
-    return agenda, participants, attended
+    """The agenda rows in order (meeting case id, case id, reference, labels, case dates)."""
+    return session.connection().execute(_AGENDA, {"meeting_id": meeting_id}).all()
+
+
+def _participants(session: Session, meeting_id: int) -> tuple[dict[int, list[int]], dict[int, bool | None]]:
+    """Per agenda row the people taking part, in the order they were invited, and per
+    person whether they attended (None: not recorded)."""
+    participants: dict[int, list[int]] = {}
+    attended: dict[int, bool | None] = {}
+    for meeting_case_id, person_id, was_there in session.connection().execute(_PARTICIPANTS, {"meeting_id": meeting_id}).all():
+        participants.setdefault(meeting_case_id, []).append(person_id)
+        attended[person_id] = was_there
+    return participants, attended
+
+
+_CASE_IDS = bindparam("case_ids", expanding=True)
+
+_CONSENTS = (
+    select(
+        Consent.id, Consent.case_id, Consent.signed_on, Consent.withdrawn_on, Consent.categories,
+        consent_recipient.c.organisation_id,
+    )
+    .outerjoin(consent_recipient, consent_recipient.c.consent_id == Consent.id)
+    .where(Consent.case_id.in_(_CASE_IDS), Consent.declined_on.is_(None))  # declined: never valid
+    .order_by(Consent.id)
+)
 
 
 def _consents(session: Session, case_ids: list[int]) -> dict[int, list[rules.ConsentFacts]]:
     """The Bijlage 4 consents of these cases with their recipient organisations."""
     if not case_ids:
         return {}
-    rows = session.execute(
-        select(
-            Consent.id, Consent.case_id, Consent.signed_on, Consent.withdrawn_on, Consent.categories,
-            consent_recipient.c.organisation_id,
-        )
-        .outerjoin(consent_recipient, consent_recipient.c.consent_id == Consent.id)
-        .where(Consent.case_id.in_(case_ids), Consent.declined_on.is_(None))  # declined: never valid
-        .order_by(Consent.id)
-    ).all()
+    rows = session.connection().execute(_CONSENTS, {"case_ids": case_ids}).all()
     grouped: dict[int, tuple] = {}
     for r in rows:
         entry = grouped.setdefault(r.id, (r, set()))
@@ -503,31 +611,32 @@ def _consents(session: Session, case_ids: list[int]) -> dict[int, list[rules.Con
     return result
 
 
-def _need_to_know(session: Session, case_ids: list[int]) -> dict[int, dict[int, dt.date]]:
-    """Per case: organisation → date from which it no longer needs to know the case."""
-    if not case_ids:
-        return {}
-    rows = session.execute(
-        select(NeedToKnowWithdrawal.case_id, NeedToKnowWithdrawal.organisation_id, NeedToKnowWithdrawal.effective_on).where(
-            NeedToKnowWithdrawal.case_id.in_(case_ids)
-        )
-    ).all()
-    result: dict[int, dict[int, dt.date]] = {}
-    for case_id, organisation_id, effective_on in rows:
-        result.setdefault(case_id, {})[organisation_id] = effective_on
-    return result
+# Need-to-know withdrawals and sharing bases in one statement: both are (case,
+# organisation) → one value, and both values are never NULL, so the column that is
+# filled tells the rows apart.
+_CASE_POSITIONS = union_all(
+    select(NeedToKnowWithdrawal.case_id, NeedToKnowWithdrawal.organisation_id,
+           NeedToKnowWithdrawal.effective_on, null().label("basis"))
+    .where(NeedToKnowWithdrawal.case_id.in_(_CASE_IDS)),
+    select(SharingBasis.case_id, SharingBasis.organisation_id, null(), SharingBasis.basis)
+    .where(SharingBasis.case_id.in_(_CASE_IDS)),
+)
 
 
-def _sharing_bases(session: Session, case_ids: list[int]) -> dict[int, dict[int, str]]:
-    """Per case: organisation → its recorded basis for sharing (art. 5 and 7)."""
+def _case_positions(session: Session, case_ids: list[int]) -> tuple[dict[int, dict[int, dt.date]], dict[int, dict[int, str]]]:
+    """Per case: organisation → date from which it no longer needs to know the case, and
+    organisation → its recorded basis for sharing (art. 5, 6 and 7)."""
+    need_to_know: dict[int, dict[int, dt.date]] = {}
+    bases: dict[int, dict[int, str]] = {}
     if not case_ids:
-        return {}
-    result: dict[int, dict[int, str]] = {}
-    for case_id, organisation_id, basis in session.execute(
-            select(SharingBasis.case_id, SharingBasis.organisation_id, SharingBasis.basis)
-            .where(SharingBasis.case_id.in_(case_ids))):
-        result.setdefault(case_id, {})[organisation_id] = basis
-    return result
+        return need_to_know, bases
+    for case_id, organisation_id, effective_on, basis in session.connection().execute(
+            _CASE_POSITIONS, {"case_ids": case_ids}).all():
+        if effective_on is not None:
+            need_to_know.setdefault(case_id, {})[organisation_id] = effective_on
+        else:
+            bases.setdefault(case_id, {})[organisation_id] = basis
+    return need_to_know, bases
 
 
 def consents_of_meeting(session: Session, meeting_id: int) -> list[tuple[str, Consent]]:

@@ -475,17 +475,17 @@ def entitled(
     on: dt.date,
     case_ref: str | None = None,
 ) -> Entitlement:
-    """Which organisations and which people may join this table on ``on`` (for a case)."""
-    table, covenant = _table_and_covenant(session, table_id)
-    covenant_f = covenant_facts(covenant)
-    table_f = rules.TableFacts(table.id, table.name)
-    partnerships = _partnership_facts_of(session, covenant.id)
+    """Which organisations and which people may join this table on ``on`` (for a case).
+
+    Two statements whatever the size of the table (:data:`_ENTITLED_TABLE`: the table,
+    its covenant, the case and every partnership; :data:`_DECLARANTS`: the people with a
+    usable declaration), both built once; every decision is :mod:`registry.rules`'."""
+    table_f, covenant_f, case, partnerships = _entitled_table(session, table_id, case_ref or None)
     organisations = []
     for facts in partnerships.values():
         decision = rules.organisation_decision(covenant_f, facts, on)
         if decision.allowed:
             organisations.append(OrganisationEntitlement(facts.organisation_id, facts.organisation_name, decision.reasons, decision.warnings))
-    case = case_facts(session, table.id, case_ref)
     people = []
     for person, declarations in _declarants(session, table_f, on, case_ref):
         decision = rules.person_decision(
@@ -498,18 +498,67 @@ def entitled(
                     decision.basis, decision.reasons, decision.warnings,
                 )
             )
-    return Entitlement(table.id, on, case_ref, tuple(organisations), tuple(sorted(people, key=lambda p: (p.name, p.id))))
+    return Entitlement(table_f.id, on, case_ref, tuple(organisations), tuple(sorted(people, key=lambda p: (p.name, p.id))))
 
 
-def _partnership_facts_of(session: Session, covenant_id: int) -> dict[int, rules.PartnershipFacts]:
-    """Every partnership of a covenant as facts, by organisation, ordered by organisation name."""
-    rows = session.execute(
-        select(Partnership.organisation_id, Organisation.name, *_PARTNERSHIP_COLUMNS[1:])
-        .join(Organisation, Organisation.id == Partnership.organisation_id)
-        .where(Partnership.covenant_id == covenant_id)
-        .order_by(Organisation.name)
-    ).all()
-    return {row[0]: rules.PartnershipFacts(*row) for row in rows}
+# entitled's first statement: the table, its covenant, the case it names (columns None
+# when there is none or the registry does not know it) and one row per partnership of
+# the covenant, by organisation name (one row of None partnership columns without any).
+_ENTITLED_TABLE = (
+    select(
+        CaseTable.id, CaseTable.name, Covenant.id, Covenant.title, Covenant.in_force_on, Covenant.ended_on,
+        Covenant.pack, Case.reference, Case.opened_on, Case.closed_on,
+        Partnership.organisation_id, Organisation.name, *_PARTNERSHIP_COLUMNS[1:],
+    )
+    .select_from(CaseTable)
+    .join(Covenant, Covenant.id == CaseTable.covenant_id)
+    .outerjoin(Case, and_(Case.table_id == CaseTable.id, Case.reference == bindparam("case_ref")))
+    .outerjoin(Partnership, Partnership.covenant_id == Covenant.id)
+    .outerjoin(Organisation, Organisation.id == Partnership.organisation_id)
+    .where(CaseTable.id == bindparam("table_id"))
+    .order_by(Organisation.name)
+)
+
+
+def _entitled_table(session: Session, table_id: int, case_ref: str | None):
+    """Table, covenant and case facts and every partnership of the covenant as facts by
+    organisation (ordered by organisation name), in one statement; NotFound names ``table``."""
+    rows = session.connection().execute(_ENTITLED_TABLE, {"table_id": table_id, "case_ref": case_ref}).all()
+    if not rows:
+        raise NotFound(_('Casustafel %(table_id)s bestaat niet.', table_id=table_id), {"table": _("Bestaat niet.")})
+    first = rows[0]
+    table_f = rules.TableFacts(first[0], first[1])
+    covenant_f = _covenant_facts(*first[2:7])
+    case = rules.CaseFacts(*first[7:10]) if first[7] is not None else None
+    partnerships = {row[10]: rules.PartnershipFacts(*row[10:]) for row in rows if row[10] is not None}
+    return table_f, covenant_f, case, partnerships
+
+
+def _declarants_statement(with_case: bool):
+    """People who hold a declaration for the table that is valid on ``on``, with those
+    declarations: a Bijlage 1, or (``with_case``) a Bijlage 2 for ``case_ref`` too. The
+    index ``ix_declaration_usable`` holds every column read from ``declaration``."""
+    usable = Declaration.kind == rules.STRUCTURAL
+    if with_case:
+        usable = or_(usable, and_(Declaration.kind == rules.INCIDENTAL, Declaration.case_ref == bindparam("case_ref")))
+    return (
+        select(
+            *_PERSON_COLUMNS,
+            Declaration.id, Declaration.kind, Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
+        )
+        .join(Person, Person.id == Declaration.person_id)
+        .join(Organisation, Organisation.id == Person.organisation_id)
+        .where(
+            Declaration.table_id == bindparam("table_id"),
+            usable,
+            Declaration.signed_on <= bindparam("on"),
+            or_(Declaration.revoked_on.is_(None), Declaration.revoked_on > bindparam("on")),
+        )
+        .order_by(Person.id, Declaration.id)
+    )
+
+
+_DECLARANTS = {False: _declarants_statement(False), True: _declarants_statement(True)}
 
 
 def _declarants(session: Session, table: rules.TableFacts, on: dt.date, case_ref: str | None):
@@ -519,24 +568,9 @@ def _declarants(session: Session, table: rules.TableFacts, on: dt.date, case_ref
     entitled, and the rules cite exactly such a declaration, so the database filters the
     rest out: a table with years of history still answers from the few rows that count.
     """
-    usable = Declaration.kind == rules.STRUCTURAL
-    if case_ref:
-        usable = or_(usable, and_(Declaration.kind == rules.INCIDENTAL, Declaration.case_ref == case_ref))
-    rows = session.execute(
-        select(
-            *_PERSON_COLUMNS,
-            Declaration.id, Declaration.kind, Declaration.signed_on, Declaration.case_ref, Declaration.revoked_on,
-        )
-        .join(Person, Person.id == Declaration.person_id)
-        .join(Organisation, Organisation.id == Person.organisation_id)
-        .where(
-            Declaration.table_id == table.id,
-            usable,
-            Declaration.signed_on <= on,
-            or_(Declaration.revoked_on.is_(None), Declaration.revoked_on > on),
-        )
-        .order_by(Person.id, Declaration.id)
-    ).all()
+    rows = session.connection().execute(
+        _DECLARANTS[bool(case_ref)], {"table_id": table.id, "on": on, "case_ref": case_ref}
+    )
     grouped: dict[int, tuple[rules.PersonFacts, list[rules.DeclarationFacts]]] = {}
     for row in rows:
         pid = row[0]

@@ -190,3 +190,44 @@ def test_a_long_lived_session_sees_a_new_chair(session, world, engine):
         world["north"].chair_id = world["sanne"].id  # Sanne holds only a Bijlage 2: no chair material
         session.commit()
         assert codes(meetings.meeting_check(reader, meeting.id).warnings) == ["chair_not_entitled"]
+
+
+def _statements_of(session, fn) -> int:
+    """How many SQL statements ``fn()`` sends (SQLAlchemy's ``before_cursor_execute``)."""
+    from sqlalchemy import event
+
+    sent = []
+    engine = session.get_bind()
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(sent)
+
+
+def test_the_check_sends_the_same_few_statements_whatever_the_size_of_the_meeting(session, world):
+    small = plan(session, world, D(2026, 3, 10), {"EN-1": [world["mira"]]})
+    people = [world[name] for name in ("mira", "sanne", "piet", "anouk", "gerda")]
+    large = plan(session, world, D(2026, 3, 11), {f"EN-{i}": people for i in range(1, 9)})
+    session.commit()
+    meetings.clear_memo()
+    counts = [_statements_of(session, lambda m=m: meetings.meeting_check(session, m.id)) for m in (small, large, large)]
+    assert counts[0] == counts[1] == counts[2] <= 6, counts
+
+
+def test_a_remembered_check_is_the_check_computed_anew_and_follows_every_change(session, world):
+    meeting = plan(session, world, D(2026, 3, 10), {"EN-1": [world["mira"], world["sanne"]], "EN-2": [world["mira"], world["sanne"]]})
+    meetings.clear_memo()
+    cold = meetings.meeting_check(session, meeting.id)
+    warm = meetings.meeting_check(session, meeting.id, checked_at=cold.checked_at)
+    assert warm == cold
+    declaration = session.scalars(select(Declaration).where(Declaration.person_id == world["mira"].id)).one()
+    declaration.revoked_on = D(2026, 3, 1)
+    session.commit()
+    after = meetings.meeting_check(session, meeting.id)
+    assert not invitee(after, "EN-1", world["mira"]).allowed
+    assert "bijlage1_revoked" in codes(invitee(after, "EN-2", world["mira"]).reasons)
+    meetings.clear_memo()
+    assert meetings.meeting_check(session, meeting.id, checked_at=after.checked_at) == after
