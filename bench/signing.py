@@ -25,7 +25,8 @@ from sqlalchemy import update
 from registry.documents import build
 from signatures import assembly as final_pdf
 from signatures import workflow as service
-from database import migrate, services
+from database import migrate
+from registry import services
 from database.engine import make_engine, make_session_factory
 from signatures.models import SignedDocument
 
