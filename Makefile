@@ -25,6 +25,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/registry_bench.py
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/signers.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

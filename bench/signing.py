@@ -15,6 +15,7 @@ on a throwaway SQLite database.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -25,9 +26,15 @@ from sqlalchemy import update
 from registry.documents import build
 from signatures import assembly as final_pdf
 from signatures import workflow as service
-from database import migrate, services
+from database import migrate
+from registry import services
 from database.engine import make_engine, make_session_factory
 from signatures.models import SignedDocument
+
+from registry import crypto  # noqa: E402
+
+# Signers' names and signatures are encrypted at rest: a data key for this run.
+crypto.configure(crypto.ring_from_texts(os.environ.get("DATA_KEY") or crypto.generate_key()))
 
 
 def arrange(factory, config) -> list[tuple[str, int]]:
