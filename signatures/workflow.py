@@ -189,6 +189,39 @@ def send_amendment(session: Session, config: Mapping[str, Any], amendment_id: in
     return invitations
 
 
+def release_departed_partners(session: Session, covenant_id: int, *, actor: str) -> list[SigningRequest]:
+    """A partner that is no longer current (excluded, terminated, notice ended) is not
+    waited for (art. 13): its open request for a pending amendment is cancelled (the one
+    cancel path, logged with ``actor`` and the time), and an amendment that only lacked
+    its signature comes into force and waits for its seal. The cancelled requests."""
+    from registry import amendments, rules
+
+    covenant = session.get(Covenant, covenant_id)
+    current = amendments.current_partner_ids(session, covenant, rules.today())
+    cancelled = []
+    for amendment in amendments.of_covenant(session, covenant):
+        if amendment.in_force_on is not None:
+            continue
+        for request in live_requests(session, "amendment", amendment.id):
+            person = session.get(Person, request.signer_person_id) if request.signer_person_id else None
+            if request.status != "signed" and person is not None and person.organisation_id not in current:
+                cancelled.append(cancel(session, request.id, actor=actor, reason="geen partner meer"))
+        amendments.refresh_in_force(session, amendment, actor)
+        if amendment.in_force_on is not None:
+            mark_complete_if_done(session, "amendment", amendment.id)
+    return cancelled
+
+
+def release_all_departed(session: Session, *, actor: str = "system") -> int:
+    """The daily backstop of :func:`release_departed_partners` for every covenant with a
+    pending amendment (a notice or an exclusion that takes effect on a later day)."""
+    from registry.models import CovenantAmendment
+
+    covenant_ids = session.scalars(select(CovenantAmendment.covenant_id)
+                                   .where(CovenantAmendment.in_force_on.is_(None)).distinct()).all()
+    return sum(len(release_departed_partners(session, cid, actor=actor)) for cid in covenant_ids)
+
+
 def open_declaration_requests(session: Session, table_id: int) -> dict[tuple[int, str, str | None], SigningRequest]:
     """Open invitations for unsigned declarations at a table, by (person, kind, case)."""
     rows = session.execute(select(Declaration, SigningRequest).join(SigningRequest, (
@@ -636,9 +669,10 @@ def expire_links(session_factory: sessionmaker, *, now: dt.datetime | None = Non
 def complete_pending(session_factory: sessionmaker, config: Mapping[str, Any], *,
                      now: dt.datetime | None = None) -> dict[str, int]:
     """The tool (``forms-service complete-pending``; the worker once a day): expire due
-    links, create missing rows (a scan of every signed subject), seal what waits."""
+    links, release partners that left from pending amendments, create missing rows (a scan of every signed subject), seal what waits."""
     expired = expire_links(session_factory, now=now)
     with session_factory() as session:
+        release_all_departed(session)
         _create_missing_rows(session)
         session.commit()
     return {"expired": expired, **seal_waiting(session_factory, config, now=now)}
