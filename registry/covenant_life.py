@@ -59,13 +59,14 @@ def _text(value: str | None, field: str, missing: str) -> str:
 
 
 def accede(session: Session, covenant: Covenant, *, organisation_id: int, representative_id: int,
-           actor: str) -> Partnership:
-    """Accession (*toetreding*) of a new partner, waiting for its representative's
-    signature (the caller sends it for signing); a partner from its own signing date."""
+           actor: str, signed_on: dt.date | None = None, mandate: str | None = None) -> Partnership:
+    """Accession (*toetreding*) of a new partner: without ``signed_on`` it waits for its
+    representative's signature (:func:`signatures.workflow.accession` sends it); a paper
+    signature is recorded with its date (and ``mandate``). A partner from its own signing date."""
     if covenant.ended_on is not None:
         raise Conflict(_("Het convenant is beëindigd."), {"organisation_id": _("Een beëindigd convenant kent geen toetreding.")})
     partnership = services.add_partner(session, covenant, organisation_id=organisation_id,
-                                       representative_id=representative_id)
+                                       representative_id=representative_id, signed_on=signed_on, mandate=mandate)
     record(session, "accession", rules.today(), actor, covenant_id=covenant.id, organisation_id=organisation_id,
            person_id=representative_id)
     return partnership

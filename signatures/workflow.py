@@ -72,7 +72,7 @@ from signatures.subjects import (
 from registry import services, texts
 from registry.texts import _
 from registry.errors import Conflict, NotFound, ValidationError
-from registry.models import Covenant, Declaration, Person
+from registry.models import Covenant, Declaration, Partnership, Person
 from signatures import lifecycle, mail, tokens
 from signatures.disclosure import get_disclosure
 from signatures.evidence import append_event, events_for
@@ -173,6 +173,37 @@ def send_accession(session: Session, config: Mapping[str, Any], covenant_id: int
     if not signers:
         raise Conflict("Deze vertegenwoordiger hoeft niet te tekenen.", {"representative_id": "Heeft al getekend."})
     return send_for_signing(session, config, "covenant", covenant_id, actor=actor, base_url=base_url, signers=signers)[0]
+
+
+def accession(session: Session, config: Mapping[str, Any], covenant: Covenant, *, organisation_id: int,
+              representative_id: int, actor: str, base_url: str, signed_on: dt.date | None = None,
+              mandate: str | None = None, require_link: bool = False) -> Partnership:
+    """The one accession (*toetreding*) of the web and the API: recorded in the covenant's
+    history (:func:`registry.covenant_life.accede`, who and when) and, unless signed on
+    paper (``signed_on``), the covenant sent to the representative for signing. A
+    representative without an e-mail address is refused on the web form
+    (``require_link``); through the API the accession then waits for a paper signature."""
+    from registry import covenant_life
+
+    partnership = covenant_life.accede(session, covenant, organisation_id=organisation_id,
+                                       representative_id=representative_id, actor=actor, signed_on=signed_on,
+                                       mandate=mandate)
+    representative = session.get(Person, representative_id)
+    if signed_on is None and (require_link or (representative is not None and representative.email)):
+        send_accession(session, config, covenant.id, representative_id, actor=actor, base_url=base_url)
+    return partnership
+
+
+def list_partner(session: Session, config: Mapping[str, Any], covenant: Covenant, *, organisation_id: int,
+                 representative_id: int, actor: str, base_url: str, signed_on: dt.date | None = None,
+                 mandate: str | None = None) -> Partnership:
+    """``POST …/partners``: on a draft a partner of the list that is sent as a whole; on a
+    covenant in force the same :func:`accession` as the web's, with its history and invitation."""
+    if covenant.in_force_on is None:
+        return services.add_partner(session, covenant, organisation_id=organisation_id,
+                                    representative_id=representative_id, signed_on=signed_on, mandate=mandate)
+    return accession(session, config, covenant, organisation_id=organisation_id, representative_id=representative_id,
+                     actor=actor, base_url=base_url, signed_on=signed_on, mandate=mandate)
 
 
 def send_amendment(session: Session, config: Mapping[str, Any], amendment_id: int, *, actor: str,

@@ -205,3 +205,34 @@ def test_ending_a_fixed_term_covenant_at_the_end_of_its_term(logged_in, api):
     last = api.get(f"/api/v1/covenants/{cov['id']}/partners?on=2027-12-31").json["partners"]
     after = api.get(f"/api/v1/covenants/{cov['id']}/partners?on=2028-01-01").json["partners"]
     assert [p["status"] for p in last] == ["partner"] and [p["status"] for p in after] == ["covenant_not_in_force"]
+
+
+def test_accession_through_the_api_is_the_same_as_on_the_web(logged_in, api, covenant):
+    covenant_id, _orgs, _reps = covenant
+    org = api.post("/api/v1/organisations", {"name": "API Partner"}).json
+    rep = api.post("/api/v1/people", {"name": "Anna Api", "initials": "A.", "organisation_id": org["id"],
+                                      "function": "Directeur", "email": "anna@api.example"}).json
+    listed = api.post(f"/api/v1/covenants/{covenant_id}/partners",
+                      {"organisation_id": org["id"], "representative_id": rep["id"]})
+    # the contract as before: 201 with the partnership and its covenant
+    assert listed.status_code == 201
+    assert {"covenant_id", "organisation_id", "representative_id", "founding", "signed_on", "covenant"} <= set(listed.json)
+    assert listed.json["signed_on"] is None
+    # sent for signing like the web does, and in the history with who and when
+    assert "anna@api.example" in support.links_by_recipient(api)
+    page = _page(logged_in, covenant_id)
+    assert "Toetreding (ter ondertekening verstuurd): API Partner (Anna Api)" in page and ADMIN in page
+    again = api.post(f"/api/v1/covenants/{covenant_id}/partners", {"organisation_id": org["id"], "representative_id": rep["id"]})
+    assert again.status_code == 409
+
+
+def test_accession_on_paper_through_the_api_is_in_the_history_without_a_mail(logged_in, api, covenant):
+    covenant_id, _orgs, _reps = covenant
+    org = api.post("/api/v1/organisations", {"name": "Papieren Partner"}).json
+    rep = api.post("/api/v1/people", {"name": "Piet Papier", "initials": "P.", "organisation_id": org["id"],
+                                      "function": "Directeur", "email": "piet@papier.example"}).json
+    listed = api.post(f"/api/v1/covenants/{covenant_id}/partners",
+                      {"organisation_id": org["id"], "representative_id": rep["id"], "signed_on": _iso(rules.today())})
+    assert listed.status_code == 201 and listed.json["signed_on"] == _iso(rules.today())
+    assert "piet@papier.example" not in support.links_by_recipient(api)
+    assert "Toetreding (ter ondertekening verstuurd): Papieren Partner (Piet Papier)" in _page(logged_in, covenant_id)

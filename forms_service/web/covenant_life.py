@@ -128,10 +128,8 @@ def accession(covenant_id: int):
         person_id = request.form.get("representative_id", type=int)
         person = services.get(db.session(), Person, person_id, "representative_id")
         access.require(rights.SIGNING, rights.covenant_target(db.session(), covenant.id))
-        covenant_life.accede(db.session(), covenant, organisation_id=person.organisation_id,
-                             representative_id=person.id, actor=actor())
-        signing.send_accession(db.session(), current_app.config, covenant.id, person.id, actor=actor(),
-                               base_url=base_url())
+        signing.accession(db.session(), current_app.config, covenant, organisation_id=person.organisation_id,
+                          representative_id=person.id, actor=actor(), base_url=base_url(), require_link=True)
 
     return act(covenant, "accession", work, _("De toetreding is vastgelegd en ter ondertekening verstuurd."))
 
