@@ -189,3 +189,36 @@ def test_a_later_end_is_released_by_the_daily_backstop(api, app, app_session):
     assert _requests_of(app_session, aid) == {reps[0]["email"]: "pending", reps[1]["email"]: "cancelled"}
     left = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json
     assert [m["organisation_id"] for m in left["missing"]] == [org_ids[0]] and left["status"] == "pending"
+
+
+def test_on_a_fresh_demo_an_amendment_is_sent_to_every_representative(api, app_session):
+    from forms_service import demo
+    from registry.models import Person
+
+    demo.load_demo(app_session)
+    app_session.commit()
+    covenant = app_session.scalar(select(Covenant).where(Covenant.title == demo.DEMO_TITLE))
+    representatives = [p.representative for p in covenant.partnerships]
+    assert all(r.email and r.email.endswith(".example.org") and ".." not in r.email for r in representatives)
+    aid = api.post(f"/api/v1/covenants/{covenant.id}/amendments", {"summary": "Artikel 6: nieuwe bewaartermijn"}).json["id"]
+    sent = api.post(f"/api/v1/covenants/{covenant.id}/amendments/{aid}/signing-requests")
+    assert sent.status_code == 201, sent.json
+    assert len(sent.json["requests"]) == len(representatives)
+
+
+def test_an_older_demo_gets_the_missing_addresses(app_session):
+    from forms_service import demo
+    from registry.models import Person
+
+    demo.load_demo(app_session)
+    people = app_session.scalars(select(Person)).all()
+    before = {p.id: p.email for p in people}
+    for person in people[:4]:
+        person.email = None  # as a demo loaded before the representatives had an address
+    app_session.commit()
+    assert demo.load_demo(app_session) is None  # already there: only the addresses are filled in
+    app_session.commit()
+    app_session.expire_all()
+    after = {p.id: p.email for p in app_session.scalars(select(Person))}
+    assert after == before
+    assert demo.fill_demo_addresses(app_session, app_session.scalar(select(Covenant))) == 0
