@@ -356,9 +356,9 @@ def covenant_pdf(covenant_id: int):
         from forms_service.web import requested_date
 
         on, _problem = requested_date()
-        doc = build.covenant_doc_on(db.session(), covenant, on)
-        rendered = render.render_pdf(build.pack_named(covenant.pack), "covenant", doc)
-        return download(rendered.pdf, PDF, f"convenant-{covenant_id}-versie-{doc.text_version}.pdf")
+        pdf, version = build.covenant_pdf_on(db.session(), covenant, on)
+        db.session().commit()  # a first render is stored in the document cache
+        return download(pdf, PDF, f"convenant-{covenant_id}-versie-{version}.pdf")
     pdf = build.subject_pdf(db.session(), "covenant", covenant_id)
     db.session().commit()  # a first render is stored in the document cache
     return download(pdf, PDF, f"convenant-{covenant_id}.pdf")
