@@ -236,3 +236,28 @@ def test_accession_on_paper_through_the_api_is_in_the_history_without_a_mail(log
     assert listed.status_code == 201 and listed.json["signed_on"] == _iso(rules.today())
     assert "piet@papier.example" not in support.links_by_recipient(api)
     assert "Toetreding (ter ondertekening verstuurd): Papieren Partner (Piet Papier)" in _page(logged_in, covenant_id)
+
+
+def test_the_covenant_page_logs_the_signers_read_at_the_views_commit(logged_in, api, app_session):
+    """The page helper only logs; the view commits — also when a refused step shows the page again."""
+    from sqlalchemy import func, select
+
+    from registry.models import AccessLogEntry
+
+    def reads() -> int:
+        app_session.expire_all()
+        return app_session.scalar(select(func.count()).select_from(AccessLogEntry).where(
+            AccessLogEntry.subject_kind == "signing_requests"))
+
+    covenant_id, _reps = support.covenant_with_partners(api, 1)  # a draft
+    assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
+    path = f"/covenants/{covenant_id}"
+    before = reads()
+    _page(logged_in, covenant_id)
+    assert reads() == before + 1
+    page = logged_in.get(path).get_data(as_text=True)  # the form's CSRF token (one more read)
+    refused = logged_in.post(f"{path}/wijzigingen", data={"summary": "Te vroeg", "csrf_token": csrf_of(page)})
+    assert refused.status_code == 409 and "Partners" in refused.get_data(as_text=True)  # the page again
+    assert reads() == before + 3
+    ended = logged_in.post(f"{path}/einde", data={"kind": "term", "csrf_token": csrf_of(page)})
+    assert ended.status_code == 409 and reads() == before + 4
