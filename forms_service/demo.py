@@ -31,6 +31,9 @@ PARTNERS = [
     ("Stichting Welzijnsorganisatie Sedna", ("J.R.R. Brongers", "J.R.R."), D(2025, 5, 12)),
 ]
 
+GUEST_ORGANISATION = "Woonstichting De Esch (fictief)"
+"""The non-partner whose employee signs a Bijlage 2 for one case."""
+
 AREAS = ["Emmen-Noord", "Emmen-Zuid", "Emmen-Oost", "De Monden", "De Velden", "De Blokken"]
 
 # Invented chairs (Stichting de Toegang) and coordinators (Sedna), one pair per area.
@@ -48,8 +51,11 @@ PARTICIPANTS = [
 
 
 def load_demo(session: Session) -> Covenant | None:
-    """Load the demo once; returns the new covenant, or None when it was already there."""
-    if session.scalar(select(Covenant.id).where(Covenant.title == DEMO_TITLE)) is not None:
+    """Load the demo once; returns the new covenant, or None when it was already there
+    (then only the missing e-mail addresses of its people are filled in)."""
+    existing = session.scalar(select(Covenant).where(Covenant.title == DEMO_TITLE))
+    if existing is not None:
+        fill_demo_addresses(session, existing)
         return None
     covenant = services.create_covenant(session, pack=PACK, title=DEMO_TITLE, region="Emmen")
     organisations = {}
@@ -57,7 +63,8 @@ def load_demo(session: Session) -> Covenant | None:
         organisation = services.create_organisation(session, name)
         organisations[name] = organisation
         representative = services.create_person(
-            session, name=rep_name, initials=initials, organisation_id=organisation.id, function="Bestuurder"
+            session, name=rep_name, initials=initials, organisation_id=organisation.id, function="Bestuurder",
+            email=_email(rep_name, name),
         )
         services.add_partner(
             session, covenant, organisation_id=organisation.id, representative_id=representative.id, signed_on=signed_on
@@ -71,9 +78,26 @@ def load_demo(session: Session) -> Covenant | None:
 
 
 def _email(name: str, organisation: str) -> str:
-    """An invented address on the reserved example.org domain."""
+    """An invented address on the reserved example.org domain ("E.A. van Gelder" →
+    ``e.a.van.gelder@…``: one dot between the parts, never two in a row)."""
     slug = "".join(c for c in organisation.lower() if c.isalnum())[:20]
-    return f"{name.lower().replace(' ', '.')}@{slug}.example.org"
+    local = ".".join(part for part in "".join(c if c.isalnum() else " " for c in name.lower()).split())
+    return f"{local}@{slug}.example.org"
+
+
+def fill_demo_addresses(session: Session, covenant: Covenant) -> int:
+    """Give every person of the demo's organisations without an e-mail address one
+    (a demo loaded before the representatives had one); idempotent. How many were filled."""
+    from registry.models import Organisation, Person
+
+    organisation_ids = {p.organisation_id for p in covenant.partnerships}
+    people = session.scalars(select(Person).join(Organisation).where(
+        Organisation.id.in_(organisation_ids) | (Organisation.name == GUEST_ORGANISATION))).all()
+    missing = [p for p in people if not p.email]
+    for person in missing:
+        person.email = _email(person.name, person.organisation.name)
+    session.flush()
+    return len(missing)
 
 
 def _tables(session: Session, covenant: Covenant, organisations: dict) -> dict:
@@ -114,7 +138,7 @@ def _participants(session: Session, organisations: dict, tables: dict) -> None:
 def _incidental_and_consent(session: Session, organisations: dict, tables: dict) -> None:
     """A non-partner's employee with a Bijlage 2 for one case, and a resident's consent."""
     north = tables["Emmen-Noord"]
-    housing = services.create_organisation(session, "Woonstichting De Esch (fictief)")
+    housing = services.create_organisation(session, GUEST_ORGANISATION)
     guest = services.create_person(
         session, name="Sanne Hofstra", initials="S.", organisation_id=housing.id,
         function="Woonconsulent", email=_email("Sanne Hofstra", housing.name),
@@ -153,6 +177,9 @@ def ensure_demo_users(session: Session, passwords: dict[str, str] | None = None)
     passwords = passwords or {}
     wanted: list[tuple[str, str, str, int | None, list[dict]]] = [
         ("beheerder", DEMO_ADMIN_EMAIL, "Demobeheerder", None, [{"role": "admin"}])]
+    demo = session.scalar(select(Covenant).where(Covenant.title == DEMO_TITLE))
+    if demo is not None:
+        fill_demo_addresses(session, demo)
     north = session.scalar(select(CaseTable).where(CaseTable.area == "Emmen-Noord", CaseTable.name == "Casustafel Emmen-Noord"))
     if north is not None:
         for label, person, role in (("voorzitter Emmen-Noord", north.chair, "chair"),

@@ -91,12 +91,14 @@ def _reason(value: str | None, required: bool = False) -> str | None:
 
 def open_case(session: Session, table: CaseTable, reference: str, *, opened_on: dt.date, by: str,
               phase: str | None = None, brought_by: Person | None = None, age: int | None = None,
-              track: str | None = None) -> Case:
+              track: str | None = None, implied: bool = False) -> Case:
     """Open a case at a table (*aanmelding*) in the pack's first phase or ``phase``.
 
     ``age`` (whole years on ``opened_on``, not stored) is required where the pack has a
-    ``min_age`` (Neteland: adults only) and refused below it. A reference that exists at
-    the table is a conflict.
+    ``min_age`` (Neteland: adults only) and refused below it — except for a case
+    ``implied`` by a Bijlage 2, a consent or a meeting that names a new reference
+    (:func:`registry.services.ensure_case`), where nobody is asked the age. A reference
+    that exists at the table is a conflict.
     """
     pack = packs.cached_pack(table.covenant.pack) or _FALLBACK
     errors: dict[str, str] = {}
@@ -113,9 +115,9 @@ def open_case(session: Session, table: CaseTable, reference: str, *, opened_on: 
         errors["track"] = ("Deze tafel kent geen sporen." if not pack.tracks else
                            "Onbekend spoor; kies uit: " + ", ".join(t.key for t in pack.tracks) + ".")
     minimum = pack.case_rules.min_age
-    if minimum is not None and age is None:
+    if minimum is not None and age is None and not implied:
         errors["age"] = f"Deze tafel bespreekt alleen volwassenen: vul de leeftijd in (minimaal {minimum})."
-    elif minimum is not None and age < minimum:
+    elif minimum is not None and age is not None and age < minimum:
         errors["age"] = (f"Deze tafel bespreekt alleen inwoners van {minimum} jaar en ouder; "
                          f"een casus van een minderjarige hoort hier niet.")
     if age is not None and not 0 <= age <= 130:

@@ -59,13 +59,14 @@ def _text(value: str | None, field: str, missing: str) -> str:
 
 
 def accede(session: Session, covenant: Covenant, *, organisation_id: int, representative_id: int,
-           actor: str) -> Partnership:
-    """Accession (*toetreding*) of a new partner, waiting for its representative's
-    signature (the caller sends it for signing); a partner from its own signing date."""
+           actor: str, signed_on: dt.date | None = None, mandate: str | None = None) -> Partnership:
+    """Accession (*toetreding*) of a new partner: without ``signed_on`` it waits for its
+    representative's signature (:func:`signatures.workflow.accession` sends it); a paper
+    signature is recorded with its date (and ``mandate``). A partner from its own signing date."""
     if covenant.ended_on is not None:
         raise Conflict(_("Het convenant is beëindigd."), {"organisation_id": _("Een beëindigd convenant kent geen toetreding.")})
     partnership = services.add_partner(session, covenant, organisation_id=organisation_id,
-                                       representative_id=representative_id)
+                                       representative_id=representative_id, signed_on=signed_on, mandate=mandate)
     record(session, "accession", rules.today(), actor, covenant_id=covenant.id, organisation_id=organisation_id,
            person_id=representative_id)
     return partnership
@@ -76,6 +77,7 @@ def give_notice(session: Session, partnership: Partnership, given_on: dt.date, a
     services.give_notice(session, partnership, given_on)
     record(session, "notice", given_on, actor, covenant_id=partnership.covenant_id,
            organisation_id=partnership.organisation_id, ends_on=partnership.ends_on)
+    _amendments_without(session, partnership, actor)
     return partnership
 
 
@@ -89,12 +91,14 @@ def terminate(session: Session, partnership: Partnership, on: dt.date, decision:
 
 
 def _amendments_without(session: Session, partnership: Partnership, actor: str) -> None:
-    """A partner that is gone is no longer waited for: a pending amendment (art. 13) that
-    only lacked its signature is in force from the last current partner's signature."""
-    from registry import amendments  # amendments records its steps here: import at call time
+    """A partner that is gone is no longer waited for: its open signing request for a
+    pending amendment (art. 13) is cancelled in this transaction, and an amendment that
+    only lacked its signature is in force from the last current partner's signature
+    (:func:`signatures.workflow.release_departed_partners`; a notice or an exclusion
+    that ends on a later day is released by the worker's daily backstop)."""
+    from signatures import workflow  # signing builds on the registry: import at call time
 
-    for amendment in amendments.of_covenant(session, partnership.covenant):
-        amendments.refresh_in_force(session, amendment, actor)
+    workflow.release_departed_partners(session, partnership.covenant_id, actor=actor)
 
 
 def exclude(session: Session, partnership: Partnership, on: dt.date, reason: str, actor: str) -> Partnership:

@@ -123,7 +123,8 @@ def plan_meeting(
                       on_request=bool(on_request))
     meeting.invitees = [MeetingInvitee(person=people[pid]) for pid in person_ids]
     for position, item in enumerate(cases):
-        case = services.ensure_case(session, table, item.case_ref, starts_at.date())
+        case = services.ensure_case(session, table, item.case_ref, starts_at.date(), by=planned_by,
+                                    field=f"cases[{position}].case_ref")
         meeting.cases.append(
             MeetingCase(
                 case=case, position=position, theme=item.theme, age_band=item.age_band,

@@ -49,14 +49,6 @@ def check_signing_date(signed_on: dt.date | None, field: str = "signed_on") -> N
         raise ValidationError(_("Datum van ondertekening in de toekomst."), {field: problem})
 
 
-def check_case_reference(reference: str | None, field: str = "case_ref") -> None:
-    """A 422 naming ``field`` when ``reference`` looks like a name or address
-    (:func:`rules.case_reference_problem`)."""
-    problem = rules.case_reference_problem(reference)
-    if problem:
-        raise ValidationError(_("Ongeldige casusreferentie."), {field: problem})
-
-
 def _flush(session: Session, message: str, field: str) -> None:
     """Flush, turning a unique-constraint clash into a 409 that names the field."""
     try:
@@ -672,15 +664,21 @@ def revoke_declaration(session: Session, declaration: Declaration, on: dt.date) 
     return declaration
 
 
-def ensure_case(session: Session, table: CaseTable, reference: str, opened_on: dt.date) -> Case:
-    """The case with this reference on this table, opened on ``opened_on`` when new."""
+def ensure_case(session: Session, table: CaseTable, reference: str, opened_on: dt.date, *,
+                by: str | None = None, field: str = "case_ref") -> Case:
+    """The case with this reference on this table; a new reference opens the case on
+    ``opened_on`` through the one :func:`registry.cases.open_case` (its validation, its
+    first phase, its "opened" step by ``by``), a refusal naming ``field``."""
+    from registry import cases  # cases reads packs and queries like services: import at call time
+
     case = find_case(session, table.id, reference)
-    if case is None:
-        check_case_reference(reference)
-        case = Case(table_id=table.id, reference=reference, opened_on=opened_on)
-        session.add(case)
-        session.flush()
-    return case
+    if case is not None:
+        return case
+    try:
+        return cases.open_case(session, table, reference, opened_on=opened_on, by=by or "systeem", implied=True)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, {field if key == "reference" else key: text
+                                            for key, text in exc.fields.items()}) from None
 
 
 def find_case(session: Session, table_id: int, reference: str) -> Case | None:

@@ -72,7 +72,7 @@ from signatures.subjects import (
 from registry import services, texts
 from registry.texts import _
 from registry.errors import Conflict, NotFound, ValidationError
-from registry.models import Covenant, Declaration, Person
+from registry.models import Covenant, Declaration, Partnership, Person
 from signatures import leases, lifecycle, mail, tokens
 from signatures.disclosure import get_disclosure
 from signatures.evidence import append_event, events_for
@@ -175,6 +175,37 @@ def send_accession(session: Session, config: Mapping[str, Any], covenant_id: int
     return send_for_signing(session, config, "covenant", covenant_id, actor=actor, base_url=base_url, signers=signers)[0]
 
 
+def accession(session: Session, config: Mapping[str, Any], covenant: Covenant, *, organisation_id: int,
+              representative_id: int, actor: str, base_url: str, signed_on: dt.date | None = None,
+              mandate: str | None = None, require_link: bool = False) -> Partnership:
+    """The one accession (*toetreding*) of the web and the API: recorded in the covenant's
+    history (:func:`registry.covenant_life.accede`, who and when) and, unless signed on
+    paper (``signed_on``), the covenant sent to the representative for signing. A
+    representative without an e-mail address is refused on the web form
+    (``require_link``); through the API the accession then waits for a paper signature."""
+    from registry import covenant_life
+
+    partnership = covenant_life.accede(session, covenant, organisation_id=organisation_id,
+                                       representative_id=representative_id, actor=actor, signed_on=signed_on,
+                                       mandate=mandate)
+    representative = session.get(Person, representative_id)
+    if signed_on is None and (require_link or (representative is not None and representative.email)):
+        send_accession(session, config, covenant.id, representative_id, actor=actor, base_url=base_url)
+    return partnership
+
+
+def list_partner(session: Session, config: Mapping[str, Any], covenant: Covenant, *, organisation_id: int,
+                 representative_id: int, actor: str, base_url: str, signed_on: dt.date | None = None,
+                 mandate: str | None = None) -> Partnership:
+    """``POST …/partners``: on a draft a partner of the list that is sent as a whole; on a
+    covenant in force the same :func:`accession` as the web's, with its history and invitation."""
+    if covenant.in_force_on is None:
+        return services.add_partner(session, covenant, organisation_id=organisation_id,
+                                    representative_id=representative_id, signed_on=signed_on, mandate=mandate)
+    return accession(session, config, covenant, organisation_id=organisation_id, representative_id=representative_id,
+                     actor=actor, base_url=base_url, signed_on=signed_on, mandate=mandate)
+
+
 def send_amendment(session: Session, config: Mapping[str, Any], amendment_id: int, *, actor: str,
                    base_url: str) -> list[Invitation]:
     """Send an amendment (art. 13) to every current partner that has not signed it, and
@@ -187,6 +218,39 @@ def send_amendment(session: Session, config: Mapping[str, Any], amendment_id: in
     covenant_life.record(session, "amendment_sent", rules.today(), actor, covenant_id=amendment.covenant_id,
                          amendment_id=amendment.id, detail=", ".join(i.request.signer_name for i in invitations))
     return invitations
+
+
+def release_departed_partners(session: Session, covenant_id: int, *, actor: str) -> list[SigningRequest]:
+    """A partner that is no longer current (excluded, terminated, notice ended) is not
+    waited for (art. 13): its open request for a pending amendment is cancelled (the one
+    cancel path, logged with ``actor`` and the time), and an amendment that only lacked
+    its signature comes into force and waits for its seal. The cancelled requests."""
+    from registry import amendments, rules
+
+    covenant = session.get(Covenant, covenant_id)
+    current = amendments.current_partner_ids(session, covenant, rules.today())
+    cancelled = []
+    for amendment in amendments.of_covenant(session, covenant):
+        if amendment.in_force_on is not None:
+            continue
+        for request in live_requests(session, "amendment", amendment.id):
+            person = session.get(Person, request.signer_person_id) if request.signer_person_id else None
+            if request.status != "signed" and person is not None and person.organisation_id not in current:
+                cancelled.append(cancel(session, request.id, actor=actor, reason="geen partner meer"))
+        amendments.refresh_in_force(session, amendment, actor)
+        if amendment.in_force_on is not None:
+            mark_complete_if_done(session, "amendment", amendment.id)
+    return cancelled
+
+
+def release_all_departed(session: Session, *, actor: str = "system") -> int:
+    """The daily backstop of :func:`release_departed_partners` for every covenant with a
+    pending amendment (a notice or an exclusion that takes effect on a later day)."""
+    from registry.models import CovenantAmendment
+
+    covenant_ids = session.scalars(select(CovenantAmendment.covenant_id)
+                                   .where(CovenantAmendment.in_force_on.is_(None)).distinct()).all()
+    return sum(len(release_departed_partners(session, cid, actor=actor)) for cid in covenant_ids)
 
 
 def open_declaration_requests(session: Session, table_id: int) -> dict[tuple[int, str, str | None], SigningRequest]:
@@ -588,11 +652,13 @@ def expire_links(session_factory: sessionmaker, *, now: dt.datetime | None = Non
 def complete_pending(session_factory: sessionmaker, config: Mapping[str, Any], *,
                      now: dt.datetime | None = None, ignore_backoff: bool = False) -> dict[str, int]:
     """The tool (``forms-service complete-pending``; the worker once a day): expire due
-    links, create missing rows (a scan of every signed subject), seal what waits;
-    ``ignore_backoff`` (the hand run after a timestamp server's outage) tries every
-    waiting document now, the worker's daily run keeps to the backoff."""
+    links, release partners that left from pending amendments, create missing rows (a scan
+    of every signed subject), seal what waits; ``ignore_backoff`` (the hand run after a
+    timestamp server's outage) tries every waiting document now, the worker's daily run
+    keeps to the backoff."""
     expired = expire_links(session_factory, now=now)
     with session_factory() as session:
+        release_all_departed(session)
         _create_missing_rows(session)
         session.commit()
     return {"expired": expired, **seal_waiting(session_factory, config, now=now, ignore_backoff=ignore_backoff)}

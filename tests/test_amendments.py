@@ -126,3 +126,99 @@ def test_excluding_the_last_missing_partner_brings_it_into_force(api, app_sessio
                     {"on": rules.today().isoformat(), "reason": "Brak de geheimhouding"}).status_code == 200
     done = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json
     assert done["status"] == "in_force" and done["in_force_on"] == rules.today().isoformat() and done["missing"] == []
+
+
+def _requests_of(app_session, aid: int) -> dict[str, str]:
+    """Signer e-mail → status of the amendment's signing requests."""
+    from signatures.models import SigningRequest
+
+    app_session.expire_all()
+    return {r.signer_email: r.status for r in app_session.scalars(select(SigningRequest).where(
+        SigningRequest.subject_kind == "amendment", SigningRequest.subject_id == aid))}
+
+
+def test_excluding_a_partner_cancels_its_open_request_and_brings_it_into_force(api, client, app_session):
+    from signatures.evidence import events_for
+    from signatures.models import SignedDocument
+
+    covenant_id, reps = _in_force(api)
+    aid = api.post(f"/api/v1/covenants/{covenant_id}/amendments", {"summary": "Nieuwe bijlage 3"}).json["id"]
+    assert api.post(f"/api/v1/covenants/{covenant_id}/amendments/{aid}/signing-requests").status_code == 201
+    links = support.links_by_recipient(api)
+    assert support.sign_via_form(client, links[reps[0]["email"]], reps[0]["name"]).status_code == 303
+    org_ids = [p["organisation_id"] for p in api.get(f"/api/v1/covenants/{covenant_id}/partners").json["partners"]]
+    assert _requests_of(app_session, aid)[reps[1]["email"]] == "pending"
+
+    assert api.post(f"/api/v1/covenants/{covenant_id}/partners/{org_ids[1]}/exclusion",
+                    {"on": rules.today().isoformat(), "reason": "Brak de geheimhouding"}).status_code == 200
+    statuses = _requests_of(app_session, aid)
+    assert statuses == {reps[0]["email"]: "signed", reps[1]["email"]: "cancelled"}
+    cancelled = [e for e in events_for(app_session, "amendment", aid) if e.event == "cancelled"]
+    assert len(cancelled) == 1 and cancelled[0].actor == "admin@example.org" and cancelled[0].occurred_at is not None
+    # the excluded partner's link no longer opens the amendment
+    assert client.get(support.path_of(links[reps[1]["email"]])).status_code in (404, 410)
+    done = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json
+    assert done["status"] == "in_force" and done["missing"] == [] and done["in_force_on"] == rules.today().isoformat()
+    # complete, so it waits for its seal (the cancelled request no longer holds it open)
+    assert app_session.scalar(select(SignedDocument).where(SignedDocument.subject_kind == "amendment",
+                                                           SignedDocument.subject_id == aid)) is not None
+
+
+def test_a_later_end_is_released_by_the_daily_backstop(api, app, app_session):
+    from signatures import workflow
+
+    covenant_id, reps = _in_force(api)
+    aid = api.post(f"/api/v1/covenants/{covenant_id}/amendments", {"summary": "Nieuwe bijlage 3"}).json["id"]
+    assert api.post(f"/api/v1/covenants/{covenant_id}/amendments/{aid}/signing-requests").status_code == 201
+    org_ids = [p["organisation_id"] for p in api.get(f"/api/v1/covenants/{covenant_id}/partners").json["partners"]]
+    # a notice: still a partner until the notice ends, so still asked
+    assert api.post(f"/api/v1/covenants/{covenant_id}/partners/{org_ids[1]}/notice",
+                    {"given_on": rules.today().isoformat()}).status_code == 200
+    assert set(_requests_of(app_session, aid).values()) == {"pending"}
+    missing = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json["missing"]
+    assert sorted(m["organisation_id"] for m in missing) == sorted(org_ids)
+    # the day after the notice ended, the backstop cancels its request
+    from registry.models import Partnership
+
+    partnership = app_session.scalar(select(Partnership).where(Partnership.covenant_id == covenant_id,
+                                                               Partnership.organisation_id == org_ids[1]))
+    partnership.ends_on = rules.today()  # as if the notice months have passed
+    app_session.commit()
+    assert workflow.release_all_departed(app_session) == 1
+    app_session.commit()
+    assert _requests_of(app_session, aid) == {reps[0]["email"]: "pending", reps[1]["email"]: "cancelled"}
+    left = api.get(f"/api/v1/covenants/{covenant_id}/amendments/{aid}").json
+    assert [m["organisation_id"] for m in left["missing"]] == [org_ids[0]] and left["status"] == "pending"
+
+
+def test_on_a_fresh_demo_an_amendment_is_sent_to_every_representative(api, app_session):
+    from forms_service import demo
+    from registry.models import Person
+
+    demo.load_demo(app_session)
+    app_session.commit()
+    covenant = app_session.scalar(select(Covenant).where(Covenant.title == demo.DEMO_TITLE))
+    representatives = [p.representative for p in covenant.partnerships]
+    assert all(r.email and r.email.endswith(".example.org") and ".." not in r.email for r in representatives)
+    aid = api.post(f"/api/v1/covenants/{covenant.id}/amendments", {"summary": "Artikel 6: nieuwe bewaartermijn"}).json["id"]
+    sent = api.post(f"/api/v1/covenants/{covenant.id}/amendments/{aid}/signing-requests")
+    assert sent.status_code == 201, sent.json
+    assert len(sent.json["requests"]) == len(representatives)
+
+
+def test_an_older_demo_gets_the_missing_addresses(app_session):
+    from forms_service import demo
+    from registry.models import Person
+
+    demo.load_demo(app_session)
+    people = app_session.scalars(select(Person)).all()
+    before = {p.id: p.email for p in people}
+    for person in people[:4]:
+        person.email = None  # as a demo loaded before the representatives had an address
+    app_session.commit()
+    assert demo.load_demo(app_session) is None  # already there: only the addresses are filled in
+    app_session.commit()
+    app_session.expire_all()
+    after = {p.id: p.email for p in app_session.scalars(select(Person))}
+    assert after == before
+    assert demo.fill_demo_addresses(app_session, app_session.scalar(select(Covenant))) == 0

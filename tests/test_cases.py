@@ -279,3 +279,20 @@ def test_packs_list_phases_legal_basis_min_age_and_retention(api):
     assert emmen["legal_basis"] == "consent" and emmen["min_age"] is None
     assert emmen["retention"] == {"from": "evaluated", "archive_after_months": None, "delete_after_months": 3,
                                   "exception_max_months": 6}
+
+
+def test_a_bijlage_2_for_a_new_reference_opens_the_case_the_one_way(api, phased_pack):
+    """A case implied by a Bijlage 2 opens through the same open_case: first phase, an
+    "opened" step, the same reference rules; the age is not asked there."""
+    w = _world(api, phased_pack)
+    declared = api.post("/api/v1/declarations", {"kind": "incidental", "person_id": w["bringer"], "table_id": w["table"],
+                                                 "case_ref": "FT-2026-09", "signed_on": "2026-02-01"})
+    assert declared.status_code == 201, declared.json
+    listed = {c["reference"]: c for c in api.get(f"/api/v1/tables/{w['table']}/cases").json["cases"]}
+    assert listed["FT-2026-09"]["phase"] == "aanmelding" and listed["FT-2026-09"]["opened_on"] == "2026-02-01"
+    file = api.get(f"/api/v1/cases/{listed['FT-2026-09']['id']}").json
+    assert [(e["kind"], e["to_phase"], e["on"]) for e in file["events"]] == [("opened", "aanmelding", "2026-02-01")]
+    # the same reference rules, naming the declaration's own field
+    long = api.post("/api/v1/declarations", {"kind": "incidental", "person_id": w["bringer"], "table_id": w["table"],
+                                             "case_ref": "Jan Jansen, Dorpsstraat 1"})
+    assert long.status_code == 422 and set(long.json["error"]["fields"]) == {"case_ref"}

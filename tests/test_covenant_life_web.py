@@ -205,3 +205,59 @@ def test_ending_a_fixed_term_covenant_at_the_end_of_its_term(logged_in, api):
     last = api.get(f"/api/v1/covenants/{cov['id']}/partners?on=2027-12-31").json["partners"]
     after = api.get(f"/api/v1/covenants/{cov['id']}/partners?on=2028-01-01").json["partners"]
     assert [p["status"] for p in last] == ["partner"] and [p["status"] for p in after] == ["covenant_not_in_force"]
+
+
+def test_accession_through_the_api_is_the_same_as_on_the_web(logged_in, api, covenant):
+    covenant_id, _orgs, _reps = covenant
+    org = api.post("/api/v1/organisations", {"name": "API Partner"}).json
+    rep = api.post("/api/v1/people", {"name": "Anna Api", "initials": "A.", "organisation_id": org["id"],
+                                      "function": "Directeur", "email": "anna@api.example"}).json
+    listed = api.post(f"/api/v1/covenants/{covenant_id}/partners",
+                      {"organisation_id": org["id"], "representative_id": rep["id"]})
+    # the contract as before: 201 with the partnership and its covenant
+    assert listed.status_code == 201
+    assert {"covenant_id", "organisation_id", "representative_id", "founding", "signed_on", "covenant"} <= set(listed.json)
+    assert listed.json["signed_on"] is None
+    # sent for signing like the web does, and in the history with who and when
+    assert "anna@api.example" in support.links_by_recipient(api)
+    page = _page(logged_in, covenant_id)
+    assert "Toetreding (ter ondertekening verstuurd): API Partner (Anna Api)" in page and ADMIN in page
+    again = api.post(f"/api/v1/covenants/{covenant_id}/partners", {"organisation_id": org["id"], "representative_id": rep["id"]})
+    assert again.status_code == 409
+
+
+def test_accession_on_paper_through_the_api_is_in_the_history_without_a_mail(logged_in, api, covenant):
+    covenant_id, _orgs, _reps = covenant
+    org = api.post("/api/v1/organisations", {"name": "Papieren Partner"}).json
+    rep = api.post("/api/v1/people", {"name": "Piet Papier", "initials": "P.", "organisation_id": org["id"],
+                                      "function": "Directeur", "email": "piet@papier.example"}).json
+    listed = api.post(f"/api/v1/covenants/{covenant_id}/partners",
+                      {"organisation_id": org["id"], "representative_id": rep["id"], "signed_on": _iso(rules.today())})
+    assert listed.status_code == 201 and listed.json["signed_on"] == _iso(rules.today())
+    assert "piet@papier.example" not in support.links_by_recipient(api)
+    assert "Toetreding (ter ondertekening verstuurd): Papieren Partner (Piet Papier)" in _page(logged_in, covenant_id)
+
+
+def test_the_covenant_page_logs_the_signers_read_at_the_views_commit(logged_in, api, app_session):
+    """The page helper only logs; the view commits — also when a refused step shows the page again."""
+    from sqlalchemy import func, select
+
+    from registry.models import AccessLogEntry
+
+    def reads() -> int:
+        app_session.expire_all()
+        return app_session.scalar(select(func.count()).select_from(AccessLogEntry).where(
+            AccessLogEntry.subject_kind == "signing_requests"))
+
+    covenant_id, _reps = support.covenant_with_partners(api, 1)  # a draft
+    assert api.post(f"/api/v1/covenants/{covenant_id}/signing-requests").status_code == 201
+    path = f"/covenants/{covenant_id}"
+    before = reads()
+    _page(logged_in, covenant_id)
+    assert reads() == before + 1
+    page = logged_in.get(path).get_data(as_text=True)  # the form's CSRF token (one more read)
+    refused = logged_in.post(f"{path}/wijzigingen", data={"summary": "Te vroeg", "csrf_token": csrf_of(page)})
+    assert refused.status_code == 409 and "Partners" in refused.get_data(as_text=True)  # the page again
+    assert reads() == before + 3
+    ended = logged_in.post(f"{path}/einde", data={"kind": "term", "csrf_token": csrf_of(page)})
+    assert ended.status_code == 409 and reads() == before + 4

@@ -179,3 +179,30 @@ def test_an_unchanged_check_list_is_handed_out_again_and_a_change_seals_anew(api
     app_session.commit()
     changed = api.get(url)
     assert changed.status_code == 200 and changed.data != first.data and renders == ["pdf", "pdf"]
+
+
+def test_an_earlier_version_of_the_covenant_is_cached_apart(api, logged_in, app_session, renders):
+    from registry import amendments, rules
+    from registry.models import CovenantAmendment
+    from tests import signing_support as support
+
+    week_ago = (rules.today() - dt.timedelta(days=7)).isoformat()
+    covenant_id, _reps = support.covenant_with_partners(api, 1, signed_on=week_ago)
+    aid = api.post(f"/api/v1/covenants/{covenant_id}/amendments", {"summary": "Nieuwe bijlage 3"}).json["id"]
+    org_id = api.get(f"/api/v1/covenants/{covenant_id}/partners").json["partners"][0]["organisation_id"]
+    amendments.sign(app_session, app_session.get(CovenantAmendment, aid), org_id, rules.today())
+    app_session.commit()
+    assert renders == [] and rows(app_session) == 0
+    yesterday = (rules.today() - dt.timedelta(days=1)).isoformat()
+    url = f"/covenants/{covenant_id}/convenant.pdf?on="
+
+    old = logged_in.get(url + yesterday)
+    assert old.status_code == 200 and renders == ["pdf"] and rows(app_session) == 1
+    assert logged_in.get(url + yesterday).data == old.data and renders == ["pdf"]  # served from the cache
+    assert "versie-1" in old.headers["Content-Disposition"]
+    new = logged_in.get(url + rules.today().isoformat())
+    assert new.status_code == 200 and renders == ["pdf", "pdf"] and rows(app_session) == 2  # another version, another row
+    assert new.data != old.data and "versie-2" in new.headers["Content-Disposition"]
+    assert "Versie 2 van de tekst" in one_line(pdf_text(new.data))
+    assert "Versie 2 van de tekst" not in one_line(pdf_text(old.data))
+    assert logged_in.get(url + rules.today().isoformat()).data == new.data and len(renders) == 2

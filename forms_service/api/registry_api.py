@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import marshmallow as ma
+from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from registry.documents import build
 from registry import access as rights
 from registry import covenant_life, limits, queries, rules, services
 from registry.models import CaseTable, Covenant, Declaration, Organisation, Partnership, Person
+from signatures import workflow as signing
 
 # ----------------------------------------------------------------------------- answers
 
@@ -357,9 +359,13 @@ class Partners(MethodView):
     @body(NewPartner, access=lambda covenant_id: _covenant(covenant_id))
     @bp.response(201, ListedPartnerSchema)
     def post(self, values, covenant_id: int):
-        """List a partner; ``signed_on`` records a paper signature."""
+        """List a partner; ``signed_on`` records a paper signature. On a covenant in force
+        this is an accession, as on the web: in the history, and sent for signing."""
         covenant = _covenant(covenant_id)
-        return commit(services.add_partner(db.session(), covenant, **values))
+        access.require(rights.SIGNING, rights.covenant_target(db.session(), covenant.id))
+        base_url = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+        return commit(signing.list_partner(db.session(), current_app.config, covenant, actor=access.acting_user().email,
+                                           base_url=base_url, **values))
 
 
 @bp.post("/v1/covenants/<int:covenant_id>/start")

@@ -97,12 +97,15 @@ def covenant_page(covenant: Covenant, errors: dict | None = None, status: int = 
 def commit_or_show(work, refused, done: str, back: str):
     """Run ``work()`` and commit once, flash ``done`` and go ``back``; a refusal
     (:class:`DomainError`) rolls back and answers ``refused(messages, status)`` — the
-    page again with the messages. The one commit point of every life step on the web."""
+    page again with the messages, committing only what showing it logged. The one
+    commit point of every life step on the web."""
     try:
         work()
     except DomainError as exc:
         db.session().rollback()
-        return refused([exc.message, *exc.fields.values()], exc.status)
+        page = refused([exc.message, *exc.fields.values()], exc.status)
+        db.session().commit()  # only what showing the page logged (the signers read)
+        return page
     db.session().commit()
     flash(done)
     return redirect(back)
@@ -128,10 +131,8 @@ def accession(covenant_id: int):
         person_id = request.form.get("representative_id", type=int)
         person = services.get(db.session(), Person, person_id, "representative_id")
         access.require(rights.SIGNING, rights.covenant_target(db.session(), covenant.id))
-        covenant_life.accede(db.session(), covenant, organisation_id=person.organisation_id,
-                             representative_id=person.id, actor=actor())
-        signing.send_accession(db.session(), current_app.config, covenant.id, person.id, actor=actor(),
-                               base_url=base_url())
+        signing.accession(db.session(), current_app.config, covenant, organisation_id=person.organisation_id,
+                          representative_id=person.id, actor=actor(), base_url=base_url(), require_link=True)
 
     return act(covenant, "accession", work, _("De toetreding is vastgelegd en ter ondertekening verstuurd."))
 
@@ -190,7 +191,9 @@ def propose_amendment(covenant_id: int):
         amendment = amendments.propose(db.session(), covenant, request.form.get("summary", ""), actor())
     except DomainError as exc:
         db.session().rollback()
-        return covenant_page(covenant, {"amendment": [exc.message, *exc.fields.values()]}, exc.status)
+        page = covenant_page(covenant, {"amendment": [exc.message, *exc.fields.values()]}, exc.status)
+        db.session().commit()  # only what showing the page logged
+        return page
     db.session().commit()
     flash(_("De wijziging is voorgesteld. Verstuur haar ter ondertekening aan de partners."))
     return redirect(url_for("covenant_life.amendment", covenant_id=covenant.id, amendment_id=amendment.id))

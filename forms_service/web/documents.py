@@ -296,7 +296,9 @@ def covenant_edit(covenant_id: int):
 @login_required
 def covenant(covenant_id: int):
     """A covenant: partners, tables, preview and downloads."""
-    return covenant_page(load(Covenant, covenant_id))
+    page = covenant_page(load(Covenant, covenant_id))
+    db.session().commit()  # the logged read of the signers
+    return page
 
 
 def covenant_page(covenant: Covenant, life_errors: dict | None = None, status: int = 200, *,
@@ -305,7 +307,8 @@ def covenant_page(covenant: Covenant, life_errors: dict | None = None, status: i
     (send, remind, cancel, paper), its life (accession, endings, amendments, history:
     :func:`forms_service.web.covenant_life.covenant_context`) and the annual evaluations;
     also shown again after a refused form with its messages (``life_errors``,
-    ``evaluation_form``)."""
+    ``evaluation_form``). The read of the signers is logged in the session: the view
+    commits (its one commit point)."""
     from forms_service.web import records
     from forms_service.web.covenant_life import covenant_context
 
@@ -324,7 +327,6 @@ def covenant_page(covenant: Covenant, life_errors: dict | None = None, status: i
                            may_export=export.may_export(session, access.acting_user(), target),
                            signing=signing_state, may_send=may_send, life_errors=life_errors or {},
                            **covenant_context(covenant), **records.evaluation_context(covenant, evaluation_form))
-    session.commit()
     return page, status
 
 
@@ -356,9 +358,9 @@ def covenant_pdf(covenant_id: int):
         from forms_service.web import requested_date
 
         on, _problem = requested_date()
-        doc = build.covenant_doc_on(db.session(), covenant, on)
-        rendered = render.render_pdf(build.pack_named(covenant.pack), "covenant", doc)
-        return download(rendered.pdf, PDF, f"convenant-{covenant_id}-versie-{doc.text_version}.pdf")
+        pdf, version = build.covenant_pdf_on(db.session(), covenant, on)
+        db.session().commit()  # a first render is stored in the document cache
+        return download(pdf, PDF, f"convenant-{covenant_id}-versie-{version}.pdf")
     pdf = build.subject_pdf(db.session(), "covenant", covenant_id)
     db.session().commit()  # a first render is stored in the document cache
     return download(pdf, PDF, f"convenant-{covenant_id}.pdf")

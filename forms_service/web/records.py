@@ -128,7 +128,9 @@ def record_evaluation(covenant_id: int):
     form = EvaluationForm()
     if not form.validate():
         session.rollback()
-        return covenant_page(covenant, status=422, evaluation_form=form)
+        page = covenant_page(covenant, status=422, evaluation_form=form)
+        session.commit()  # only what showing the page logged (the signers read)
+        return page
     try:
         evaluations.record_evaluation(session, covenant, held_on=form.held_on.data, note=form.note.data or "",
                                       recorded_by=current_user().email)
@@ -137,7 +139,9 @@ def record_evaluation(covenant_id: int):
         for name, message in exc.fields.items():
             if name in form:
                 form[name].errors = [*form[name].errors, message]
-        return covenant_page(covenant, status=exc.status, evaluation_form=form)
+        page = covenant_page(covenant, status=exc.status, evaluation_form=form)
+        session.commit()  # only what showing the page logged
+        return page
     session.commit()
     flash(_("De evaluatie is vastgelegd."), "success")
     return redirect(url_for("documents.covenant", covenant_id=covenant.id) + "#evaluatie")

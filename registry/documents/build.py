@@ -278,6 +278,16 @@ def covenant_doc_on(session: Session, covenant: Covenant, on) -> viewmodels.Cove
     return amendment_doc(session, amendment) if amendment is not None else covenant_doc(session, covenant, text_version=1)
 
 
+def covenant_pdf_on(session: Session, covenant: Covenant, on,
+                    variant: str | None = render.DEFAULT_PDF_VARIANT) -> tuple[bytes, int]:
+    """The PDF of the covenant's text as it held on ``on`` (:func:`covenant_doc_on`) and
+    its text version, through the document cache like the current version (the version,
+    its summary and its signers are in the view-model, so another version never shares
+    a row). The caller commits."""
+    doc = covenant_doc_on(session, covenant, on)
+    return cache.rendered_pdf(session, pack_named(covenant.pack), "covenant", doc, variant), doc.text_version
+
+
 def subject_pdf(session: Session, subject_kind: str, subject_id: int,
                 variant: str | None = render.DEFAULT_PDF_VARIANT) -> bytes:
     """The PDF of a covenant or declaration (Bijlage 1/2), rendered once per exact input
