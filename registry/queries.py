@@ -272,7 +272,7 @@ def check(
     ).all()
     table_f, covenant_f, people, declarations = _facts_of_rows(session, table_id, rows)
     if person_id not in people:
-        raise NotFound(f"Persoon {person_id} bestaat niet.", {"person": "Bestaat niet."})
+        raise NotFound(_("Persoon %(id)s bestaat niet.", id=person_id), {"person": _("Bestaat niet.")})
     case = None
     if case_ref and rows and rows[0][_PACK + 1] is not None:
         case = rules.CaseFacts(*rows[0][_PACK + 1:_PACK + 4])

@@ -101,6 +101,7 @@ def test_close_and_evaluate_a_case_from_the_command_line(cli, db_url):
 
     from database.engine import make_engine, make_session_factory
     from registry.models import Case, CaseEvent
+    from registry.texts import long_date
 
     assert cli("init-db").returncode == 0 and cli("demo").returncode == 0
     engine = make_engine(db_url)
@@ -108,7 +109,7 @@ def test_close_and_evaluate_a_case_from_the_command_line(cli, db_url):
         case = session.scalar(select(Case).where(Case.closed_on.is_(None)).order_by(Case.id))
         case_id, opened = case.id, case.opened_on
     early = cli("close-case", "--case", str(case_id), "--on", "2000-01-01", "--reason", "handled")
-    assert early.returncode == 1 and f"De casus is geopend op {opened}" in early.stderr
+    assert early.returncode == 1 and f"De casus is geopend op {long_date(opened)}" in early.stderr
     unknown = cli("close-case", "--case", str(case_id), "--reason", "klaar")
     assert unknown.returncode == 2 and "handled" in unknown.stderr
     closed = cli("close-case", "--case", str(case_id), "--on", opened.isoformat(), "--reason", "handled")

@@ -14,6 +14,7 @@ import datetime as dt
 
 import marshmallow as ma
 from flask import current_app, g, request
+from flask_babel import gettext as _
 
 from forms_service import access, db
 from forms_service.api import bp, error_response
@@ -289,7 +290,7 @@ def meeting_check_pdf(meeting_id: int):
                                    ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
     except TimestampUnavailable as exc:
         db.session().rollback()
-        return error_response(503, "timestamp_unavailable", exc.message_nl + " Probeer het later opnieuw.")
+        return error_response(503, "timestamp_unavailable", exc.message_nl + " " + _("Probeer het later opnieuw."))
     db.session().commit()
     return pdf_response(pdf, f"toetsingslijst-{check.on.isoformat()}-overleg-{check.meeting_id}.pdf")
 

@@ -260,7 +260,7 @@ def check_pdf(meeting_id: int):
                                    ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:400] or None)
     except TimestampUnavailable as exc:
         db.session().rollback()
-        return render_template("error.html", message=exc.message_nl + " Probeer het later opnieuw."), 503
+        return render_template("error.html", message=exc.message_nl + " " + _("Probeer het later opnieuw.")), 503
     db.session().commit()
     return pdf_response(pdf, f"toetsingslijst-{result.on.isoformat()}-overleg-{result.meeting_id}.pdf")
 
