@@ -17,10 +17,11 @@ import click
 from forms_service.config import configure_data_key
 from forms_service.config import load_config as _load_config
 from database import migrate
-from registry import accounts, queries, rules
+from registry import accounts, queries, rules, texts
 from database.engine import make_engine, make_session_factory
 from registry.cases import CLOSE_REASONS
 from registry.errors import DomainError
+from registry.texts import _
 
 
 def load_config() -> dict:
@@ -43,12 +44,19 @@ def _date(value: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is geen datum (JJJJ-MM-DD).") from None
+        raise click.BadParameter(_("'%(value)s' is geen datum (JJJJ-MM-DD).", value=value)) from None
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """forms-service: casustafel covenant paperwork and registry."""
+    from forms_service import i18n
+
+    # Output in FORMS_SERVICE_LANGUAGE (or an English LANG); the worker's mails follow
+    # each signer's stored language instead (registry.texts.speaking).
+    texts.use_catalogue(i18n.catalogue)
+    ctx.with_resource(texts.speaking(i18n.cli_language()))
 
 
 @main.command("init-db")
@@ -56,7 +64,7 @@ def init_db() -> None:
     """Create or upgrade the database schema."""
     url = load_config()["DATABASE_URL"]
     migrate.upgrade(url)
-    click.echo(f"Database bijgewerkt: {_safe_url(url)}")
+    click.echo(_("Database bijgewerkt: %(url)s", url=_safe_url(url)))
 
 
 def _safe_url(url: str) -> str:
@@ -74,21 +82,21 @@ def demo() -> None:
     with _session() as session:
         covenant = load_demo(session)
         session.commit()
-    click.echo("Demodata geladen." if covenant else "Demodata was al geladen.")
+    click.echo(_("Demodata geladen.") if covenant else _("Demodata was al geladen."))
 
 
 @main.command("create-admin")
 @click.option("--email", required=True)
 def create_admin(email: str) -> None:
     """Create an administrator; the password comes from ADMIN_PASSWORD or a prompt."""
-    password = os.environ.get("ADMIN_PASSWORD") or click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+    password = os.environ.get("ADMIN_PASSWORD") or click.prompt(_("Wachtwoord"), hide_input=True, confirmation_prompt=True)
     with _session() as session:
         try:
             accounts.create_user(session, email, password, is_admin=True)
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} {' '.join(exc.fields.values())}") from None
         session.commit()
-    click.echo(f"Beheerder aangemaakt: {accounts.normalise_email(email)}")
+    click.echo(_("Beheerder aangemaakt: %(email)s", email=accounts.normalise_email(email)))
 
 
 @main.command("ensure-demo-admin")
@@ -101,13 +109,14 @@ def ensure_demo_admin(email: str) -> None:
         except DomainError:
             user = None
         if user is not None:
-            click.echo(f"Beheerder {email} bestaat al (wachtwoord opnieuw instellen: forms-service reset-password).")
+            click.echo(_("Beheerder %(email)s bestaat al (wachtwoord opnieuw instellen: forms-service reset-password).",
+                         email=email))
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         accounts.create_user(session, email, password, is_admin=True)
         session.commit()
-    click.echo(f"Inloggen: {email} / {password}")
-    click.echo("Bij de eerste login stelt u een authenticator-app in (tweestapsverificatie, TOTP).")
+    click.echo(_("Inloggen: %(email)s / %(password)s", email=email, password=password))
+    click.echo(_("Bij de eerste login stelt u een authenticator-app in (tweestapsverificatie, TOTP)."))
 
 
 @main.command("ensure-demo-users")
@@ -119,28 +128,29 @@ def ensure_demo_users() -> None:
     with _session() as session:
         created = ensure(session, given)
         session.commit()
-    click.echo("Inloggen op de demo:")
+    click.echo(_("Inloggen op de demo:"))
     for label, email, password in created:
         if password:
             click.echo(f"  {label}: {email} / {password}")
         else:
-            click.echo(f"  {label}: {email} (bestaat al; nieuw wachtwoord: forms-service reset-password --email {email})")
-    click.echo("Beheerder, voorzitter en coördinator stellen bij de eerste login een authenticator-app in "
-               "(tweestapsverificatie, TOTP): scan de QR-code en bewaar de herstelcodes.")
+            click.echo("  " + _("%(label)s: %(email)s (bestaat al; nieuw wachtwoord: forms-service reset-password --email "
+                                  "%(email)s)", label=label, email=email))
+    click.echo(_("Beheerder, voorzitter en coördinator stellen bij de eerste login een authenticator-app in "
+                 "(tweestapsverificatie, TOTP): scan de QR-code en bewaar de herstelcodes."))
 
 
 @main.command("reset-password")
 @click.option("--email", required=True)
 def reset_password(email: str) -> None:
     """Set a new password (ADMIN_PASSWORD or a prompt) for an account."""
-    password = os.environ.get("ADMIN_PASSWORD") or click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+    password = os.environ.get("ADMIN_PASSWORD") or click.prompt(_("Wachtwoord"), hide_input=True, confirmation_prompt=True)
     with _session() as session:
         try:
             accounts.set_password(session, accounts.user_by_email(session, email), password)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
         session.commit()
-    click.echo("Wachtwoord ingesteld.")
+    click.echo(_("Wachtwoord ingesteld."))
 
 
 @main.command("create-token")
@@ -154,7 +164,8 @@ def create_token(email: str, expires_on: str | None) -> None:
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} {' '.join(exc.fields.values())}".strip()) from None
         session.commit()
-    click.echo(f"Nieuw API-token, geldig tot en met {issued.row.expires_on.isoformat()} (wordt maar één keer getoond):")
+    click.echo(_("Nieuw API-token, geldig tot en met %(date)s (wordt maar één keer getoond):",
+                 date=texts.long_date(issued.row.expires_on)))
     click.echo(issued.token)
 
 
@@ -176,7 +187,8 @@ def check(person_id: int, table_id: int, on: str | None, case_ref: str | None, a
         click.echo(json.dumps({"allowed": decision.allowed, "basis": decision.basis,
                                "reasons": [r.as_dict() for r in decision.reasons]}, ensure_ascii=False))
     else:
-        click.echo(("TOEGESTAAN" if decision.allowed else "NIET TOEGESTAAN") + (f" ({decision.basis})" if decision.basis else ""))
+        click.echo((_("TOEGESTAAN") if decision.allowed else _("NIET TOEGESTAAN"))
+                   + (f" ({decision.basis})" if decision.basis else ""))
         for reason in (*decision.reasons, *decision.warnings):
             click.echo(f"  - [{reason.code}] {reason.text}")
     sys.exit(0 if decision.allowed else 1)
@@ -194,11 +206,12 @@ def entitled(table_id: int, on: str | None, case_ref: str | None) -> None:
             result = queries.entitled(session, table_id, day, case_ref)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
-    click.echo(f"Casustafel {table_id} op {day.isoformat()}" + (f", casus {case_ref}" if case_ref else ""))
-    click.echo("Organisaties:")
+    click.echo(_("Casustafel %(table)s op %(date)s", table=table_id, date=texts.long_date(day))
+               + (_(", casus %(ref)s", ref=case_ref) if case_ref else ""))
+    click.echo(_("Organisaties:"))
     for organisation in result.organisations:
         click.echo(f"  {organisation.name}: {'; '.join(r.text for r in organisation.reasons)}")
-    click.echo("Personen:")
+    click.echo(_("Personen:"))
     for person in result.people:
         click.echo(f"  {person.name} ({person.organisation_name}, {person.basis}): {'; '.join(r.text for r in person.reasons)}")
 
@@ -229,9 +242,10 @@ def close_case(case_id: int, on: str | None, reason: str, evaluated_on: str | No
             session.commit()
         except DomainError as exc:
             raise click.ClickException(_domain_text(exc)) from None
-        click.echo(f"Casus {case.id} gesloten per {case.closed_on} ({cases.CLOSE_REASONS[reason]})"
-                   + (f", geëvalueerd op {case.evaluated_on}" if case.evaluated_on else "")
-                   + ("; verwijderd" if case.retention_stage == "erased" else "") + ".")
+        click.echo(_("Casus %(id)s gesloten per %(date)s (%(reason)s)", id=case.id, date=texts.long_date(case.closed_on),
+                     reason=_(cases.CLOSE_REASONS[reason]))
+                   + (_(", geëvalueerd op %(date)s", date=texts.long_date(case.evaluated_on)) if case.evaluated_on else "")
+                   + (_("; verwijderd") if case.retention_stage == "erased" else "") + ".")
 
 
 @main.command("evaluate-case")
@@ -248,7 +262,7 @@ def evaluate_case(case_id: int, on: str | None) -> None:
             session.commit()
         except DomainError as exc:
             raise click.ClickException(_domain_text(exc)) from None
-        click.echo(f"Casus {case.id} geëvalueerd op {case.evaluated_on}.")
+        click.echo(_("Casus %(id)s geëvalueerd op %(date)s.", id=case.id, date=texts.long_date(case.evaluated_on)))
 
 
 def _domain_text(exc: DomainError) -> str:
@@ -274,8 +288,8 @@ def complete_pending() -> None:
 
     config = load_config()
     counts = service.complete_pending(_session_factory(), config, ignore_backoff=True)  # by hand: now
-    click.echo(f"Verzegeld: {counts['sealed']}, op papier: {counts['paper']}, bezet: {counts['busy']}, "
-               f"mislukt: {counts['failed']}, verlopen links: {counts['expired']}")
+    click.echo(_("Verzegeld: %(sealed)s, op papier: %(paper)s, bezet: %(busy)s, mislukt: %(failed)s, "
+                 "verlopen links: %(expired)s", **counts))
     if counts["failed"]:
         _report_failures()
         sys.exit(1)
@@ -307,15 +321,16 @@ def ltv_refresh(within_days: int | None, everything: bool) -> None:
 
     config = load_config()
     if not config.get("TIMESTAMP_URL"):
-        raise click.UsageError("ltv-refresh heeft TIMESTAMP_URL nodig (een tijdstempeldienst).")
+        raise click.UsageError(_("ltv-refresh heeft TIMESTAMP_URL nodig (een tijdstempeldienst)."))
     report = ltv.refresh(_session_factory(), config, within_days=within_days, everything=everything)
     for name in report.refreshed:
-        click.echo(f"  {name}: documenttijdstempel toegevoegd (PAdES-B-LTA)")
+        click.echo("  " + _("%(name)s: documenttijdstempel toegevoegd (PAdES-B-LTA)", name=name))
     for name, error in report.failed.items():
-        click.echo(f"  {name}: mislukt: {error}", err=True)
-    click.echo(f"Tijdstempels toegevoegd: {len(report.refreshed)}, nog niet nodig: {len(report.not_due)}, "
-               f"al actueel: {len(report.current)}, zonder tijdstempel (B-B): {len(report.no_timestamp)}, "
-               f"bezet: {len(report.busy)}, mislukt: {len(report.failed)}")
+        click.echo("  " + _("%(name)s: mislukt: %(error)s", name=name, error=error), err=True)
+    click.echo(_("Tijdstempels toegevoegd: %(refreshed)s, nog niet nodig: %(not_due)s, al actueel: %(current)s, "
+                 "zonder tijdstempel (B-B): %(none)s, bezet: %(busy)s, mislukt: %(failed)s",
+                 refreshed=len(report.refreshed), not_due=len(report.not_due), current=len(report.current),
+                 none=len(report.no_timestamp), busy=len(report.busy), failed=len(report.failed)))
     if report.failed:
         sys.exit(1)
 
@@ -330,12 +345,13 @@ def send_reminders() -> None:
     config = load_config()
     base_url = public_base_url(config)
     if not base_url:
-        raise click.ClickException("Stel PUBLIC_BASE_URL in: herinneringen bevatten een volledige link.")
+        raise click.ClickException(_("Stel PUBLIC_BASE_URL in: herinneringen bevatten een volledige link."))
     with _session() as session:
         sent = service.send_reminders(session, config, base_url=base_url)
         session.commit()
     counts = service.complete_pending(_session_factory(), config, ignore_backoff=True)  # by hand: now
-    click.echo(f"Herinneringen verstuurd: {sent}; verzegeld: {counts['sealed']}; mislukt: {counts['failed']}")
+    click.echo(_("Herinneringen verstuurd: %(sent)s; verzegeld: %(sealed)s; mislukt: %(failed)s",
+                 sent=sent, sealed=counts["sealed"], failed=counts["failed"]))
 
 
 # ----------------------------------------------------------------------------- retention and the worker
@@ -355,11 +371,15 @@ def retention(on: str | None, dry_run: bool) -> None:
             session.commit()
     shown = steps if dry_run else done
     for step in shown:
-        click.echo(("zou: " if dry_run else "") + step.description)
+        click.echo((_("zou: ") if dry_run else "") + step.description)
     archived = sum(1 for s in shown if s.action == "archive")
-    click.echo(f"Bewaartermijnen op {day.isoformat()}{' (proefdraai, niets gewijzigd)' if dry_run else ''}: "
-               f"{'te archiveren' if dry_run else 'gearchiveerd'}: {archived}, "
-               f"{'te verwijderen' if dry_run else 'verwijderd'}: {len(shown) - archived}.")
+    if dry_run:
+        click.echo(_("Bewaartermijnen op %(date)s (proefdraai, niets gewijzigd): te archiveren: %(archived)s, "
+                     "te verwijderen: %(deleted)s.", date=texts.long_date(day), archived=archived,
+                     deleted=len(shown) - archived))
+    else:
+        click.echo(_("Bewaartermijnen op %(date)s: gearchiveerd: %(archived)s, verwijderd: %(deleted)s.",
+                     date=texts.long_date(day), archived=archived, deleted=len(shown) - archived))
 
 
 @main.command()
@@ -382,14 +402,14 @@ def verify_log() -> None:
 
     broken = False
     with _session() as session:
-        results = (("Bewijslog", verify_chain(session)), ("Toegangslog", verify_access_log(session)))
+        results = ((_("Bewijslog"), verify_chain(session)), (_("Toegangslog"), verify_access_log(session)))
     for name, result in results:
         if result.ok:
-            click.echo(f"{name} in orde: {result.checked} regels gecontroleerd.")
+            click.echo(_("%(name)s in orde: %(n)s regels gecontroleerd.", name=name, n=result.checked))
             continue
         broken = True
-        click.echo(f"{name} GEBROKEN bij regel {result.first_broken_seq}: {result.problem} "
-                   f"({result.checked} regels in orde daarvoor).", err=True)
+        click.echo(_("%(name)s GEBROKEN bij regel %(seq)s: %(problem)s (%(n)s regels in orde daarvoor).",
+                     name=name, seq=result.first_broken_seq, problem=result.problem, n=result.checked), err=True)
     if broken:
         sys.exit(1)
 
@@ -417,30 +437,30 @@ def rotate_data_key() -> None:
         crypto.write_key_file(key_file, [new_key, *old_keys])  # a crash below loses nothing
     ring = configure_data_key(config)
     if not key_file and not ring.older:
-        click.echo("Let op: DATA_KEY_PREVIOUS is leeg; alles wordt met DATA_KEY opnieuw versleuteld.", err=True)
+        click.echo(_("Let op: DATA_KEY_PREVIOUS is leeg; alles wordt met DATA_KEY opnieuw versleuteld."), err=True)
     engine = make_engine(config["DATABASE_URL"])
     try:
         with engine.begin() as connection:
             counts = crypto.rotate(connection, Base.metadata, ring)
     except crypto.CryptoError as exc:
-        raise click.ClickException(f"Niets gewijzigd: {exc}") from None
+        raise click.ClickException(_("Niets gewijzigd: %(error)s", error=exc)) from None
     finally:
         engine.dispose()
     if key_file:
         crypto.write_key_file(key_file, [new_key])
         crypto.configure(crypto.KeyRing(crypto.decode_key(new_key)))
     for name in sorted(set(counts.encrypted) | set(counts.unchanged)):
-        click.echo(f"  {name}: {counts.encrypted.get(name, 0)} opnieuw versleuteld, "
-                   f"{counts.unchanged.get(name, 0)} al met de nieuwe sleutel")
+        click.echo("  " + _("%(name)s: %(done)s opnieuw versleuteld, %(same)s al met de nieuwe sleutel", name=name,
+                            done=counts.encrypted.get(name, 0), same=counts.unchanged.get(name, 0)))
     for name, n in sorted(counts.keys.items()):
-        click.echo(f"  {name}: {n} opnieuw berekend")
+        click.echo("  " + _("%(name)s: %(n)s opnieuw berekend", name=name, n=n))
     total = sum(counts.encrypted.values())
-    click.echo(f"Datasleutel vervangen door {ring.current_id}: {total} waarden opnieuw versleuteld, "
-               f"{sum(counts.keys.values())} inwonersleutels opnieuw berekend.")
+    click.echo(_("Datasleutel vervangen door %(key)s: %(total)s waarden opnieuw versleuteld, %(keys)s "
+                 "inwonersleutels opnieuw berekend.", key=ring.current_id, total=total, keys=sum(counts.keys.values())))
     if key_file:
-        click.echo(f"Oude sleutel verwijderd uit {key_file}. Maak nu een nieuwe back-up van dit bestand.")
+        click.echo(_("Oude sleutel verwijderd uit %(file)s. Maak nu een nieuwe back-up van dit bestand.", file=key_file))
     else:
-        click.echo("Verwijder nu DATA_KEY_PREVIOUS en bewaar de nieuwe DATA_KEY op een veilige plek.")
+        click.echo(_("Verwijder nu DATA_KEY_PREVIOUS en bewaar de nieuwe DATA_KEY op een veilige plek."))
 
 
 if __name__ == "__main__":

@@ -23,14 +23,17 @@ values (names, dates) are filled in by the same call, and the API's reason texts
 the request's language for free. Chosen over ``babel.support`` lazy strings: those would
 cross into JSON, the database and sealed PDFs, where only a plain ``str`` belongs. The
 price: a text is in the language of the request that made it — so the memo of
-:mod:`registry.rules` is keyed by language, and mails are in the language of the page
-that sends them (the worker, without a request, writes Dutch). Nothing about a
-person's language is stored.
+:mod:`registry.rules` is keyed by language. A mail to a signer is in the language its
+signing request was sent in (``SigningRequest.language``, the sender's page language):
+the worker's reminders and completion notices write it inside
+``registry.texts.speaking(language)`` with :func:`catalogue`. The command line follows
+:func:`cli_language`.
 
 Statuses shown to people go through :func:`status_text` (``|status_text``); reasons are
 shown by their text, never their code (``templates/web/_reasons.html``). HTTP errors on
 web addresses get our page (``forms_service.web.http_error_page``); the API keeps JSON,
-and API error messages stay Dutch (the ``code`` is the contract).
+its messages in the language of ``?lang=`` / ``Accept-Language`` (Dutch by default; the
+``code`` is the contract).
 
 Catalogues: ``pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o
 forms_service/translations/messages.pot .``,
@@ -41,6 +44,9 @@ compiled ``.mo`` files are not in the repository).
 """
 
 from __future__ import annotations
+
+import functools
+from pathlib import Path
 
 from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel
@@ -55,6 +61,7 @@ LANGUAGES = ("nl", "en")
 """The languages of the service's own words; the first is the default and the source."""
 
 TIMEZONE = "Europe/Amsterdam"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -72,10 +79,12 @@ def chosen_language() -> str | None:
 def select_locale() -> str:
     """Flask-Babel's locale selector: the choice, else ``Accept-Language``, else Dutch.
 
-    The API (``/api/``) always answers in Dutch: its codes are the contract and its texts
-    (error messages, reason texts) stay stable whatever a client's ``Accept-Language``."""
+    The API (``/api/``) follows ``?lang=`` and ``Accept-Language`` but not the page's
+    cookie: its error messages and reason texts are for the client's user, its codes stay
+    the contract whatever the language."""
     if request.path.startswith("/api/"):
-        return LANGUAGES[0]
+        asked = request.args.get("lang")
+        return asked if asked in LANGUAGES else request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
     return chosen_language() or request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
 
 
@@ -176,6 +185,30 @@ def _request_gettext(message: str) -> str:
     return gettext(message)
 
 
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def catalogue(language: str):
+    """The gettext of one language from our compiled catalogue (Babel, no request needed):
+    what :func:`registry.texts.speaking` writes in — a worker's mail in the language its
+    recipient was first written to, the command line in ``FORMS_SERVICE_LANGUAGE``."""
+    from babel.support import Translations
+
+    if language == LANGUAGES[0]:
+        return lambda message: message  # Dutch is the source: the message id is the text
+    return Translations.load(str(TRANSLATIONS), [language]).gettext
+
+
+def cli_language(environ=None) -> str:
+    """The command line's language: ``FORMS_SERVICE_LANGUAGE`` (``nl``/``en``), else a
+    ``LANG`` that starts with ``en``, else Dutch."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    asked = (environ.get("FORMS_SERVICE_LANGUAGE") or "").strip().lower()[:2]
+    if asked in LANGUAGES:
+        return asked
+    return "en" if (environ.get("LANG") or "").lower().startswith("en") else LANGUAGES[0]
+
+
 def _request_language() -> str:
     """The language of the current request, Dutch outside one."""
     from flask_babel import get_locale
@@ -194,7 +227,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(texts.local_clock, "clock")
     app.add_template_filter(status_text, "status_text")
-    texts.install(_request_gettext, _request_language)
+    texts.install(_request_gettext, _request_language, catalogue)
 
     @app.context_processor
     def language_context() -> dict:

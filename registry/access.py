@@ -221,16 +221,18 @@ def _grant_allows(grant: Grant, permission: str, target: Target, table_covenants
 def _resident_entitlement(session: Session, user: User, target: Target, today: dt.date) -> NotEntitled | None:
     """None when the user's person is entitled structurally at the target's table today."""
     if target.resident_table_id is None:
-        return NotEntitled("Deze gegevens horen bij geen casustafel waaraan u deelneemt.")
+        return NotEntitled(_("Deze gegevens horen bij geen casustafel waaraan u deelneemt."))
     if user.person_id is None:
-        return NotEntitled("Uw account is niet gekoppeld aan een persoon in het register; "
-                           "inzage in gegevens van inwoners is daarom niet mogelijk.")
+        return NotEntitled(_("Uw account is niet gekoppeld aan een persoon in het register; "
+                             "inzage in gegevens van inwoners is daarom niet mogelijk."))
     decision = queries.check(session, user.person_id, target.resident_table_id, today)
     if decision.allowed and decision.basis == rules.STRUCTURAL:
         return None
-    reasons = " ".join(r.text for r in decision.reasons) or "geen structurele deelname"
-    return NotEntitled(f"U bent vandaag niet gerechtigd aan deze casustafel, dus geen inzage in gegevens "
-                       f"van inwoners: {reasons}")
+    reasons = " ".join(r.text for r in decision.reasons) or _("geen structurele deelname")
+    refused = NotEntitled(_("U bent vandaag niet gerechtigd aan deze casustafel, dus geen inzage in gegevens "
+                            "van inwoners: %(reasons)s", reasons=reasons))
+    refused.reasons = reasons  # the action list's refusal names the same reasons
+    return refused
 
 
 def _use(session: Session, user: User, grant: Grant) -> Use:
@@ -467,8 +469,9 @@ def authorize_action_list(session: Session, user: User, meeting: Meeting, *, rec
         problem = _resident_entitlement(session, user, target, day)
         if problem is None:
             return ActionListAccess(use, None, True)
-        refused = NotEntitled("U bent vandaag niet gerechtigd aan deze casustafel, dus geen inzage in de "
-                              "actielijst: " + problem.message.split(": ", 1)[-1])
+        refused = NotEntitled(_("U bent vandaag niet gerechtigd aan deze casustafel, dus geen inzage in de "
+                                "actielijst: %(reasons)s",
+                                reasons=getattr(problem, "reasons", None) or problem.message))
     if record or not user.is_active or user.person_id is None:
         raise refused
     rows = session.execute(

@@ -133,9 +133,9 @@ class GrantSpec:
 
 
 SCOPE_FIELDS = ("covenant_id", "table_id", "organisation_id")
-_SCOPE_MODELS = {"covenant_id": (Covenant, "Dit convenant bestaat niet."),
-                 "table_id": (CaseTable, "Deze casustafel bestaat niet."),
-                 "organisation_id": (Organisation, "Deze organisatie bestaat niet.")}
+_SCOPE_MODELS = {"covenant_id": (Covenant, N_("Dit convenant bestaat niet.")),
+                 "table_id": (CaseTable, N_("Deze casustafel bestaat niet.")),
+                 "organisation_id": (Organisation, N_("Deze organisatie bestaat niet."))}
 # The scope each role needs: a set of allowed field combinations (exactly one of them).
 _ROLE_SCOPES = {
     "admin": [()],
@@ -145,11 +145,11 @@ _ROLE_SCOPES = {
     "privacy_officer": [("covenant_id",)],
 }
 _SCOPE_HELP = {
-    "admin": "Een beheerder heeft geen bereik: laat convenant, casustafel en organisatie leeg.",
-    "coordinator": "Een coördinator hoort bij precies één convenant of één casustafel.",
-    "chair": "Een voorzitter hoort bij één casustafel.",
-    "partner_contact": "Een contactpersoon hoort bij één organisatie.",
-    "privacy_officer": "Een privacyfunctionaris hoort bij één convenant.",
+    "admin": N_("Een beheerder heeft geen bereik: laat convenant, casustafel en organisatie leeg."),
+    "coordinator": N_("Een coördinator hoort bij precies één convenant of één casustafel."),
+    "chair": N_("Een voorzitter hoort bij één casustafel."),
+    "partner_contact": N_("Een contactpersoon hoort bij één organisatie."),
+    "privacy_officer": N_("Een privacyfunctionaris hoort bij één convenant."),
 }
 
 
@@ -178,11 +178,11 @@ def validate_grant(session: Session, spec: GrantSpec) -> GrantSpec:
         permitted = {name for combo in allowed for name in combo}
         extra = [name for name in given if name not in permitted]
         field = extra[0] if extra else (given[-1] if given else (allowed[0][0] if allowed[0] else "role"))
-        raise ValidationError(_("Rol en bereik passen niet bij elkaar."), {field: _SCOPE_HELP[spec.role]})
+        raise ValidationError(_("Rol en bereik passen niet bij elkaar."), {field: _(_SCOPE_HELP[spec.role])})
     for name, value in values.items():
         model, message = _SCOPE_MODELS[name]
         if session.get(model, value) is None:
-            raise NotFound(message, {name: message})
+            raise NotFound(_(message), {name: _(message)})
     return GrantSpec(spec.role, values.get("covenant_id"), values.get("table_id"), values.get("organisation_id"))
 
 
@@ -417,7 +417,7 @@ def link_for_token(session: Session, token: str, *, purpose: str = "set_password
     if link.used_at is not None:
         raise Conflict(_("Deze link is al gebruikt of vervangen door een nieuwere."), {"token": _("Al gebruikt.")}, code="link_used")
     if link.expires_at <= (now or utcnow()):
-        raise Conflict(_("Deze link is verlopen. Vraag de beheerder om een nieuwe."), {"token": "Verlopen."}, code="link_expired")
+        raise Conflict(_("Deze link is verlopen. Vraag de beheerder om een nieuwe."), {"token": _("Verlopen.")}, code="link_expired")
     if not link.user.is_active:
         raise Conflict(_("Dit account is uitgeschakeld."), {"token": _("Account uitgeschakeld.")}, code="account_disabled")
     return link

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from registry import cases, packs
 from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import ActionItem, Case, Meeting, MeetingCase, Person, meeting_participant
-from registry.texts import N_, _
+from registry.texts import N_, _, long_date
 
 ACTION_KINDS = {
     "contact_resident": N_("contact opnemen met de inwoner"),
@@ -79,13 +79,15 @@ def record_action(session: Session, meeting: Meeting, case: Case, person: Person
     kinds = kinds_of_meeting(meeting)
     errors: dict[str, str] = {}
     if action not in kinds:
-        errors["action"] = "Kies een actie uit de lijst: " + ", ".join(kinds.values()) + "."
+        errors["action"] = _("Kies een actie uit de lijst: %(kinds)s.", kinds=", ".join(kinds.values()))
     if due_on < meeting.on:
-        errors["due_on"] = f"De streefdatum ligt niet vóór het overleg ({meeting.on.isoformat()})."
+        errors["due_on"] = _("De streefdatum ligt niet vóór het overleg (%(date)s).", date=long_date(meeting.on))
     if person.id not in {p.id for p in invited_for(session, meeting, case)}:
-        errors["person_id"] = f"Alleen iemand die voor casus {case.reference} is uitgenodigd kan een actie krijgen."
+        errors["person_id"] = _("Alleen iemand die voor casus %(ref)s is uitgenodigd kan een actie krijgen.",
+                                ref=case.reference)
     if case.closed_on is not None:
-        errors["case_ref"] = f"Casus {case.reference} is gesloten per {case.closed_on.isoformat()}."
+        errors["case_ref"] = _("Casus %(ref)s is gesloten per %(date)s.", ref=case.reference,
+                               date=long_date(case.closed_on))
     if errors:
         raise ValidationError(_("De actie kan niet worden vastgelegd."), errors)
     item = ActionItem(meeting_id=meeting.id, case_id=case.id, person_id=person.id, action=action, due_on=due_on,
@@ -99,9 +101,9 @@ def mark_done(session: Session, item: ActionItem, on: dt.date, by: str) -> Actio
     """Record that the action was done on ``on`` (not before its meeting)."""
     meeting = session.get(Meeting, item.meeting_id)
     if item.done_on is not None:
-        raise Conflict(_("Deze actie is al afgerond."), {"on": _('Afgerond op %(value)s.', value=item.done_on.isoformat())})
+        raise Conflict(_("Deze actie is al afgerond."), {"on": _('Afgerond op %(value)s.', value=long_date(item.done_on))})
     if on < meeting.on:
-        raise ValidationError(_("Datum vóór het overleg."), {"on": _('Het overleg was op %(value)s.', value=meeting.on.isoformat())})
+        raise ValidationError(_("Datum vóór het overleg."), {"on": _('Het overleg was op %(value)s.', value=long_date(meeting.on))})
     item.done_on = on
     session.flush()
     return item

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from registry import covenant_life, packs, queries, rules, services
 from registry.errors import Conflict, NotFound, ValidationError
-from registry.texts import _
+from registry.texts import _, long_date
 from registry.models import AmendmentApproval, Covenant, CovenantAmendment
 
 BASE_VERSION = 1
@@ -45,7 +45,8 @@ def get(session: Session, covenant: Covenant, amendment_id: int) -> CovenantAmen
     """An amendment of this covenant, or a 404 naming ``amendment_id``."""
     amendment = session.get(CovenantAmendment, amendment_id)
     if amendment is None or amendment.covenant_id != covenant.id:
-        raise NotFound(f"Wijziging {amendment_id} bestaat niet.", {"amendment_id": "Bestaat niet bij dit convenant."})
+        raise NotFound(_("Wijziging %(id)s bestaat niet.", id=amendment_id),
+                       {"amendment_id": _("Bestaat niet bij dit convenant.")})
     return amendment
 
 
@@ -108,9 +109,11 @@ def sign(session: Session, amendment: CovenantAmendment, organisation_id: int, s
     services.check_signing_date(signed_on)
     approval = next((a for a in amendment.approvals if a.organisation_id == organisation_id), None)
     if approval is None:
-        raise NotFound("Deze organisatie hoeft deze wijziging niet te tekenen.", {"organisation_id": "Niet gevraagd."})
+        raise NotFound(_("Deze organisatie hoeft deze wijziging niet te tekenen."),
+                       {"organisation_id": _("Niet gevraagd.")})
     if approval.signed_on is not None:
-        raise Conflict("Al getekend.", {"signed_on": f"Al getekend op {approval.signed_on.isoformat()}."})
+        raise Conflict(_("Al getekend."), {"signed_on": _("Al getekend op %(date)s.",
+                                                          date=long_date(approval.signed_on))})
     if signed_on < amendment.proposed_on:
         raise ValidationError(_("Controleer de velden."), {"signed_on": _("Ligt vóór het voorstel van de wijziging.")})
     approval.signed_on, approval.signed_via = signed_on, signed_via
@@ -150,6 +153,7 @@ def approval_for_person(amendment: CovenantAmendment, organisation_id: int) -> A
     """The approval of a representative's organisation, or a 404."""
     found = next((a for a in amendment.approvals if a.organisation_id == organisation_id), None)
     if found is None:
-        raise NotFound("Deze organisatie hoeft deze wijziging niet te tekenen.", {"organisation_id": "Niet gevraagd."})
+        raise NotFound(_("Deze organisatie hoeft deze wijziging niet te tekenen."),
+                       {"organisation_id": _("Niet gevraagd.")})
     return found
 

@@ -24,7 +24,7 @@ from registry.errors import Archived, Conflict, Gone, NotFound, ValidationError
 from registry.models import (
     Case, CaseEvent, CaseParticipant, CaseTable, Declaration, Organisation, Partnership, Person, SharingBasis,
 )
-from registry.texts import N_, _
+from registry.texts import N_, _, long_date
 
 CLOSE_REASONS = {
     "handled": N_("afgehandeld"),
@@ -104,24 +104,25 @@ def open_case(session: Session, table: CaseTable, reference: str, *, opened_on: 
     errors: dict[str, str] = {}
     reference = (reference or "").strip()
     if not reference:
-        errors["reference"] = "Vul de casusreferentie in."
+        errors["reference"] = _("Vul de casusreferentie in.")
     elif len(reference) > 100:
-        errors["reference"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+        errors["reference"] = _("De casusreferentie is te lang (maximaal %(max)s tekens).", max=100)
     elif problem := rules.case_reference_problem(reference):
         errors["reference"] = problem
     if phase is not None and pack.phase(phase) is None:
-        errors["phase"] = "Onbekende fase; kies uit: " + ", ".join(p.key for p in pack.phases) + "."
+        errors["phase"] = _("Onbekende fase; kies uit: %(choices)s.", choices=", ".join(p.label for p in pack.phases))
     if track is not None and track not in {t.key for t in pack.tracks}:
-        errors["track"] = ("Deze tafel kent geen sporen." if not pack.tracks else
-                           "Onbekend spoor; kies uit: " + ", ".join(t.key for t in pack.tracks) + ".")
+        errors["track"] = (_("Deze tafel kent geen sporen.") if not pack.tracks else
+                           _("Onbekend spoor; kies uit: %(choices)s.", choices=", ".join(t.label for t in pack.tracks)))
     minimum = pack.case_rules.min_age
     if minimum is not None and age is None and not implied:
-        errors["age"] = f"Deze tafel bespreekt alleen volwassenen: vul de leeftijd in (minimaal {minimum})."
+        errors["age"] = _("Deze tafel bespreekt alleen volwassenen: vul de leeftijd in (minimaal %(min)s).",
+                          min=minimum)
     elif minimum is not None and age is not None and age < minimum:
-        errors["age"] = (f"Deze tafel bespreekt alleen inwoners van {minimum} jaar en ouder; "
-                         f"een casus van een minderjarige hoort hier niet.")
+        errors["age"] = _("Deze tafel bespreekt alleen inwoners van %(min)s jaar en ouder; "
+                          "een casus van een minderjarige hoort hier niet.", min=minimum)
     if age is not None and not 0 <= age <= 130:
-        errors["age"] = "Vul een leeftijd tussen 0 en 130 in."
+        errors["age"] = _("Vul een leeftijd tussen 0 en 130 in.")
     if errors:
         raise ValidationError(_("De casus kan niet worden aangemeld."), errors)
     if session.scalar(select(Case.id).where(Case.table_id == table.id, Case.reference == reference)):
@@ -146,7 +147,7 @@ def move_phase(session: Session, case: Case, phase: str, *, on: dt.date, by: str
     if target is None:
         raise ValidationError(_("Onbekende fase."), {"phase": _("Kies uit: ") + ", ".join(p.key for p in pack.phases) + "."})
     if case.closed_on is not None:
-        raise Conflict(_("De casus is gesloten."), {"phase": _('Gesloten per %(closed_on)s.', closed_on=case.closed_on)})
+        raise Conflict(_("De casus is gesloten."), {"phase": _('Gesloten per %(closed_on)s.', closed_on=long_date(case.closed_on))})
     since = case.phase_since or case.opened_on
     if on < since:
         raise ValidationError(_("Datum te vroeg."), {"on": _('De casus is in de huidige fase sinds %(since)s.', since=since)})
@@ -171,9 +172,9 @@ def close_case(session: Session, case: Case, *, on: dt.date, reason: str, by: st
     if reason not in CLOSE_REASONS:
         raise ValidationError(_("Onbekende reden."), {"reason": _("Kies uit: ") + ", ".join(CLOSE_REASONS) + "."})
     if case.closed_on is not None:
-        raise Conflict(_("De casus is al gesloten."), {"on": _('Gesloten per %(closed_on)s.', closed_on=case.closed_on)})
+        raise Conflict(_("De casus is al gesloten."), {"on": _('Gesloten per %(closed_on)s.', closed_on=long_date(case.closed_on))})
     if on < case.opened_on:
-        raise ValidationError(_("Datum vóór opening."), {"on": _('De casus is geopend op %(opened_on)s.', opened_on=case.opened_on)})
+        raise ValidationError(_("Datum vóór opening."), {"on": _('De casus is geopend op %(opened_on)s.', opened_on=long_date(case.opened_on))})
     if evaluated_on is not None and evaluated_on < on:
         raise ValidationError(_("Evaluatie vóór afsluiting."), {"evaluated_on": _("De evaluatie volgt op de afsluiting.")})
     case.closed_on, case.close_reason = on, reason
@@ -194,9 +195,9 @@ def record_evaluation(session: Session, case: Case, *, on: dt.date, by: str) -> 
     if case.closed_on is None:
         raise Conflict(_("De casus is nog niet gesloten."), {"evaluated_on": _("Sluit de casus eerst af.")})
     if case.evaluated_on is not None:
-        raise Conflict(_("Al geëvalueerd."), {"evaluated_on": _('Geëvalueerd op %(evaluated_on)s.', evaluated_on=case.evaluated_on)})
+        raise Conflict(_("Al geëvalueerd."), {"evaluated_on": _('Geëvalueerd op %(evaluated_on)s.', evaluated_on=long_date(case.evaluated_on))})
     if on < case.closed_on:
-        raise ValidationError(_("Evaluatie vóór afsluiting."), {"evaluated_on": _('De casus is gesloten op %(closed_on)s.', closed_on=case.closed_on)})
+        raise ValidationError(_("Evaluatie vóór afsluiting."), {"evaluated_on": _('De casus is gesloten op %(closed_on)s.', closed_on=long_date(case.closed_on))})
     case.evaluated_on = on
     session.add(CaseEvent(case_id=case.id, kind="evaluated", on=on, recorded_by=by))
     session.flush()
@@ -215,12 +216,13 @@ def add_participant(session: Session, case: Case, person: Person, *, on: dt.date
     errors: dict[str, str] = {}
     case_role = pack.case_role(role)
     if role is not None and case_role is None:
-        errors["role"] = ("Deze tafel kent geen rollen per casus." if not pack.case_roles else
-                          "Onbekende rol; kies uit: " + ", ".join(r.key for r in pack.case_roles) + ".")
+        errors["role"] = (_("Deze tafel kent geen rollen per casus.") if not pack.case_roles else
+                          _("Onbekende rol; kies uit: %(choices)s.",
+                            choices=", ".join(r.label for r in pack.case_roles)))
     if pack.case_roles and role is None:
-        errors["role"] = "Kies een rol: " + ", ".join(r.key for r in pack.case_roles) + "."
+        errors["role"] = _("Kies een rol: %(choices)s.", choices=", ".join(r.label for r in pack.case_roles))
     if case.closed_on is not None:
-        errors["case_id"] = f"De casus is gesloten per {case.closed_on}."
+        errors["case_id"] = _("De casus is gesloten per %(date)s.", date=long_date(case.closed_on))
     if errors:
         raise ValidationError(_("De deelnemer kan niet worden toegevoegd."), errors)
     if case_role is not None and case_role.ad_hoc and not has_incidental_declaration(session, case, person, on):
@@ -285,9 +287,9 @@ def _open_for_regie(case: Case, on: dt.date, field: str) -> None:
     """A closed case gets no new regie; a date before the opening is refused."""
     ensure_readable(case)
     if case.closed_on is not None:
-        raise Conflict(_("De casus is gesloten."), {field: _('Gesloten per %(closed_on)s.', closed_on=case.closed_on)})
+        raise Conflict(_("De casus is gesloten."), {field: _('Gesloten per %(closed_on)s.', closed_on=long_date(case.closed_on))})
     if on < case.opened_on:
-        raise ValidationError(_("Datum vóór opening."), {"on": _('De casus is geopend op %(opened_on)s.', opened_on=case.opened_on)})
+        raise ValidationError(_("Datum vóór opening."), {"on": _('De casus is geopend op %(opened_on)s.', opened_on=long_date(case.opened_on))})
 
 
 def set_casusregie(session: Session, case: Case, organisation_id: int, on: dt.date, by: str) -> Case:
@@ -330,7 +332,7 @@ def set_procesregisseur(session: Session, case: Case, person: Person, on: dt.dat
             "person_id": _('De %(label)s moet structureel aan deze casustafel deelnemen: ', label=label)
                          + " ".join(r.text for r in decision.reasons)})
     if case.procesregisseur_id == person.id:
-        raise Conflict(f"Al {label}.", {"person_id": _('Is al %(label)s van deze casus.', label=label)})
+        raise Conflict(_("Al %(label)s.", label=label), {"person_id": _('Is al %(label)s van deze casus.', label=label)})
     case.procesregisseur_id = person.id
     session.add(CaseEvent(case_id=case.id, kind="procesregisseur", on=on,
                           reason=f"{label}: {person.name}"[:REASON_MAX], recorded_by=by))

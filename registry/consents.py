@@ -33,8 +33,8 @@ def no_consent_reason(pack: Pack | None) -> str | None:
     secrecy (art. 458ter Sw.) has no consent form."""
     if packs.consent_applies(pack):
         return None
-    return (f"Deze tafel deelt informatie op grond van {packs.legal_basis_label(pack)}; "
-            "een toestemmingsformulier is niet van toepassing.")
+    return _("Deze tafel deelt informatie op grond van %(basis)s; "
+             "een toestemmingsformulier is niet van toepassing.", basis=packs.legal_basis_label(pack))
 
 
 def refuse_without_consent(pack: Pack | None, field: str = "table_id") -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from registry import queries, rules, services
 from registry.errors import Conflict, ValidationError
-from registry.texts import _
+from registry.texts import _, long_date
 from registry.models import Covenant, CovenantEvent, Declaration, Partnership, Person
 
 EVENT_KINDS = ("accession", "notice", "termination", "exclusion", "revocation", "employment_ended",
@@ -165,12 +165,12 @@ def end_at_term(session: Session, covenant: Covenant, actor: str) -> Covenant:
 def _require_in_force(covenant: Covenant, on: dt.date, field: str) -> None:
     """Only a covenant in force, not ended yet, ends; not before it came into force."""
     if covenant.ended_on is not None:
-        raise Conflict(_("Het convenant is al beëindigd."), {field: _("Al beëindigd per %(d)s.", d=covenant.ended_on.isoformat())})
+        raise Conflict(_("Het convenant is al beëindigd."), {field: _("Al beëindigd per %(d)s.", d=long_date(covenant.ended_on))})
     if covenant.in_force_on is None:
         raise Conflict(_("Het convenant is nog niet in werking."), {field: _("Een concept wordt niet beëindigd.")})
     if on <= covenant.in_force_on:
         raise ValidationError(_("Controleer de velden."), {
-            field: _("Kies een datum na de inwerkingtreding (%(d)s).", d=covenant.in_force_on.isoformat())})
+            field: _("Kies een datum na de inwerkingtreding (%(d)s).", d=long_date(covenant.in_force_on))})
 
 
 # ----------------------------------------------------------------------------- reading the history

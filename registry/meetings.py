@@ -41,7 +41,7 @@ from registry.models import (
     consent_recipient,
     meeting_participant,
 )
-from registry.texts import _
+from registry.texts import _, long_date
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -154,13 +154,14 @@ def record_attendance(session: Session, meeting: Meeting, present: set[int] | fr
     replaces the earlier answer (who and when are kept of the latest). Flushes only.
     """
     if meeting.on > (today or rules.today()):
-        raise ValidationError("Het overleg heeft nog niet plaatsgevonden.",
-                              {"attended": "Leg de aanwezigheid vast op of na de dag van het overleg."})
+        raise ValidationError(_("Het overleg heeft nog niet plaatsgevonden."),
+                              {"attended": _("Leg de aanwezigheid vast op of na de dag van het overleg.")})
     invited = {i.person_id for i in meeting.invitees}
     strangers = sorted(set(present) - invited)
     if strangers:
-        raise ValidationError("Alleen genodigden kunnen aanwezig zijn.",
-                              {"attended": f"Niet uitgenodigd voor dit overleg: {', '.join(map(str, strangers))}."})
+        raise ValidationError(_("Alleen genodigden kunnen aanwezig zijn."),
+                              {"attended": _("Niet uitgenodigd voor dit overleg: %(ids)s.",
+                                             ids=", ".join(map(str, strangers)))})
     for invitee in meeting.invitees:
         invitee.attended = invitee.person_id in present
     meeting.attendance_recorded_by = by
@@ -197,14 +198,16 @@ def _validate_family_roles(cases: list[AgendaItem], roles) -> None:
         for key in item.family_roles:
             role = by_key.get(key)
             if role is None:
-                allowed = ", ".join(by_key) or "geen (dit convenant kent geen deelname van inwoners aan hun casus)"
-                errors[f"cases[{i}].family_roles"] = f"Onbekende rol '{key}'; kies uit: {allowed}."
+                allowed = (", ".join(r.label for r in roles)
+                           or _("geen (dit convenant kent geen deelname van inwoners aan hun casus)"))
+                errors[f"cases[{i}].family_roles"] = _("Onbekende rol '%(key)s'; kies uit: %(choices)s.",
+                                                       key=key, choices=allowed)
             elif role.min_age is not None:
                 youngest = rules.age_band_bounds(item.age_band)[0]
                 if youngest is None or youngest < role.min_age:
-                    errors[f"cases[{i}].family_roles"] = (
-                        f"Een {role.label} neemt pas vanaf {role.min_age} jaar deel aan de eigen casus; "
-                        f"kies een leeftijdscategorie vanaf {role.min_age} jaar.")
+                    errors[f"cases[{i}].family_roles"] = _(
+                        "Een %(role)s neemt pas vanaf %(age)s jaar deel aan de eigen casus; "
+                        "kies een leeftijdscategorie vanaf %(age)s jaar.", role=role.label, age=role.min_age)
     if errors:
         raise ValidationError(_("Controleer de deelnemers van de casussen."), errors)
 
@@ -215,31 +218,32 @@ def _validate_agenda(
     """Every field error of an agenda at once (Dutch, per field)."""
     errors: dict[str, str] = {}
     if location and len(location) > 200:
-        errors["location"] = "De locatie is te lang (maximaal 200 tekens)."
+        errors["location"] = _("De locatie is te lang (maximaal %(max)s tekens).", max=200)
     if not cases:
-        errors["cases"] = "Zet ten minste één casus op de agenda."
+        errors["cases"] = _("Zet ten minste één casus op de agenda.")
     elif len(cases) > MAX_CASES:
-        errors["cases"] = f"Maximaal {MAX_CASES} casussen per overleg."
+        errors["cases"] = _("Maximaal %(max)s casussen per overleg.", max=MAX_CASES)
     seen: set[str] = set()
     for i, item in enumerate(cases):
         ref = item.case_ref.strip()
         if not ref:
-            errors[f"cases[{i}].case_ref"] = "Vul de (pseudonieme) casusreferentie in."
+            errors[f"cases[{i}].case_ref"] = _("Vul de (pseudonieme) casusreferentie in.")
         elif len(ref) > 100:
-            errors[f"cases[{i}].case_ref"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+            errors[f"cases[{i}].case_ref"] = _("De casusreferentie is te lang (maximaal %(max)s tekens).", max=100)
         elif problem := rules.case_reference_problem(ref):
             errors[f"cases[{i}].case_ref"] = problem
         elif ref in seen:
-            errors[f"cases[{i}].case_ref"] = f"Casus {ref} staat al op de agenda."
+            errors[f"cases[{i}].case_ref"] = _("Casus %(ref)s staat al op de agenda.", ref=ref)
         seen.add(ref)
         if item.theme is not None and item.theme not in themes:
-            errors[f"cases[{i}].theme"] = f"Kies een thema uit: {', '.join(themes)}."
+            errors[f"cases[{i}].theme"] = _("Kies een thema uit: %(choices)s.", choices=", ".join(themes))
         if item.age_band is not None and item.age_band not in age_bands:
-            errors[f"cases[{i}].age_band"] = f"Kies een leeftijdscategorie uit: {', '.join(age_bands)}."
+            errors[f"cases[{i}].age_band"] = _("Kies een leeftijdscategorie uit: %(choices)s.",
+                                               choices=", ".join(age_bands))
         if not item.invitee_ids:
-            errors[f"cases[{i}].invitee_ids"] = "Kies ten minste één deelnemer voor deze casus."
+            errors[f"cases[{i}].invitee_ids"] = _("Kies ten minste één deelnemer voor deze casus.")
         elif len(item.invitee_ids) > MAX_INVITEES:
-            errors[f"cases[{i}].invitee_ids"] = f"Maximaal {MAX_INVITEES} deelnemers per casus."
+            errors[f"cases[{i}].invitee_ids"] = _("Maximaal %(max)s deelnemers per casus.", max=MAX_INVITEES)
     if errors:
         raise ValidationError(_("Controleer de velden."), errors)
 
@@ -258,7 +262,7 @@ def withdraw_need_to_know(
         )
     )
     if existing is not None:
-        raise Conflict(_("Al aangegeven."), {"organisation_id": _('Al aangegeven per %(effective_on)s.', effective_on=existing.effective_on)})
+        raise Conflict(_("Al aangegeven."), {"organisation_id": _('Al aangegeven per %(effective_on)s.', effective_on=long_date(existing.effective_on))})
     withdrawal = NeedToKnowWithdrawal(case=case, organisation_id=organisation_id, effective_on=on, recorded_by=by)
     session.add(withdrawal)
     session.flush()

@@ -318,7 +318,7 @@ def check(
     rows = _check_rows(session, {"table_id": table_id, "person_id": person_id, "case_ref": case_ref})
     if not rows:  # no such table (NotFound naming it) or no such person
         _table_and_covenant(session, table_id)
-        raise NotFound(f"Persoon {person_id} bestaat niet.", {"person": "Bestaat niet."})
+        raise NotFound(_("Persoon %(id)s bestaat niet.", id=person_id), {"person": _("Bestaat niet.")})
     return _decision_of_check_rows(rows, on, case_ref)
 
 

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from registry import cases, packs, rules
 from registry.errors import Conflict, ValidationError
 from registry.models import Case, CaseEvent
-from registry.texts import _
+from registry.texts import _, long_date
 
 ARCHIVE = "archive"
 ERASE = "erase"
@@ -193,10 +193,10 @@ def _review_date(case: Case, review_on: dt.date | None, today: dt.date) -> dt.da
         return latest
     if review_on <= today:
         raise ValidationError(_("De herbeoordelingsdatum ligt in het verleden."), {
-            "review_on": _('Kies een datum na vandaag (%(value)s).', value=today.isoformat())})
+            "review_on": _('Kies een datum na vandaag (%(value)s).', value=long_date(today))})
     if review_on > latest:
         raise ValidationError(_("De herbeoordelingsdatum ligt te ver weg."), {
-            "review_on": _('Hoogstens %(months)s maanden vooruit: uiterlijk %(value)s.', months=months, value=latest.isoformat())})
+            "review_on": _('Hoogstens %(months)s maanden vooruit: uiterlijk %(value)s.', months=months, value=long_date(latest))})
     return review_on
 
 

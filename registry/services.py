@@ -28,17 +28,24 @@ from registry.models import (
     Person,
     TableRoleHolder,
 )
-from registry.texts import _
+from registry.texts import N_, _, long_date
 
 SIGNED_VIA = ("paper", "online")
 CONSENT_SIGNERS = consent_rules.SIGNED_BY
+
+
+RECORD_NAMES = {"Covenant": N_("Convenant"), "CaseTable": N_("Casustafel"), "Organisation": N_("Organisatie"),
+                "Person": N_("Persoon"), "Declaration": N_("Verklaring"), "Consent": N_("Toestemming"),
+                "Meeting": N_("Overleg"), "CovenantAmendment": N_("Wijziging"), "Case": N_("Casus")}
+"""What a record is called where a 404 names it (never the model's class name)."""
 
 
 def get(session: Session, model: type, id_: int | None, field: str):
     """Load a row by id or raise a 404-style error naming the field that referred to it."""
     row = session.get(model, id_) if id_ is not None else None
     if row is None:
-        raise NotFound(_('%(name)s %(id)s bestaat niet.', name=model.__name__, id=id_), {field: _("Bestaat niet.")})
+        name = _(RECORD_NAMES[model.__name__]) if model.__name__ in RECORD_NAMES else _("Record")
+        raise NotFound(_('%(name)s %(id)s bestaat niet.', name=name, id=id_), {field: _("Bestaat niet.")})
     return row
 
 
@@ -88,11 +95,11 @@ def create_person(
     """Register a professional of an organisation."""
     errors = {}
     if not (name or "").strip():
-        errors["name"] = "Vul de naam in."
+        errors["name"] = _("Vul de naam in.")
     if email and ("@" not in email or len(email) > 254):
-        errors["email"] = "Vul een geldig e-mailadres in."
+        errors["email"] = _("Vul een geldig e-mailadres in.")
     if employed_from and employed_until and employed_until < employed_from:
-        errors["employed_until"] = "De einddatum ligt vóór de begindatum."
+        errors["employed_until"] = _("De einddatum ligt vóór de begindatum.")
     if errors:
         raise ValidationError(_("Controleer de velden."), errors)
     get(session, Organisation, organisation_id, "organisation_id")
@@ -182,17 +189,17 @@ def _covenant_data(pack_name: str, region: str, areas, municipality) -> tuple[li
         cleaned = [(a or "").strip() if isinstance(a, str) else "" for a in areas]
         folded = [a.casefold() for a in cleaned]
         if not cleaned:
-            errors["areas"] = "Noem ten minste één gebied."
+            errors["areas"] = _("Noem ten minste één gebied.")
         elif any(not a for a in cleaned):
-            errors["areas"] = "Een gebied mag niet leeg zijn."
+            errors["areas"] = _("Een gebied mag niet leeg zijn.")
         elif any(len(a) > 200 for a in cleaned):
-            errors["areas"] = "Een gebied is te lang (maximaal 200 tekens)."
+            errors["areas"] = _("Een gebied is te lang (maximaal %(max)s tekens).", max=200)
         elif len(set(folded)) != len(folded):
-            errors["areas"] = "Elk gebied mag maar één keer voorkomen."
+            errors["areas"] = _("Elk gebied mag maar één keer voorkomen.")
         areas = cleaned
     municipality = (municipality or "").strip()
     if len(municipality) > 200:
-        errors["municipality"] = "Te lang (maximaal 200 tekens)."
+        errors["municipality"] = _("Te lang (maximaal %(max)s tekens).", max=200)
     if not municipality:
         municipality = packs.default_municipality(pack, region) if pack else f"gemeente {region.strip()}"
     if errors:
@@ -334,8 +341,9 @@ def set_chair_model(session: Session, covenant: Covenant, chair_model: str | Non
         return covenant
     choices = chair_model_choices(covenant)
     if chair_model is not None and chair_model not in choices:
-        message = (f"Kies een van: {', '.join(choices)}." if choices
-                   else "Het sjabloonpakket van dit convenant kent geen keuze voor het voorzitterschap.")
+        labels = [label for _key, label in chair_model_options(covenant.pack)] or list(choices)
+        message = (_("Kies een van: %(choices)s.", choices=", ".join(labels)) if choices
+                   else _("Het sjabloonpakket van dit convenant kent geen keuze voor het voorzitterschap."))
         raise ValidationError(_("Onbekend model van voorzitterschap."), {"chair_model": message})
     if covenant.in_force_on is not None:
         raise Conflict(_("Het convenant is al in werking."), {"chair_model": _("Het voorzitterschap staat in het getekende convenant.")})
@@ -364,7 +372,7 @@ def sign_partnership(session: Session, partnership: Partnership, signed_on: dt.d
         raise ValidationError(_("Onbekende wijze van ondertekenen."), {"signed_via": _("Kies papier of online.")})
     check_signing_date(signed_on)
     if partnership.signed_on is not None:
-        raise Conflict(_("Dit partnerschap is al ondertekend."), {"signed_on": _('Al ondertekend op %(signed_on)s.', signed_on=partnership.signed_on)})
+        raise Conflict(_("Dit partnerschap is al ondertekend."), {"signed_on": _('Al ondertekend op %(signed_on)s.', signed_on=long_date(partnership.signed_on))})
     partnership.signed_on = signed_on
     partnership.signed_via = signed_via
     session.flush()
@@ -394,7 +402,7 @@ def start_covenant(session: Session, covenant: Covenant, on: dt.date) -> Covenan
     Founding partners that have not signed stay listed and join from their own signing date.
     """
     if covenant.in_force_on is not None:
-        raise Conflict(_("Het convenant is al in werking."), {"on": _('In werking sinds %(in_force_on)s.', in_force_on=covenant.in_force_on)})
+        raise Conflict(_("Het convenant is al in werking."), {"on": _('In werking sinds %(in_force_on)s.', in_force_on=long_date(covenant.in_force_on))})
     signed = session.scalar(
         select(Partnership.id).where(Partnership.covenant_id == covenant.id, Partnership.signed_on <= on).limit(1)
     )
@@ -423,7 +431,7 @@ def _require_active(partnership: Partnership, on: dt.date, field: str) -> None:
     if partnership.signed_on is None:
         raise ValidationError(_("Deze partner heeft nog niet getekend."), {field: _("De partner heeft het convenant nog niet getekend.")})
     if on < partnership.signed_on:
-        raise ValidationError(_("Datum vóór de ondertekening."), {field: _('Ligt vóór de ondertekening (%(signed_on)s).', signed_on=partnership.signed_on)})
+        raise ValidationError(_("Datum vóór de ondertekening."), {field: _('Ligt vóór de ondertekening (%(signed_on)s).', signed_on=long_date(partnership.signed_on))})
     end = rules.partnership_end(partnership_facts(partnership, partnership.organisation.name))
     if end is not None and end[0] <= on:
         raise Conflict(_("Het partnerschap is al beëindigd."), {field: _('Al beëindigd per %(value)s.', value=end[0])})
@@ -434,7 +442,7 @@ def give_notice(session: Session, partnership: Partnership, given_on: dt.date) -
     covenant's template pack later (``[term] notice_months``; 3 without a pack)."""
     _require_active(partnership, given_on, "given_on")
     if partnership.notice_given_on is not None:
-        raise Conflict(_("Er is al opgezegd."), {"given_on": _('Al opgezegd op %(notice_given_on)s.', notice_given_on=partnership.notice_given_on)})
+        raise Conflict(_("Er is al opgezegd."), {"given_on": _('Al opgezegd op %(notice_given_on)s.', notice_given_on=long_date(partnership.notice_given_on))})
     partnership.notice_given_on = given_on
     partnership.ends_on = rules.notice_end_date(given_on, packs.term_of(partnership.covenant.pack).notice_months)
     session.flush()
@@ -486,8 +494,9 @@ def _check_role_holders(session: Session, covenant: Covenant, holders: dict[str,
         key = next((k for k, f in COLUMN_ROLES.items() if f == field_name), field_name.removeprefix("roles."))
         role = roles.get(key)
         if role is not None and not packs.role_allows(role, person.organisation.name):
-            errors[field_name] = (f"De {role.label} komt van {' of '.join(role.organisations)}; "
-                                  f"{person.name} werkt bij {person.organisation.name}.")
+            errors[field_name] = _("De %(role)s komt van %(organisations)s; %(name)s werkt bij %(organisation)s.",
+                                   role=role.label, organisations=_(" of ").join(role.organisations),
+                                   name=person.name, organisation=person.organisation.name)
     if errors:
         raise ValidationError(_("Deze persoon kan deze rol niet vervullen."), errors)
 
@@ -589,18 +598,18 @@ def create_declaration(
     """
     errors = {}
     if kind not in (rules.STRUCTURAL, rules.INCIDENTAL):
-        errors["kind"] = "Kies 'structural' (Bijlage 1) of 'incidental' (Bijlage 2)."
+        errors["kind"] = _("Kies een structurele verklaring (Bijlage 1) of een incidentele (Bijlage 2).")
     case_ref = (case_ref or "").strip() or None
     if kind == rules.INCIDENTAL and not case_ref:
-        errors["case_ref"] = "Een Bijlage 2 geldt voor één casus: vul de casusreferentie in."
+        errors["case_ref"] = _("Een Bijlage 2 geldt voor één casus: vul de casusreferentie in.")
     if kind == rules.STRUCTURAL and case_ref:
-        errors["case_ref"] = "Een Bijlage 1 geldt voor de hele casustafel, niet voor één casus."
+        errors["case_ref"] = _("Een Bijlage 1 geldt voor de hele casustafel, niet voor één casus.")
     if case_ref and len(case_ref) > 100:
-        errors["case_ref"] = "De casusreferentie is te lang (maximaal 100 tekens)."
+        errors["case_ref"] = _("De casusreferentie is te lang (maximaal %(max)s tekens).", max=100)
     elif case_ref and (problem := rules.case_reference_problem(case_ref)):
         errors["case_ref"] = problem
     if signed_via not in SIGNED_VIA:
-        errors["signed_via"] = "Kies papier of online."
+        errors["signed_via"] = _("Kies papier of online.")
     if problem := rules.signing_date_problem(signed_on):
         errors["signed_on"] = problem
     if errors:
@@ -643,7 +652,7 @@ def record_signature(session: Session, row, signed_on: dt.date, signed_via: str,
         raise ValidationError(_("Onbekende wijze van ondertekenen."), {"signed_via": _("Kies papier of online.")})
     check_signing_date(signed_on)
     if row.signed_on is not None:
-        raise Conflict(already, {"signed_on": _('Al getekend op %(signed_on)s.', signed_on=row.signed_on)})
+        raise Conflict(already, {"signed_on": _('Al getekend op %(signed_on)s.', signed_on=long_date(row.signed_on))})
     row.signed_on = signed_on
     row.signed_via = signed_via
     session.flush()
@@ -658,7 +667,7 @@ def sign_declaration(session: Session, declaration: Declaration, signed_on: dt.d
 def revoke_declaration(session: Session, declaration: Declaration, on: dt.date) -> Declaration:
     """End a declaration from ``on`` (exclusive); the row stays for history."""
     if declaration.revoked_on is not None:
-        raise Conflict(_("Al ingetrokken."), {"on": _('Al ingetrokken per %(revoked_on)s.', revoked_on=declaration.revoked_on)})
+        raise Conflict(_("Al ingetrokken."), {"on": _('Al ingetrokken per %(revoked_on)s.', revoked_on=long_date(declaration.revoked_on))})
     declaration.revoked_on = on
     session.flush()
     return declaration
@@ -716,32 +725,32 @@ def create_consent(
         consent_rules.refuse_without_consent(packs.cached_pack(table.covenant.pack), "table_id")
     errors = {}
     if signed_by not in CONSENT_SIGNERS:
-        errors["signed_by"] = "Kies inwoner, ouders/verzorgers of beide."
+        errors["signed_by"] = _("Kies inwoner, ouders/verzorgers of beide.")
     if not (resident_name or "").strip():
-        errors["resident_name"] = "Vul de naam van de inwoner in."
+        errors["resident_name"] = _("Vul de naam van de inwoner in.")
     if not (case_ref or "").strip():
-        errors["case_ref"] = "Vul de casusreferentie in."
+        errors["case_ref"] = _("Vul de casusreferentie in.")
     elif problem := rules.case_reference_problem(case_ref):
         errors["case_ref"] = problem
     if problem := rules.signing_date_problem(signed_on):
         errors["signed_on"] = problem
     contact_person = (contact_person or "").strip() or None
     if contact_person and len(contact_person) > 200:
-        errors["contact_person"] = "Te lang (maximaal 200 tekens)."
+        errors["contact_person"] = _("Te lang (maximaal %(max)s tekens).", max=200)
     others = [o.strip() for o in (other_recipients or []) if o and o.strip()]
     if not recipient_ids and not others:
-        errors["recipients"] = "Kies ten minste één organisatie die de gegevens mag ontvangen."
+        errors["recipients"] = _("Kies ten minste één organisatie die de gegevens mag ontvangen.")
     on = signed_on or dt.date.today()
     if resident_birth_date and resident_birth_date > on:
-        errors["resident_birth_date"] = "De geboortedatum ligt in de toekomst."
+        errors["resident_birth_date"] = _("De geboortedatum ligt in de toekomst.")
     pack = _pack_of(table.covenant) if table is not None else None
     if not categories:
-        errors["categories"] = "Kies ten minste één soort gegevens."
+        errors["categories"] = _("Kies ten minste één soort gegevens.")
     elif pack is not None and (bad := [c for c in categories if c not in pack.category_keys()]):
-        errors["categories"] = f"Onbekende categorie: {', '.join(bad)}."
+        errors["categories"] = _("Onbekende categorie: %(codes)s.", codes=", ".join(bad))
     if pack is not None and consent_rules.has_rule(pack) and "resident_birth_date" not in errors:
         if resident_birth_date is None:
-            errors["resident_birth_date"] = "Vul de geboortedatum in: de leeftijd bepaalt wie tekent."
+            errors["resident_birth_date"] = _("Vul de geboortedatum in: de leeftijd bepaalt wie tekent.")
         elif signed_by in CONSENT_SIGNERS:
             required = consent_rules.required_signers(pack, resident_birth_date, on)
             if required and set(consent_rules.roles_of(signed_by)) != set(required):
@@ -786,9 +795,9 @@ def consent_required_signers(consent: Consent) -> tuple[str, ...]:
 def refuse_closed_consent(consent: Consent) -> None:
     """A declined or withdrawn consent is not signed any more (409)."""
     if consent.declined_on is not None:
-        raise Conflict(_("Deze toestemming is geweigerd."), {"signers": _('Geweigerd op %(declined_on)s; leg een nieuwe toestemming vast.', declined_on=consent.declined_on)})
+        raise Conflict(_("Deze toestemming is geweigerd."), {"signers": _('Geweigerd op %(declined_on)s; leg een nieuwe toestemming vast.', declined_on=long_date(consent.declined_on))})
     if consent.withdrawn_on is not None:
-        raise Conflict(_("Deze toestemming is ingetrokken."), {"signers": _('Ingetrokken per %(withdrawn_on)s.', withdrawn_on=consent.withdrawn_on)})
+        raise Conflict(_("Deze toestemming is ingetrokken."), {"signers": _('Ingetrokken per %(withdrawn_on)s.', withdrawn_on=long_date(consent.withdrawn_on))})
 
 
 def check_consent_signers(consent: Consent, roles: list[str], already: list[str], on: dt.date,
@@ -799,7 +808,7 @@ def check_consent_signers(consent: Consent, roles: list[str], already: list[str]
     age rule on the sending date."""
     refuse_closed_consent(consent)
     if consent.signed_on is not None:
-        raise Conflict(_("Deze toestemming is al getekend."), {"signers": _('Al getekend op %(signed_on)s.', signed_on=consent.signed_on)})
+        raise Conflict(_("Deze toestemming is al getekend."), {"signers": _('Al getekend op %(signed_on)s.', signed_on=long_date(consent.signed_on))})
     pack = _pack_of(consent.case.table.covenant)
     if consent_rules.has_rule(pack) and consent.resident_birth_date is not None:
         required_now = consent_rules.required_signers(pack, consent.resident_birth_date, on)
@@ -823,7 +832,7 @@ def check_consent_signers(consent: Consent, roles: list[str], already: list[str]
 def sign_consent(session: Session, consent: Consent, signed_on: dt.date, signed_via: str) -> Consent:
     """Record the signature that makes a waiting consent (Bijlage 4) valid (every required signer signed)."""
     if consent.declined_on is not None:
-        raise Conflict(_("Deze toestemming is geweigerd."), {"signed_on": _('Geweigerd op %(declined_on)s.', declined_on=consent.declined_on)})
+        raise Conflict(_("Deze toestemming is geweigerd."), {"signed_on": _('Geweigerd op %(declined_on)s.', declined_on=long_date(consent.declined_on))})
     return record_signature(session, consent, signed_on, signed_via, "Deze toestemming is al getekend.")
 
 
@@ -840,9 +849,9 @@ def decline_consent(session: Session, consent: Consent, on: dt.date) -> Consent:
 def withdraw_consent(session: Session, consent: Consent, on: dt.date, by: str) -> Consent:
     """Record the withdrawal (*intrekking*) of a consent from ``on`` (exclusive), by whom."""
     if consent.withdrawn_on is not None:
-        raise Conflict(_("Al ingetrokken."), {"on": _('Ingetrokken per %(withdrawn_on)s.', withdrawn_on=consent.withdrawn_on)})
+        raise Conflict(_("Al ingetrokken."), {"on": _('Ingetrokken per %(withdrawn_on)s.', withdrawn_on=long_date(consent.withdrawn_on))})
     if consent.signed_on is not None and on < consent.signed_on:
-        raise ValidationError(_("Datum vóór ondertekening."), {"on": _('Getekend op %(signed_on)s.', signed_on=consent.signed_on)})
+        raise ValidationError(_("Datum vóór ondertekening."), {"on": _('Getekend op %(signed_on)s.', signed_on=long_date(consent.signed_on))})
     consent.withdrawn_on = on
     consent.withdrawn_by = by
     session.flush()

@@ -29,7 +29,7 @@ Plain Python over a SQLAlchemy session; functions ``flush`` and never ``commit``
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -40,7 +40,7 @@ from registry.errors import Conflict, NotFound, ValidationError
 from registry.models import (
     AccessLogEntry, Case, CaseTable, Consent, Covenant, Meeting, MeetingCase, Organisation, SubjectRequest, User,
 )
-from registry.texts import N_, _
+from registry.texts import N_, _, long_date
 
 KINDS = {
     "access": N_("inzage (art. 15 AVG)"),
@@ -66,9 +66,9 @@ DEADLINE_MONTHS = 1
 NAME_MAX = 200
 OUTCOME_TEXT_MAX = 500
 
-ERASURE_NOTE = ("Verwijderd uit deze dienst. Gewaarmerkte PDF's die partners of de inwoner eerder hebben "
-                "gedownload, en kopieën in de eigen dossiers van partners, vallen buiten het bereik van deze "
-                "dienst: vraag de ontvangers (de partners in het convenant) die zelf te verwijderen.")
+ERASURE_NOTE = N_("Verwijderd uit deze dienst. Gewaarmerkte PDF's die partners of de inwoner eerder hebben "
+                   "gedownload, en kopieën in de eigen dossiers van partners, vallen buiten het bereik van deze "
+                   "dienst: vraag de ontvangers (de partners in het convenant) die zelf te verwijderen.")
 """What the erasure answer says about copies outside the service."""
 
 EVENT_LABELS = {"opened": N_("aangemeld"), "phase": N_("naar fase"), "closed": N_("afgesloten"), "evaluated": N_("geëvalueerd"),
@@ -114,19 +114,19 @@ def create_request(session: Session, *, kind: str | None, resident_name: str | N
     today = today or rules.today()
     errors: dict[str, str] = {}
     if kind not in KINDS:
-        errors["kind"] = "Kies het soort verzoek: " + ", ".join(KINDS) + "."
+        errors["kind"] = _("Kies het soort verzoek: %(choices)s.", choices=", ".join(_(k) for k in KINDS.values()))
     name = " ".join((resident_name or "").split())
     if not name:
-        errors["resident_name"] = "Vul de naam van de inwoner in."
+        errors["resident_name"] = _("Vul de naam van de inwoner in.")
     elif len(name) > NAME_MAX:
-        errors["resident_name"] = f"De naam is te lang (maximaal {NAME_MAX} tekens)."
+        errors["resident_name"] = _("De naam is te lang (maximaal %(max)s tekens).", max=NAME_MAX)
     received = received_on or today
     if received > today:
-        errors["received_on"] = "De ontvangstdatum ligt in de toekomst."
+        errors["received_on"] = _("De ontvangstdatum ligt in de toekomst.")
     if resident_birth_date is None:
-        errors["resident_birth_date"] = "Vul de geboortedatum van de inwoner in."
+        errors["resident_birth_date"] = _("Vul de geboortedatum van de inwoner in.")
     elif resident_birth_date > received:
-        errors["resident_birth_date"] = "De geboortedatum ligt na de ontvangstdatum."
+        errors["resident_birth_date"] = _("De geboortedatum ligt na de ontvangstdatum.")
     if covenant_id is not None and session.get(Covenant, covenant_id) is None:
         raise NotFound(_("Dit convenant bestaat niet."), {"covenant_id": _("Onbekend convenant.")})
     if errors:
@@ -183,18 +183,18 @@ def mark_handled(session: Session, request: SubjectRequest, *, outcome: str | No
     today = today or rules.today()
     if request.handled_on is not None:
         raise Conflict(_("Dit verzoek is al afgehandeld."),
-                       {"handled_on": _('Afgehandeld op %(value)s.', value=request.handled_on.isoformat())})
+                       {"handled_on": _('Afgehandeld op %(value)s.', value=long_date(request.handled_on))})
     errors: dict[str, str] = {}
     if outcome not in OUTCOMES:
-        errors["outcome"] = "Kies de uitkomst: " + ", ".join(OUTCOMES) + "."
+        errors["outcome"] = _("Kies de uitkomst: %(choices)s.", choices=", ".join(_(o) for o in OUTCOMES.values()))
     text = " ".join((outcome_text or "").split()) or None
     if text is not None and len(text) > OUTCOME_TEXT_MAX:
-        errors["outcome_text"] = f"Maximaal {OUTCOME_TEXT_MAX} tekens."
+        errors["outcome_text"] = _("Maximaal %(max)s tekens.", max=OUTCOME_TEXT_MAX)
     handled_on = on or today
     if handled_on < request.received_on:
-        errors["handled_on"] = f"Het verzoek is ontvangen op {request.received_on.isoformat()}."
+        errors["handled_on"] = _("Het verzoek is ontvangen op %(date)s.", date=long_date(request.received_on))
     elif handled_on > today:
-        errors["handled_on"] = "De datum ligt in de toekomst."
+        errors["handled_on"] = _("De datum ligt in de toekomst.")
     if errors:
         raise ValidationError(_("Het verzoek kan niet worden afgehandeld."), errors)
     request.outcome, request.outcome_text = outcome, text
@@ -373,7 +373,7 @@ class ErasureResult:
     consents: tuple[int, ...]
     cases: tuple[int, ...]
     kept_cases: tuple[tuple[int, str], ...]  # (case id, reason)
-    note: str = ERASURE_NOTE
+    note: str = field(default_factory=lambda: _(ERASURE_NOTE))  # in the language of the one who erased
 
 
 def erase(session: Session, request: SubjectRequest, *, by: str, on: dt.date | None = None) -> ErasureResult:
@@ -385,7 +385,7 @@ def erase(session: Session, request: SubjectRequest, *, by: str, on: dt.date | N
                        {"kind": _('Dit verzoek is een verzoek om %(value)s.', value=KINDS[request.kind])})
     if request.handled_on is not None:
         raise Conflict(_("Dit verzoek is al afgehandeld."),
-                       {"handled_on": _('Afgehandeld op %(value)s.', value=request.handled_on.isoformat())})
+                       {"handled_on": _('Afgehandeld op %(value)s.', value=long_date(request.handled_on))})
     found = consents_in_scope(session, request)
     own = {c.id for c in found}
     rule = f"subject_request:{request.id}"

@@ -9,7 +9,12 @@ message id up with the translator that is installed, then fills in the values:
 - by default the identity, so outside a request (worker, CLI, plain tests) the text is
   Dutch, the source language;
 - ``forms_service.i18n.init_app`` installs Flask-Babel's ``gettext`` (and the page's
-  language for dates), so inside a request the text is in the language of that request.
+  language for dates), so inside a request the text is in the language of that request;
+- inside ``with speaking("en"):`` the text is in that language whatever the request: a
+  mail to a signer in the language stored with their signing request (the worker's
+  reminders and completion notices, a reminder sent from a Dutch page to an English
+  signer), and the command line in ``FORMS_SERVICE_LANGUAGE``. ``forms_service.i18n``
+  installs the catalogue for it (Babel's, no Flask needed).
 
 ``N_("…")`` marks a text kept in a constant (extracted, not translated yet); translate it
 where it is used with ``_(CONSTANT)``. ``pybabel extract`` finds both (babel.cfg).
@@ -24,30 +29,59 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
 SOURCE_LANGUAGE = "nl"
+LANGUAGES = (SOURCE_LANGUAGE, "en")
+"""The languages of the service's own words; a stored language outside these is ignored."""
 
 _translate: Callable[[str], str] = lambda message: message  # noqa: E731 - the identity until installed
 _language: Callable[[], str] = lambda: SOURCE_LANGUAGE  # noqa: E731
+_catalogue: Callable[[str], Callable[[str], str]] = lambda language: (lambda message: message)  # noqa: E731
+_spoken: ContextVar[str | None] = ContextVar("spoken_language", default=None)
 
 
-def install(translate: Callable[[str], str], language: Callable[[], str]) -> None:
-    """Use ``translate`` for message ids and ``language()`` for dates from now on (forms_service)."""
-    global _translate, _language
+def install(translate: Callable[[str], str], language: Callable[[], str],
+            catalogue: Callable[[str], Callable[[str], str]] | None = None) -> None:
+    """Use ``translate`` for message ids and ``language()`` for dates from now on, and
+    ``catalogue(language)`` (a gettext for one language) inside :func:`speaking` (forms_service)."""
+    global _translate, _language, _catalogue
     _translate, _language = translate, language
+    if catalogue is not None:
+        _catalogue = catalogue
+
+
+def use_catalogue(catalogue: Callable[[str], Callable[[str], str]]) -> None:
+    """Use ``catalogue(language)`` inside :func:`speaking` without a Flask app (the command line)."""
+    global _catalogue
+    _catalogue = catalogue
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[str]:
+    """Write texts (and dates) in ``language`` inside the block: the recipient's language
+    for a mail, whoever or whatever sends it. None or an unknown language: the current one."""
+    chosen = language if language in LANGUAGES else None
+    token = _spoken.set(chosen or _spoken.get())
+    try:
+        yield _spoken.get() or _language()
+    finally:
+        _spoken.reset(token)
 
 
 def translate(message: str) -> str:
     """The message in the current language, nothing filled in (Jinja's ``gettext``)."""
-    return _translate(message)
+    spoken = _spoken.get()
+    return _catalogue(spoken)(message) if spoken else _translate(message)
 
 
 def _(message: str, **values) -> str:
     """The message in the current language, with ``%(name)s`` filled in from ``values``."""
-    text = _translate(message)
+    text = translate(message)
     return text % values if values else text
 
 
@@ -58,7 +92,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark on
 
 def language() -> str:
     """The language texts are written in now ("nl" or "en")."""
-    return _language()
+    return _spoken.get() or _language()
 
 
 def long_date(value: dt.date | None) -> str:

@@ -34,6 +34,7 @@ from registry.access import Use
 from registry.documents import build
 from registry.errors import DomainError, Forbidden
 from registry.models import Case, CaseTable, Consent, Covenant, Declaration, User
+from registry.texts import N_, _
 from signatures.models import SignedDocument, SigningRequest
 from signatures.subjects import AMSTERDAM, amsterdam_date, declaration_title
 
@@ -45,9 +46,9 @@ title, its kind and id, its table, the signers and their signing dates (Europe/A
 ``; ``-separated in the same order), the seal's time, SHA-256 of the file, a remark."""
 
 KIND_FILE = {"covenant": "convenant", "declaration": "verklaring", "consent": "toestemming"}
-LEFT_OUT_CONSENT = ("Niet opgenomen: een toestemmingsformulier bevat gegevens van een inwoner, die u aan deze "
-                    "casustafel niet mag inzien.")
-LEFT_OUT_OTHER = "Niet opgenomen: u mag de ondertekende kopie van dit document niet downloaden."
+LEFT_OUT_CONSENT = N_("Niet opgenomen: een toestemmingsformulier bevat gegevens van een inwoner, die u aan deze "
+                      "casustafel niet mag inzien.")
+LEFT_OUT_OTHER = N_("Niet opgenomen: u mag de ondertekende kopie van dit document niet downloaden.")
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,9 @@ def _item(session: Session, user: User, row, document: str, table: str, filename
     except DomainError as refused:
         if row.subject_kind == "consent":
             # the title may name the case; the reason stays general (no resident data)
-            return ExportItem(document=document.split(",")[0], note=LEFT_OUT_CONSENT, **base)
-        note = LEFT_OUT_OTHER if isinstance(refused, Forbidden) else f"Niet opgenomen: {refused.message}"
+            return ExportItem(document=document.split(",")[0], note=_(LEFT_OUT_CONSENT), **base)
+        note = (_(LEFT_OUT_OTHER) if isinstance(refused, Forbidden)
+                else _("Niet opgenomen: %(reason)s", reason=refused.message))
         return ExportItem(document=document, note=note, **base)
     signed = session.execute(
         select(SigningRequest.signer_name, SigningRequest.signed_at)

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import icalendar
-from babel.dates import format_date
 from sqlalchemy.orm import Session
 
 from registry.meetings import AMSTERDAM
 from registry.models import Meeting, MeetingInvitee
+from registry.texts import _, long_date
 from signatures import mail
 from signatures.tokens import utcnow
 
@@ -74,14 +74,16 @@ def invitation_ics(config: Mapping[str, Any], meeting: Meeting, invitee: Meeting
     event.add("dtstamp", now or utcnow())
     event.add("dtstart", start)
     event.add("dtend", start + DURATION)
-    event.add("summary", f"Overleg {meeting.table.name}")
+    event.add("summary", _("Overleg %(table)s", table=meeting.table.name))
     if meeting.location:
         event.add("location", meeting.location)
     cases = len(meeting.cases)
-    event.add("description", f"Overleg van {meeting.table.name}: {cases} casus{'sen' if cases != 1 else ''} op de agenda. "
-                             "De agenda met de pseudonieme casusreferenties krijgt u van de coördinator.")
+    event.add("description", (_("Overleg van %(table)s: %(n)s casus op de agenda.", table=meeting.table.name, n=cases)
+                              if cases == 1 else
+                              _("Overleg van %(table)s: %(n)s casussen op de agenda.", table=meeting.table.name, n=cases))
+              + " " + _("De agenda met de pseudonieme casusreferenties krijgt u van de coördinator."))
     event.add("status", "CONFIRMED")
-    event.add("organizer", icalendar.vCalAddress(f"mailto:{organizer}"), parameters={"cn": "Coördinator casustafel"})
+    event.add("organizer", icalendar.vCalAddress(f"mailto:{organizer}"), parameters={"cn": _("Coördinator casustafel")})
     event.add("attendee", icalendar.vCalAddress(f"mailto:{invitee.person.email}"),
               parameters={"cn": invitee.person.name, "role": "REQ-PARTICIPANT", "partstat": "NEEDS-ACTION",
                           "rsvp": "FALSE"})
@@ -91,16 +93,18 @@ def invitation_ics(config: Mapping[str, Any], meeting: Meeting, invitee: Meeting
 
 
 def _body(meeting: Meeting, invitee: MeetingInvitee) -> str:
-    """The Dutch text of the invitation mail (local time, long date)."""
-    day = format_date(meeting.starts_at.date(), "d MMMM y", locale="nl")
-    place = f" in {meeting.location}" if meeting.location else ""
+    """The text of the invitation mail in the sender's language (local time, long date)."""
+    day, time = long_date(meeting.starts_at.date()), f"{meeting.starts_at:%H:%M}"
+    when = (_("U bent uitgenodigd voor het overleg van %(table)s op %(day)s om %(time)s uur in %(place)s.",
+              table=meeting.table.name, day=day, time=time, place=meeting.location) if meeting.location else
+            _("U bent uitgenodigd voor het overleg van %(table)s op %(day)s om %(time)s uur.",
+              table=meeting.table.name, day=day, time=time))
     return (
-        f"Beste {invitee.person.name},\n\n"
-        f"U bent uitgenodigd voor het overleg van {meeting.table.name} op {day} om "
-        f"{meeting.starts_at:%H:%M} uur{place}.\n\n"
-        f"De uitnodiging zit als agenda-item ({FILENAME}) bij dit bericht: open het om het overleg in uw agenda "
-        "te zetten. Wordt het overleg verplaatst, dan krijgt u een nieuwe uitnodiging die dit agenda-item bijwerkt.\n\n"
-        "Met vriendelijke groet,\nDe coördinator van de casustafel\n"
+        _("Beste %(name)s,", name=invitee.person.name) + "\n\n" + when + "\n\n"
+        + _("De uitnodiging zit als agenda-item (%(file)s) bij dit bericht: open het om het overleg in uw agenda "
+            "te zetten. Wordt het overleg verplaatst, dan krijgt u een nieuwe uitnodiging die dit agenda-item "
+            "bijwerkt.", file=FILENAME) + "\n\n"
+        + _("Met vriendelijke groet,") + "\n" + _("De coördinator van de casustafel") + "\n"
     )
 
 
@@ -119,8 +123,9 @@ def send_invitations(session: Session, config: Mapping[str, Any], meeting: Meeti
         if invitee.invited_at is not None:
             invitee.invitation_sequence = (invitee.invitation_sequence or 0) + 1
         ics = invitation_ics(config, meeting, invitee, sequence=invitee.invitation_sequence or 0, now=now)
-        day = format_date(meeting.starts_at.date(), "d MMMM y", locale="nl")
-        mail.enqueue(session, invitee.person.email, f"Uitnodiging: overleg {meeting.table.name} op {day}",
+        subject = _("Uitnodiging: overleg %(table)s op %(day)s", table=meeting.table.name,
+                    day=long_date(meeting.starts_at.date()))
+        mail.enqueue(session, invitee.person.email, subject,
                      _body(meeting, invitee), now=now, attachments=[mail.Attachment(FILENAME, "text/calendar", ics)])
         invitee.invited_at = now.replace(tzinfo=None) if now.tzinfo else now
         sent.append(invitee)

@@ -4,7 +4,9 @@ which basis, and what the resident's consent allows).
 
 Rendered by the one document renderer from the covenant's template pack
 (``meeting_check`` in its manifest), so it gets the pack's fonts, running header, page
-numbers and URL fetcher. The view-model is plain data
+numbers and URL fetcher. Its labels are the service's own words (``_()`` in the pack's
+``meeting_check.html``, in the language of the request that exports it); the article
+text it quotes stays in the pack's language. The view-model is plain data
 (:class:`registry.meetings.MeetingCheck`): the same check gives the same document.
 
 The exported list is sealed with the service's seal (the same path as signed
@@ -44,6 +46,7 @@ from registry.documents import build, cache, render
 from registry.documents.viewmodels import cache_key_of
 from signatures import leases
 from signatures import workflow as service
+from registry import texts
 from registry.meetings import MeetingCheck
 from registry.texts import _
 from signatures.evidence import append_event
@@ -220,7 +223,9 @@ def _cache_parts(config: Mapping[str, Any], vm: MeetingCheck, pack_name: str) ->
     date, so the same data gives the same result), the pack's files, our seal
     certificate and the timestamp policy. A repeat export of an unchanged check hands
     out the list sealed the first time (it names that check's time); any change of an
-    invitee, a declaration, a consent or the agenda gives a new key and a new seal."""
+    invitee, a declaration, a consent or the agenda gives a new key and a new seal. The
+    language of the labels (:func:`registry.texts.language`, the request's) is part of
+    the key: the English list is another document than the Dutch one."""
     seal_cert = hashlib.sha256(service.seal_identity(config).certificate_pem).hexdigest()
     return (cache.pack_version(build.pack_named(pack_name)), cache_key_of(dataclasses.replace(vm, checked_at=None)),
-            seal_cert, config.get("TIMESTAMP_URL") or "")
+            seal_cert, config.get("TIMESTAMP_URL") or "", texts.language())

@@ -80,6 +80,9 @@ class SigningRequest(Base):
     method: Mapped[str] = mapped_column(String(20), default="link")
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     requested_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # The language the invitation was written in (the sender's page language, "nl"/"en"):
+    # the worker's reminders and the completion notice use it too. None (older rows): Dutch.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     """E-mail of the staff member who sent it: told when the signer declines."""
 
     def __repr__(self) -> str:

@@ -57,6 +57,8 @@ from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 
+from registry.texts import _
+
 from .keys import SealIdentity
 
 T = TypeVar("T")
@@ -70,7 +72,10 @@ TIMESTAMP_BACKOFF_SECONDS = 0.5
 class TimestampUnavailable(RuntimeError):
     """The timestamp authority could not be reached; the PDF was not sealed."""
 
-    message_nl = "De tijdstempeldienst is niet bereikbaar; het document is nog niet verzegeld."
+    @property
+    def message_nl(self) -> str:
+        """The reason for people, in the current language (the name is kept for its callers)."""
+        return _("De tijdstempeldienst is niet bereikbaar; het document is nog niet verzegeld.")
 
 
 def run_sync(factory: Callable[[], Awaitable[T]]) -> T:

@@ -262,8 +262,8 @@ def validate_signers(signers: list[Signer], need_email: bool) -> None:
     errors = {}
     for i, signer in enumerate(signers):
         if not signer.name.strip():
-            errors[f"signers[{i}].name"] = "Vul de naam in."
+            errors[f"signers[{i}].name"] = _("Vul de naam in.")
         if need_email and not (signer.email and "@" in signer.email):
-            errors[f"signers[{i}].email"] = f"Geen e-mailadres bekend voor {signer.name}."
+            errors[f"signers[{i}].email"] = _("Geen e-mailadres bekend voor %(name)s.", name=signer.name)
     if errors:
         raise ValidationError(_("Niet iedereen kan een uitnodiging ontvangen."), errors)

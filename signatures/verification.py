@@ -37,8 +37,8 @@ from registry.models import Person
 from signatures.models import EvidenceEvent, SignedDocument, SigningRequest
 from registry.texts import N_, _
 
-UNKNOWN_DOCUMENT = "Het zegel is van ons, maar dit document staat niet (meer) in onze administratie."
-UNKNOWN_LIST = "Het zegel is van ons, maar deze toetsingslijst is niet door ons uitgegeven."
+UNKNOWN_DOCUMENT = N_("Het zegel is van ons, maar dit document staat niet (meer) in onze administratie.")
+UNKNOWN_LIST = N_("Het zegel is van ons, maar deze toetsingslijst is niet door ons uitgegeven.")
 
 IDENTIFICATION_NL = {
     "link": (N_("Persoonlijke eenmalige link per e-mail; volledige naam getypt en akkoord gegeven met de "
@@ -110,20 +110,20 @@ def _identify(session: Session, pdf_bytes: bytes, digest: str, result) -> tuple[
                                                          SignedDocument.status == "sealed"))
     subject = _subject_of(result.document_info.get("keywords", ""))
     if stored is None and subject is not None and subject[0] == "meeting":
-        return _meeting_list(session, subject[1], digest, result), [], UNKNOWN_LIST
+        return _meeting_list(session, subject[1], digest, result), [], _(UNKNOWN_LIST)
     if stored is None and subject is not None:
         stored = session.scalar(select(SignedDocument).where(
             SignedDocument.subject_kind == subject[0], SignedDocument.subject_id == subject[1],
             SignedDocument.status == "sealed"))
     if stored is None:
-        return None, [], UNKNOWN_DOCUMENT
+        return None, [], _(UNKNOWN_DOCUMENT)
     identical = stored.sha256 == digest
     document = {
         "kind": stored.subject_kind, "id": stored.subject_id, **_sealed_fields(result),
         "document_sha256": _sealed_document_sha256(result.document_info.get("keywords", "")) or stored.document_sha256,
         "identical_to_stored_copy": identical,
     }
-    return document, _signers(session, stored, pdf_bytes, result, identical), UNKNOWN_DOCUMENT
+    return document, _signers(session, stored, pdf_bytes, result, identical), _(UNKNOWN_DOCUMENT)
 
 
 def _sealed_fields(result) -> dict:

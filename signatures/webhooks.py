@@ -58,7 +58,7 @@ from sqlalchemy import inspect, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.errors import NotFound, ValidationError
-from registry.texts import N_
+from registry.texts import N_, _
 from signatures.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 log = logging.getLogger(__name__)
@@ -209,9 +209,9 @@ def create_subscription(session: Session, *, url: Any, events: Any, secret: Any,
     if problem := _check_events(events):
         errors["events"] = problem
     if not isinstance(secret, str) or not MIN_SECRET <= len(secret) <= MAX_SECRET:
-        errors["secret"] = f"Een geheim van {MIN_SECRET} tot {MAX_SECRET} tekens."
+        errors["secret"] = _("Een geheim van %(min)s tot %(max)s tekens.", min=MIN_SECRET, max=MAX_SECRET)
     if errors:
-        raise ValidationError("Controleer de velden.", errors)
+        raise ValidationError(_("Controleer de velden."), errors)
     row = WebhookSubscription(url=url.strip(), events=list(dict.fromkeys(events)), secret=secret, created_by=by,
                               created_at=_now())
     session.add(row)
@@ -229,7 +229,7 @@ def get_subscription(session: Session, subscription_id: int) -> WebhookSubscript
     """A subscription in force, or 404 naming ``webhook_id``."""
     row = session.get(WebhookSubscription, subscription_id)
     if row is None or row.removed_at is not None:
-        raise NotFound(f"Webhook {subscription_id} bestaat niet.", {"webhook_id": "Bestaat niet."})
+        raise NotFound(_("Webhook %(id)s bestaat niet.", id=subscription_id), {"webhook_id": _("Bestaat niet.")})
     return row
 
 

@@ -171,7 +171,8 @@ def send_accession(session: Session, config: Mapping[str, Any], covenant_id: int
     subject = load_subject(session, "covenant", covenant_id)
     signers = [s for s in subject.signers if s.person_id == representative_id]
     if not signers:
-        raise Conflict("Deze vertegenwoordiger hoeft niet te tekenen.", {"representative_id": "Heeft al getekend."})
+        raise Conflict(_("Deze vertegenwoordiger hoeft niet te tekenen."),
+                       {"representative_id": _("Heeft al getekend.")})
     return send_for_signing(session, config, "covenant", covenant_id, actor=actor, base_url=base_url, signers=signers)[0]
 
 
@@ -264,8 +265,9 @@ def open_declaration_requests(session: Session, table_id: int) -> dict[tuple[int
 
 def _invite(session: Session, config: Mapping[str, Any], kind: str, subject_id: int, signer: Signer,
             snapshot: DocumentSnapshot, *, actor: str, base_url: str, method: str,
-            witness_person_id: int | None) -> Invitation:
-    """Create one request and, for a link, mail it."""
+            witness_person_id: int | None, language: str | None = None) -> Invitation:
+    """Create one request and, for a link, mail it: in ``language`` (a resend keeps the
+    first one's), else the sender's (the page's) language, stored for later mails."""
     request, token = lifecycle.create_request(
         session, subject_kind=kind, subject_id=subject_id, signer_name=signer.name, signer_role=signer.role,
         signer_email=signer.email, signer_person_id=signer.person_id, method=method,
@@ -273,6 +275,7 @@ def _invite(session: Session, config: Mapping[str, Any], kind: str, subject_id: 
         document_sha256=snapshot.sha256, actor=actor)
     request.requested_by = actor
     request.witness_person_id = witness_person_id
+    request.language = language if language in texts.LANGUAGES else texts.language()
     session.flush()
     link = signing_link(base_url, token)
     outbox_id = None
@@ -285,7 +288,17 @@ def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequ
                *, reminder: bool, actor: str, now: dt.datetime | None = None) -> int:
     """Mail an invitation or a reminder and log it; the outbox row's id."""
     now = tokens.as_utc(now or tokens.utcnow())
-    # In the language of the request that sends it (registry.texts); times in Europe/Amsterdam.
+    with texts.speaking(request.language):
+        subject, body = _link_mail(request, link, title, reminder=reminder, now=now)
+    message = mail.enqueue(session, request.signer_email, subject, body)
+    lifecycle.mark_sent(session, request, reminder=reminder, actor=actor, now=now)
+    return message.id
+
+
+def _link_mail(request: SigningRequest, link: str, title: str, *, reminder: bool,
+               now: dt.datetime) -> tuple[str, str]:
+    """Subject and body of an invitation or a reminder, in the current language (the
+    one stored with the request, :func:`_mail_link`); times in Europe/Amsterdam."""
     subject = (_("Herinnering: verzoek om te ondertekenen: %(title)s", title=title) if reminder
                else _("Verzoek om te ondertekenen: %(title)s", title=title))
     days = (request.expires_at - now).days
@@ -299,9 +312,7 @@ def _mail_link(session: Session, config: Mapping[str, Any], request: SigningRequ
         + "\n" + _("Wilt u niet tekenen? Op dezelfde pagina kunt u weigeren en een reden geven.") + "\n\n"
         + _("Met vriendelijke groet,") + "\n" + _("De coördinator van de casustafel") + "\n"
     )
-    message = mail.enqueue(session, request.signer_email, subject, body)
-    lifecycle.mark_sent(session, request, reminder=reminder, actor=actor, now=now)
-    return message.id
+    return subject, body
 
 
 def resend(session: Session, config: Mapping[str, Any], request_id: int, *, actor: str, base_url: str) -> Invitation:
@@ -318,7 +329,8 @@ def resend(session: Session, config: Mapping[str, Any], request_id: int, *, acto
     validate_signers([signer], need_email=old.method == "link")
     snapshot = ensure_snapshot(session, old.subject_kind, old.subject_id, subject.title)
     return _invite(session, config, old.subject_kind, old.subject_id, signer, snapshot, actor=actor,
-                   base_url=base_url, method=old.method, witness_person_id=old.witness_person_id)
+                   base_url=base_url, method=old.method, witness_person_id=old.witness_person_id,
+                   language=old.language)
 
 
 def cancel(session: Session, request_id: int, *, actor: str, reason: str | None = None) -> SigningRequest:
@@ -354,10 +366,10 @@ def remind(session: Session, config: Mapping[str, Any], request_id: int, *, acto
     request is no longer open or is not sent by link."""
     request = _request(session, request_id)
     if request.status not in ("pending", "opened") or request.method != "link":
-        raise Conflict("Alleen een openstaand verzoek per e-mail kan worden herinnerd.",
-                       {"request_id": "Dit verzoek staat niet (meer) open."})
+        raise Conflict(_("Alleen een openstaand verzoek per e-mail kan worden herinnerd."),
+                       {"request_id": _("Dit verzoek staat niet (meer) open.")})
     if not _remind(session, config, request, base_url, tokens.utcnow(), actor=actor):
-        raise Conflict("Dit verzoek staat niet (meer) open.", {"request_id": "Dit verzoek staat niet (meer) open."})
+        raise Conflict(_("Dit verzoek staat niet (meer) open."), {"request_id": _("Dit verzoek staat niet (meer) open.")})
     return request
 
 
@@ -585,8 +597,10 @@ def _tell_signers(session_factory: sessionmaker, config: Mapping[str, Any], doc_
             title = load_subject(session, doc.subject_kind, doc.subject_id).title
             for request in _signed_requests(session, doc.subject_kind, doc.subject_id):
                 if request.method == "link" and request.signer_email:
-                    mail.enqueue(session, request.signer_email, _("Ondertekend en verzegeld: %(title)s", title=title),
-                                 completion_mail_body(config, request, title, doc.sha256))
+                    with texts.speaking(request.language):  # the signer's language, not the worker's
+                        subject = _("Ondertekend en verzegeld: %(title)s", title=title)
+                        body = completion_mail_body(config, request, title, doc.sha256)
+                    mail.enqueue(session, request.signer_email, subject, body)
             session.commit()
     except Exception as exc:  # noqa: BLE001 - a notice must never undo a seal
         log.error("notifying signers of document %s failed: %s", doc_id, exc)

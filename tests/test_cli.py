@@ -12,7 +12,8 @@ import pytest
 @pytest.fixture
 def cli(tmp_path, db_url):
     """Run the CLI in a subprocess with its own instance folder and the test database."""
-    env = {**os.environ, "FORMS_SERVICE_INSTANCE": str(tmp_path / "inst"), "DATABASE_URL": db_url}
+    env = {**os.environ, "FORMS_SERVICE_INSTANCE": str(tmp_path / "inst"), "DATABASE_URL": db_url,
+           "FORMS_SERVICE_LANGUAGE": "nl"}  # Dutch whatever the machine's LANG
     env.pop("ADMIN_PASSWORD", None)
 
     def run(*args, input_text=None, extra_env=None):
@@ -40,6 +41,23 @@ def test_setup_demo_admin_token_and_questions(cli, tmp_path):
     entitled = cli("entitled", "--table", "1", "--on", "2026-03-02", "--case", "EN-2026-014")
     assert "Sanne Hofstra" in entitled.stdout and "GGD Drenthe" in entitled.stdout
     assert (tmp_path / "inst" / "secret_key").exists()
+
+
+def test_the_command_line_speaks_english_when_asked(cli):
+    """FORMS_SERVICE_LANGUAGE=en (or an English LANG without it): output and errors in English,
+    reasons and dates too; Dutch stays the default."""
+    assert cli("init-db").returncode == 0 and cli("demo").returncode == 0
+    english = {"FORMS_SERVICE_LANGUAGE": "en"}
+    unknown = cli("check", "--person", "1", "--table", "42", extra_env=english)
+    assert unknown.returncode == 1 and "Case table 42 does not exist." in unknown.stderr, unknown.stderr
+    listed = cli("entitled", "--table", "1", "--on", "2026-03-02", extra_env=english)
+    assert listed.stdout.startswith("Case table 1 on 2 March 2026") and "Organisations:" in listed.stdout
+    assert "People:" in listed.stdout and "Personen:" not in listed.stdout
+    by_lang = cli("entitled", "--table", "1", "--on", "2026-03-02",
+                  extra_env={"FORMS_SERVICE_LANGUAGE": "", "LANG": "en_GB.UTF-8"})
+    assert by_lang.stdout.startswith("Case table 1 on 2 March 2026"), by_lang.stdout
+    dutch = cli("entitled", "--table", "1", "--on", "2026-03-02")
+    assert dutch.stdout.startswith("Casustafel 1 op 2 maart 2026") and "Personen:" in dutch.stdout
 
 
 def test_cli_errors_are_clear(cli):
@@ -101,6 +119,7 @@ def test_close_and_evaluate_a_case_from_the_command_line(cli, db_url):
 
     from database.engine import make_engine, make_session_factory
     from registry.models import Case, CaseEvent
+    from registry.texts import long_date
 
     assert cli("init-db").returncode == 0 and cli("demo").returncode == 0
     engine = make_engine(db_url)
@@ -108,11 +127,11 @@ def test_close_and_evaluate_a_case_from_the_command_line(cli, db_url):
         case = session.scalar(select(Case).where(Case.closed_on.is_(None)).order_by(Case.id))
         case_id, opened = case.id, case.opened_on
     early = cli("close-case", "--case", str(case_id), "--on", "2000-01-01", "--reason", "handled")
-    assert early.returncode == 1 and f"De casus is geopend op {opened}" in early.stderr
+    assert early.returncode == 1 and f"De casus is geopend op {long_date(opened)}" in early.stderr
     unknown = cli("close-case", "--case", str(case_id), "--reason", "klaar")
     assert unknown.returncode == 2 and "handled" in unknown.stderr
     closed = cli("close-case", "--case", str(case_id), "--on", opened.isoformat(), "--reason", "handled")
-    assert closed.returncode == 0 and f"gesloten per {opened}" in closed.stdout, closed.stderr
+    assert closed.returncode == 0 and f"gesloten per {long_date(opened)}" in closed.stdout, closed.stderr
     evaluated = cli("evaluate-case", "--case", str(case_id), "--on", opened.isoformat())
     assert evaluated.returncode == 0 and "geëvalueerd" in evaluated.stdout, evaluated.stderr
     again = cli("evaluate-case", "--case", str(case_id))

@@ -192,3 +192,67 @@ def test_reason_texts_follow_the_request_and_stay_dutch_outside_one(app):
     with app.test_request_context("/?lang=en"):
         english = rules.organisation_decision(covenant, partner, dt.date(2025, 6, 2)).reasons[0].text
     assert english == "Stichting Cosis has been a covenant partner since 1 June 2025 (covenant acceded on 1 June 2025)."
+
+
+def test_an_api_error_follows_the_client_language_and_is_dutch_by_default(api, client):
+    """A 422 / 404 / 401 from the cores' error paths: Dutch without a language, English
+    with ``Accept-Language: en`` or ``?lang=en``; the codes stay the same."""
+    body = {"kind": "incidental", "person_id": 1, "table_id": 1}
+    dutch = api.post("/api/v1/declarations", body)
+    assert dutch.status_code == 422 and dutch.json["error"]["code"] == "validation_error", dutch.json
+    assert dutch.json["error"]["fields"]["case_ref"] == "Een Bijlage 2 geldt voor één casus: vul de casusreferentie in."
+    assert dutch.json["error"]["message"] == "Controleer de velden."
+    english = api.client.post("/api/v1/declarations", json=body,
+                              headers={**api.headers, "Accept-Language": "en-GB,en;q=0.9"})
+    assert english.status_code == 422 and english.json["error"]["code"] == "validation_error"
+    assert english.json["error"]["fields"]["case_ref"] == "An Annex 2 applies to one case: enter the case reference."
+    assert english.json["error"]["message"] == "Check the fields."
+    unknown = api.get("/api/v1/check?person=999999&table=999&lang=en")
+    assert unknown.status_code == 404, unknown.json
+    assert unknown.json["error"]["message"] == "Case table 999 does not exist.", unknown.json
+    assert api.get("/api/v1/check?person=9&table=999").json["error"]["message"] == "Casustafel 999 bestaat niet."
+    no_token = client.get("/api/v1/outbox", headers={"Accept-Language": "en"})
+    assert no_token.status_code == 401 and no_token.json["error"]["message"].startswith("Send a valid API token")
+    # the page's cookie is not the API's language: only ?lang= and Accept-Language are
+    client.get("/openbaar/convenanten?lang=en")
+    assert api.post("/api/v1/declarations", body).json["error"]["message"] == "Controleer de velden."
+
+
+def test_the_worker_writes_to_a_signer_in_the_language_the_request_was_sent_in(smtp_app, api, app_session):
+    """A request sent in English (the sender's language) is stored with it; the worker's
+    reminder, outside any request, is English for that signer and Dutch for the other."""
+    import datetime as dt
+
+    from sqlalchemy import select, update
+
+    from signatures.models import SigningRequest
+    from tests import signing_support as support
+
+    app, inbox = smtp_app
+    app.config.update(SIGNING_REMINDER_DAYS=3)
+    english_covenant, (english_rep,) = support.covenant_with_partners(api, 1, prefix="English")
+    dutch_covenant, (dutch_rep,) = support.covenant_with_partners(api, 1, prefix="Dutch")
+    sent = api.client.post(f"/api/v1/covenants/{english_covenant}/signing-requests",
+                           headers={**api.headers, "Accept-Language": "en"})
+    assert sent.status_code == 201, sent.json
+    assert api.post(f"/api/v1/covenants/{dutch_covenant}/signing-requests").status_code == 201
+    requests = app_session.scalars(select(SigningRequest)).all()
+    assert {r.signer_email: r.language for r in requests} == {english_rep["email"]: "en", dutch_rep["email"]: "nl"}
+    four_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4)
+    app_session.execute(update(SigningRequest).values(created_at=four_days_ago))
+    app_session.commit()
+
+    assert support.worker_round(app)["reminders"] == "herinneringen: 2"
+    reminders = {to[0]: message for to, message in inbox.messages
+                 if message["Subject"].startswith(("Reminder:", "Herinnering:"))}
+    english = reminders[english_rep["email"]]
+    body = english.get_content()
+    assert english["Subject"] == "Reminder: request to sign: Convenant Samenwerking Casustafel Emmen"
+    assert body.startswith(f"Dear {english_rep['name']},") and "Kind regards," in body
+    assert "Earlier links for this request no longer work." in body
+    assert re.search(r"\(\d{1,2} [A-Z][a-z]+ \d{4} \d\d:\d\d\)", body), body
+    assert "Beste" not in body and "Met vriendelijke groet" not in body
+    dutch = reminders[dutch_rep["email"]]
+    assert dutch["Subject"].startswith("Herinnering: verzoek om te ondertekenen:")
+    assert dutch.get_content().startswith(f"Beste {dutch_rep['name']},")
+    assert "Met vriendelijke groet," in dutch.get_content()

@@ -291,7 +291,7 @@ def test_the_command_dry_run_changes_nothing_and_the_real_run_prints_one_line_pe
     assert {app_session.get(Case, i).retention_stage for i in (first, second)} == {"erased"}
     again = _run(db_url, tmp_path, "retention", "--on", "2024-06-01")
     assert again.returncode == 0 and again.stdout.strip().splitlines() == [
-        "Bewaartermijnen op 2024-06-01: gearchiveerd: 0, verwijderd: 0."]
+        "Bewaartermijnen op 1 juni 2024: gearchiveerd: 0, verwijderd: 0."]
     verified = _run(db_url, tmp_path, "verify-log")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 

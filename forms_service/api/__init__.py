@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import flask_smorest
 from flask import current_app, g, jsonify, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from forms_service import db
@@ -54,10 +55,11 @@ def authenticate():
     """Require ``Authorization: Bearer <token>`` on every API call except public ones."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
     use = accounts.token_use(db.session(), token.strip()) if scheme.lower() == "bearer" else None
     if use is None:
-        return error_response(401, "unauthorized", "Geef een geldig API-token mee (Authorization: Bearer <token>).")
+        return error_response(401, "unauthorized",
+                              _("Geef een geldig API-token mee (Authorization: Bearer <token>)."))
     g.api_user, g.api_token_id = use.user, use.token_id
     if use.touch:  # last_used_at at most once a minute, in its own short transaction
         with current_app.extensions["db_sessions"]() as touch:
@@ -88,7 +90,7 @@ def http_error(exc: HTTPException):
     fields = schema.rejected_fields(exc)
     if fields is not None:  # the schema layer refused the body (422) or the query string (400)
         code = "validation_error" if exc.code == 422 else "bad_request"
-        return error_response(exc.code, code, "Controleer de velden.", fields)
+        return error_response(exc.code, code, _("Controleer de velden."), fields)
     response, status = error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
     if status == 405:  # RFC 9110: a 405 names the methods the resource has
         response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])

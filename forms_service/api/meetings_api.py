@@ -14,6 +14,7 @@ import datetime as dt
 
 import marshmallow as ma
 from flask import current_app, g, jsonify, request
+from flask_babel import gettext as _
 
 from forms_service import access, db
 from forms_service.api import bp, error_response

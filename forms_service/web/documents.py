@@ -397,7 +397,7 @@ def forms_overview():
     declarations, consents = session.scalars(declarations).all(), session.scalars(consents).all()
     blank = [(pack, build.form_annexes(pack)) for pack in list_packs()]
     fill_in = {}
-    for _, annexes in blank:
+    for _pack, annexes in blank:
         for annex in annexes:
             fill_in.setdefault(annex.key, annex)
     return render_template("documents_web/forms.html", blank=blank, fill_in=list(fill_in.values()),

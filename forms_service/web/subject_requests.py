@@ -235,7 +235,7 @@ def erase(request_id: int):
     cases = {c.case_id: c.case for c in found}
     _log(use, request)
     html = render_template("subject_requests/erase.html", request=request, form=form, consents=found,
-                           cases=list(cases.values()), note=register.ERASURE_NOTE)
+                           cases=list(cases.values()), note=_(register.ERASURE_NOTE))
     db.session().commit()
     return html, 422 if form.is_submitted() else 200
 

@@ -108,6 +108,7 @@ def _environment(pack_path: Path) -> jinja2.Environment:
     # The service's own labels (signature page, certificate) through registry.texts; the
     # pack's covenant and annex texts do not use _() and stay in the pack's language.
     env.filters["long_date"] = _long_date
+    env.filters["local_time"] = texts.local_time
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(texts.translate, lambda s, p, n: texts.translate(s if n == 1 else p), newstyle=True)
     return env

@@ -79,7 +79,10 @@ def test_the_exported_list_is_sealed_shows_the_check_time_and_is_logged(logged_i
     assert len(events) == 1 and events[0].details["sha256"] == hashlib.sha256(pdf).hexdigest()
     assert events[0].actor == "admin@example.org" and events[0].details["document"] == "toetsingslijst"
     checked_at = events[0].details["checked_at"]  # e.g. 2026-11-23T20:15:04+01:00
-    assert f"toetsing uitgevoerd op {checked_at[:10]} {checked_at[11:19]}" in text
+    from registry.texts import long_date
+
+    on = long_date(dt.date.fromisoformat(checked_at[:10]))  # as people write it: "23 november 2026"
+    assert f"toetsing uitgevoerd op {on} {checked_at[11:19]}" in text
     assert verify_chain(app_session).ok
 
     flipped = bytearray(pdf)

@@ -87,7 +87,7 @@ def test_withdraw_consent_through_the_web(logged_in, world, app_session):
     path = f"/consents/{world['consent'].id}/withdraw"
     token = csrf(logged_in, path)
     early = logged_in.post(path, data={"csrf_token": token, "on": "2026-01-01"})  # before signing
-    assert early.status_code == 422 and "Getekend op 2026-02-16" in early.get_data(as_text=True)
+    assert early.status_code == 422 and "Getekend op 16 februari 2026" in early.get_data(as_text=True)
     assert logged_in.post(path, data={"csrf_token": token, "on": "2026-03-05"}).status_code == 302
     meeting_id, consent_id = meeting.id, world["consent"].id
     app_session.expire_all()
@@ -104,8 +104,29 @@ def test_pdf_download_reads_back_with_pdftotext(logged_in, world, app_session, t
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = pdftotext(response.data, tmp_path)
     assert "Presentie- en toetsingslijst" in text and "Casus EN-1" in text and "Casus EN-2" in text
-    assert "toetsing uitgevoerd op" in text and "Getoetst per vergaderdatum 2026-03-10" in text
+    assert "toetsing uitgevoerd op" in text and "Getoetst per vergaderdatum 10 maart 2026" in text
     assert "Bijlage 2 getekend op 2 maart 2026" in text
+
+
+def test_the_list_speaks_the_language_of_the_one_who_exports_it(logged_in, world, app_session, tmp_path):
+    """Labels, dates and reasons follow ``?lang=``; the covenant's article text stays the
+    pack's; a Dutch list in the cache is not handed out for English (language in the key)."""
+    meeting = plan(app_session, world, D(2026, 3, 10), {"EN-1": [world["mira"], world["sanne"]]})
+    dutch = pdftotext(logged_in.get(f"/meetings/{meeting.id}/toetsingslijst.pdf?lang=nl").data, tmp_path)
+    english_pdf = logged_in.get(f"/meetings/{meeting.id}/toetsingslijst.pdf?lang=en")
+    assert english_pdf.status_code == 200 and english_pdf.mimetype == "application/pdf"
+    english = pdftotext(english_pdf.data, tmp_path)
+    assert "Attendance and check list" in english and "Case EN-1" in english
+    assert "Participant" in english and "May join" in english and "Present / initials" in english
+    assert "Checked as of the meeting date 10 March 2026" in english and "Signature of the chair:" in english
+    assert "meeting on 10 March 2026 at" in english
+    for dutch_label in ("Presentie- en toetsingslijst", "Deelnemer", "Mag aanschuiven", "Getoetst per",
+                        "Handtekening voorzitter", "maart"):
+        assert dutch_label not in english, dutch_label
+    assert "Artikel 6 van het convenant" in english  # the covenant's own words stay in the pack's language
+    assert "Deelnemer" in dutch and "Getoetst per vergaderdatum 10 maart 2026" in dutch
+    again = pdftotext(logged_in.get(f"/meetings/{meeting.id}/toetsingslijst.pdf?lang=nl").data, tmp_path)
+    assert "Presentie- en toetsingslijst" in again and "Attendance and check list" not in again
 
 
 def pdftotext(data: bytes, tmp_path) -> str:
@@ -125,7 +146,7 @@ def test_pdf_escapes_values_and_fetches_nothing(session, tmp_path):
     document = render_meeting_check(check, "emmen-casustafel")
     assert "&lt;img" in document.html and '<img src="http' not in document.html
     text = pdftotext(document.pdf, tmp_path)
-    assert "toetsing uitgevoerd op 2026-03-09 09:30:00 CET" in text and '<img src="http://127.0.0.1:9/x.png">Zaal <b>4</b>' in text
+    assert "toetsing uitgevoerd op 9 maart 2026 09:30:00" in text and '<img src="http://127.0.0.1:9/x.png">Zaal <b>4</b>' in text
 
 
 def test_need_to_know_withdrawal_from_the_check_page(logged_in, world, app_session):
@@ -140,4 +161,4 @@ def test_need_to_know_withdrawal_from_the_check_page(logged_in, world, app_sessi
     page = logged_in.get(path).get_data(as_text=True)
     assert "need_to_know_withdrawn" in page and "Vastgelegd" in page
     again = logged_in.post(f"{path}/need-to-know", data={"csrf_token": token, "case_ref": "EN-2", "organisation_id": str(ggd_id), "on": "2026-03-10"})
-    assert "Al aangegeven per 2026-03-10" in logged_in.get(again.headers["Location"]).get_data(as_text=True)
+    assert "Al aangegeven per 10 maart 2026" in logged_in.get(again.headers["Location"]).get_data(as_text=True)
