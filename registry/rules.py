@@ -821,7 +821,7 @@ def invitee_warnings(
 
 def role_warning(role: str, person_name: str | None, decision: Decision | None) -> Reason | None:
     """A chair (*voorzitter*) or coordinator (*coördinator*) must be entitled at the table themselves."""
-    label = "voorzitter" if role == "chair" else "coördinator"
+    label = _("voorzitter") if role == "chair" else _("coördinator")
     if person_name is None or decision is None:
         return Reason(f"no_{role}", _('De casustafel heeft geen %(label)s.', label=label))
     if decision.allowed:

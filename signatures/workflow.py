@@ -103,11 +103,15 @@ class Invitation:
 # ----------------------------------------------------------------------------- sending
 
 
-def signing_link(base_url: str, token: str) -> str:
-    """The absolute link a signer receives."""
+def signing_link(base_url: str, token: str, language: str | None = None) -> str:
+    """The absolute link a signer receives; for a request sent in another language than
+    the default one, ``?lang=`` so the signing page opens in the mail's language."""
     if not base_url.startswith(("http://", "https://")):
         raise ValueError("signing links must be absolute: configure PUBLIC_BASE_URL")
-    return base_url.rstrip("/") + SIGN_PATH + token
+    link = base_url.rstrip("/") + SIGN_PATH + token
+    if language in texts.LANGUAGES and language != texts.LANGUAGES[0]:
+        link += "?lang=" + language
+    return link
 
 
 def send_for_signing(session: Session, config: Mapping[str, Any], kind: str, subject_id: int, *, actor: str,
@@ -277,7 +281,7 @@ def _invite(session: Session, config: Mapping[str, Any], kind: str, subject_id: 
     request.witness_person_id = witness_person_id
     request.language = language if language in texts.LANGUAGES else texts.language()
     session.flush()
-    link = signing_link(base_url, token)
+    link = signing_link(base_url, token, request.language)
     outbox_id = None
     if method == "link":
         outbox_id = _mail_link(session, config, request, link, snapshot.title, reminder=False, actor=actor)
@@ -394,7 +398,7 @@ def _remind(session: Session, config: Mapping[str, Any], request: SigningRequest
         return 0
     session.refresh(request)
     title = load_subject(session, request.subject_kind, request.subject_id).title
-    _mail_link(session, config, request, signing_link(base_url, token), title, reminder=True, actor=actor, now=now)
+    _mail_link(session, config, request, signing_link(base_url, token, request.language), title, reminder=True, actor=actor, now=now)
     return 1
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 
 def _lang(response) -> str:
@@ -256,3 +257,10 @@ def test_the_worker_writes_to_a_signer_in_the_language_the_request_was_sent_in(s
     assert dutch["Subject"].startswith("Herinnering: verzoek om te ondertekenen:")
     assert dutch.get_content().startswith(f"Beste {dutch_rep['name']},")
     assert "Met vriendelijke groet," in dutch.get_content()
+    # The link in the English mail opens the signing page in English; the Dutch one has no ?lang=.
+    english_link = re.search(r"https?://\S+/onderteken/\S+", body).group(0)
+    assert english_link.endswith("?lang=en"), english_link
+    assert "?lang=" not in re.search(r"https?://\S+/onderteken/\S+", dutch.get_content()).group(0)
+    parts = urlsplit(english_link)
+    page = app.test_client().get(f"{parts.path}?{parts.query}")
+    assert page.status_code == 200 and 'lang="en"' in page.get_data(as_text=True)

@@ -106,6 +106,14 @@ def test_pdf_download_reads_back_with_pdftotext(logged_in, world, app_session, t
     assert "Presentie- en toetsingslijst" in text and "Casus EN-1" in text and "Casus EN-2" in text
     assert "toetsing uitgevoerd op" in text and "Getoetst per vergaderdatum 10 maart 2026" in text
     assert "Bijlage 2 getekend op 2 maart 2026" in text
+    # The list's points of attention are texts for people, never the registry's codes.
+    import dataclasses
+
+    from registry import rules
+    check = meetings.meeting_check(app_session, meeting.id)
+    warned = dataclasses.replace(check, warnings=(rules.role_warning("chair", None, None),))
+    text = pdftotext(render_meeting_check(warned, "emmen-casustafel").pdf, tmp_path)
+    assert "De casustafel heeft geen voorzitter." in text and "no_chair" not in text
 
 
 def test_the_list_speaks_the_language_of_the_one_who_exports_it(logged_in, world, app_session, tmp_path):
