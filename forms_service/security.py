@@ -40,6 +40,7 @@ from limits import parse_many
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
+from registry.texts import N_
 
 MAX_ID = 2**31 - 1
 """The largest id a path, body or query may name (PostgreSQL ``integer``)."""
@@ -243,9 +244,9 @@ def security_headers(response):
 def bad_text(value: str) -> str | None:
     """A Dutch reason when ``value`` cannot be stored as text (NUL, lone surrogate), else None."""
     if "\x00" in value:
-        return "Bevat een ongeldig teken (NUL)."
+        return N_("Bevat een ongeldig teken (NUL).")
     if any("\ud800" <= ch <= "\udfff" for ch in value):
-        return "Bevat een ongeldig teken (losse surrogaat)."
+        return N_("Bevat een ongeldig teken (losse surrogaat).")
     return None
 
 

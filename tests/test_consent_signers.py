@@ -190,6 +190,15 @@ def send(api, consent_id: int, *signers: tuple[str, str, str]):
         {"name": name, "email": email, "role": role} for name, email, role in signers]})
 
 
+def test_an_empty_list_of_signers_is_a_field_error_not_a_crash(api):
+    """``signers: []`` is refused naming the field (marshmallow formats the message: a
+    brace in it once made this a 500)."""
+    created = consent(api, world(api), "resident", born(30)).json
+    answer = api.post(f"/api/v1/consents/{created['id']}/signing-requests", {"signers": []})
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"]["signers"] == "Geef ten minste één ondertekenaar, elk met name, email en role."
+
+
 def check_covered(api, w: dict) -> bool:
     """Does tomorrow's meeting check count a consent for the professional's organisation?"""
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()

@@ -219,6 +219,27 @@ def test_an_api_error_follows_the_client_language_and_is_dutch_by_default(api, c
     assert api.post("/api/v1/declarations", body).json["error"]["message"] == "Controleer de velden."
 
 
+def test_the_schema_layer_answers_in_the_client_language_too(api):
+    """The shape errors of the schema layer (made once, in Dutch) are written in the
+    client's language: fixed messages and those with a number or a list in them."""
+    body = {"name": "x" * 500}
+    dutch = api.post("/api/v1/organisations", body)
+    assert dutch.status_code == 422, dutch.json
+    english = api.client.post("/api/v1/organisations?lang=en", json=body, headers=api.headers)
+    assert english.status_code == 422 and english.json["error"]["code"] == dutch.json["error"]["code"]
+    assert set(english.json["error"]["fields"]) == set(dutch.json["error"]["fields"])
+    assert dutch.json["error"]["fields"]["name"] == "Te lang (maximaal 200 tekens)."
+    assert english.json["error"]["fields"]["name"] == "Too long (at most 200 characters)."
+    bad_date = api.client.get("/api/v1/check?person=1&table=1&on=2026-13-45&lang=en", headers=api.headers)
+    assert bad_date.status_code == 400
+    assert bad_date.json["error"]["fields"]["on"].startswith("Not a valid date; use YYYY-MM-DD with a year from ")
+    empty = api.client.get("/api/v1/check?person=1&table=1&on=&lang=en", headers=api.headers)
+    assert empty.json["error"]["fields"]["on"].startswith("Empty date: use YYYY-MM-DD"), empty.json
+    no_body = api.client.post("/api/v1/organisations?lang=en", data="[]", headers={**api.headers,
+                                                                                    "Content-Type": "application/json"})
+    assert no_body.status_code == 400 and no_body.json["error"]["message"].startswith("The body must be a JSON object")
+
+
 def test_the_worker_writes_to_a_signer_in_the_language_the_request_was_sent_in(smtp_app, api, app_session):
     """A request sent in English (the sender's language) is stored with it; the worker's
     reminder, outside any request, is English for that signer and Dutch for the other."""

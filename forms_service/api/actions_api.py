@@ -18,6 +18,7 @@ from registry import access as rights
 from registry import actions, limits, rules, services
 from registry.errors import Forbidden, ValidationError
 from registry.models import Case, Meeting, Person
+from flask_babel import gettext as _
 
 
 class ActionSchema(Schema):
@@ -90,7 +91,7 @@ class ActionList(MethodView):
         meeting = _meeting(meeting_id)
         allowed = rights.authorize_action_list(db.session(), access.acting_user(), meeting, record=True)
         if values["case_id"] is None and not values["case_ref"]:
-            raise ValidationError("Controleer de velden.", {"case_ref": "Geef case_ref of case_id."})
+            raise ValidationError(_("Controleer de velden."), {"case_ref": _("Geef case_ref of case_id.")})
         case = actions.agenda_case(db.session(), meeting, case_id=values["case_id"], case_ref=values["case_ref"])
         person = services.get(db.session(), Person, values["person_id"], "person_id")
         return commit(actions.record_action(db.session(), meeting, case, person, values["action"], values["due_on"],

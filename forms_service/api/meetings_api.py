@@ -30,6 +30,7 @@ from forms_service.signing.views import pdf_response
 from registry import access as rights
 from registry import limits, meetings, packs, queries, rules, services
 from registry.models import CaseTable, Consent, Meeting, Person
+from registry.texts import N_
 
 MAX_BATCH = 1000
 STARTS_AT_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -85,7 +86,7 @@ class NewMeeting(Schema):
     on_request = Flag(metadata={"description": "a meeting on request (op afroep), besides the fixed dates; only "
                                                "when the table's pack has [meetings] on_request = true, else 422"})
     cases = items(AgendaItemIn, required=True, validate=ma.validate.Length(
-        min=1, error="Geef een lijst met ten minste één casus."))
+        min=1, error=N_("Geef een lijst met ten minste één casus.")))
 
 
 class AgendaItemSchema(Schema):

@@ -22,24 +22,36 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from typing import Any
 
 import marshmallow as ma
 from blinker import Namespace
 from flask import request
+from flask_babel import gettext as _
 from marshmallow import validate
 
 from forms_service.security import MAX_ID, MAX_YEAR, MIN_YEAR, bad_text, printable
+from registry import texts
 from registry.errors import BadRequest, ValidationError
+from registry.texts import N_
 
 MAX_JSON_DEPTH = 32
 """How deeply arrays and objects of a JSON body may nest."""
 
-REQUIRED_MESSAGE = "Dit veld is verplicht."
-ID_MESSAGE = f"Moet een geheel getal zijn van 1 tot en met {MAX_ID}."
-DATE_MESSAGE = f"Geen geldige datum; gebruik JJJJ-MM-DD met een jaar van {MIN_YEAR} tot en met {MAX_YEAR}."
-EMPTY_QUERY_DATE_MESSAGE = (f"Lege datum: gebruik JJJJ-MM-DD met een jaar van {MIN_YEAR} tot en met {MAX_YEAR}, "
-                            "of laat de parameter weg.")
+# Field messages are Dutch when marshmallow makes them (at import, outside any request);
+# :func:`translated` puts them in the request's language when the answer is written. A
+# message with a number in it is made from a template, so it can be read back.
+REQUIRED_MESSAGE = N_("Dit veld is verplicht.")
+ID_TEMPLATE = N_("Moet een geheel getal zijn van 1 tot en met %(max)s.")
+DATE_TEMPLATE = N_("Geen geldige datum; gebruik JJJJ-MM-DD met een jaar van %(min)s tot en met %(max)s.")
+EMPTY_QUERY_DATE_TEMPLATE = N_("Lege datum: gebruik JJJJ-MM-DD met een jaar van %(min)s tot en met %(max)s, "
+                               "of laat de parameter weg.")
+TOO_LONG_TEMPLATE = N_("Te lang (maximaal %(max)s tekens).")
+CHOOSE_TEMPLATE = N_("Kies uit: %(choices)s.")
+ID_MESSAGE = ID_TEMPLATE % {"max": MAX_ID}
+DATE_MESSAGE = DATE_TEMPLATE % {"min": MIN_YEAR, "max": MAX_YEAR}
+EMPTY_QUERY_DATE_MESSAGE = EMPTY_QUERY_DATE_TEMPLATE % {"min": MIN_YEAR, "max": MAX_YEAR}
 DATE_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 TEXT_PATTERN = r"^[^\u0000]*$"
 REQUIRED_TEXT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
@@ -48,7 +60,30 @@ signals = Namespace()
 schema_rejected = signals.signal("schema-rejected")
 """Sent with ``fields`` whenever the schema layer refuses a request (the fuzz test listens)."""
 
-BASE_MESSAGES = {"required": REQUIRED_MESSAGE, "null": REQUIRED_MESSAGE, "invalid": "Ongeldige waarde."}
+BASE_MESSAGES = {"required": REQUIRED_MESSAGE, "null": REQUIRED_MESSAGE, "invalid": N_("Ongeldige waarde.")}
+
+
+def _template_pattern(template: str) -> re.Pattern:
+    """A message template as a pattern that reads its ``%(name)s`` values back."""
+    parts = re.split(r"%\((\w+)\)s", template)
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)))
+
+
+_TEMPLATES = tuple((template, _template_pattern(template)) for template in (
+    ID_TEMPLATE, DATE_TEMPLATE, EMPTY_QUERY_DATE_TEMPLATE, TOO_LONG_TEMPLATE, CHOOSE_TEMPLATE))
+
+
+def translated(message: str) -> str:
+    """A field message of the schema layer in the request's language (Dutch: as it is).
+    A fixed message is its own catalogue id; one made from a template is read back and
+    the template translated."""
+    if texts.language() == texts.SOURCE_LANGUAGE:
+        return message
+    for template, pattern in _TEMPLATES:
+        found = pattern.fullmatch(message)
+        if found:
+            return _(template, **found.groupdict())
+    return _(message)
 
 
 class Schema(ma.Schema):
@@ -89,12 +124,12 @@ class Id(ma.fields.Integer):
 class Text(ma.fields.String):
     """A string of at most ``max_length`` characters, trimmed; an optional one given empty is null."""
 
-    default_error_messages = {**BASE_MESSAGES, "invalid": "Moet tekst zijn."}
+    default_error_messages = {**BASE_MESSAGES, "invalid": N_("Moet tekst zijn.")}
 
     def __init__(self, max_length: int, *, required: bool = False, **kwargs):
         metadata = {"pattern": REQUIRED_TEXT_PATTERN if required else TEXT_PATTERN, **kwargs.pop("metadata", {})}
         super().__init__(required=required, allow_none=not required, metadata=metadata,
-                         validate=validate.Length(max=max_length, error=f"Te lang (maximaal {max_length} tekens)."),
+                         validate=validate.Length(max=max_length, error=TOO_LONG_TEMPLATE % {"max": max_length}),
                          **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -118,11 +153,11 @@ class Text(ma.fields.String):
 class Choice(ma.fields.String):
     """One of a fixed set of strings."""
 
-    default_error_messages = {**BASE_MESSAGES, "invalid": "Moet tekst zijn."}
+    default_error_messages = {**BASE_MESSAGES, "invalid": N_("Moet tekst zijn.")}
 
     def __init__(self, choices, **kwargs):
         kwargs.setdefault("allow_none", not kwargs.get("required", False))
-        super().__init__(validate=validate.OneOf(list(choices), error="Kies uit: " + ", ".join(choices) + "."), **kwargs)
+        super().__init__(validate=validate.OneOf(list(choices), error=CHOOSE_TEMPLATE % {"choices": ", ".join(choices)}), **kwargs)
 
 
 def parse_date(value: Any) -> dt.date:
@@ -166,7 +201,7 @@ class Date(ma.fields.Date):
 class Flag(ma.fields.Boolean):
     """A JSON boolean (true/false only); null is false."""
 
-    default_error_messages = {**BASE_MESSAGES, "invalid": "Moet true of false zijn."}
+    default_error_messages = {**BASE_MESSAGES, "invalid": N_("Moet true of false zijn.")}
 
     def __init__(self, **kwargs):
         super().__init__(allow_none=True, truthy={True}, falsy={False}, load_default=False, **kwargs)
@@ -180,7 +215,7 @@ class Flag(ma.fields.Boolean):
 class IdList(ma.fields.List):
     """A list of ids."""
 
-    default_error_messages = {**BASE_MESSAGES, "invalid": "Moet een lijst zijn van getallen."}
+    default_error_messages = {**BASE_MESSAGES, "invalid": N_("Moet een lijst zijn van getallen.")}
 
     def __init__(self, **kwargs):
         if not kwargs.get("required"):
@@ -191,7 +226,7 @@ class IdList(ma.fields.List):
 class TextList(ma.fields.List):
     """A list of texts of at most ``max_length`` characters each."""
 
-    default_error_messages = {**BASE_MESSAGES, "invalid": "Moet een lijst zijn van teksten."}
+    default_error_messages = {**BASE_MESSAGES, "invalid": N_("Moet een lijst zijn van teksten.")}
 
     def __init__(self, max_length: int, **kwargs):
         if not kwargs.get("required"):
@@ -201,7 +236,7 @@ class TextList(ma.fields.List):
 
 def items(schema, **kwargs) -> ma.fields.List:
     """A list of objects of ``schema``."""
-    kwargs.setdefault("error_messages", {**BASE_MESSAGES, "invalid": "Moet een lijst zijn."})
+    kwargs.setdefault("error_messages", {**BASE_MESSAGES, "invalid": N_("Moet een lijst zijn.")})
     return ma.fields.List(ma.fields.Nested(schema, required=True), **kwargs)
 
 
@@ -296,17 +331,17 @@ def check_json_object() -> None:
     """The request body is a JSON object: 400 ``bad_json`` (too deep, not JSON, not an
     object) or 422 naming each string with NUL or a lone surrogate."""
     if request.is_json and json_too_deep(request.get_data(cache=True)):
-        raise BadRequest(f"De JSON is dieper genest dan {MAX_JSON_DEPTH} niveaus.", code="bad_json")
+        raise BadRequest(_("De JSON is dieper genest dan %(depth)s niveaus.", depth=MAX_JSON_DEPTH), code="bad_json")
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # a parser without our depth check in front
         data = None
     if not isinstance(data, dict):
-        raise BadRequest("De body moet een JSON-object zijn (Content-Type: application/json).", code="bad_json")
+        raise BadRequest(_("De body moet een JSON-object zijn (Content-Type: application/json)."), code="bad_json")
     problems = bad_strings(data)
     if problems:
-        raise ValidationError("Een veld bevat een teken dat niet kan worden opgeslagen (NUL of losse surrogaat).",
-                              problems)
+        raise ValidationError(_("Een veld bevat een teken dat niet kan worden opgeslagen (NUL of losse surrogaat)."),
+                              {name: translated(message) for name, message in problems.items()})
 
 
 def body(schema, *, description: str | None = None, access=None, optional: bool = False):
@@ -351,7 +386,7 @@ def field_errors(messages: Any, path: str = "") -> dict[str, str]:
     if isinstance(messages, list):
         text = next((m for m in messages if isinstance(m, str)), None)
         if text is not None:
-            out[path or "body"] = text
+            out[path or "body"] = translated(text)
         return out
     if not isinstance(messages, dict):
         out[path or "body"] = str(messages)

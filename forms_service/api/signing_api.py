@@ -27,6 +27,7 @@ from registry.errors import NotFound
 from signatures import mail
 from signatures.evidence import events_for
 from signatures.models import OutboxMessage, SigningRequest
+from registry.texts import N_
 
 PDF = "application/pdf"
 CANCEL_REASON_MAX = 2000
@@ -78,7 +79,7 @@ class SignersIn(Schema):
     """``signers: [{"name", "email", "role"}]``; left out: the consent's own signers, without e-mail."""
 
     signers = items(SignerIn, allow_none=True, validate=ma.validate.Length(
-        min=1, error="Geef een lijst van ondertekenaars: [{name, email, role}]."))
+        min=1, error=N_("Geef ten minste één ondertekenaar, elk met name, email en role.")))
 
 
 class Cancellation(Schema):

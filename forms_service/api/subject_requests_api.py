@@ -25,6 +25,7 @@ from registry import subject_requests as register
 from registry.documents import build
 from registry.errors import ValidationError
 from registry.models import SubjectRequest, User
+from flask_babel import gettext as _
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -242,7 +243,7 @@ def request_covenant(user: User, covenant_id: int | None) -> int | None:
         return None
     if len(own) == 1:
         return next(iter(own))
-    raise ValidationError("Kies het convenant.", {"covenant_id": "Kies het convenant waarvoor u het verzoek behandelt."})
+    raise ValidationError(_("Kies het convenant."), {"covenant_id": _("Kies het convenant waarvoor u het verzoek behandelt.")})
 
 
 def authorized_request(request_id: int) -> tuple[SubjectRequest, rights.Use]:
