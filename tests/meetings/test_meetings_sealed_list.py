@@ -191,7 +191,8 @@ def test_with_a_timestamp_server_the_worker_seals_the_list_and_the_next_request_
     assert [e.event for e in events] == ["sealed", "downloaded"]
     assert events[0].details["sha256"] == events[1].details["sha256"] == hashlib.sha256(handed.data).hexdigest()
     checked_at = events[0].details["checked_at"]
-    assert f"toetsing uitgevoerd op {checked_at[:10]} {checked_at[11:19]}" in text_of(handed.data, tmp_path)
+    moment = texts.local_time(dt.datetime.fromisoformat(checked_at), seconds=True)  # "2 december 2026 13:22:30"
+    assert f"toetsing uitgevoerd op {moment}" in text_of(handed.data, tmp_path)
     download = logged_in.get(f"/meetings/{meeting_id}/toetsingslijst.pdf")  # the page's refresh lands here
     assert download.status_code == 200 and download.data == handed.data
     assert "attachment" in download.headers["Content-Disposition"]
