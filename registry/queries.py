@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import DBAPIError
@@ -22,8 +23,7 @@ from registry.models import Case, CaseTable, Covenant, Declaration, Organisation
 from registry.texts import _
 
 
-@dataclass(frozen=True)
-class OrganisationEntitlement:
+class OrganisationEntitlement(NamedTuple):
     """A partner organisation entitled on the date, with its reasons."""
 
     id: int
@@ -32,8 +32,7 @@ class OrganisationEntitlement:
     warnings: tuple[rules.Reason, ...] = ()
 
 
-@dataclass(frozen=True)
-class PersonEntitlement:
+class PersonEntitlement(NamedTuple):
     """A person entitled on the date, with basis (structural/incidental) and reasons."""
 
     id: int
@@ -570,7 +569,7 @@ def _declarants(session: Session, table: rules.TableFacts, on: dt.date, case_ref
     """
     rows = session.connection().execute(
         _DECLARANTS[bool(case_ref)], {"table_id": table.id, "on": on, "case_ref": case_ref}
-    )
+    ).all()  # fetched at once: hundreds of rows, cheaper than one by one
     grouped: dict[int, tuple[rules.PersonFacts, list[rules.DeclarationFacts]]] = {}
     for row in rows:
         pid = row[0]

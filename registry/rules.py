@@ -22,11 +22,13 @@ Nothing here touches the database or Flask; :mod:`registry.queries` loads the fa
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from registry import texts
 from registry.texts import N_, _
@@ -37,9 +39,12 @@ INCIDENTAL = "incidental"
 
 # ----------------------------------------------------------------------------- results
 
+# Results and facts are named tuples: immutable and hashable (the memo below keys on
+# them), compared by value, and several times cheaper to make than frozen dataclasses —
+# one table's entitlement makes a few of each for every one of its hundreds of people.
 
-@dataclass(frozen=True)
-class Reason:
+
+class Reason(NamedTuple):
     """One explained condition: ``code`` is stable for machines, ``text`` is Dutch."""
 
     code: str
@@ -50,8 +55,7 @@ class Reason:
         return {"code": self.code, "text": self.text}
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """The answer to 'may this organisation/person join, on this date?'.
 
     ``reasons`` are the conditions that carry the answer: the met ones when allowed,
@@ -68,8 +72,7 @@ class Decision:
 # ----------------------------------------------------------------------------- facts
 
 
-@dataclass(frozen=True)
-class CovenantFacts:
+class CovenantFacts(NamedTuple):
     """What the rules need to know about a covenant: its dates, its term and the printed
     numbers of its annexes (all from its template pack; the defaults are Emmen's)."""
 
@@ -90,8 +93,7 @@ class CovenantFacts:
         return self.structural_annex if kind == STRUCTURAL else self.incidental_annex
 
 
-@dataclass(frozen=True)
-class PartnershipFacts:
+class PartnershipFacts(NamedTuple):
     """An organisation's membership of a covenant (*convenantpartnerschap*)."""
 
     organisation_id: int
@@ -105,8 +107,7 @@ class PartnershipFacts:
     exclusion_reason: str | None = None
 
 
-@dataclass(frozen=True)
-class PersonFacts:
+class PersonFacts(NamedTuple):
     """A person and the employment that ties them to an organisation."""
 
     id: int
@@ -117,8 +118,7 @@ class PersonFacts:
     employed_until: dt.date | None = None
 
 
-@dataclass(frozen=True)
-class DeclarationFacts:
+class DeclarationFacts(NamedTuple):
     """A signed or pending Bijlage 1 (structural) or Bijlage 2 (incidental)."""
 
     id: int
@@ -130,8 +130,7 @@ class DeclarationFacts:
     revoked_on: dt.date | None = None
 
 
-@dataclass(frozen=True)
-class CaseFacts:
+class CaseFacts(NamedTuple):
     """A case on a table, by its pseudonymous reference."""
 
     reference: str
@@ -139,8 +138,7 @@ class CaseFacts:
     closed_on: dt.date | None = None
 
 
-@dataclass(frozen=True)
-class TableFacts:
+class TableFacts(NamedTuple):
     """A casustafel: its id and display name."""
 
     id: int
@@ -256,7 +254,30 @@ def last_day_in_force(covenant: CovenantFacts) -> dt.date | None:
         return covenant.ends_on
     if covenant.in_force_on is None or covenant.renewal_years > 0:
         return None
-    return add_years(covenant.in_force_on, covenant.initial_years) - dt.timedelta(days=1)
+    return _anniversaries(covenant.in_force_on, covenant.initial_years, 0, covenant.in_force_on)[0] - dt.timedelta(days=1)
+
+
+_ANNIVERSARIES: dict[tuple[dt.date, int, int], tuple[dt.date, ...]] = {}
+
+
+def _anniversaries(in_force_on: dt.date, initial_years: int, renewal_years: int, until: dt.date) -> tuple[dt.date, ...]:
+    """The first day after the initial term and after each tacit renewal, in order, at
+    least up to the first one after ``until`` (only the first without renewal). Each is
+    the previous plus ``renewal_years`` (:func:`add_years`: a term from 29 February ends
+    on 28 February thereafter). Remembered per term and extended only as far as a date
+    asks (a new tuple each time, so a reader never sees one half built): every check
+    asks which term its date lies in, and working that out again is most of its cost."""
+    key = (in_force_on, initial_years, renewal_years)
+    known = _ANNIVERSARIES.get(key)
+    if known is not None and (renewal_years <= 0 or known[-1] > until):
+        return known
+    days = list(known or (add_years(in_force_on, initial_years),))
+    while renewal_years > 0 and days[-1] <= until:
+        days.append(add_years(days[-1], renewal_years))
+    if len(_ANNIVERSARIES) >= 4096:
+        _ANNIVERSARIES.clear()
+    _ANNIVERSARIES[key] = known = tuple(days)
+    return known
 
 
 def current_term_end(covenant: CovenantFacts, on: dt.date) -> dt.date | None:
@@ -271,10 +292,8 @@ def current_term_end(covenant: CovenantFacts, on: dt.date) -> dt.date | None:
         return None
     if not renews(covenant):
         return last_day_in_force(covenant)
-    end = add_years(covenant.in_force_on, covenant.initial_years)
-    while end <= on:  # renewal_years > 0 here, so this ends
-        end = add_years(end, covenant.renewal_years)
-    return end - dt.timedelta(days=1)
+    days = _anniversaries(covenant.in_force_on, covenant.initial_years, covenant.renewal_years, on)
+    return days[bisect.bisect_right(days, on)] - dt.timedelta(days=1)  # the first anniversary after ``on``
 
 
 def partner_since(covenant: CovenantFacts, partnership: PartnershipFacts) -> dt.date | None:
@@ -286,6 +305,8 @@ def partner_since(covenant: CovenantFacts, partnership: PartnershipFacts) -> dt.
 
 def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None:
     """The first day the organisation is no longer a partner, and why (a reason code)."""
+    if partnership.ends_on is None and partnership.ended_immediately_on is None and partnership.excluded_on is None:
+        return None  # most partnerships: nothing ended
     ends = []
     if partnership.ends_on is not None:
         ends.append((partnership.ends_on, "notice_ended"))
@@ -300,7 +321,8 @@ def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None
 
 
 # Memoised pure functions: the key is the complete set of immutable facts (frozen
-# dataclasses and a date), never a database id, so a result can never be stale — a
+# dataclasses, and the period a date lies in rather than the date: every date in one
+# term of the covenant and one stage of a partnership gets the same answer), never a database id, so a result can never be stale — a
 # changed row yields different facts and therefore a different key. It spares a meeting
 # check of 600 decisions from re-deriving the same covenant and partner answers.
 # The language of the texts (registry.texts) is part of the key: the same facts give a
@@ -321,25 +343,52 @@ def _memo(function):
     return memoised
 
 
-@_memo
+_NOT_IN_FORCE, _BEFORE, _ENDED, _EXPIRED = "not_in_force", "before", "ended", "expired"
+
+
+@functools.lru_cache(maxsize=4096)
+def _covenant_period(covenant: CovenantFacts, on: dt.date) -> str | dt.date:
+    """Where ``on`` lies in the covenant's life, which is all its reason depends on: not
+    in force at all, before it, after its end or its term, or (a date) in force in the
+    term whose last day that is. Dates in the same period get the same answer, so the
+    answer is remembered per period, not per date (and this, a pure function of its
+    facts, per date: a table's entitlement asks it once for each of its people)."""
+    if covenant.in_force_on is None:
+        return _NOT_IN_FORCE
+    if on < covenant.in_force_on:
+        return _BEFORE
+    if covenant.ended_on is not None and on >= covenant.ended_on:
+        return _ENDED
+    last_day = last_day_in_force(covenant)
+    if last_day is not None and on > last_day:
+        return _EXPIRED
+    return current_term_end(covenant, on)
+
+
 def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]:
     """Is the covenant itself in force on ``on``? With the reason either way."""
-    if covenant.in_force_on is None:
+    return _covenant_reason(covenant, _covenant_period(covenant, on))
+
+
+@_memo
+def _covenant_reason(covenant: CovenantFacts, period: str | dt.date) -> tuple[bool, Reason]:
+    """:func:`covenant_reason` for a date in ``period`` (:func:`_covenant_period`)."""
+    if period == _NOT_IN_FORCE:
         return False, Reason("covenant_not_in_force", _("Het convenant '%(title)s' is nog niet in werking getreden.", title=covenant.title))
-    if on < covenant.in_force_on:
+    if period == _BEFORE:
         return False, Reason(
             "covenant_not_in_force",
             _('Het convenant treedt pas in werking op %(value)s.', value=iso(covenant.in_force_on)),
         )
-    if covenant.ended_on is not None and on >= covenant.ended_on:
+    if period == _ENDED:
         return False, Reason("covenant_ended", _('Het convenant is beëindigd per %(value)s.', value=iso(covenant.ended_on)))
     last_day = last_day_in_force(covenant)
-    if last_day is not None and on > last_day:
+    if period == _EXPIRED:
         return False, Reason(
             "covenant_ended",
             _('De looptijd van het convenant is verstreken: het gold tot en met %(value)s en wordt niet stilzwijgend verlengd.', value=iso(last_day)),
         )
-    term_end = current_term_end(covenant, on)
+    term_end = period
     if last_day is not None:
         suffix = _('looptijd tot en met %(value)s, niet stilzwijgend verlengd', value=iso(last_day))
     elif term_end >= add_years(covenant.in_force_on, covenant.initial_years):
@@ -351,30 +400,47 @@ def covenant_reason(covenant: CovenantFacts, on: dt.date) -> tuple[bool, Reason]
     )
 
 
-@_memo
 def organisation_decision(
     covenant: CovenantFacts, partnership: PartnershipFacts | None, on: dt.date, organisation_name: str = ""
 ) -> Decision:
     """May this organisation take part structurally on ``on``? (partner or not, and why)."""
+    if partnership is None:
+        return _organisation_decision(covenant, None, _covenant_period(covenant, on), organisation_name, ())
+    end = partnership_end(partnership)
+    stage = (  # what the answer reads from ``on``: before signing, after the end, after notice
+        partnership.signed_on is not None and on < partnership.signed_on,
+        end is not None and on >= end[0],
+        partnership.notice_given_on is not None and on >= partnership.notice_given_on,
+    )
+    return _organisation_decision(covenant, partnership, _covenant_period(covenant, on), "", stage)
+
+
+@_memo
+def _organisation_decision(
+    covenant: CovenantFacts, partnership: PartnershipFacts | None, period: str | dt.date, organisation_name: str,
+    stage: tuple[bool, ...],
+) -> Decision:
+    """:func:`organisation_decision` for a date in the covenant's ``period`` and the
+    partnership's ``stage``: the same answer for every such date, remembered once."""
     name = partnership.organisation_name if partnership else organisation_name
     failures: list[Reason] = []
     warnings: list[Reason] = []
-    in_force, covenant_why = covenant_reason(covenant, on)
+    in_force, covenant_why = _covenant_reason(covenant, period)
     if not in_force:
         failures.append(covenant_why)
     if partnership is None:
         failures.append(Reason("not_partner", _('%(name)s is geen convenantpartner.', name=name)))
         return Decision(False, None, tuple(failures))
+    signed_later, ended, notice_given = stage
     if partnership.signed_on is None:
         failures.append(Reason("covenant_not_signed", _('%(name)s heeft het convenant (nog) niet ondertekend.', name=name)))
-    elif on < partnership.signed_on:
+    elif signed_later:
         failures.append(
             Reason("covenant_signed_later", _('%(name)s ondertekent het convenant pas op %(value)s.', name=name, value=iso(partnership.signed_on)))
         )
-    end = partnership_end(partnership)
-    if end is not None and on >= end[0]:
-        failures.append(_end_reason(partnership, end))
-    elif partnership.notice_given_on is not None and partnership.ends_on is not None and on >= partnership.notice_given_on:
+    if ended:
+        failures.append(_end_reason(partnership, partnership_end(partnership)))
+    elif notice_given and partnership.ends_on is not None:
         warnings.append(
             Reason(
                 "notice_given",
@@ -528,54 +594,55 @@ def declaration_reason(
     """Does a valid declaration of ``kind`` exist for this table (and case)? Explain either way.
 
     ``label`` is the annex's printed number in the covenant's pack (the code stays
-    ``bijlage1_*`` / ``bijlage2_*`` whatever the number)."""
+    ``bijlage1_*`` / ``bijlage2_*`` whatever the number). One pass over the
+    declarations gathers every fact an answer can cite; the most telling one wins: the
+    earliest valid declaration, else one revoked by ``on``, one signed later, one
+    pending, (Bijlage 2) one for another case, one for another table, or none."""
     label = label or ("Bijlage 1" if kind == STRUCTURAL else "Bijlage 2")
     prefix = "bijlage1" if kind == STRUCTURAL else "bijlage2"
-    own_kind = [d for d in declarations if d.kind == kind]
-    here = [d for d in own_kind if d.table_id == table.id]
-    if kind == INCIDENTAL:
-        here = [d for d in here if case_ref is not None and d.case_ref == case_ref]
-    valid = sorted((d for d in here if _valid_on(d, on)), key=lambda d: d.signed_on)
-    if valid:
-        d = valid[0]
-        for_case = _(', casus %(case_ref)s', case_ref=d.case_ref) if kind == INCIDENTAL else ""
-        return True, Reason(f"{prefix}_signed", _('%(label)s getekend op %(value)s voor %(name)s%(for_case)s.', label=label, value=iso(d.signed_on), name=table.name, for_case=for_case))
-    return False, _missing_declaration(kind, label, prefix, own_kind, here, table, on, case_ref)
-
-
-def _missing_declaration(
-    kind: str,
-    label: str,
-    prefix: str,
-    own_kind: list[DeclarationFacts],
-    here: list[DeclarationFacts],
-    table: TableFacts,
-    on: dt.date,
-    case_ref: str | None,
-) -> Reason:
-    """The most telling reason why no valid declaration exists."""
-    revoked = [d for d in here if d.revoked_on is not None and d.revoked_on <= on]
-    if revoked:
-        return Reason(f"{prefix}_revoked", _('%(label)s voor %(name)s is ingetrokken per %(value)s.', label=label, name=table.name, value=iso(revoked[0].revoked_on)))
-    later = sorted((d for d in here if d.signed_on is not None and d.signed_on > on), key=lambda d: d.signed_on)
-    if later:
-        return Reason(f"{prefix}_signed_later", _('%(label)s voor %(name)s is pas getekend op %(value)s.', label=label, name=table.name, value=iso(later[0].signed_on)))
-    if any(d.signed_on is None for d in here):
-        return Reason(f"{prefix}_pending", _('%(label)s voor %(name)s wacht nog op ondertekening.', label=label, name=table.name))
-    if kind == INCIDENTAL:
-        other_case = [d for d in own_kind if d.table_id == table.id and d.case_ref != case_ref]
-        if other_case:
-            return Reason(
-                "bijlage2_other_case",
-                _('%(label)s is alleen getekend voor casus %(case_ref)s, niet voor casus %(case_ref2)s.', label=label, case_ref=other_case[0].case_ref, case_ref2=case_ref),
-            )
-    elsewhere = [d for d in own_kind if d.table_id != table.id]
-    if elsewhere:
-        return Reason(
-            f"{prefix}_other_table",
-            _('%(label)s is getekend voor %(table_name)s, niet voor %(name)s.', label=label, table_name=elsewhere[0].table_name, name=table.name),
+    incidental = kind == INCIDENTAL
+    valid = revoked = later = other_case = elsewhere = None
+    pending = False
+    for d in declarations:
+        if d.kind != kind:
+            continue
+        if d.table_id != table.id:
+            elsewhere = elsewhere or d
+            continue
+        if incidental and (case_ref is None or d.case_ref != case_ref):
+            if other_case is None and d.case_ref != case_ref:
+                other_case = d
+            continue
+        signed_on, revoked_on = d.signed_on, d.revoked_on
+        if revoked_on is not None and revoked_on <= on:
+            revoked = revoked or d
+        elif signed_on is not None and signed_on <= on:
+            if valid is None or signed_on < valid.signed_on:
+                valid = d
+        if signed_on is None:
+            pending = True
+        elif signed_on > on and (later is None or signed_on < later.signed_on):
+            later = d
+    if valid is not None:
+        for_case = _(', casus %(case_ref)s', case_ref=valid.case_ref) if incidental else ""
+        return True, Reason(f"{prefix}_signed", _('%(label)s getekend op %(value)s voor %(name)s%(for_case)s.', label=label, value=iso(valid.signed_on), name=table.name, for_case=for_case))
+    if revoked is not None:
+        return False, Reason(f"{prefix}_revoked", _('%(label)s voor %(name)s is ingetrokken per %(value)s.', label=label, name=table.name, value=iso(revoked.revoked_on)))
+    if later is not None:
+        return False, Reason(f"{prefix}_signed_later", _('%(label)s voor %(name)s is pas getekend op %(value)s.', label=label, name=table.name, value=iso(later.signed_on)))
+    if pending:
+        return False, Reason(f"{prefix}_pending", _('%(label)s voor %(name)s wacht nog op ondertekening.', label=label, name=table.name))
+    if other_case is not None:
+        return False, Reason(
+            "bijlage2_other_case",
+            _('%(label)s is alleen getekend voor casus %(case_ref)s, niet voor casus %(case_ref2)s.', label=label, case_ref=other_case.case_ref, case_ref2=case_ref),
         )
-    return Reason(f"{prefix}_missing", _('Geen getekende %(label)s voor %(name)s.', label=label, name=table.name))
+    if elsewhere is not None:
+        return False, Reason(
+            f"{prefix}_other_table",
+            _('%(label)s is getekend voor %(table_name)s, niet voor %(name)s.', label=label, table_name=elsewhere.table_name, name=table.name),
+        )
+    return False, Reason(f"{prefix}_missing", _('Geen getekende %(label)s voor %(name)s.', label=label, name=table.name))
 
 
 def case_reason(case: CaseFacts | None, case_ref: str, on: dt.date) -> tuple[bool, Reason | None]:

@@ -59,6 +59,25 @@ def test_dates_and_times_as_people_write_them(app):
         assert long_date(dt.date(2025, 5, 12)) == "12 May 2025"
 
 
+
+def test_a_long_date_is_what_babel_writes_for_every_day_in_both_languages():
+    """registry.texts writes "d MMMM y" from Babel's month names itself (format_date is
+    slow): every day of a leap year and a common year, in Dutch and English, is
+    character for character what Babel's format_date gives."""
+    import datetime as dt
+
+    from babel.dates import format_date
+
+    from registry import texts
+
+    day = dt.date(2027, 1, 1)
+    while day < dt.date(2029, 1, 1):
+        for language in texts.LANGUAGES:
+            with texts.speaking(language):
+                assert texts.long_date(day) == format_date(day, "d MMMM y", locale=language)
+        day += dt.timedelta(days=1)
+
+
 # ----------------------------------------------------------------------------- pages, mails and errors in English
 
 DUTCH_WORDS = ("Opslaan", "Ondertekening", "Uitloggen", "Convenanten", "Formulieren", "Casussen", "Personen",

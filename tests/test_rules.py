@@ -69,6 +69,40 @@ def test_term_renews_tacitly_by_one_year_after_three():
     assert rules.current_term_end(COVENANT, D(2025, 5, 11)) is None
 
 
+
+def _term_end_one_renewal_at_a_time(covenant, on):
+    """The term's last day counted as the covenant reads: each renewal from the last."""
+    end = rules.add_years(covenant.in_force_on, covenant.initial_years)
+    while end <= on:
+        end = rules.add_years(end, covenant.renewal_years)
+    return end - dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(("in_force_on", "initial", "renewal"),
+                         [(D(2025, 5, 12), 3, 1), (D(2024, 2, 29), 1, 1), (D(2020, 1, 31), 2, 5)])
+def test_the_term_looked_up_is_the_term_counted_renewal_by_renewal(in_force_on, initial, renewal):
+    """The remembered list of terms gives the day the covenant's own counting gives, on
+    every term boundary (29 February stays 28 February after the first year), and past
+    the listed century too."""
+    covenant = CovenantFacts(id=2, title="C", in_force_on=in_force_on, initial_years=initial, renewal_years=renewal)
+    days = [in_force_on + dt.timedelta(days=n) for n in range(0, 12 * 366, 5)]
+    days += [rules.add_years(in_force_on, n) + dt.timedelta(days=d) for n in range(0, 40) for d in (-1, 0, 1)]
+    days += [D(2160, 3, 1), D(2400, 2, 28), D(2400, 2, 29)]
+    for on in days:
+        if on >= in_force_on:
+            assert rules.current_term_end(covenant, on) == _term_end_one_renewal_at_a_time(covenant, on), on
+
+
+def test_a_covenant_answer_is_the_same_for_every_day_of_one_term_and_changes_at_its_end():
+    """covenant_reason is remembered per term, not per day: the last day of a term and
+    the first of the next differ in their text; two days of one term do not."""
+    last = rules.current_term_end(COVENANT, D(2025, 6, 1))
+    assert rules.covenant_reason(COVENANT, D(2025, 6, 1)) == rules.covenant_reason(COVENANT, last)
+    first_renewed = rules.covenant_reason(COVENANT, last + dt.timedelta(days=1))[1].text
+    assert "stilzwijgend verlengd tot en met 11 mei 2029" in first_renewed
+    assert "looptijd tot en met 11 mei 2028" in rules.covenant_reason(COVENANT, last)[1].text
+
+
 # ----------------------------------------------------------------------------- organisations
 
 
