@@ -27,7 +27,7 @@ gets back the :class:`Use` (role and scope) to write into the access log. Refusa
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -125,6 +125,10 @@ class Target:
     structural_only: bool = field(default=False)
     case_id: int | None = None
     """The case the record belongs to: its phase decides who sees it, archived and erased close it."""
+    partners_of: int | None = None
+    """The covenant whose listed organisations are ``partner_ids``, read by :func:`authorize`
+    only when the account has an organisation's grant (a partner contact): an admin's or a
+    chair's request is spared the query."""
 
 
 ANYWHERE = Target()
@@ -155,6 +159,8 @@ def authorize(session: Session, user: User, permission: str, target: Target = AN
     if not user.is_active or not grants:
         raise Forbidden(_("U heeft geen rechten in deze omgeving."))
     table_covenants = _covenants_of_tables(session, {g.table_id for g in grants if g.table_id})
+    if target.partners_of is not None and any(g.organisation_id is not None for g in grants):
+        target = replace(target, partner_ids=_partners(session, target.partners_of), partners_of=None)
     not_entitled: NotEntitled | None = None
     for grant in grants:
         if not _grant_allows(grant, permission, target, table_covenants):
@@ -261,13 +267,13 @@ def _partners(session: Session, covenant_id: int) -> frozenset[int]:
 
 def covenant_target(session: Session, covenant_id: int) -> Target:
     """A covenant: its coordinators and privacy officers; its tables' staff and partners read it."""
-    return Target(covenant_ids=frozenset({covenant_id}), partner_ids=_partners(session, covenant_id))
+    return Target(covenant_ids=frozenset({covenant_id}), partners_of=covenant_id)
 
 
 def table_target(session: Session, table: CaseTable) -> Target:
     """A case table; resident data of its cases is guarded by entitlement at it."""
     return Target(covenant_ids=frozenset({table.covenant_id}), table_ids=frozenset({table.id}),
-                  partner_ids=_partners(session, table.covenant_id), resident_table_id=table.id)
+                  partners_of=table.covenant_id, resident_table_id=table.id)
 
 
 def person_target(session: Session, person: Person) -> Target:

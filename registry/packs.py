@@ -12,6 +12,7 @@ environment variable ``TEMPLATE_PACKS_DIR``, the repository's top-level ``templa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import tomllib
@@ -455,9 +456,9 @@ def cached_pack(name: str | None) -> Pack | None:
     again at the next question, and a check costs one ``stat`` instead of a TOML parse.
     A missing or invalid pack is None (callers fall back to the defaults).
     """
-    if not isinstance(name, str) or not _PACK_NAME.match(name):
+    key = _manifest_path(os.environ.get(ENV_PACKS_DIR), name)
+    if key is None:
         return None
-    key = os.path.join(os.environ.get(ENV_PACKS_DIR) or str(_DEFAULT_PACKS_DIR), name, MANIFEST)
     try:
         stat = os.stat(key)
     except OSError:
@@ -475,6 +476,15 @@ def cached_pack(name: str | None) -> Pack | None:
         return None
     _CACHE[key] = (version, pack)
     return pack
+
+
+@functools.lru_cache(maxsize=1024)
+def _manifest_path(packs_dir: str | None, name: str | None) -> str | None:
+    """Where the manifest of pack ``name`` lives under ``packs_dir`` (None: ours), or None
+    for a name that is no pack name; remembered, as every check asks it."""
+    if not isinstance(name, str) or not _PACK_NAME.match(name):
+        return None
+    return os.path.join(packs_dir or str(_DEFAULT_PACKS_DIR), name, MANIFEST)
 
 
 def term_of(name: str | None) -> Term:

@@ -122,3 +122,45 @@ def test_an_idle_connection_the_server_dropped_is_replaced(db_url, monkeypatch):
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
     finally:
         engine.dispose()
+
+
+def test_a_sqlite_check_outside_a_transaction_reads_the_latest_commit_on_the_threads_own_reader(session, db_url):
+    """On a SQLite file a check outside a transaction runs on the thread's own reader,
+    not on a pooled connection: it still sees every commit at once (a SELECT there holds
+    no snapshot), each thread has its own, and a reader that fails is replaced."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL checks on a pooled connection in autocommit mode")
+    import threading
+
+    person, tables = _table_with_people(session)
+    engine = session.get_bind()
+    factory = make_session_factory(engine)
+    on = dt.date(2025, 5, 1)
+
+    def check_alone():
+        with factory() as alone:
+            return queries.check(alone, person.id, tables[0].id, on)
+
+    assert not check_alone().allowed
+    reader = queries._SQLITE_READERS.by_engine[engine]
+    checked_out = engine.pool.checkedout()
+    session.add(Declaration(kind=rules.STRUCTURAL, person_id=person.id, table_id=tables[0].id, signed_on=dt.date(2025, 2, 1)))
+    session.commit()
+    assert check_alone().allowed  # the commit of another connection, seen at once
+    assert queries._SQLITE_READERS.by_engine[engine] is reader and engine.pool.checkedout() == checked_out
+
+    elsewhere = {}
+
+    def in_another_thread():
+        elsewhere["allowed"] = check_alone().allowed
+        elsewhere["reader"] = queries._SQLITE_READERS.by_engine[engine]
+
+    thread = threading.Thread(target=in_another_thread)
+    thread.start()
+    thread.join()
+    assert elsewhere["allowed"] and elsewhere["reader"] is not reader
+
+    reader.close()  # as if it broke under the check
+    with pytest.raises(sa.exc.DBAPIError):
+        check_alone()
+    assert check_alone().allowed and queries._SQLITE_READERS.by_engine[engine] is not reader
