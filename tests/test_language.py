@@ -238,6 +238,19 @@ def test_an_api_error_follows_the_client_language_and_is_dutch_by_default(api, c
     assert api.post("/api/v1/declarations", body).json["error"]["message"] == "Controleer de velden."
 
 
+def test_an_unknown_api_address_and_a_wrong_method_answer_in_the_client_language(client, admin_token):
+    """Werkzeug's own English descriptions never reach an API client: a 404 and a 405
+    under /api/ say it in Dutch by default and in English when asked, codes unchanged."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    dutch = client.get("/api/v1/no-such-thing", headers=headers)
+    assert dutch.status_code == 404 and dutch.json["error"]["code"] == "not_found"
+    assert dutch.json["error"]["message"] == "Dit adres bestaat niet in de API."
+    english = client.get("/api/v1/no-such-thing", headers={**headers, "Accept-Language": "en"})
+    assert english.json["error"]["message"] == "This address does not exist in the API."
+    wrong = client.delete("/api/v1/check", headers=headers)
+    assert wrong.status_code == 405 and wrong.headers["Allow"] and "niet toegestaan" in wrong.json["error"]["message"]
+
+
 def test_the_schema_layer_answers_in_the_client_language_too(api):
     """The shape errors of the schema layer (made once, in Dutch) are written in the
     client's language: fixed messages and those with a number or a list in them."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import flask_smorest
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from forms_service import db
@@ -91,10 +92,31 @@ def http_error(exc: HTTPException):
     if fields is not None:  # the schema layer refused the body (422) or the query string (400)
         code = "validation_error" if exc.code == 422 else "bad_request"
         return error_response(exc.code, code, _("Controleer de velden."), fields)
-    response, status = error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+    response, status = error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), _http_error_text(exc))
     if status == 405:  # RFC 9110: a 405 names the methods the resource has
         response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
     return response, status
+
+
+API_HTTP_ERROR_TEXTS = {
+    400: _l("Dit verzoek kon niet worden verwerkt."),
+    404: _l("Dit adres bestaat niet in de API."),
+    405: _l("Deze methode is op dit adres niet toegestaan; de header Allow noemt de methoden die het wel kent."),
+    413: _l("Het verzoek is te groot."),
+    415: _l("Dit type inhoud wordt hier niet aangenomen; stuur JSON."),
+    500: _l("Er is bij ons een fout opgetreden. Probeer het later opnieuw."),
+}
+"""The message of an HTTP error under /api/ in the client's language (Dutch by default)."""
+
+
+def _http_error_text(exc: HTTPException) -> str:
+    """What an API error says: a description our own code passed to ``abort(code, "…")``,
+    else our text for the status in the client's language (Werkzeug's is English)."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description
+    code = exc.code or 500
+    text = API_HTTP_ERROR_TEXTS.get(code)
+    return str(text) if text is not None else exc.name
 
 
 from forms_service.api import schema  # noqa: E402
