@@ -232,20 +232,24 @@ CHECK_STATEMENT = (
 """The one statement of :func:`check`: the above for one person (``=``, not an expanding
 IN, so its SQL is fixed) with the one case the check names last (None when the registry
 does not know the reference). :func:`check` runs it compiled once per dialect on the
-session's own driver connection (:func:`check_sql`), so the answer costs the statement
+session's own driver connection (:func:`driver_sql`), so the answer costs the statement
 and little more."""
 
-_CHECK_SQL: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+_DRIVER_SQL: dict[tuple[int, str], tuple[str, tuple[str, ...] | None, dict]] = {}
 
 
-def check_sql(dialect) -> tuple[str, tuple[str, ...] | None]:
-    """:data:`CHECK_STATEMENT` as the driver's SQL for ``dialect``, and the parameter
-    names in order for a positional driver (None: the driver takes a dict)."""
-    hit = _CHECK_SQL.get(dialect.name)
+def driver_sql(statement, dialect) -> tuple[str, tuple[str, ...] | None, dict]:
+    """One of this module's prebuilt statements as the driver's SQL for ``dialect``, the
+    parameter names in order for a positional driver (None: the driver takes a dict), and
+    the values the statement itself binds (its constants, such as a declaration kind).
+    Compiled once per statement and dialect: the statements are module constants."""
+    key = (id(statement), dialect.name)
+    hit = _DRIVER_SQL.get(key)
     if hit is None:
-        compiled = CHECK_STATEMENT.compile(dialect=dialect)
-        hit = (compiled.string, tuple(compiled.positiontup) if compiled.positional else None)
-        _CHECK_SQL[dialect.name] = hit
+        compiled = statement.compile(dialect=dialect)
+        constants = {name: value for name, value in compiled.params.items() if value is not None}
+        hit = (compiled.string, tuple(compiled.positiontup) if compiled.positional else None, constants)
+        _DRIVER_SQL[key] = hit
     return hit
 
 
@@ -385,11 +389,15 @@ def _sqlite_rows(engine, params: dict) -> list[tuple]:
         raise
 
 
-def _driver_rows(dialect, dbapi, params: dict, connection=None) -> list[tuple]:
-    """Run :data:`CHECK_STATEMENT` on a driver connection, errors wrapped as SQLAlchemy's
-    (a lost connection marked ``connection_invalidated``, and invalidated when it belongs
-    to ``connection``)."""
-    sql, names = check_sql(dialect)
+def _driver_rows(dialect, dbapi, params: dict, connection=None, statement=CHECK_STATEMENT) -> list[tuple]:
+    """Run ``statement`` (default :data:`CHECK_STATEMENT`) on a driver connection and
+    fetch its rows as the driver gives them (SQLite's dates as ISO text), errors wrapped
+    as SQLAlchemy's (a lost connection marked ``connection_invalidated``, and
+    invalidated when it belongs to ``connection``). Dates in ``params`` must already be
+    in the driver's form (:func:`_driver_date`)."""
+    sql, names, constants = driver_sql(statement, dialect)
+    if constants:
+        params = {**constants, **params}
     cursor = None
     try:
         cursor = dbapi.cursor()
@@ -404,6 +412,20 @@ def _driver_rows(dialect, dbapi, params: dict, connection=None) -> list[tuple]:
     finally:
         if cursor is not None:
             cursor.close()
+
+
+def _session_rows(session: Session, statement, params: dict) -> list[tuple]:
+    """``statement``'s driver rows in the session's transaction (it sees what the request
+    wrote): the rows of a question with hundreds of them, without SQLAlchemy's per-row
+    processing."""
+    connection = session.connection()
+    return _driver_rows(connection.dialect, connection.connection.dbapi_connection, params, connection, statement)
+
+
+def _driver_date(dialect, value: dt.date | None):
+    """A date parameter as the driver takes it: ISO text on SQLite (as SQLAlchemy stores
+    it), the date itself for psycopg."""
+    return value.isoformat() if value is not None and dialect.name == "sqlite" else value
 
 
 def _as_date(value, _fromisoformat=dt.date.fromisoformat) -> dt.date | None:
@@ -563,14 +585,20 @@ _ENTITLED_TABLE = (
 def _entitled_table(session: Session, table_id: int, case_ref: str | None):
     """Table, covenant and case facts and every partnership of the covenant as facts by
     organisation (ordered by organisation name), in one statement; NotFound names ``table``."""
-    rows = session.connection().execute(_ENTITLED_TABLE, {"table_id": table_id, "case_ref": case_ref}).all()
+    rows = _session_rows(session, _ENTITLED_TABLE, {"table_id": table_id, "case_ref": case_ref})
     if not rows:
         raise NotFound(_('Casustafel %(table_id)s bestaat niet.', table_id=table_id), {"table": _("Bestaat niet.")})
     first = rows[0]
     table_f = rules.TableFacts(first[0], first[1])
     covenant_f = _covenant_facts(*first[2:7])
-    case = rules.CaseFacts(*first[7:10]) if first[7] is not None else None
-    partnerships = {row[10]: rules.PartnershipFacts(*row[10:]) for row in rows if row[10] is not None}
+    case = rules.CaseFacts(first[7], _as_date(first[8]), _as_date(first[9])) if first[7] is not None else None
+    partnerships = {
+        row[10]: rules.PartnershipFacts(
+            row[10], row[11], _as_date(row[12]), bool(row[13]), _as_date(row[14]), _as_date(row[15]),
+            _as_date(row[16]), _as_date(row[17]), row[18],
+        )
+        for row in rows if row[10] is not None
+    }
     return table_f, covenant_f, case, partnerships
 
 
@@ -608,16 +636,17 @@ def _declarants(session: Session, table: rules.TableFacts, on: dt.date, case_ref
     entitled, and the rules cite exactly such a declaration, so the database filters the
     rest out: a table with years of history still answers from the few rows that count.
     """
-    rows = session.connection().execute(
-        _DECLARANTS[bool(case_ref)], {"table_id": table.id, "on": on, "case_ref": case_ref}
-    ).all()  # fetched at once: hundreds of rows, cheaper than one by one
+    dialect = session.get_bind().dialect
+    rows = _session_rows(session, _DECLARANTS[bool(case_ref)],
+                         {"table_id": table.id, "on": _driver_date(dialect, on), "case_ref": case_ref})
     grouped: dict[int, tuple[rules.PersonFacts, list[rules.DeclarationFacts]]] = {}
     for row in rows:
         pid = row[0]
         if pid not in grouped:
-            grouped[pid] = (rules.PersonFacts(*row[:6]), [])
+            grouped[pid] = (rules.PersonFacts(pid, row[1], row[2], row[3], _as_date(row[4]), _as_date(row[5])), [])
         d_id, kind, signed_on, d_case, revoked_on = row[6:]
-        grouped[pid][1].append(rules.DeclarationFacts(d_id, kind, table.id, table.name, signed_on, d_case, revoked_on))
+        grouped[pid][1].append(rules.DeclarationFacts(d_id, kind, table.id, table.name, _as_date(signed_on), d_case,
+                                                      _as_date(revoked_on)))
     return list(grouped.values())
 
 

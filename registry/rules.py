@@ -682,9 +682,16 @@ def person_decision(
     employed, employment_why = employment_reason(person, on)
     case_open, case_why = case_reason(case, case_ref, on) if case_ref else (True, None)
     not_excluded, exclusion_why = exclusion_reason(partnership, on)
-    common_ok = [r for r in (employment_why,) if r is not None and employed]
-    common_fail = [r for ok, r in ((in_force, covenant_why), (employed, employment_why), (case_open, case_why),
-                                   (not_excluded, exclusion_why)) if not ok]
+    common_ok = [employment_why] if employed and employment_why is not None else []
+    common_fail = []  # in this order: covenant, employment, case, exclusion
+    if not in_force:
+        common_fail.append(covenant_why)
+    if not employed:
+        common_fail.append(employment_why)
+    if not case_open:
+        common_fail.append(case_why)
+    if not not_excluded:
+        common_fail.append(exclusion_why)
 
     organisation = organisation_decision(covenant, partnership, on, person.organisation_name)
     org_failures = [r for r in organisation.reasons if r.code not in ("covenant_not_in_force", "covenant_ended")]
@@ -693,7 +700,7 @@ def person_decision(
 
     if not structural_fail:
         if not common_fail:
-            partner_ok = tuple(r for r in organisation.reasons if r.code != "covenant_in_force")
+            partner_ok = [r for r in organisation.reasons if r.code != "covenant_in_force"]
             return Decision(True, STRUCTURAL, (*partner_ok, b1_why, *common_ok, covenant_why), organisation.warnings)
         # The structural route is complete; only a shared condition blocks (e.g. a closed case).
         return Decision(False, None, _unique(tuple(common_fail)), organisation.warnings)
@@ -717,6 +724,8 @@ def person_decision(
 
 def _unique(reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
     """Drop repeated reasons while keeping their order."""
+    if len(reasons) < 2:
+        return reasons
     seen: set[Reason] = set()
     return tuple(r for r in reasons if not (r in seen or seen.add(r)))
 
