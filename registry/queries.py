@@ -335,8 +335,8 @@ def _check_rows(session: Session, params: dict) -> list[tuple]:
     if session.in_transaction():
         connection = session.connection()
         return _driver_rows(connection.dialect, connection.connection.dbapi_connection, params, connection)
-    engine = session.get_bind()
-    if isinstance(engine.pool, QueuePool) and engine.dialect.name == "sqlite":
+    engine = session.bind or session.get_bind()
+    if engine.dialect.name == "sqlite" and isinstance(getattr(engine, "pool", None), QueuePool):
         return _sqlite_rows(engine, params)
     for attempt in (1, 2):  # a connection the server dropped is replaced once (there is no pre-ping)
         pooled = engine.raw_connection()
@@ -401,7 +401,7 @@ def _driver_rows(dialect, dbapi, params: dict, connection=None, statement=CHECK_
     cursor = None
     try:
         cursor = dbapi.cursor()
-        cursor.execute(sql, tuple(params[name] for name in names) if names is not None else params)
+        cursor.execute(sql, [params[name] for name in names] if names is not None else params)
         return cursor.fetchall()
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi, cursor)

@@ -404,15 +404,23 @@ def organisation_decision(
     covenant: CovenantFacts, partnership: PartnershipFacts | None, on: dt.date, organisation_name: str = ""
 ) -> Decision:
     """May this organisation take part structurally on ``on``? (partner or not, and why)."""
+    return _organisation_on(covenant, partnership, on, _covenant_period(covenant, on), organisation_name)
+
+
+def _organisation_on(
+    covenant: CovenantFacts, partnership: PartnershipFacts | None, on: dt.date, period: str | dt.date,
+    organisation_name: str,
+) -> Decision:
+    """:func:`organisation_decision` with the covenant's ``period`` on ``on`` already known."""
     if partnership is None:
-        return _organisation_decision(covenant, None, _covenant_period(covenant, on), organisation_name, ())
+        return _organisation_decision(covenant, None, period, organisation_name, ())
     end = partnership_end(partnership)
     stage = (  # what the answer reads from ``on``: before signing, after the end, after notice
         partnership.signed_on is not None and on < partnership.signed_on,
         end is not None and on >= end[0],
         partnership.notice_given_on is not None and on >= partnership.notice_given_on,
     )
-    return _organisation_decision(covenant, partnership, _covenant_period(covenant, on), "", stage)
+    return _organisation_decision(covenant, partnership, period, "", stage)
 
 
 @_memo
@@ -678,7 +686,8 @@ def person_decision(
     so does the exclusion of the person's organisation. Texts use the annex numbers of
     the covenant's pack.
     """
-    in_force, covenant_why = covenant_reason(covenant, on)
+    period = _covenant_period(covenant, on)
+    in_force, covenant_why = _covenant_reason(covenant, period)
     employed, employment_why = employment_reason(person, on)
     case_open, case_why = case_reason(case, case_ref, on) if case_ref else (True, None)
     not_excluded, exclusion_why = exclusion_reason(partnership, on)
@@ -693,7 +702,7 @@ def person_decision(
     if not not_excluded:
         common_fail.append(exclusion_why)
 
-    organisation = organisation_decision(covenant, partnership, on, person.organisation_name)
+    organisation = _organisation_on(covenant, partnership, on, period, person.organisation_name)
     org_failures = [r for r in organisation.reasons if r.code not in ("covenant_not_in_force", "covenant_ended")]
     has_b1, b1_why = declaration_reason(STRUCTURAL, declarations, table, on, label=covenant.structural_annex)
     structural_fail = ([] if organisation.allowed else org_failures) + ([] if has_b1 else [b1_why])
