@@ -333,8 +333,7 @@ def check(
 def _check_rows(session: Session, params: dict) -> list[tuple]:
     """The rows of :data:`CHECK_STATEMENT` as the driver returns them."""
     if session.in_transaction():
-        connection = session.connection()
-        return _driver_rows(connection.dialect, connection.connection.dbapi_connection, params, connection)
+        return _session_rows(session, CHECK_STATEMENT, params)
     engine = session.bind or session.get_bind()
     if engine.dialect.name == "sqlite" and isinstance(getattr(engine, "pool", None), QueuePool):
         return _sqlite_rows(engine, params)
@@ -393,15 +392,15 @@ def _driver_rows(dialect, dbapi, params: dict, connection=None, statement=CHECK_
     """Run ``statement`` (default :data:`CHECK_STATEMENT`) on a driver connection and
     fetch its rows as the driver gives them (SQLite's dates as ISO text), errors wrapped
     as SQLAlchemy's (a lost connection marked ``connection_invalidated``, and
-    invalidated when it belongs to ``connection``). Dates in ``params`` must already be
-    in the driver's form (:func:`_driver_date`)."""
+    invalidated when it belongs to ``connection``). A positional driver is SQLite's,
+    which gets a date parameter as the ISO text SQLAlchemy stores (psycopg takes dates)."""
     sql, names, constants = driver_sql(statement, dialect)
     if constants:
         params = {**constants, **params}
     cursor = None
     try:
         cursor = dbapi.cursor()
-        cursor.execute(sql, [params[name] for name in names] if names is not None else params)
+        cursor.execute(sql, [_sqlite_value(params[name]) for name in names] if names is not None else params)
         return cursor.fetchall()
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi, cursor)
@@ -422,15 +421,23 @@ def _session_rows(session: Session, statement, params: dict) -> list[tuple]:
     return _driver_rows(connection.dialect, connection.connection.dbapi_connection, params, connection, statement)
 
 
-def _driver_date(dialect, value: dt.date | None):
-    """A date parameter as the driver takes it: ISO text on SQLite (as SQLAlchemy stores
-    it), the date itself for psycopg."""
-    return value.isoformat() if value is not None and dialect.name == "sqlite" else value
+def _sqlite_value(value):
+    """A parameter as SQLite's driver gets it from SQLAlchemy: a date as ISO text."""
+    return value.isoformat() if value.__class__ is dt.date else value
 
 
 def _as_date(value, _fromisoformat=dt.date.fromisoformat) -> dt.date | None:
     """A DATE column as the driver gives it: a date (psycopg) or SQLite's ISO text."""
     return _fromisoformat(value) if value.__class__ is str else value
+
+
+def _partnership_facts(organisation_id: int, organisation_name: str, columns) -> rules.PartnershipFacts:
+    """PartnershipFacts from the driver's values of ``_PARTNERSHIP_COLUMNS[1:]`` (signed
+    on, founding, notice, end, immediate end, exclusion and its reason)."""
+    signed_on, founding, notice_given_on, ends_on, ended_immediately_on, excluded_on, reason = columns
+    return rules.PartnershipFacts(organisation_id, organisation_name, _as_date(signed_on), bool(founding),
+                                  _as_date(notice_given_on), _as_date(ends_on), _as_date(ended_immediately_on),
+                                  _as_date(excluded_on), reason)
 
 
 def _decision_of_check_rows(rows: list[tuple], on: dt.date, case_ref: str | None) -> rules.Decision:
@@ -441,12 +448,7 @@ def _decision_of_check_rows(rows: list[tuple], on: dt.date, case_ref: str | None
     table = rules.TableFacts(first[0], first[1])
     covenant = _covenant_facts(first[2], first[3], first[4], first[5], first[_PACK])
     person = rules.PersonFacts(first[6], first[7], first[8], first[9], _as_date(first[10]), _as_date(first[11]))
-    partnership = None
-    if first[12] is not None:
-        partnership = rules.PartnershipFacts(
-            first[8], first[9], _as_date(first[13]), bool(first[14]), _as_date(first[15]), _as_date(first[16]),
-            _as_date(first[17]), _as_date(first[18]), first[19],
-        )
+    partnership = _partnership_facts(first[8], first[9], first[13:20]) if first[12] is not None else None
     # The rules read a person's declarations at this table, and of those elsewhere only the
     # first of each kind (its table's name in "signed for another table"): the others are
     # not turned into facts, which is most of the mapping for someone at many tables.
@@ -592,13 +594,7 @@ def _entitled_table(session: Session, table_id: int, case_ref: str | None):
     table_f = rules.TableFacts(first[0], first[1])
     covenant_f = _covenant_facts(*first[2:7])
     case = rules.CaseFacts(first[7], _as_date(first[8]), _as_date(first[9])) if first[7] is not None else None
-    partnerships = {
-        row[10]: rules.PartnershipFacts(
-            row[10], row[11], _as_date(row[12]), bool(row[13]), _as_date(row[14]), _as_date(row[15]),
-            _as_date(row[16]), _as_date(row[17]), row[18],
-        )
-        for row in rows if row[10] is not None
-    }
+    partnerships = {row[10]: _partnership_facts(row[10], row[11], row[12:19]) for row in rows if row[10] is not None}
     return table_f, covenant_f, case, partnerships
 
 
@@ -636,9 +632,7 @@ def _declarants(session: Session, table: rules.TableFacts, on: dt.date, case_ref
     entitled, and the rules cite exactly such a declaration, so the database filters the
     rest out: a table with years of history still answers from the few rows that count.
     """
-    dialect = session.get_bind().dialect
-    rows = _session_rows(session, _DECLARANTS[bool(case_ref)],
-                         {"table_id": table.id, "on": _driver_date(dialect, on), "case_ref": case_ref})
+    rows = _session_rows(session, _DECLARANTS[bool(case_ref)], {"table_id": table.id, "on": on, "case_ref": case_ref})
     grouped: dict[int, tuple[rules.PersonFacts, list[rules.DeclarationFacts]]] = {}
     for row in rows:
         pid = row[0]

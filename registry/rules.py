@@ -254,25 +254,25 @@ def last_day_in_force(covenant: CovenantFacts) -> dt.date | None:
         return covenant.ends_on
     if covenant.in_force_on is None or covenant.renewal_years > 0:
         return None
-    return _anniversaries(covenant.in_force_on, covenant.initial_years, 0, covenant.in_force_on)[0] - dt.timedelta(days=1)
+    return add_years(covenant.in_force_on, covenant.initial_years) - dt.timedelta(days=1)
 
 
 _ANNIVERSARIES: dict[tuple[dt.date, int, int], tuple[dt.date, ...]] = {}
 
 
 def _anniversaries(in_force_on: dt.date, initial_years: int, renewal_years: int, until: dt.date) -> tuple[dt.date, ...]:
-    """The first day after the initial term and after each tacit renewal, in order, at
-    least up to the first one after ``until`` (only the first without renewal). Each is
-    the previous plus ``renewal_years`` (:func:`add_years`: a term from 29 February ends
-    on 28 February thereafter). Remembered per term and extended only as far as a date
-    asks (a new tuple each time, so a reader never sees one half built): every check
-    asks which term its date lies in, and working that out again is most of its cost."""
+    """The first day after the initial term and after each tacit renewal (``renewal_years``
+    > 0), in order, at least up to the first one after ``until``. Each is the previous
+    plus ``renewal_years`` (:func:`add_years`: a term from 29 February ends on 28 February
+    thereafter). Remembered per term and extended only as far as a date asks (a new tuple
+    each time, so a reader never sees one half built): every check asks which term its
+    date lies in, and working that out again is most of its cost."""
     key = (in_force_on, initial_years, renewal_years)
     known = _ANNIVERSARIES.get(key)
-    if known is not None and (renewal_years <= 0 or known[-1] > until):
+    if known is not None and known[-1] > until:
         return known
     days = list(known or (add_years(in_force_on, initial_years),))
-    while renewal_years > 0 and days[-1] <= until:
+    while days[-1] <= until:
         days.append(add_years(days[-1], renewal_years))
     if len(_ANNIVERSARIES) >= 4096:
         _ANNIVERSARIES.clear()
@@ -320,10 +320,11 @@ def partnership_end(partnership: PartnershipFacts) -> tuple[dt.date, str] | None
 # ----------------------------------------------------------------------------- organisations
 
 
-# Memoised pure functions: the key is the complete set of immutable facts (frozen
-# dataclasses, and the period a date lies in rather than the date: every date in one
-# term of the covenant and one stage of a partnership gets the same answer), never a database id, so a result can never be stale — a
-# changed row yields different facts and therefore a different key. It spares a meeting
+# Memoised pure functions: the key is the complete set of immutable facts (named
+# tuples, and the period a date lies in rather than the date: every date in one term of
+# the covenant and one stage of a partnership gets the same answer), never a database
+# id, so a result can never be stale — a changed row yields different facts and
+# therefore a different key. It spares a meeting
 # check of 600 decisions from re-deriving the same covenant and partner answers.
 # The language of the texts (registry.texts) is part of the key: the same facts give a
 # Dutch reason on a Dutch page and an English one on an English page.
@@ -621,12 +622,11 @@ def declaration_reason(
             if other_case is None and d.case_ref != case_ref:
                 other_case = d
             continue
-        signed_on, revoked_on = d.signed_on, d.revoked_on
-        if revoked_on is not None and revoked_on <= on:
+        signed_on = d.signed_on
+        if d.revoked_on is not None and d.revoked_on <= on:
             revoked = revoked or d
-        elif signed_on is not None and signed_on <= on:
-            if valid is None or signed_on < valid.signed_on:
-                valid = d
+        if _valid_on(d, on) and (valid is None or signed_on < valid.signed_on):
+            valid = d
         if signed_on is None:
             pending = True
         elif signed_on > on and (later is None or signed_on < later.signed_on):

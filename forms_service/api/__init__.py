@@ -112,10 +112,9 @@ API_HTTP_ERROR_TEXTS = {
 def _http_error_text(exc: HTTPException) -> str:
     """What an API error says: a description our own code passed to ``abort(code, "…")``,
     else our text for the status in the client's language (Werkzeug's is English)."""
-    if exc.description and exc.description != type(exc).description:
-        return exc.description
-    code = exc.code or 500
-    text = API_HTTP_ERROR_TEXTS.get(code)
+    from forms_service.web import own_description
+
+    text = own_description(exc) or API_HTTP_ERROR_TEXTS.get(exc.code or 500)
     return str(text) if text is not None else exc.name
 
 

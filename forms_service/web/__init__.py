@@ -90,6 +90,12 @@ HTTP_ERROR_TEXTS = {
 """Title and explanation of each HTTP error on a web page; other codes get the 400/500 text."""
 
 
+def own_description(exc: HTTPException) -> str | None:
+    """The description our own code passed to ``abort(code, "…")``, or None for
+    Werkzeug's English default (pages and the API then say it in their own words)."""
+    return exc.description if exc.description and exc.description != type(exc).description else None
+
+
 def http_error_page(exc: HTTPException):
     """An HTTP error on a web address as our page in the page's language (Dutch by default),
     with its status. A description our own code passed to ``abort(code, "…")`` is shown;
@@ -98,8 +104,7 @@ def http_error_page(exc: HTTPException):
         return exc
     code = exc.code or 500
     title, text = HTTP_ERROR_TEXTS.get(code) or HTTP_ERROR_TEXTS[500 if code >= 500 else 400]
-    if exc.description and exc.description != type(exc).description:
-        text = exc.description
+    text = own_description(exc) or text
     db.session().rollback()
     return render_template("http_error.html", title=title, text=text), code
 
